@@ -1,0 +1,41 @@
+# Ringhook. `make run` serves the console; `make test` runs every test.
+GO      ?= go
+PKGS    := ./...
+export GOFLAGS := -buildvcs=false
+
+.PHONY: run build test check generate check-generated check-imports vet fmt bench fuzz
+
+run: ## serve the console (private PostgreSQL when DATABASE_URL is unset)
+	$(GO) run ./cmd/ringhook serve
+
+build:
+	$(GO) build -o bin/ringhook ./cmd/ringhook
+
+generate:
+	$(GO) tool templ generate
+
+test: check ## every test, against real PostgreSQL and Chromium
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+check: check-generated fmt vet check-imports
+
+check-generated: ## committed *_templ.go must match the generator
+	@$(GO) tool templ generate >/dev/null
+	@git diff --exit-code --stat -- '*_templ.go' || { echo "*_templ.go is stale: run make generate and commit"; exit 1; }
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+check-imports: ## the layer rules of DESIGN.md
+	@$(GO) run ./cmd/checkimports
+
+bench: ## delivery throughput and latency, with the command that made them
+	$(GO) run ./cmd/ringhook bench
+
+fuzz:
+	$(GO) test ./models/catalog -run '^$$' -fuzz FuzzNormalize -fuzztime 30s
+	$(GO) test ./web/dispatch/payload -run '^$$' -fuzz FuzzEncodeForm -fuzztime 30s
+	$(GO) test ./web/dispatch/payload -run '^$$' -fuzz FuzzRender -fuzztime 30s

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything the environment can set.
+type config struct {
+	DatabaseURL         string
+	DataDir             string // for the private PostgreSQL, session key and dev login
+	Addr                string
+	SessionKey          []byte
+	SecureCookies       bool
+	AllowPrivateTargets string
+	AllowCIDRs          string
+	Workers             int
+	ShutdownTimeout     time.Duration
+}
+
+func loadConfig() (config, error) {
+	c := config{
+		DatabaseURL:         os.Getenv("DATABASE_URL"),
+		DataDir:             envOr("RINGHOOK_DATA_DIR", ".data"),
+		Addr:                envOr("RINGHOOK_ADDR", "127.0.0.1:8080"),
+		SecureCookies:       os.Getenv("RINGHOOK_SECURE_COOKIES") == "true",
+		AllowPrivateTargets: os.Getenv("RINGHOOK_ALLOW_PRIVATE_TARGETS"),
+		AllowCIDRs:          os.Getenv("RINGHOOK_ALLOW_CIDRS"),
+		ShutdownTimeout:     15 * time.Second,
+	}
+	var err error
+	if c.Workers, err = strconv.Atoi(envOr("RINGHOOK_WORKERS", "32")); err != nil || c.Workers < 1 {
+		return c, fmt.Errorf("RINGHOOK_WORKERS must be a positive number")
+	}
+	if k := os.Getenv("RINGHOOK_SESSION_KEY"); k != "" {
+		if c.SessionKey, err = hex.DecodeString(k); err != nil || len(c.SessionKey) < 32 {
+			return c, errors.New("RINGHOOK_SESSION_KEY must be at least 64 hex characters (32 bytes)")
+		}
+	}
+	return c, nil
+}
+
+func envOr(k, def string) string {
+	if v := strings.TrimSpace(os.Getenv(k)); v != "" {
+		return v
+	}
+	return def
+}
+
+// persistedSecret reads a hex secret from dir/name, creating it on first use,
+// so development restarts keep sessions and the printed login valid.
+func persistedSecret(dir, name string, n int) ([]byte, error) {
+	path := filepath.Join(dir, name)
+	if b, err := os.ReadFile(path); err == nil {
+		if k, err := hex.DecodeString(strings.TrimSpace(string(b))); err == nil && len(k) == n {
+			return k, nil
+		}
+	}
+	k := make([]byte, n)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("generate %s: %w", name, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return k, nil
+}

@@ -1,0 +1,145 @@
+// Package handlers holds one method per route: the console's pages and
+// forms, the JSON API and the ingest endpoint. It depends on the data
+// layer and the dispatcher only through the interfaces declared here.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/views/layout"
+	"github.com/ringhook/ringhook/web/session"
+)
+
+// Store is the part of models.Store the handlers use.
+type Store interface {
+	Ping(ctx context.Context) error
+	Authenticate(ctx context.Context, email, password string) (*models.User, error)
+	UserByID(ctx context.Context, userID string) (*models.User, error)
+	Account(ctx context.Context, accountID string) (*models.Account, error)
+	AuthenticateAPIKey(ctx context.Context, plain string) (*models.APIKey, error)
+
+	Webhooks(ctx context.Context, accountID string) ([]models.Webhook, error)
+	Webhook(ctx context.Context, accountID, id string) (*models.Webhook, error)
+	CreateWebhook(ctx context.Context, accountID string, who models.Actor, in models.WebhookInput) (*models.Webhook, error)
+	UpdateWebhook(ctx context.Context, accountID, id string, who models.Actor, in models.WebhookInput) (*models.Webhook, error)
+	SetWebhookEnabled(ctx context.Context, accountID, id string, who models.Actor, enabled bool, reason string) (*models.Webhook, error)
+	DeleteWebhook(ctx context.Context, accountID, id string, who models.Actor) error
+	RotateWebhookSecret(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)
+	WebhookStats(ctx context.Context, accountID string, since time.Time) (map[string]models.WebhookStat, error)
+
+	PhoneNumbers(ctx context.Context, accountID string) ([]models.PhoneNumber, error)
+	AddPhoneNumber(ctx context.Context, accountID, number, label string) (*models.PhoneNumber, error)
+	DeletePhoneNumber(ctx context.Context, accountID, id string) error
+}
+
+// Previewer renders the request a webhook would send, without sending it.
+type Previewer interface {
+	Preview(ctx context.Context, w *models.Webhook, eventType string) (models.RenderedRequest, error)
+}
+
+// Handler serves every route.
+type Handler struct {
+	store    Store
+	sessions *session.Manager
+	limiter  *session.Limiter
+	preview  Previewer
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// Deps are the Handler's collaborators.
+type Deps struct {
+	Store     Store
+	Sessions  *session.Manager
+	Limiter   *session.Limiter
+	Previewer Previewer
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// New returns a Handler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return &Handler{store: d.Store, sessions: d.Sessions, limiter: d.Limiter, preview: d.Previewer, log: d.Log, now: d.Now}
+}
+
+// Context keys set by the auth middleware.
+const (
+	ctxUser    = "ringhook.user"
+	ctxAccount = "ringhook.account"
+	// CSRFContextKey is where the CSRF middleware leaves the token.
+	CSRFContextKey = "csrf"
+)
+
+func currentUser(c echo.Context) *models.User {
+	u, _ := c.Get(ctxUser).(*models.User)
+	return u
+}
+
+func currentAccount(c echo.Context) *models.Account {
+	a, _ := c.Get(ctxAccount).(*models.Account)
+	return a
+}
+
+func actor(c echo.Context) models.Actor {
+	if u := currentUser(c); u != nil {
+		return models.Actor{UserID: u.ID, Label: u.Email}
+	}
+	if k, ok := c.Get(ctxAPIKey).(*models.APIKey); ok {
+		return models.Actor{Label: "api key " + k.Prefix}
+	}
+	return models.Actor{}
+}
+
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get(CSRFContextKey).(string)
+	return t
+}
+
+// page builds the shell's state for a full page.
+func (h *Handler) page(c echo.Context, title, nav string) layout.Page {
+	p := layout.Page{Title: title, Nav: nav, CSRF: csrfToken(c)}
+	if u := currentUser(c); u != nil {
+		p.User = u.Email
+	}
+	if a := currentAccount(c); a != nil {
+		p.Account = a.Name
+	}
+	for _, f := range h.sessions.Flashes(c) {
+		p.Flashes = append(p.Flashes, layout.Flash{Kind: f.Kind, Message: f.Message})
+	}
+	return p
+}
+
+func (h *Handler) flash(c echo.Context, kind, msg string) {
+	if err := h.sessions.AddFlash(c, kind, msg); err != nil {
+		h.log.Warn("save flash", "err", err)
+	}
+}
+
+// Healthz answers while the process runs.
+func (h *Handler) Healthz(c echo.Context) error {
+	return c.String(http.StatusOK, "ok")
+}
+
+// Readyz answers 200 only while the database does.
+func (h *Handler) Readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := h.store.Ping(ctx); err != nil {
+		h.log.Warn("readiness check failed", "err", err)
+		return c.String(http.StatusServiceUnavailable, "database unavailable")
+	}
+	return c.String(http.StatusOK, "ready")
+}

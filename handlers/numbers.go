@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models"
+	views "github.com/ringhook/ringhook/views/numbers"
+	"github.com/ringhook/ringhook/web/render"
+)
+
+// NumberList shows the account's DIDs and the add form.
+func (h *Handler) NumberList(c echo.Context) error {
+	return h.renderNumbers(c, http.StatusOK, views.Form{})
+}
+
+func (h *Handler) renderNumbers(c echo.Context, status int, f views.Form) error {
+	nums, err := h.store.PhoneNumbers(c.Request().Context(), currentAccount(c).ID)
+	if err != nil {
+		return err
+	}
+	rows := make([]views.Row, len(nums))
+	for i, n := range nums {
+		rows[i] = views.Row{ID: n.ID, Number: n.Number, Label: n.Label}
+	}
+	return render.HTML(c, status, views.Page(h.page(c, "My Numbers", "numbers"), rows, f, currentUser(c).CanWrite()))
+}
+
+// NumberAdd adds a DID.
+func (h *Handler) NumberAdd(c echo.Context) error {
+	f := views.Form{Number: c.FormValue("number"), Label: c.FormValue("label")}
+	n, err := h.store.AddPhoneNumber(c.Request().Context(), currentAccount(c).ID, f.Number, f.Label)
+	var fe models.FieldErrors
+	if errors.As(err, &fe) {
+		f.Errors = fe
+		return h.renderNumbers(c, http.StatusUnprocessableEntity, f)
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Added "+n.Number+".")
+	return c.Redirect(http.StatusSeeOther, "/numbers")
+}
+
+// NumberDelete removes a DID unless a webhook filters on it.
+func (h *Handler) NumberDelete(c echo.Context) error {
+	err := h.store.DeletePhoneNumber(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	var fe models.FieldErrors
+	if errors.As(err, &fe) {
+		h.flash(c, "error", fe["number"])
+		return c.Redirect(http.StatusSeeOther, "/numbers")
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Number removed.")
+	return c.Redirect(http.StatusSeeOther, "/numbers")
+}

@@ -1,0 +1,367 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/catalog"
+	views "github.com/ringhook/ringhook/views/webhooks"
+	"github.com/ringhook/ringhook/web/render"
+)
+
+// WebhookList shows the account's webhooks with 24-hour delivery health.
+func (h *Handler) WebhookList(c echo.Context) error {
+	ctx := c.Request().Context()
+	acc := currentAccount(c)
+	hooks, err := h.store.Webhooks(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	stats, err := h.store.WebhookStats(ctx, acc.ID, h.now().Add(-24*time.Hour))
+	if err != nil {
+		return err
+	}
+	rows := make([]views.Row, len(hooks))
+	for i := range hooks {
+		rows[i] = h.webhookRow(&hooks[i], stats[hooks[i].ID])
+	}
+	return render.HTML(c, http.StatusOK, views.List(h.page(c, "Webhooks", "webhooks"), rows, currentUser(c).CanWrite()))
+}
+
+func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat) views.Row {
+	r := views.Row{ID: w.ID, Name: w.Name, URL: models.RedactURL(w.URL), Method: w.Method, Enabled: w.Enabled,
+		DisabledReason: w.DisabledReason, SuccessRate: "–", LastDelivery: "never", LastStatus: "muted"}
+	for _, t := range w.EventTypes {
+		r.Triggers = append(r.Triggers, triggerLabel(t))
+	}
+	if rate, ok := st.SuccessRate(); ok {
+		r.SuccessRate = fmt.Sprintf("%.1f%%", rate*100)
+	}
+	if st.LastAt != nil {
+		r.LastDelivery = ago(h.now().Sub(*st.LastAt)) + " · " + st.LastStatus
+		switch st.LastStatus {
+		case models.StatusSucceeded:
+			r.LastStatus = "ok"
+		case models.StatusFailed:
+			r.LastStatus = "bad"
+		default:
+			r.LastStatus = "warn"
+		}
+	}
+	return r
+}
+
+func triggerLabel(id string) string {
+	if t, ok := catalog.Lookup(id); ok {
+		return t.Label
+	}
+	return id
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	}
+}
+
+// WebhookNew shows an empty Add Webhook form.
+func (h *Handler) WebhookNew(c echo.Context) error {
+	in := models.NewWebhookInput(currentAccount(c).TimeZone)
+	return h.renderForm(c, http.StatusOK, "", in, nil, nil, false)
+}
+
+func (h *Handler) renderForm(c echo.Context, status int, id string, in models.WebhookInput, raw map[string][]string, errs models.FieldErrors, hasSecret bool) error {
+	numbers, err := h.store.PhoneNumbers(c.Request().Context(), currentAccount(c).ID)
+	if err != nil {
+		return err
+	}
+	f := formView(in, raw, errs, numbers, hasSecret)
+	f.ID = id
+	title := "Add webhook"
+	f.Action = "/webhooks"
+	if id != "" {
+		title, f.Action = "Edit webhook", "/webhooks/"+id+"/edit"
+	}
+	if render.IsHTMX(c) {
+		return render.HTML(c, status, views.FormBody(csrfToken(c), f))
+	}
+	return render.HTML(c, status, views.FormPage(h.page(c, title, "webhooks"), f))
+}
+
+// WebhookCreate saves a new webhook, or shows the form again with errors.
+func (h *Handler) WebhookCreate(c echo.Context) error {
+	return h.saveWebhook(c, "", false)
+}
+
+// WebhookEdit shows the Edit form for a webhook of the account.
+func (h *Handler) WebhookEdit(c echo.Context) error {
+	w, err := h.store.Webhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return h.renderForm(c, http.StatusOK, w.ID, models.InputFrom(w), nil, nil, w.AuthSecret != "")
+}
+
+// WebhookUpdate saves changes to a webhook.
+func (h *Handler) WebhookUpdate(c echo.Context) error {
+	w, err := h.store.Webhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return h.saveWebhook(c, w.ID, w.AuthSecret != "")
+}
+
+func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
+	params, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+	}
+	f := parseWebhookForm(params)
+	if f.applyRowOp() {
+		return h.renderForm(c, http.StatusOK, id, f.in, f.raw, nil, hasSecret)
+	}
+	f.dropEmptyRows()
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	if len(f.errors) > 0 {
+		// Report every problem at once: number parse errors plus validation.
+		numbers, err := h.store.PhoneNumbers(ctx, acc.ID)
+		if err != nil {
+			return err
+		}
+		known := make([]string, len(numbers))
+		for i, n := range numbers {
+			known[i] = n.Number
+		}
+		check := f.in
+		if id != "" && check.AuthSecret == "" && hasSecret {
+			check.AuthSecret = "stored"
+		}
+		for k, v := range check.Validate(known) {
+			f.errors.Add(k, v)
+		}
+		return h.renderForm(c, http.StatusUnprocessableEntity, id, f.in, f.raw, f.errors, hasSecret)
+	}
+	var w *models.Webhook
+	if id == "" {
+		w, err = h.store.CreateWebhook(ctx, acc.ID, actor(c), f.in)
+	} else {
+		w, err = h.store.UpdateWebhook(ctx, acc.ID, id, actor(c), f.in)
+	}
+	var fe models.FieldErrors
+	if errors.As(err, &fe) {
+		return h.renderForm(c, http.StatusUnprocessableEntity, id, f.in, f.raw, fe, hasSecret)
+	}
+	if err != nil {
+		return err
+	}
+	verb := "created"
+	if id != "" {
+		verb = "saved"
+	}
+	h.flash(c, "success", fmt.Sprintf("Webhook %q %s.", w.Name, verb))
+	return render.Redirect(c, "/webhooks/"+w.ID)
+}
+
+// WebhookShow shows one webhook's configuration and signing secret.
+func (h *Handler) WebhookShow(c echo.Context) error {
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	w, err := h.store.Webhook(ctx, acc.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	stats, err := h.store.WebhookStats(ctx, acc.ID, h.now().Add(-24*time.Hour))
+	if err != nil {
+		return err
+	}
+	d := views.Detail{Row: h.webhookRow(w, stats[w.ID]), Description: w.Description, ContentType: w.ContentType,
+		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
+		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: w.Timeout().String(),
+		SecretMasked: maskSecret(w.SigningSecret), CreatedBy: w.CreatedBy,
+		UpdatedAt: w.UpdatedAt.Format("2006-01-02 15:04 MST") + " by " + w.UpdatedBy, CanWrite: currentUser(c).CanWrite()}
+	if w.Method == models.MethodGET {
+		d.ContentType = "query string (GET)"
+	}
+	d.SecretRotated = rotationNote(w, h.now())
+	for _, hd := range w.Headers.V {
+		d.Headers = append(d.Headers, views.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
+	}
+	for _, kv := range models.InputFrom(w).CustomData {
+		d.CustomData = append(d.CustomData, views.HeaderLine{Name: kv.Key, Value: kv.Value})
+	}
+	for _, f := range w.Filters.V {
+		op := "is one of"
+		if f.Op == "not_in" {
+			op = "is not one of"
+		}
+		d.Filters = append(d.Filters, fmt.Sprintf("%s %s %s", f.Field, op, strings.Join(f.Values, ", ")))
+	}
+	return render.HTML(c, http.StatusOK, views.DetailPage(h.page(c, w.Name, "webhooks"), d, nil))
+}
+
+func listOrAll(l []string, all string) string {
+	if len(l) == 0 {
+		return all
+	}
+	return strings.Join(l, ", ")
+}
+
+func authSummary(w *models.Webhook) string {
+	switch w.AuthType {
+	case models.AuthBasic:
+		return "Basic, user " + w.AuthUsername
+	case models.AuthBearer:
+		return "Bearer token"
+	}
+	return "None"
+}
+
+func maskSecret(s string) string {
+	if len(s) < 10 {
+		return "whsec_••••"
+	}
+	return s[:6] + strings.Repeat("•", 12) + s[len(s)-4:]
+}
+
+func rotationNote(w *models.Webhook, now time.Time) string {
+	if len(w.SigningSecrets(now)) > 1 {
+		return w.PreviousSecretExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	return ""
+}
+
+// WebhookToggle enables or disables a webhook; htmx swaps the switch in place.
+func (h *Handler) WebhookToggle(c echo.Context) error {
+	enabled := c.FormValue("enabled") == "true"
+	reason := ""
+	if !enabled {
+		reason = "Disabled by " + currentUser(c).Email + "."
+	}
+	w, err := h.store.SetWebhookEnabled(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c), enabled, reason)
+	if err != nil {
+		return err
+	}
+	if render.IsHTMX(c) {
+		return render.HTML(c, http.StatusOK, views.Toggle(h.webhookRow(w, models.WebhookStat{}), csrfToken(c), true))
+	}
+	state := "disabled"
+	if enabled {
+		state = "enabled"
+	}
+	h.flash(c, "success", fmt.Sprintf("Webhook %q %s.", w.Name, state))
+	return c.Redirect(http.StatusSeeOther, "/webhooks/"+w.ID)
+}
+
+// WebhookConfirmDelete asks before deleting (the no-JavaScript path).
+func (h *Handler) WebhookConfirmDelete(c echo.Context) error {
+	w, err := h.store.Webhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return render.HTML(c, http.StatusOK, views.ConfirmDelete(h.page(c, "Delete "+w.Name, "webhooks"), w.ID, w.Name))
+}
+
+// WebhookDelete removes a webhook.
+func (h *Handler) WebhookDelete(c echo.Context) error {
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	w, err := h.store.Webhook(ctx, acc.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := h.store.DeleteWebhook(ctx, acc.ID, w.ID, actor(c)); err != nil {
+		return err
+	}
+	h.flash(c, "success", fmt.Sprintf("Webhook %q deleted.", w.Name))
+	return render.Redirect(c, "/webhooks")
+}
+
+// WebhookSecretReveal shows the full signing secret (htmx fragment or page).
+func (h *Handler) WebhookSecretReveal(c echo.Context) error {
+	w, err := h.store.Webhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return h.secretFragment(c, w, w.SigningSecret)
+}
+
+// WebhookSecretRotate makes a new signing secret; the old one keeps signing for a while.
+func (h *Handler) WebhookSecretRotate(c echo.Context) error {
+	w, err := h.store.RotateWebhookSecret(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c))
+	if err != nil {
+		return err
+	}
+	return h.secretFragment(c, w, w.SigningSecret)
+}
+
+func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string) error {
+	if !render.IsHTMX(c) {
+		h.flash(c, "info", "Signing secret: "+shown)
+		return c.Redirect(http.StatusSeeOther, "/webhooks/"+w.ID)
+	}
+	return render.HTML(c, http.StatusOK, views.Secret(w.ID, shown, rotationNote(w, h.now()), csrfToken(c), true))
+}
+
+// WebhookPreview renders the exact request a sample event would produce
+// with the form's current (unsaved) settings.
+func (h *Handler) WebhookPreview(c echo.Context) error {
+	params, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+	}
+	f := parseWebhookForm(params)
+	f.dropEmptyRows()
+	pv := views.Preview{}
+	in := f.in
+	if in.MaxAttempts == 0 {
+		in.MaxAttempts = models.DefaultAttempts
+	}
+	w := &models.Webhook{ID: "wh_preview", AccountID: currentAccount(c).ID, URL: in.URL, Method: in.Method,
+		ContentType: in.ContentType, TimeZone: in.TimeZone, AuthType: in.AuthType, AuthUsername: in.AuthUsername,
+		AuthSecret: "••••••", SigningSecret: "whsec_cHJldmlld3ByZXZpZXdwcmV2aWV3", APIVersion: models.DefaultAPIVersion,
+		Headers: models.JSON[[]models.Header]{V: in.Headers}}
+	cd := map[string]string{}
+	for _, kv := range in.CustomData {
+		if kv.Key != "" {
+			cd[kv.Key] = kv.Value
+		}
+	}
+	w.CustomData.V = cd
+	trigger := c.FormValue("preview_trigger")
+	if !slices.Contains(in.EventTypes, trigger) {
+		trigger = "call.hangup"
+		if len(in.EventTypes) > 0 {
+			trigger = in.EventTypes[0]
+		}
+	}
+	pv.Trigger = trigger
+	switch {
+	case h.preview == nil:
+		pv.Error = "Preview is unavailable."
+	case strings.TrimSpace(in.URL) == "":
+		pv.Error = "Enter a URL to see the request."
+	default:
+		req, err := h.preview.Preview(c.Request().Context(), w, trigger)
+		if err != nil {
+			pv.Error = "Cannot build the request yet: " + err.Error()
+			break
+		}
+		pv.Method, pv.URL, pv.Body = req.Method, req.URL, string(req.Body)
+		for _, hd := range req.Headers {
+			pv.Headers = append(pv.Headers, views.HeaderLine{Name: hd.Name, Value: hd.Value})
+		}
+	}
+	return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+}

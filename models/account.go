@@ -1,0 +1,162 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+)
+
+// Roles a user can have in an account.
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleViewer = "viewer"
+)
+
+// Account is a tenant of the PBX.
+type Account struct {
+	ID        string
+	Name      string
+	TimeZone  string
+	CreatedAt time.Time
+}
+
+// User signs in to the console of one account.
+type User struct {
+	ID           string
+	AccountID    string
+	Email        string
+	PasswordHash string
+	Role         string
+	CreatedAt    time.Time
+	LastLoginAt  *time.Time
+}
+
+// CanWrite reports whether the user may change configuration.
+func (u *User) CanWrite() bool { return u.Role == RoleOwner || u.Role == RoleAdmin }
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 10
+
+// dummyHash keeps sign-in timing the same whether or not the email exists.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("ringhook-timing-equaliser"), bcrypt.DefaultCost)
+
+// CreateAccount inserts a new tenant.
+func (s *Store) CreateAccount(ctx context.Context, name, timeZone string) (*Account, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, FieldErrors{"name": "Account name is required."}
+	}
+	if timeZone == "" {
+		timeZone = "UTC"
+	}
+	if _, err := time.LoadLocation(timeZone); err != nil {
+		return nil, FieldErrors{"time_zone": "Unknown time zone."}
+	}
+	a := &Account{ID: NewID("acc_"), Name: name, TimeZone: timeZone, CreatedAt: s.now()}
+	if err := s.db.WithContext(ctx).Create(a).Error; err != nil {
+		return nil, fmt.Errorf("create account: %w", err)
+	}
+	return a, nil
+}
+
+// Account returns one account by id.
+func (s *Store) Account(ctx context.Context, accountID string) (*Account, error) {
+	var a Account
+	if err := s.db.WithContext(ctx).Where("id = ?", accountID).Take(&a).Error; err != nil {
+		return nil, fmt.Errorf("get account: %w", notFound(err))
+	}
+	return &a, nil
+}
+
+// AccountByName finds an account by its exact name (used by the admin CLI).
+func (s *Store) AccountByName(ctx context.Context, name string) (*Account, error) {
+	var a Account
+	if err := s.db.WithContext(ctx).Where("name = ?", name).Order("created_at").Take(&a).Error; err != nil {
+		return nil, fmt.Errorf("get account %q: %w", name, notFound(err))
+	}
+	return &a, nil
+}
+
+// CreateUser adds a user with a bcrypt-hashed password.
+func (s *Store) CreateUser(ctx context.Context, accountID, email, password, role string) (*User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	fe := FieldErrors{}
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+		fe.Add("email", "Enter a valid email address.")
+	}
+	if len(password) < MinPasswordLength {
+		fe.Add("password", fmt.Sprintf("Use at least %d characters.", MinPasswordLength))
+	}
+	if len(password) > 72 {
+		fe.Add("password", "Use at most 72 characters.")
+	}
+	switch role {
+	case RoleOwner, RoleAdmin, RoleViewer:
+	default:
+		fe.Add("role", "Choose owner, admin or viewer.")
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	u := &User{ID: NewID("usr_"), AccountID: accountID, Email: email, PasswordHash: string(hash), Role: role, CreatedAt: s.now()}
+	if err := s.db.WithContext(ctx).Create(u).Error; err != nil {
+		if isUniqueViolation(err) {
+			return nil, FieldErrors{"email": "A user with this email already exists."}
+		}
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// Authenticate checks an email and password and returns the user.
+// Every failure is ErrInvalidCredentials, and takes as long as a success.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("lower(email) = ?", strings.ToLower(strings.TrimSpace(email))).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		return nil, ErrInvalidCredentials
+	}
+	now := s.now()
+	if err := s.db.WithContext(ctx).Model(&u).Update("last_login_at", now).Error; err != nil {
+		return nil, fmt.Errorf("record sign-in: %w", err)
+	}
+	u.LastLoginAt = &now
+	return &u, nil
+}
+
+// User returns a user of the account.
+func (s *Store) User(ctx context.Context, accountID, userID string) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, userID).Take(&u).Error; err != nil {
+		return nil, fmt.Errorf("get user: %w", notFound(err))
+	}
+	return &u, nil
+}
+
+// UserByID returns a user by id alone; only the session layer uses it, to
+// learn which account a signed-in user belongs to.
+func (s *Store) UserByID(ctx context.Context, userID string) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
+		return nil, fmt.Errorf("get user: %w", notFound(err))
+	}
+	return &u, nil
+}

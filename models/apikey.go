@@ -1,0 +1,121 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// APIKey authenticates a program against the JSON API. Only its SHA-256
+// hash is stored; the key itself is shown once, when it is created.
+type APIKey struct {
+	ID         string
+	AccountID  string
+	Name       string
+	Prefix     string // "sk_live_" + first 8 characters, safe to show
+	Hash       []byte
+	CreatedBy  string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+const keyAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+func randomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random token: %w", err)
+	}
+	for i := range b {
+		b[i] = keyAlphabet[int(b[i])%len(keyAlphabet)]
+	}
+	return string(b), nil
+}
+
+func hashKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// CreateAPIKey makes a key for the account and returns it with its
+// plaintext, which is never stored and cannot be shown again.
+func (s *Store) CreateAPIKey(ctx context.Context, accountID string, who Actor, name string, live bool) (*APIKey, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return nil, "", FieldErrors{"name": "Give the key a name of 1-100 characters."}
+	}
+	mode := "sk_test_"
+	if live {
+		mode = "sk_live_"
+	}
+	tok, err := randomToken(40)
+	if err != nil {
+		return nil, "", err
+	}
+	plain := mode + tok
+	k := &APIKey{ID: NewID("key_"), AccountID: accountID, Name: name, Prefix: plain[:len(mode)+8], Hash: hashKey(plain), CreatedBy: who.Label, CreatedAt: s.now()}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(k).Error; err != nil {
+			return fmt.Errorf("create api key: %w", err)
+		}
+		return audit(tx, accountID, who, "api_key.created", "api_key", k.ID, nil, map[string]any{"name": name, "prefix": k.Prefix}, k.CreatedAt)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return k, plain, nil
+}
+
+// APIKeys lists the account's keys, newest first.
+func (s *Store) APIKeys(ctx context.Context, accountID string) ([]APIKey, error) {
+	var out []APIKey
+	if err := s.db.WithContext(ctx).Where("account_id = ?", accountID).Order("created_at DESC").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeAPIKey stops a key from working.
+func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, who Actor) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&APIKey{}).Where("account_id = ? AND id = ? AND revoked_at IS NULL", accountID, id).Update("revoked_at", s.now())
+		if res.Error != nil {
+			return fmt.Errorf("revoke api key: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("revoke api key: %w", ErrNotFound)
+		}
+		return audit(tx, accountID, who, "api_key.revoked", "api_key", id, nil, nil, s.now())
+	})
+}
+
+// AuthenticateAPIKey returns the live key matching plain, updating its last use.
+func (s *Store) AuthenticateAPIKey(ctx context.Context, plain string) (*APIKey, error) {
+	if !strings.HasPrefix(plain, "sk_live_") && !strings.HasPrefix(plain, "sk_test_") {
+		return nil, ErrInvalidCredentials
+	}
+	var k APIKey
+	err := s.db.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hashKey(plain)).Take(&k).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate api key: %w", err)
+	}
+	now := s.now()
+	// Coarse last-use tracking: one write a minute per key, not one per request.
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
+		if err := s.db.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now).Error; err != nil {
+			return nil, fmt.Errorf("record api key use: %w", err)
+		}
+		k.LastUsedAt = &now
+	}
+	return &k, nil
+}

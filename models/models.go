@@ -1,0 +1,152 @@
+// Package models is Ringhook's data layer: the GORM structs that mirror the
+// SQL schema in models/migrations, input validation that reports errors per
+// field, the domain's sentinel errors, and Store, whose every method takes
+// the account id and filters by it so one tenant can never reach another's
+// rows.
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/ringhook/ringhook/models/migrations"
+)
+
+// Sentinel errors the HTTP layer maps to statuses.
+var (
+	// ErrNotFound means the object does not exist in the caller's account.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the change collides with existing data.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalidCredentials means the email/password or API key did not match.
+	ErrInvalidCredentials = errors.New("invalid credentials")
+)
+
+// FieldErrors maps a form/JSON field name to a message a person can act on.
+// A non-empty FieldErrors is returned as the error from Store writes.
+type FieldErrors map[string]string
+
+// Error lists the fields in a stable order.
+func (f FieldErrors) Error() string {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + f[k]
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Add records msg for field unless the field already has a message,
+// so the first (most basic) problem is the one shown.
+func (f FieldErrors) Add(field, msg string) {
+	if _, ok := f[field]; !ok {
+		f[field] = msg
+	}
+}
+
+// Err returns f as an error, or nil when it is empty.
+func (f FieldErrors) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
+
+// NewID returns prefix + 12 random hex characters, e.g. "wh_91eb05e5a1c2".
+func NewID(prefix string) string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // unreachable on supported platforms
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// Open connects to PostgreSQL through GORM's pgx driver.
+func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
+	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(32)
+	sqlDB.SetMaxIdleConns(32)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("ping database: %w", err)
+	}
+	return db, nil
+}
+
+// Migrate applies the embedded migrations and returns the ones applied.
+func Migrate(ctx context.Context, db *gorm.DB) ([]string, error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return migrations.Apply(ctx, sqlDB)
+}
+
+// Store is the account-scoped data access layer.
+type Store struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// NewStore wraps db. now may be nil (time.Now).
+func NewStore(db *gorm.DB, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, now: func() time.Time { return now().UTC() }}
+}
+
+// DB exposes the handle for readiness checks and the dispatcher's own queries.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pgErr interface{ SQLState() string }
+	return errors.As(err, &pgErr) && pgErr.SQLState() == "23505"
+}
+
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}

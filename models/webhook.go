@@ -1,0 +1,274 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Request methods, content types, call types and auth types a webhook may use.
+const (
+	MethodGET  = "GET"
+	MethodPOST = "POST"
+
+	ContentJSON = "application/json"
+	ContentForm = "application/x-www-form-urlencoded"
+
+	AuthNone   = "none"
+	AuthBasic  = "basic"
+	AuthBearer = "bearer"
+
+	// DefaultAPIVersion is the payload schema version new webhooks pin.
+	DefaultAPIVersion = "2026-01"
+	// SecretOverlap is how long the previous signing secret keeps signing after a rotation.
+	SecretOverlap = 24 * time.Hour
+)
+
+// CallTypes are the seed-003 "Call Type" filter values.
+var CallTypes = []string{"inbound", "outbound", "click_to_call"}
+
+// Header is one custom request header, kept in the order the admin entered it.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Filter narrows a webhook to events whose payload Field is (or is not) one of Values.
+type Filter struct {
+	Field  string   `json:"field"`
+	Op     string   `json:"op"` // "in" | "not_in"
+	Values []string `json:"values"`
+}
+
+// Webhook is an account's subscription to call events.
+type Webhook struct {
+	ID                      string
+	AccountID               string
+	Name                    string
+	Description             string
+	EventTypes              StringList
+	URL                     string
+	Method                  string
+	ContentType             string
+	CallTypes               StringList
+	DIDNumbers              StringList `gorm:"column:did_numbers"`
+	TimeZone                string
+	Headers                 JSON[[]Header]
+	AuthType                string
+	AuthUsername            string
+	AuthSecret              string
+	CustomData              JSON[map[string]string]
+	Filters                 JSON[[]Filter]
+	APIVersion              string `gorm:"column:api_version"`
+	MaxAttempts             int
+	TimeoutMS               int `gorm:"column:timeout_ms"`
+	Enabled                 bool
+	DisabledReason          string
+	DisabledAt              *time.Time
+	SigningSecret           string
+	PreviousSecret          string
+	PreviousSecretExpiresAt *time.Time
+	CreatedBy               string
+	UpdatedBy               string
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+}
+
+// Timeout is the per-request timeout.
+func (w *Webhook) Timeout() time.Duration { return time.Duration(w.TimeoutMS) * time.Millisecond }
+
+// SigningSecrets returns the secrets that sign a request sent at now:
+// the current one, plus the previous one until its overlap expires.
+func (w *Webhook) SigningSecrets(now time.Time) []string {
+	out := []string{w.SigningSecret}
+	if w.PreviousSecret != "" && w.PreviousSecretExpiresAt != nil && now.Before(*w.PreviousSecretExpiresAt) {
+		out = append(out, w.PreviousSecret)
+	}
+	return out
+}
+
+// auditView is what the audit log keeps of a webhook: everything but secrets.
+func (w *Webhook) auditView() map[string]any {
+	auth := w.AuthType
+	headers := make([]Header, len(w.Headers.V))
+	for i, h := range w.Headers.V {
+		headers[i] = Header{Name: h.Name, Value: RedactHeaderValue(h.Name, h.Value)}
+	}
+	return map[string]any{
+		"name": w.Name, "description": w.Description, "event_types": []string(w.EventTypes),
+		"url": RedactURL(w.URL), "method": w.Method, "content_type": w.ContentType,
+		"call_types": []string(w.CallTypes), "did_numbers": []string(w.DIDNumbers),
+		"time_zone": w.TimeZone, "headers": headers, "auth_type": auth,
+		"custom_data": w.CustomData.V, "filters": w.Filters.V,
+		"max_attempts": w.MaxAttempts, "timeout_ms": w.TimeoutMS, "enabled": w.Enabled,
+	}
+}
+
+// NewSigningSecret returns a fresh Standard Webhooks secret "whsec_<base64>".
+func NewSigningSecret() (string, error) {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("new signing secret: %w", err)
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(b[:]), nil
+}
+
+// Webhooks lists the account's webhooks by name.
+func (s *Store) Webhooks(ctx context.Context, accountID string) ([]Webhook, error) {
+	var out []Webhook
+	if err := s.db.WithContext(ctx).Where("account_id = ?", accountID).Order("lower(name)").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	return out, nil
+}
+
+// Webhook returns one webhook of the account, or ErrNotFound.
+func (s *Store) Webhook(ctx context.Context, accountID, id string) (*Webhook, error) {
+	var w Webhook
+	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
+		return nil, fmt.Errorf("get webhook: %w", notFound(err))
+	}
+	return &w, nil
+}
+
+// CreateWebhook validates in and inserts a new webhook with a fresh signing secret.
+func (s *Store) CreateWebhook(ctx context.Context, accountID string, who Actor, in WebhookInput) (*Webhook, error) {
+	secret, err := NewSigningSecret()
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	w := &Webhook{ID: NewID("wh_"), AccountID: accountID, SigningSecret: secret, APIVersion: DefaultAPIVersion,
+		CreatedBy: who.Label, UpdatedBy: who.Label, CreatedAt: now, UpdatedAt: now}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.applyInput(ctx, tx, accountID, w, in); err != nil {
+			return err
+		}
+		if err := tx.Create(w).Error; err != nil {
+			return uniqueName(err, "create webhook")
+		}
+		return audit(tx, accountID, who, "webhook.created", "webhook", w.ID, nil, w.auditView(), now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// UpdateWebhook validates in and replaces the webhook's configuration.
+// An empty auth secret keeps the stored one, so forms never echo secrets.
+func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Actor, in WebhookInput) (*Webhook, error) {
+	var w Webhook
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
+			return fmt.Errorf("update webhook: %w", notFound(err))
+		}
+		before := w.auditView()
+		if in.AuthSecret == "" && in.AuthType == w.AuthType {
+			in.AuthSecret = w.AuthSecret
+		}
+		if err := s.applyInput(ctx, tx, accountID, &w, in); err != nil {
+			return err
+		}
+		w.UpdatedBy, w.UpdatedAt = who.Label, s.now()
+		if in.Enabled && w.DisabledReason != "" {
+			w.DisabledReason, w.DisabledAt = "", nil
+		}
+		if err := tx.Save(&w).Error; err != nil {
+			return uniqueName(err, "update webhook")
+		}
+		return audit(tx, accountID, who, "webhook.updated", "webhook", w.ID, before, w.auditView(), w.UpdatedAt)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// SetWebhookEnabled turns a webhook on or off. Turning it on clears an
+// automatic disable reason; turning it off records reason.
+func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who Actor, enabled bool, reason string) (*Webhook, error) {
+	var w Webhook
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
+			return fmt.Errorf("toggle webhook: %w", notFound(err))
+		}
+		now := s.now()
+		w.Enabled, w.UpdatedBy, w.UpdatedAt = enabled, who.Label, now
+		if enabled {
+			w.DisabledReason, w.DisabledAt = "", nil
+		} else {
+			w.DisabledReason, w.DisabledAt = reason, &now
+		}
+		if err := tx.Select("enabled", "disabled_reason", "disabled_at", "updated_by", "updated_at").Save(&w).Error; err != nil {
+			return fmt.Errorf("toggle webhook: %w", err)
+		}
+		action := "webhook.disabled"
+		if enabled {
+			action = "webhook.enabled"
+		}
+		return audit(tx, accountID, who, action, "webhook", w.ID, nil, map[string]any{"enabled": enabled, "reason": reason}, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// DeleteWebhook removes a webhook and its delivery log.
+func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Actor) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var w Webhook
+		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
+			return fmt.Errorf("delete webhook: %w", notFound(err))
+		}
+		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Delete(&Webhook{}).Error; err != nil {
+			return fmt.Errorf("delete webhook: %w", err)
+		}
+		return audit(tx, accountID, who, "webhook.deleted", "webhook", id, w.auditView(), nil, s.now())
+	})
+}
+
+// RotateWebhookSecret makes a new signing secret current; the old one keeps
+// signing (a second signature) for SecretOverlap so receivers can switch.
+func (s *Store) RotateWebhookSecret(ctx context.Context, accountID, id string, who Actor) (*Webhook, error) {
+	secret, err := NewSigningSecret()
+	if err != nil {
+		return nil, err
+	}
+	var w Webhook
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
+			return fmt.Errorf("rotate secret: %w", notFound(err))
+		}
+		now := s.now()
+		expires := now.Add(SecretOverlap)
+		w.PreviousSecret, w.PreviousSecretExpiresAt, w.SigningSecret = w.SigningSecret, &expires, secret
+		w.UpdatedBy, w.UpdatedAt = who.Label, now
+		if err := tx.Select("signing_secret", "previous_secret", "previous_secret_expires_at", "updated_by", "updated_at").Save(&w).Error; err != nil {
+			return fmt.Errorf("rotate secret: %w", err)
+		}
+		return audit(tx, accountID, who, "webhook.secret_rotated", "webhook", w.ID, nil, map[string]any{"previous_expires_at": expires}, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+func uniqueName(err error, op string) error {
+	if isUniqueViolation(err) {
+		return FieldErrors{"name": "A webhook with this name already exists."}
+	}
+	var fe FieldErrors
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

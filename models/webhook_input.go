@@ -1,0 +1,327 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/ringhook/ringhook/models/catalog"
+)
+
+// Limits on webhook configuration.
+const (
+	MaxHeaders        = 20
+	MaxCustomData     = 20
+	MaxURLLength      = 2048
+	DefaultAttempts   = 8
+	MaxAttempts       = 20
+	DefaultTimeoutSec = 10
+	MaxTimeoutSec     = 60
+)
+
+// FilterFields are the payload fields a webhook filter may test.
+var FilterFields = []string{"direction", "call_status", "disposition", "queue_id"}
+
+// KV is one custom_data row, kept ordered so errors can point at a row.
+type KV struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// WebhookInput is a webhook's configuration as a person or program submits it.
+type WebhookInput struct {
+	Name           string
+	Description    string
+	EventTypes     []string
+	URL            string
+	Method         string
+	ContentType    string
+	CallTypes      []string
+	DIDNumbers     []string
+	TimeZone       string
+	Headers        []Header
+	AuthType       string
+	AuthUsername   string
+	AuthSecret     string // password or bearer token; empty on update keeps the stored one
+	CustomData     []KV
+	Filters        []Filter
+	MaxAttempts    int
+	TimeoutSeconds int
+	Enabled        bool
+}
+
+// NewWebhookInput returns the defaults a new webhook form starts from.
+func NewWebhookInput(timeZone string) WebhookInput {
+	if timeZone == "" {
+		timeZone = "UTC"
+	}
+	return WebhookInput{Method: MethodPOST, ContentType: ContentJSON, TimeZone: timeZone, AuthType: AuthNone,
+		MaxAttempts: DefaultAttempts, TimeoutSeconds: DefaultTimeoutSec, Enabled: true}
+}
+
+// InputFrom turns a stored webhook back into editable input (secrets left blank).
+func InputFrom(w *Webhook) WebhookInput {
+	in := WebhookInput{Name: w.Name, Description: w.Description, EventTypes: slices.Clone(w.EventTypes), URL: w.URL,
+		Method: w.Method, ContentType: w.ContentType, CallTypes: slices.Clone(w.CallTypes), DIDNumbers: slices.Clone(w.DIDNumbers),
+		TimeZone: w.TimeZone, Headers: slices.Clone(w.Headers.V), AuthType: w.AuthType, AuthUsername: w.AuthUsername,
+		Filters: slices.Clone(w.Filters.V), MaxAttempts: w.MaxAttempts, TimeoutSeconds: w.TimeoutMS / 1000, Enabled: w.Enabled}
+	keys := make([]string, 0, len(w.CustomData.V))
+	for k := range w.CustomData.V {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		in.CustomData = append(in.CustomData, KV{Key: k, Value: w.CustomData.V[k]})
+	}
+	return in
+}
+
+var (
+	headerToken   = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+	customDataKey = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+)
+
+// reservedHeaders are set by Ringhook itself or by the HTTP transport.
+var reservedHeaders = []string{"host", "content-length", "content-type", "transfer-encoding", "connection",
+	"keep-alive", "te", "trailer", "upgrade", "user-agent", "proxy-authorization", "proxy-connection"}
+
+// Validate checks in without touching the database; knownNumbers are the
+// account's DIDs. It normalizes in place (trimming, de-duplicating).
+func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
+	fe := FieldErrors{}
+	in.Name = strings.TrimSpace(in.Name)
+	in.Description = strings.TrimSpace(in.Description)
+	in.URL = strings.TrimSpace(in.URL)
+	in.TimeZone = strings.TrimSpace(in.TimeZone)
+	switch {
+	case in.Name == "":
+		fe.Add("name", "Name is required.")
+	case utf8.RuneCountInString(in.Name) > 100:
+		fe.Add("name", "Use at most 100 characters.")
+	case hasControl(in.Name):
+		fe.Add("name", "Name cannot contain control characters.")
+	}
+	if utf8.RuneCountInString(in.Description) > 1000 {
+		fe.Add("description", "Use at most 1000 characters.")
+	}
+	if !utf8.ValidString(in.Name) || !utf8.ValidString(in.Description) {
+		fe.Add("name", "Text must be valid UTF-8.")
+	}
+
+	in.EventTypes = dedupe(in.EventTypes)
+	if len(in.EventTypes) == 0 {
+		fe.Add("event_types", "Choose at least one trigger.")
+	}
+	for _, t := range in.EventTypes {
+		if !catalog.Subscribable(t) {
+			fe.Add("event_types", fmt.Sprintf("Unknown trigger %q.", t))
+		}
+	}
+
+	if msg := checkURL(in.URL); msg != "" {
+		fe.Add("url", msg)
+	}
+	if in.Method != MethodGET && in.Method != MethodPOST {
+		fe.Add("method", "Choose POST or GET.")
+	}
+	if in.ContentType != ContentJSON && in.ContentType != ContentForm {
+		fe.Add("content_type", "Choose application/json or application/x-www-form-urlencoded.")
+	}
+
+	in.CallTypes = dedupe(in.CallTypes)
+	for _, c := range in.CallTypes {
+		if !slices.Contains(CallTypes, c) {
+			fe.Add("call_types", fmt.Sprintf("Unknown call type %q.", c))
+		}
+	}
+	in.DIDNumbers = dedupe(in.DIDNumbers)
+	for _, n := range in.DIDNumbers {
+		if !slices.Contains(knownNumbers, n) {
+			fe.Add("did_numbers", fmt.Sprintf("%q is not one of this account's numbers.", n))
+		}
+	}
+
+	if in.TimeZone == "" {
+		fe.Add("time_zone", "Choose a time zone.")
+	} else if _, err := time.LoadLocation(in.TimeZone); err != nil || strings.EqualFold(in.TimeZone, "local") {
+		fe.Add("time_zone", fmt.Sprintf("Unknown time zone %q; use an IANA name such as Asia/Kolkata.", in.TimeZone))
+	}
+
+	in.Headers = slices.DeleteFunc(slices.Clone(in.Headers), func(h Header) bool { return strings.TrimSpace(h.Name) == "" && h.Value == "" })
+	if len(in.Headers) > MaxHeaders {
+		fe.Add("headers", fmt.Sprintf("Use at most %d headers.", MaxHeaders))
+	}
+	seen := map[string]bool{}
+	for i, h := range in.Headers {
+		h.Name = strings.TrimSpace(h.Name)
+		in.Headers[i].Name = h.Name
+		key := fmt.Sprintf("headers.%d.name", i)
+		lower := strings.ToLower(h.Name)
+		switch {
+		case !headerToken.MatchString(h.Name):
+			fe.Add(key, "Header names use letters, digits and -!#$%&'*+.^_`|~ only.")
+		case slices.Contains(reservedHeaders, lower) || strings.HasPrefix(lower, "webhook-") || strings.HasPrefix(lower, "x-webhook-"):
+			fe.Add(key, fmt.Sprintf("%s is set by Ringhook and cannot be overridden.", h.Name))
+		case lower == "authorization" && in.AuthType != AuthNone:
+			fe.Add(key, "Authorization is set by the Authorization setting below.")
+		case seen[lower]:
+			fe.Add(key, "This header is already set above.")
+		}
+		seen[lower] = true
+		if strings.ContainsAny(h.Value, "\r\n\x00") {
+			fe.Add(fmt.Sprintf("headers.%d.value", i), "Header values cannot contain line breaks.")
+		} else if len(h.Value) > 4096 {
+			fe.Add(fmt.Sprintf("headers.%d.value", i), "Use at most 4096 characters.")
+		}
+	}
+
+	switch in.AuthType {
+	case AuthNone:
+		in.AuthUsername, in.AuthSecret = "", ""
+	case AuthBasic:
+		switch {
+		case in.AuthUsername == "":
+			fe.Add("auth_username", "Username is required for Basic auth.")
+		case strings.ContainsAny(in.AuthUsername, ":\r\n\x00"):
+			fe.Add("auth_username", "Username cannot contain ':' or line breaks.")
+		}
+		if in.AuthSecret == "" {
+			fe.Add("auth_secret", "Password is required for Basic auth.")
+		}
+	case AuthBearer:
+		in.AuthUsername = ""
+		if in.AuthSecret == "" {
+			fe.Add("auth_secret", "Token is required for Bearer auth.")
+		}
+	default:
+		fe.Add("auth_type", "Choose None, Basic or Bearer.")
+	}
+	if strings.ContainsAny(in.AuthSecret, "\r\n\x00") || len(in.AuthSecret) > 4096 {
+		fe.Add("auth_secret", "Use at most 4096 characters without line breaks.")
+	}
+
+	in.CustomData = slices.DeleteFunc(slices.Clone(in.CustomData), func(kv KV) bool { return strings.TrimSpace(kv.Key) == "" && kv.Value == "" })
+	if len(in.CustomData) > MaxCustomData {
+		fe.Add("custom_data", fmt.Sprintf("Use at most %d custom data keys.", MaxCustomData))
+	}
+	keys := map[string]bool{}
+	for i, kv := range in.CustomData {
+		kv.Key = strings.TrimSpace(kv.Key)
+		in.CustomData[i].Key = kv.Key
+		k := fmt.Sprintf("custom_data.%d.key", i)
+		switch {
+		case !customDataKey.MatchString(kv.Key):
+			fe.Add(k, "Keys are 1-64 letters, digits or underscores.")
+		case keys[kv.Key]:
+			fe.Add(k, "This key is already used above.")
+		}
+		keys[kv.Key] = true
+		if len(kv.Value) > 1024 || !utf8.ValidString(kv.Value) {
+			fe.Add(fmt.Sprintf("custom_data.%d.value", i), "Use at most 1024 characters of text.")
+		}
+	}
+
+	in.Filters = slices.DeleteFunc(slices.Clone(in.Filters), func(f Filter) bool { return len(f.Values) == 0 && f.Field == "" })
+	for i, f := range in.Filters {
+		k := fmt.Sprintf("filters.%d", i)
+		f.Values = dedupe(f.Values)
+		in.Filters[i].Values = f.Values
+		switch {
+		case !slices.Contains(FilterFields, f.Field):
+			fe.Add(k, fmt.Sprintf("Unknown filter field %q.", f.Field))
+		case f.Op != "in" && f.Op != "not_in":
+			fe.Add(k, "Choose \"is one of\" or \"is not one of\".")
+		case len(f.Values) == 0:
+			fe.Add(k, "Give at least one value.")
+		case len(f.Values) > 50:
+			fe.Add(k, "Use at most 50 values.")
+		}
+	}
+
+	if in.MaxAttempts < 1 || in.MaxAttempts > MaxAttempts {
+		fe.Add("max_attempts", fmt.Sprintf("Choose between 1 and %d attempts.", MaxAttempts))
+	}
+	if in.TimeoutSeconds < 1 || in.TimeoutSeconds > MaxTimeoutSec {
+		fe.Add("timeout", fmt.Sprintf("Choose between 1 and %d seconds.", MaxTimeoutSec))
+	}
+	return fe
+}
+
+func checkURL(raw string) string {
+	if raw == "" {
+		return "URL is required."
+	}
+	if len(raw) > MaxURLLength {
+		return fmt.Sprintf("Use at most %d characters.", MaxURLLength)
+	}
+	if hasControl(raw) || strings.ContainsAny(raw, " \t") {
+		return "URL cannot contain spaces or control characters."
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "Enter a valid URL, e.g. https://example.com/hooks/calls."
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "URL must start with https:// or http://."
+	}
+	if u.Hostname() == "" {
+		return "URL must include a host name."
+	}
+	if u.User != nil {
+		return "Put credentials in the Authorization setting, not in the URL."
+	}
+	if u.Fragment != "" {
+		return "URL cannot contain a #fragment."
+	}
+	return ""
+}
+
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+func dedupe(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// applyInput validates in against the account's numbers and copies it onto w.
+func (s *Store) applyInput(ctx context.Context, tx *gorm.DB, accountID string, w *Webhook, in WebhookInput) error {
+	var numbers []string
+	if err := tx.WithContext(ctx).Model(&PhoneNumber{}).Where("account_id = ?", accountID).Pluck("number", &numbers).Error; err != nil {
+		return fmt.Errorf("load numbers: %w", err)
+	}
+	if fe := in.Validate(numbers); len(fe) > 0 {
+		return fe
+	}
+	cd := make(map[string]string, len(in.CustomData))
+	for _, kv := range in.CustomData {
+		cd[kv.Key] = kv.Value
+	}
+	w.Name, w.Description, w.EventTypes, w.URL = in.Name, in.Description, in.EventTypes, in.URL
+	w.Method, w.ContentType, w.CallTypes, w.DIDNumbers = in.Method, in.ContentType, in.CallTypes, in.DIDNumbers
+	w.TimeZone, w.Headers, w.CustomData, w.Filters = in.TimeZone, JSON[[]Header]{V: nonNil(in.Headers)}, JSON[map[string]string]{V: cd}, JSON[[]Filter]{V: nonNil(in.Filters)}
+	w.AuthType, w.AuthUsername, w.AuthSecret = in.AuthType, in.AuthUsername, in.AuthSecret
+	w.MaxAttempts, w.TimeoutMS, w.Enabled = in.MaxAttempts, in.TimeoutSeconds*1000, in.Enabled
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,134 @@
+// Package webhooks renders the console's webhook pages: the list, the
+// add/edit form with its live request preview, the detail page and the
+// delete confirmation. Its view models hold display-ready strings only.
+package webhooks
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Row is one webhook in the list.
+type Row struct {
+	ID             string
+	Name           string
+	Triggers       []string // labels
+	URL            string
+	Method         string
+	Enabled        bool
+	DisabledReason string
+	SuccessRate    string // "98.5%" or "–"
+	LastDelivery   string // "3 min ago" or "never"
+	LastStatus     string // ok|bad|muted
+}
+
+// Option is one choice in a checkbox group or select.
+type Option struct {
+	Value   string
+	Label   string
+	Hint    string
+	Checked bool
+}
+
+// OptionGroup is a labelled group of options (the trigger picker).
+type OptionGroup struct {
+	Label   string
+	Options []Option
+}
+
+// KVRow is one editable key/value row (custom headers, custom data).
+type KVRow struct {
+	Key, Value       string
+	KeyErr, ValueErr string
+}
+
+// FilterRow edits one payload filter.
+type FilterRow struct {
+	Field   string
+	Label   string
+	Op      string   // in | not_in
+	Values  string   // comma-separated
+	Choices []string // fixed choices, shown as a hint
+	Err     string
+}
+
+// Form is the add/edit form's state: values as submitted, errors by field.
+type Form struct {
+	ID           string // empty when adding
+	Action       string
+	Name         string
+	Description  string
+	Triggers     []OptionGroup
+	URL          string
+	Method       string
+	ContentType  string
+	CallTypes    []Option
+	Numbers      []Option
+	TimeZone     string
+	TimeZones    []string
+	Headers      []KVRow
+	AuthType     string
+	AuthUsername string
+	HasSecret    bool // a secret is stored; leaving the field blank keeps it
+	CustomData   []KVRow
+	Filters      []FilterRow
+	MaxAttempts  string
+	Timeout      string
+	Enabled      bool
+	Errors       map[string]string
+	Warning      string
+}
+
+// Err returns the message for field, or "".
+func (f Form) Err(field string) string { return f.Errors[field] }
+
+// HeaderLine is one request header in a preview or attempt record.
+type HeaderLine struct{ Name, Value string }
+
+// Preview is the exact request a trigger would produce.
+type Preview struct {
+	Trigger string
+	Options []Option // triggers to choose from
+	Method  string
+	URL     string
+	Headers []HeaderLine
+	Body    string
+	Error   string
+}
+
+// Detail is one webhook's page.
+type Detail struct {
+	Row
+	Description   string
+	ContentType   string
+	CallTypes     string
+	Numbers       string
+	TimeZone      string
+	Headers       []HeaderLine
+	Auth          string
+	CustomData    []HeaderLine
+	Filters       []string
+	MaxAttempts   int
+	Timeout       string
+	SecretMasked  string
+	SecretRotated string // when the previous secret stops signing; "" if none
+	CreatedBy     string
+	UpdatedAt     string
+	TestOptions   []Option
+	CanWrite      bool
+}
+
+// HTTPText prints a request the way it goes over the wire, for display.
+func HTTPText(method, url string, headers []HeaderLine, body string) string {
+	var b strings.Builder
+	b.WriteString(method + " " + url + "\n")
+	for _, h := range headers {
+		b.WriteString(h.Name + ": " + h.Value + "\n")
+	}
+	if body != "" {
+		b.WriteString("\n" + body)
+	}
+	return b.String()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

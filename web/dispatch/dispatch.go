@@ -1,0 +1,138 @@
+// Package dispatch turns call events into signed HTTP requests: it renders
+// each delivery once, claims due deliveries from PostgreSQL, sends them with
+// an SSRF-safe client, records every attempt and schedules retries. It
+// imports only models (and its own subpackages).
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/web/dispatch/payload"
+	"github.com/ringhook/ringhook/web/dispatch/safehttp"
+)
+
+// Version goes into the User-Agent header.
+const Version = "0.1.0"
+
+// UserAgent identifies Ringhook to receivers.
+const UserAgent = "Ringhook/" + Version
+
+// Config tunes a Dispatcher.
+type Config struct {
+	Workers      int
+	AllowPrivate string // RINGHOOK_ALLOW_PRIVATE_TARGETS
+	AllowCIDRs   string // RINGHOOK_ALLOW_CIDRS
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// Dispatcher renders, sends and records webhook deliveries.
+type Dispatcher struct {
+	store  *models.Store
+	client *http.Client
+	log    *slog.Logger
+	now    func() time.Time
+	cfg    Config
+
+	rndMu sync.Mutex
+	rnd   *rand.Rand
+}
+
+// New builds a Dispatcher; Start runs its workers.
+func New(store *models.Store, cfg Config) (*Dispatcher, error) {
+	policy, err := safehttp.ParsePolicy(cfg.AllowPrivate, cfg.AllowCIDRs)
+	if err != nil {
+		return nil, fmt.Errorf("RINGHOOK_ALLOW_PRIVATE_TARGETS / RINGHOOK_ALLOW_CIDRS: %w", err)
+	}
+	if cfg.Workers < 1 {
+		cfg.Workers = 16
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Dispatcher{store: store, client: safehttp.NewClient(policy, safehttp.Options{}), log: cfg.Log, now: cfg.Now, cfg: cfg,
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))}, nil
+}
+
+func target(w *models.Webhook, test bool) payload.Target {
+	t := payload.Target{AccountID: w.AccountID, WebhookID: w.ID, APIVersion: w.APIVersion, URL: w.URL, Method: w.Method,
+		ContentType: w.ContentType, TimeZone: w.TimeZone, CustomData: w.CustomData.V, Test: test,
+		Auth: payload.Auth{Type: w.AuthType, Username: w.AuthUsername, Secret: w.AuthSecret}}
+	for _, h := range w.Headers.V {
+		t.Headers = append(t.Headers, payload.Header{Name: h.Name, Value: h.Value})
+	}
+	return t
+}
+
+// render builds the stored part of a delivery's request: everything but the
+// per-attempt signature, timestamp and attempt headers.
+func render(w *models.Webhook, event map[string]any, test bool) (models.RenderedRequest, error) {
+	t := target(w, test)
+	fields, err := payload.Fields(event, t)
+	if err != nil {
+		return models.RenderedRequest{}, fmt.Errorf("render: %w", err)
+	}
+	req, err := payload.Render(fields, t)
+	if err != nil {
+		return models.RenderedRequest{}, fmt.Errorf("render: %w", err)
+	}
+	out := models.RenderedRequest{Method: req.Method, URL: req.URL, Body: req.Body}
+	for _, h := range req.Header {
+		out.Headers = append(out.Headers, models.Header{Name: h.Name, Value: h.Value})
+	}
+	return out, nil
+}
+
+// attemptHeaders are added on every send: the Standard Webhooks signature
+// over this attempt's timestamp, the event type and the attempt number.
+func attemptHeaders(r models.RenderedRequest, secrets []string, eventID, eventType string, attempt int, now time.Time) ([]models.Header, error) {
+	sig, err := payload.SignatureHeader(secrets, eventID, now, payload.SignedContent(payload.Request{Method: r.Method, URL: r.URL, Body: r.Body}))
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return []models.Header{
+		{Name: "User-Agent", Value: UserAgent},
+		{Name: "webhook-id", Value: eventID},
+		{Name: "webhook-timestamp", Value: fmt.Sprint(now.Unix())},
+		{Name: "webhook-signature", Value: sig},
+		{Name: "X-Webhook-Event", Value: eventType},
+		{Name: "X-Webhook-Attempt", Value: fmt.Sprint(attempt)},
+	}, nil
+}
+
+// Preview renders the request a sample event of eventType would produce for
+// w, with secrets redacted. Nothing is stored or sent.
+func (d *Dispatcher) Preview(ctx context.Context, w *models.Webhook, eventType string) (models.RenderedRequest, error) {
+	if _, ok := catalog.Lookup(eventType); !ok {
+		return models.RenderedRequest{}, fmt.Errorf("unknown event type %q", eventType)
+	}
+	now := d.now().UTC()
+	d.rndMu.Lock()
+	sample := catalog.Sample(eventType, now, rand.New(rand.NewPCG(d.rnd.Uint64(), d.rnd.Uint64())))
+	d.rndMu.Unlock()
+	r, err := render(w, sample, false)
+	if err != nil {
+		return models.RenderedRequest{}, err
+	}
+	eventID, _ := sample["event_id"].(string)
+	extra, err := attemptHeaders(r, w.SigningSecrets(now), eventID, eventType, 1, now)
+	if err != nil {
+		return models.RenderedRequest{}, err
+	}
+	r.Headers = append(extra, r.Headers...)
+	for i, h := range r.Headers {
+		r.Headers[i].Value = models.RedactHeaderValue(h.Name, h.Value)
+	}
+	return r, nil
+}

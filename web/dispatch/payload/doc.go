@@ -1,0 +1,18 @@
+// Package payload turns one canonical event plus one webhook's settings into
+// the exact HTTP request the dispatcher sends, and signs it.
+//
+// The steps follow shared/EVENTS.md:
+//
+//   - [Fields] adds the delivery envelope (api_version, account_id,
+//     webhook_id, test, timezone, the *_local times and custom_data) to a copy
+//     of the event.
+//   - [Render] encodes those fields as a JSON body, a form body or a GET
+//     query merged into the webhook URL, and returns the method, URL, headers
+//     and body. The result is stored and reused unchanged on every retry.
+//   - [SignatureHeader] signs the request the Standard Webhooks way over
+//     id.timestamp.content, where content is [SignedContent]: the body for
+//     POST and the full URL for GET. [Verify] is the receiver's side.
+//
+// The package is pure: no I/O besides the random reader given to [NewSecret],
+// no package state, and every function is safe for concurrent use.
+package payload

@@ -1,0 +1,224 @@
+// Package webtest starts a complete Ringhook (store, dispatcher, handlers,
+// routes) on an httptest server against the test package's PostgreSQL
+// database, and gives tests a cookie-keeping client that signs in and posts
+// forms with the CSRF token like a browser does.
+package webtest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringhook/ringhook/handlers"
+	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/devdb"
+	"github.com/ringhook/ringhook/web"
+	"github.com/ringhook/ringhook/web/dispatch"
+	"github.com/ringhook/ringhook/web/session"
+)
+
+// Main is TestMain for packages that use App: one throwaway, migrated
+// database per test package.
+func Main(m interface{ Run() int }, pkg string) {
+	os.Exit(devdb.RunTests(m, pkg, func(url string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		db, err := models.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if s, err := db.DB(); err == nil {
+				s.Close()
+			}
+		}()
+		_, err = models.Migrate(ctx, db)
+		return err
+	}))
+}
+
+// App is a running Ringhook.
+type App struct {
+	URL        string
+	Store      *models.Store
+	Dispatcher *dispatch.Dispatcher
+	Server     *httptest.Server
+}
+
+// Quiet is a logger that drops everything, for tests that expect errors.
+var Quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// New starts an App on the package's test database; it stops with the test.
+func New(t testing.TB) *App {
+	t.Helper()
+	ctx := context.Background()
+	db, err := models.Open(ctx, devdb.TestURL())
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() {
+		if s, err := db.DB(); err == nil {
+			s.Close()
+		}
+	})
+	store := models.NewStore(db, nil)
+	disp, err := dispatch.New(store, dispatch.Config{AllowPrivate: "true", Log: Quiet})
+	if err != nil {
+		t.Fatalf("dispatcher: %v", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(false, key),
+		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Log: Quiet})
+	srv := httptest.NewServer(web.New(h, web.Config{Log: Quiet}))
+	t.Cleanup(srv.Close)
+	return &App{URL: srv.URL, Store: store, Dispatcher: disp, Server: srv}
+}
+
+// Tenant is an account with one signed-up user.
+type Tenant struct {
+	Account  *models.Account
+	User     *models.User
+	Email    string
+	Password string
+}
+
+// NewTenant creates an account (with two DIDs) and a user with role.
+func (a *App) NewTenant(t testing.TB, role string) Tenant {
+	t.Helper()
+	ctx := context.Background()
+	acc, err := a.Store.CreateAccount(ctx, "Acme "+models.NewID(""), "Asia/Kolkata")
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	for _, n := range []string{"+918287842425", "+918287842426"} {
+		if _, err := a.Store.AddPhoneNumber(ctx, acc.ID, n, "line"); err != nil {
+			t.Fatalf("add number: %v", err)
+		}
+	}
+	email := strings.ToLower(models.NewID("u")) + "@example.com"
+	pw := "correct horse battery"
+	u, err := a.Store.CreateUser(ctx, acc.ID, email, pw, role)
+	if err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	return Tenant{Account: acc, User: u, Email: email, Password: pw}
+}
+
+// Client is a browser-like HTTP client: it keeps cookies, does not follow
+// redirects (tests assert them) and adds the CSRF token to posted forms.
+type Client struct {
+	HTTP *http.Client
+	Base string
+}
+
+// NewClient returns a signed-out client.
+func (a *App) NewClient(t testing.TB) *Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Client{Base: a.URL, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// SignIn returns a client signed in as tn.
+func (a *App) SignIn(t testing.TB, tn Tenant) *Client {
+	t.Helper()
+	c := a.NewClient(t)
+	c.Get(t, "/login")
+	res := c.Post(t, "/login", url.Values{"email": {tn.Email}, "password": {tn.Password}})
+	if res.Status != http.StatusSeeOther {
+		t.Fatalf("sign in as %s: status %d, body %s", tn.Email, res.Status, res.Body)
+	}
+	return c
+}
+
+// Response is a finished request.
+type Response struct {
+	Status   int
+	Body     string
+	Header   http.Header
+	Location string
+}
+
+// Do sends req and reads the whole response.
+func (c *Client) Do(t testing.TB, req *http.Request) Response {
+	t.Helper()
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return Response{Status: res.StatusCode, Body: string(b), Header: res.Header, Location: res.Header.Get("Location")}
+}
+
+// Get fetches path.
+func (c *Client) Get(t testing.TB, path string) Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, c.Base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Do(t, req)
+}
+
+// CSRF returns the token the server set in its cookie.
+func (c *Client) CSRF() string {
+	u, _ := url.Parse(c.Base)
+	for _, ck := range c.HTTP.Jar.Cookies(u) {
+		if ck.Name == "ringhook_csrf" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// Post submits a form with the CSRF token, as the console's forms do.
+func (c *Client) Post(t testing.TB, path string, form url.Values) Response {
+	t.Helper()
+	f := url.Values{}
+	for k, v := range form {
+		f[k] = v
+	}
+	if f.Get("_csrf") == "" {
+		f.Set("_csrf", c.CSRF())
+	}
+	return c.PostRaw(t, path, f, nil)
+}
+
+// PostRaw submits form exactly as given, with extra headers.
+func (c *Client) PostRaw(t testing.TB, path string, form url.Values, header http.Header) Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.Base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return c.Do(t, req)
+}
+
+// Fatalf-free helper for messages.
+func describe(r Response) string { return fmt.Sprintf("status %d body %.2000s", r.Status, r.Body) }
+
+// Describe summarises a response for test failure messages.
+func Describe(r Response) string { return describe(r) }
