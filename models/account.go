@@ -68,6 +68,9 @@ func (s *Store) CreateAccount(ctx context.Context, name, timeZone string) (*Acco
 
 // Account returns one account by id.
 func (s *Store) Account(ctx context.Context, accountID string) (*Account, error) {
+	if !validID(accountID) {
+		return nil, ErrNotFound
+	}
 	var a Account
 	if err := s.db.WithContext(ctx).Where("id = ?", accountID).Take(&a).Error; err != nil {
 		return nil, fmt.Errorf("get account: %w", notFound(err))
@@ -144,6 +147,9 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 
 // User returns a user of the account.
 func (s *Store) User(ctx context.Context, accountID, userID string) (*User, error) {
+	if !validID(userID) {
+		return nil, ErrNotFound
+	}
 	var u User
 	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, userID).Take(&u).Error; err != nil {
 		return nil, fmt.Errorf("get user: %w", notFound(err))
@@ -154,6 +160,9 @@ func (s *Store) User(ctx context.Context, accountID, userID string) (*User, erro
 // UserByID returns a user by id alone; only the session layer uses it, to
 // learn which account a signed-in user belongs to.
 func (s *Store) UserByID(ctx context.Context, userID string) (*User, error) {
+	if !validID(userID) {
+		return nil, ErrNotFound
+	}
 	var u User
 	if err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
 		return nil, fmt.Errorf("get user: %w", notFound(err))

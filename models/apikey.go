@@ -84,6 +84,9 @@ func (s *Store) APIKeys(ctx context.Context, accountID string) ([]APIKey, error)
 
 // RevokeAPIKey stops a key from working.
 func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, who Actor) error {
+	if !validID(id) {
+		return ErrNotFound
+	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&APIKey{}).Where("account_id = ? AND id = ? AND revoked_at IS NULL", accountID, id).Update("revoked_at", s.now())
 		if res.Error != nil {

@@ -71,6 +71,9 @@ func (s *Store) AddPhoneNumber(ctx context.Context, accountID, number, label str
 // DeletePhoneNumber removes a DID unless a webhook still filters on it:
 // silently dropping it from a webhook would widen that webhook to all numbers.
 func (s *Store) DeletePhoneNumber(ctx context.Context, accountID, id string) error {
+	if !validID(id) {
+		return ErrNotFound
+	}
 	var p PhoneNumber
 	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, id).Take(&p).Error; err != nil {
 		return fmt.Errorf("delete number: %w", notFound(err))

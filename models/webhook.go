@@ -130,6 +130,9 @@ func (s *Store) Webhooks(ctx context.Context, accountID string) ([]Webhook, erro
 
 // Webhook returns one webhook of the account, or ErrNotFound.
 func (s *Store) Webhook(ctx context.Context, accountID, id string) (*Webhook, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
 	var w Webhook
 	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
 		return nil, fmt.Errorf("get webhook: %w", notFound(err))
@@ -164,6 +167,9 @@ func (s *Store) CreateWebhook(ctx context.Context, accountID string, who Actor, 
 // UpdateWebhook validates in and replaces the webhook's configuration.
 // An empty auth secret keeps the stored one, so forms never echo secrets.
 func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Actor, in WebhookInput) (*Webhook, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
 	var w Webhook
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
@@ -194,6 +200,9 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 // SetWebhookEnabled turns a webhook on or off. Turning it on clears an
 // automatic disable reason; turning it off records reason.
 func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who Actor, enabled bool, reason string) (*Webhook, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
 	var w Webhook
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
@@ -223,6 +232,9 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 
 // DeleteWebhook removes a webhook and its delivery log.
 func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Actor) error {
+	if !validID(id) {
+		return ErrNotFound
+	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var w Webhook
 		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
@@ -238,6 +250,9 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Act
 // RotateWebhookSecret makes a new signing secret current; the old one keeps
 // signing (a second signature) for SecretOverlap so receivers can switch.
 func (s *Store) RotateWebhookSecret(ctx context.Context, accountID, id string, who Actor) (*Webhook, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
 	secret, err := NewSigningSecret()
 	if err != nil {
 		return nil, err

@@ -96,6 +96,7 @@ var reservedHeaders = []string{"host", "content-length", "content-type", "transf
 // account's DIDs. It normalizes in place (trimming, de-duplicating).
 func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 	fe := FieldErrors{}
+	checkText(fe, in)
 	in.Name = strings.TrimSpace(in.Name)
 	in.Description = strings.TrimSpace(in.Description)
 	in.URL = strings.TrimSpace(in.URL)
@@ -110,9 +111,6 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 	}
 	if utf8.RuneCountInString(in.Description) > 1000 {
 		fe.Add("description", "Use at most 1000 characters.")
-	}
-	if !utf8.ValidString(in.Name) || !utf8.ValidString(in.Description) {
-		fe.Add("name", "Text must be valid UTF-8.")
 	}
 
 	in.EventTypes = dedupe(in.EventTypes)
@@ -252,6 +250,38 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 		fe.Add("timeout", fmt.Sprintf("Choose between 1 and %d seconds.", MaxTimeoutSec))
 	}
 	return fe
+}
+
+// checkText refuses bytes PostgreSQL cannot store in text (NUL, invalid
+// UTF-8) in any free-text field, naming the field they were found in.
+func checkText(fe FieldErrors, in *WebhookInput) {
+	bad := func(s string) bool { return !utf8.ValidString(s) || strings.ContainsRune(s, 0) }
+	for field, v := range map[string]string{"name": in.Name, "description": in.Description, "url": in.URL,
+		"time_zone": in.TimeZone, "auth_username": in.AuthUsername, "auth_secret": in.AuthSecret} {
+		if bad(v) {
+			fe.Add(field, "Use plain text: this contains bytes that are not valid UTF-8.")
+		}
+	}
+	for i, h := range in.Headers {
+		if bad(h.Name) || bad(h.Value) {
+			fe.Add(fmt.Sprintf("headers.%d.value", i), "Use plain text: this contains bytes that are not valid UTF-8.")
+		}
+	}
+	for i, kv := range in.CustomData {
+		if bad(kv.Key) || bad(kv.Value) {
+			fe.Add(fmt.Sprintf("custom_data.%d.value", i), "Use plain text: this contains bytes that are not valid UTF-8.")
+		}
+	}
+	for i, f := range in.Filters {
+		if slices.ContainsFunc(f.Values, bad) || bad(f.Field) || bad(f.Op) {
+			fe.Add(fmt.Sprintf("filters.%d", i), "Use plain text: this contains bytes that are not valid UTF-8.")
+		}
+	}
+	for _, list := range [][]string{in.EventTypes, in.CallTypes, in.DIDNumbers} {
+		if slices.ContainsFunc(list, bad) {
+			fe.Add("event_types", "Use plain text: this contains bytes that are not valid UTF-8.")
+		}
+	}
 }
 
 func checkURL(raw string) string {

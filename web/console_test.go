@@ -301,7 +301,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	})
 
 	t.Run("delete asks first, then removes", func(t *testing.T) {
-		res := c.Get(t, "/webhooks/" + w.ID + "/delete")
+		res := c.Get(t, "/webhooks/"+w.ID+"/delete")
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "cannot be undone") {
 			t.Fatalf("confirm page: %s", webtest.Describe(res))
 		}

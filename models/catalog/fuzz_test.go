@@ -21,6 +21,10 @@ func FuzzNormalize(f *testing.F) {
 	f.Add([]byte(`{"event":"call.missed","event_id":"evt_0123456789","occurred_at":"9999-12-31T23:59:59-05:00"}`))
 	f.Add([]byte(`{"event":"message.received","event_id":"evt_0123456789","occurred_at":"2026-04-09T07:24:53Z","message_id":"m",
 		"direction":"inbound","from_number":"anonymous","to_number":"(0044) 20-7946-0000","error_code":1e2,"media_urls":[]}`))
+	f.Add([]byte(`{"event":"call.ended","event_id":"evt_0123456789","occurred_at":"1970-01-01T00:01:00+00:01","call_id":" c ",
+		"direction":" OutBound","call_type":"Click To Call","from_number":"anonymous","to_number":"+1 (415) 555-0100 ","call_status":"Missed",
+		"hangup_cause":"normal_clearıng","missed_reason":"no answer","dialed_extensions":[{"number":"101","result":""},{"number":" 102 ","id":null}],
+		"tags":[" vip "],"from_number_raw":null,"sequence":1e0,"hangup_sip_code":4.86e2}`))
 	now := time.Date(2026, 4, 9, 7, 25, 0, 0, time.UTC)
 	for i, ty := range catalog.Types() {
 		b, err := json.Marshal(catalog.Sample(ty.ID, now, rand.New(rand.NewPCG(uint64(i), 3))))

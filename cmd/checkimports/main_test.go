@@ -1,0 +1,34 @@
+package main
+
+import "testing"
+
+func TestCheck(t *testing.T) {
+	cases := []struct {
+		pkg, imp string
+		bad      bool
+	}{
+		{"models", "github.com/labstack/echo/v4", true},
+		{"models/catalog", module + "/web/dispatch", true},
+		{"models", "gorm.io/gorm", false},
+		{"views/webhooks", "gorm.io/gorm", true},
+		{"views/webhooks", module + "/models", true},
+		{"views/webhooks", "github.com/a-h/templ", false},
+		{"views/webhooks", module + "/views/layout", false},
+		{"views/webhooks", "strings", false},
+		{"web/dispatch", module + "/handlers", true},
+		{"web/dispatch", "github.com/labstack/echo/v4", true},
+		{"web/dispatch/payload", module + "/models", false},
+		{"handlers", module + "/web/dispatch", true},
+		{"handlers", module + "/views/webhooks", false},
+		{"handlers", "gorm.io/gorm", true},
+		{"web", module + "/handlers", false},
+		{"static", "embed", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.pkg+" imports "+tc.imp, func(t *testing.T) {
+			if got := check(tc.pkg, tc.imp) != ""; got != tc.bad {
+				t.Fatalf("violation = %v, want %v (%q)", got, tc.bad, check(tc.pkg, tc.imp))
+			}
+		})
+	}
+}

@@ -1,0 +1,130 @@
+package web_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/web/webtest"
+)
+
+func TestWebhookFormValidation(t *testing.T) {
+	app := webtest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	c := app.SignIn(t, tn)
+	c.Get(t, "/webhooks/new")
+
+	cases := []struct {
+		name    string
+		change  func(url.Values)
+		message string
+		kept    string // an escaped value that must still be in the form
+	}{
+		{"name required", func(f url.Values) { f.Set("name", "  ") }, "Name is required.", ""},
+		{"no trigger", func(f url.Values) { delete(f, "event_types") }, "Choose at least one trigger.", ""},
+		{"unknown trigger", func(f url.Values) { f["event_types"] = []string{"call.exploded"} }, "Unknown trigger", ""},
+		{"relative url", func(f url.Values) { f.Set("url", "/hooks") }, "URL must start with https:// or http://.", `value="/hooks"`},
+		{"ftp url", func(f url.Values) { f.Set("url", "ftp://example.com/x") }, "URL must start with https:// or http://.", `value="ftp://example.com/x"`},
+		{"url without host", func(f url.Values) { f.Set("url", "https:///path") }, "URL must include a host name.", ""},
+		{"url with credentials", func(f url.Values) { f.Set("url", "https://u:p@example.com/") }, "Put credentials in the Authorization setting", ""},
+		{"url with space", func(f url.Values) { f.Set("url", "https://example.com/a b") }, "URL cannot contain spaces", ""},
+		{"bad method", func(f url.Values) { f.Set("method", "PUT") }, "Choose POST or GET.", ""},
+		{"bad content type", func(f url.Values) { f.Set("content_type", "text/xml") }, "Choose application/json or application/x-www-form-urlencoded.", ""},
+		{"bad call type", func(f url.Values) { f["call_types"] = []string{"fax"} }, "Unknown call type", ""},
+		{"foreign number", func(f url.Values) { f["did_numbers"] = []string{"+15550000000"} }, "is not one of this account&#39;s numbers", ""},
+		{"unknown time zone", func(f url.Values) { f.Set("time_zone", "Mars/Olympus") }, "Unknown time zone", `value="Mars/Olympus"`},
+		{"header name not a token", func(f url.Values) { f["header_name"] = []string{"X Bad", "X-Env"} }, "Header names use letters", `value="X Bad"`},
+		{"reserved header Host", func(f url.Values) { f["header_name"] = []string{"Host", "X-Env"} }, "Host is set by Ringhook", ""},
+		{"reserved header Content-Length", func(f url.Values) { f["header_name"] = []string{"content-length", "X-Env"} }, "is set by Ringhook", ""},
+		{"reserved webhook- header", func(f url.Values) { f["header_name"] = []string{"webhook-signature", "X-Env"} }, "is set by Ringhook", ""},
+		{"header value with newline", func(f url.Values) { f["header_value"] = []string{"a\r\nX-Evil: 1", "prod"} }, "Header values cannot contain line breaks.", ""},
+		{"duplicate header", func(f url.Values) { f["header_name"] = []string{"X-Env", "x-env"} }, "This header is already set above.", ""},
+		{"basic without user", func(f url.Values) { f.Set("auth_username", "") }, "Username is required for Basic auth.", ""},
+		{"bearer without token", func(f url.Values) { f.Set("auth_type", "bearer"); f.Set("auth_secret", "") }, "Token is required for Bearer auth.", ""},
+		{"custom data key", func(f url.Values) { f["cd_key"] = []string{"bad key!", "region"} }, "Keys are 1-64 letters, digits or underscores.", `value="bad key!"`},
+		{"duplicate custom data key", func(f url.Values) { f["cd_key"] = []string{"region", "region"} }, "This key is already used above.", ""},
+		{"filter op", func(f url.Values) { f["filter_op"] = []string{"like", "in", "in", "in"} }, "is one of", ""},
+		{"attempts not a number", func(f url.Values) { f.Set("max_attempts", "many") }, "Enter a whole number.", `value="many"`},
+		{"attempts out of range", func(f url.Values) { f.Set("max_attempts", "99") }, "Choose between 1 and 20 attempts.", `value="99"`},
+		{"timeout out of range", func(f url.Values) { f.Set("timeout", "0") }, "Choose between 1 and 60 seconds.", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fullForm("validation " + tc.name)
+			tc.change(f)
+			res := c.Post(t, "/webhooks", f)
+			if res.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("want 422: %s", webtest.Describe(res))
+			}
+			if !strings.Contains(res.Body, tc.message) {
+				t.Errorf("message %q not shown", tc.message)
+			}
+			if !strings.Contains(res.Body, `class="field-error"`) {
+				t.Error("no field-level error element")
+			}
+			if !strings.Contains(res.Body, "Nothing was saved.") {
+				t.Error("no form summary")
+			}
+			if tc.kept != "" && !strings.Contains(res.Body, tc.kept) {
+				t.Errorf("submitted value %s not kept", tc.kept)
+			}
+			if !strings.Contains(res.Body, `value="Tells the CRM about calls"`) && !strings.Contains(res.Body, ">Tells the CRM about calls</textarea>") {
+				t.Error("other fields were not kept")
+			}
+		})
+	}
+	if hooks, _ := app.Store.Webhooks(context.Background(), tn.Account.ID); len(hooks) != 0 {
+		t.Fatalf("invalid forms saved %d webhooks", len(hooks))
+	}
+
+	t.Run("duplicate name", func(t *testing.T) {
+		if res := c.Post(t, "/webhooks", fullForm("Same")); res.Status != http.StatusSeeOther {
+			t.Fatalf("first: %s", webtest.Describe(res))
+		}
+		res := c.Post(t, "/webhooks", fullForm("same"))
+		if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "A webhook with this name already exists.") {
+			t.Fatalf("%s", webtest.Describe(res))
+		}
+	})
+}
+
+// TestNoInputAnswers500 throws random, hostile values at every form field.
+func TestNoInputAnswers500(t *testing.T) {
+	app := webtest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	c := app.SignIn(t, tn)
+	c.Get(t, "/webhooks/new")
+	rnd := rand.New(rand.NewPCG(1, 2))
+	nasty := []string{"", " ", "\x00", "\r\n", "💥", strings.Repeat("a", 5000), "<script>alert(1)</script>", "'; DROP TABLE webhooks;--",
+		"%zz", "https://", "http://[::1", "-1", "9999999999999999999999", "Asia/Kolkata", "call.hangup", "GET", "basic", "\xff\xfe"}
+	pick := func() string { return nasty[rnd.IntN(len(nasty))] }
+	for i := 0; i < 150; i++ {
+		f := fullForm("fuzz")
+		for k := range f {
+			if k == "op" || rnd.IntN(3) != 0 {
+				continue
+			}
+			vals := make([]string, rnd.IntN(4))
+			for j := range vals {
+				vals[j] = pick()
+			}
+			f[k] = vals
+		}
+		res := c.Post(t, "/webhooks", f)
+		if res.Status >= 500 {
+			t.Fatalf("input %v: %s", f, webtest.Describe(res))
+		}
+		if strings.Contains(res.Body, "<script>alert(1)</script>") {
+			t.Fatal("unescaped input reflected into the page")
+		}
+	}
+	for _, path := range []string{"/webhooks/x'", "/webhooks/%00", "/webhooks/" + strings.Repeat("z", 3000) + "/edit"} {
+		if res := c.Get(t, path); res.Status >= 500 {
+			t.Fatalf("GET %q: %d", path, res.Status)
+		}
+	}
+}
