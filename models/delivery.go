@@ -71,3 +71,92 @@ func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.T
 	}
 	return out, nil
 }
+
+// Event is one call event as the producer sent it (normalized).
+type Event struct {
+	AccountID  string `gorm:"primaryKey"`
+	ID         string `gorm:"primaryKey"`
+	Type       string
+	OccurredAt time.Time
+	CallID     *string
+	Payload    JSON[map[string]any]
+	ReceivedAt time.Time
+}
+
+// Delivery is one event for one webhook: the queue entry and its log line.
+// The rendered request is stored once and reused byte-for-byte on retries.
+type Delivery struct {
+	ID             int64 `gorm:"primaryKey;->"`
+	AccountID      string
+	WebhookID      string
+	EventID        string
+	EventType      string
+	CallID         *string
+	Status         string
+	Test           bool
+	AttemptCount   int
+	NextAttemptAt  *time.Time
+	LeaseUntil     *time.Time
+	LastStatusCode *int
+	LastError      string
+	RequestMethod  string
+	RequestURL     string
+	RequestHeaders JSON[[]Header]
+	RequestBody    []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	CompletedAt    *time.Time
+}
+
+// Attempt triggers.
+const (
+	TriggerAuto   = "auto"
+	TriggerManual = "manual"
+	TriggerTest   = "test"
+)
+
+// Error kinds of a failed attempt.
+const (
+	ErrKindTimeout    = "timeout"
+	ErrKindDNS        = "dns"
+	ErrKindConnect    = "connect"
+	ErrKindTLS        = "tls"
+	ErrKindHTTPStatus = "http_status"
+	ErrKindBlocked    = "blocked"
+	ErrKindRender     = "render"
+)
+
+// Attempt is one try at sending a delivery, as it went over the wire
+// (secrets redacted, bodies truncated).
+type Attempt struct {
+	ID              int64 `gorm:"primaryKey;->"`
+	AccountID       string
+	DeliveryID      int64
+	WebhookID       string
+	Number          int
+	Trigger         string
+	StartedAt       time.Time
+	DurationMS      int `gorm:"column:duration_ms"`
+	RequestMethod   string
+	RequestURL      string
+	RequestHeaders  JSON[[]Header]
+	RequestBody     string
+	ResponseStatus  *int
+	ResponseHeaders JSON[[]Header]
+	ResponseBody    string
+	ErrorKind       string
+	ErrorMessage    string
+	NextRetryAt     *time.Time
+}
+
+// Succeeded reports whether the receiver answered 2xx.
+func (a *Attempt) Succeeded() bool {
+	return a.ErrorKind == "" && a.ResponseStatus != nil && *a.ResponseStatus >= 200 && *a.ResponseStatus < 300
+}
+
+// IngestResult is what accepting an event produced.
+type IngestResult struct {
+	EventID    string
+	Deliveries int
+	Duplicate  bool // the event id was seen before; nothing new was created
+}
