@@ -74,6 +74,8 @@ type Webhook struct {
 	SigningSecret           string
 	PreviousSecret          string
 	PreviousSecretExpiresAt *time.Time
+	ConsecutiveFailures     int
+	FailingSince            *time.Time
 	CreatedBy               string
 	UpdatedBy               string
 	CreatedAt               time.Time
@@ -185,6 +187,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 		w.UpdatedBy, w.UpdatedAt = who.Label, s.now()
 		if in.Enabled && w.DisabledReason != "" {
 			w.DisabledReason, w.DisabledAt = "", nil
+			w.ConsecutiveFailures, w.FailingSince = 0, nil
 		}
 		if err := tx.Save(&w).Error; err != nil {
 			return uniqueName(err, "update webhook")
@@ -212,10 +215,11 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 		w.Enabled, w.UpdatedBy, w.UpdatedAt = enabled, who.Label, now
 		if enabled {
 			w.DisabledReason, w.DisabledAt = "", nil
+			w.ConsecutiveFailures, w.FailingSince = 0, nil
 		} else {
 			w.DisabledReason, w.DisabledAt = reason, &now
 		}
-		if err := tx.Select("enabled", "disabled_reason", "disabled_at", "updated_by", "updated_at").Save(&w).Error; err != nil {
+		if err := tx.Select("enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "updated_by", "updated_at").Save(&w).Error; err != nil {
 			return fmt.Errorf("toggle webhook: %w", err)
 		}
 		action := "webhook.disabled"

@@ -27,11 +27,19 @@ const UserAgent = "Ringhook/" + Version
 
 // Config tunes a Dispatcher.
 type Config struct {
-	Workers      int
+	Workers      int              // concurrent sends in this process
+	PerWebhook   int              // max requests in flight per webhook, across processes
+	Batch        int              // max deliveries claimed per query
+	Poll         time.Duration    // claim at least this often (retries come due without a notify)
+	ReapInterval time.Duration    // how often expired leases are returned
+	StopTimeout  time.Duration    // how long Stop lets in-flight sends finish
+	AutoDisable  models.AutoDisable
 	AllowPrivate string // RINGHOOK_ALLOW_PRIVATE_TARGETS
 	AllowCIDRs   string // RINGHOOK_ALLOW_CIDRS
+	NoJitter     bool   // exact retry delays, for tests
 	Log          *slog.Logger
 	Now          func() time.Time
+	OnRecord     func([]models.Outcome) // observes recorded batches (tests, metrics)
 }
 
 // Dispatcher renders, sends and records webhook deliveries.
@@ -44,6 +52,11 @@ type Dispatcher struct {
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
+
+	wakeCh      chan struct{}
+	stop        context.CancelFunc
+	cancelSends context.CancelFunc
+	done        chan struct{}
 }
 
 // New builds a Dispatcher; Start runs its workers.
@@ -52,9 +65,7 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("RINGHOOK_ALLOW_PRIVATE_TARGETS / RINGHOOK_ALLOW_CIDRS: %w", err)
 	}
-	if cfg.Workers < 1 {
-		cfg.Workers = 16
-	}
+	cfg.defaults()
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -62,7 +73,7 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 		cfg.Now = time.Now
 	}
 	return &Dispatcher{store: store, client: safehttp.NewClient(policy, safehttp.Options{}), log: cfg.Log, now: cfg.Now, cfg: cfg,
-		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))}, nil
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)), wakeCh: make(chan struct{}, 1)}, nil
 }
 
 func target(w *models.Webhook, test bool) payload.Target {

@@ -1,0 +1,209 @@
+package dispatch_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/devdb"
+	"github.com/ringhook/ringhook/web/dispatch"
+	"github.com/ringhook/ringhook/web/webtest"
+)
+
+func TestMain(m *testing.M) { webtest.Main(m, "dispatch") }
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 4, 9, 7, 24, 53, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// received is one request a test receiver got.
+type received struct {
+	Method string
+	URL    string // path + query as sent
+	Header http.Header
+	Body   []byte
+}
+
+// receiver is a real HTTP server that records requests and answers with
+// whatever respond returns.
+type receiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	got     []received
+	hits    atomic.Int64
+	respond func(w http.ResponseWriter, r *http.Request)
+}
+
+func newReceiver(t *testing.T, respond func(w http.ResponseWriter, r *http.Request)) *receiver {
+	rc := &receiver{respond: respond}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.got = append(rc.got, received{Method: r.Method, URL: r.RequestURI, Header: r.Header.Clone(), Body: body})
+		rc.mu.Unlock()
+		rc.hits.Add(1)
+		if rc.respond != nil {
+			rc.respond(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) requests() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received(nil), rc.got...)
+}
+
+func status(code int) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
+}
+
+// fixture is a store on the package database with one account.
+type fixture struct {
+	store   *models.Store
+	clock   *clock
+	account *models.Account
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db, err := models.Open(context.Background(), devdb.TestURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s, err := db.DB(); err == nil {
+			s.Close()
+		}
+	})
+	clk := newClock()
+	store := models.NewStore(db, clk.Now)
+	acc, err := store.CreateAccount(context.Background(), "Dispatch "+models.NewID(""), "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"+918287842425", "+918287842426"} {
+		if _, err := store.AddPhoneNumber(context.Background(), acc.ID, n, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &fixture{store: store, clock: clk, account: acc}
+}
+
+func (f *fixture) dispatcher(t *testing.T, mod func(*dispatch.Config)) *dispatch.Dispatcher {
+	t.Helper()
+	cfg := dispatch.Config{AllowPrivate: "true", NoJitter: true, Now: f.clock.Now, Log: webtest.Quiet, Batch: 200}
+	if mod != nil {
+		mod(&cfg)
+	}
+	d, err := dispatch.New(f.store, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// webhook creates a webhook for url; mod adjusts the defaults.
+func (f *fixture) webhook(t *testing.T, url string, mod func(*models.WebhookInput)) *models.Webhook {
+	t.Helper()
+	in := models.NewWebhookInput("UTC")
+	in.Name, in.URL, in.EventTypes = "hook "+models.NewID(""), url, []string{"call.hangup", "call.received"}
+	if mod != nil {
+		mod(&in)
+	}
+	w, err := f.store.CreateWebhook(context.Background(), f.account.ID, models.Actor{Label: "test"}, in)
+	if err != nil {
+		t.Fatalf("create webhook: %v", err)
+	}
+	return w
+}
+
+var seq atomic.Int64
+
+// event returns a valid call event of typ; mod adjusts fields.
+func event(typ string, mod func(map[string]any)) map[string]any {
+	n := seq.Add(1)
+	e := map[string]any{
+		"event": typ, "event_id": fmt.Sprintf("evt_test%020d", n), "occurred_at": "2026-04-09T07:24:53.000Z",
+		"call_id": fmt.Sprintf("call_%d", n), "leg_id": "leg_1", "direction": "inbound", "call_type": "inbound",
+		"from_number": "+919240202904", "from_name": "Test Man", "to_number": "+918287842425",
+		"started_at": "2026-04-09T07:24:22.000Z",
+	}
+	if typ == "call.hangup" {
+		e["call_status"], e["answered_at"], e["ended_at"] = "answered", "2026-04-09T07:24:23.000Z", "2026-04-09T07:24:53.000Z"
+		e["duration_seconds"], e["talk_seconds"] = json.Number("31"), json.Number("30")
+	}
+	if mod != nil {
+		mod(e)
+	}
+	return e
+}
+
+func (f *fixture) ingest(t *testing.T, d *dispatch.Dispatcher, ev map[string]any) models.IngestResult {
+	t.Helper()
+	res, err := d.Ingest(context.Background(), f.account.ID, ev)
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	return res
+}
+
+func (f *fixture) deliveries(t *testing.T, webhookID string) []models.Delivery {
+	t.Helper()
+	var out []models.Delivery
+	if err := f.store.DB().Where("account_id = ? AND webhook_id = ?", f.account.ID, webhookID).Order("id").Find(&out).Error; err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (f *fixture) attempts(t *testing.T, deliveryID int64) []models.Attempt {
+	t.Helper()
+	var out []models.Attempt
+	if err := f.store.DB().Where("delivery_id = ?", deliveryID).Order("number").Find(&out).Error; err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func processDue(t *testing.T, d *dispatch.Dispatcher) int {
+	t.Helper()
+	n, err := d.ProcessDue(context.Background())
+	if err != nil {
+		t.Fatalf("process due: %v", err)
+	}
+	return n
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+

@@ -1,0 +1,145 @@
+package dispatch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/web/dispatch/retry"
+	"github.com/ringhook/ringhook/web/dispatch/safehttp"
+)
+
+// MaxRecordedBody bounds request and response bodies kept in attempt records.
+const MaxRecordedBody = 16 << 10
+
+// maxDrain is how much of a long response is read (and dropped) so the
+// connection can be reused; beyond it the connection is closed.
+const maxDrain = 256 << 10
+
+// attempt sends one claimed delivery and returns what to record.
+func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger string) models.Outcome {
+	w := &c.Webhook
+	start := d.now()
+	a := models.Attempt{AccountID: c.AccountID, DeliveryID: c.ID, WebhookID: c.WebhookID, Number: c.AttemptCount,
+		Trigger: trigger, StartedAt: start, RequestMethod: c.RequestMethod, RequestURL: models.RedactURL(c.RequestURL),
+		ResponseHeaders: models.JSON[[]models.Header]{V: []models.Header{}}}
+	req := models.RenderedRequest{Method: c.RequestMethod, URL: c.RequestURL, Headers: c.RequestHeaders.V, Body: c.RequestBody}
+	extra, err := attemptHeaders(req, w.SigningSecrets(start), c.EventID, c.EventType, c.AttemptCount, start)
+	headers := append(extra, req.Headers...)
+	a.RequestHeaders = models.JSON[[]models.Header]{V: redactHeaders(headers)}
+	a.RequestBody = truncate(req.Body)
+	if err != nil {
+		a.ErrorKind, a.ErrorMessage = models.ErrKindRender, err.Error()
+		return d.outcome(c, a, nil, start)
+	}
+
+	timeout := w.Timeout()
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(rctx, req.Method, req.URL, bytes.NewReader(req.Body))
+	if err != nil {
+		a.ErrorKind, a.ErrorMessage = models.ErrKindRender, "invalid request: "+err.Error()
+		return d.outcome(c, a, nil, start)
+	}
+	for _, h := range headers {
+		// Set the map directly so names go out exactly as recorded
+		// (webhook-id, not Webhook-Id).
+		hreq.Header[h.Name] = append(hreq.Header[h.Name], h.Value)
+	}
+	if len(req.Body) == 0 {
+		hreq.Body, hreq.ContentLength = http.NoBody, 0
+	}
+	res, err := d.client.Do(hreq)
+	a.DurationMS = int(d.now().Sub(start) / time.Millisecond)
+	if err != nil {
+		a.ErrorKind, a.ErrorMessage = safehttp.Classify(err)
+		return d.outcome(c, a, nil, start)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, MaxRecordedBody+1))
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxDrain))
+	a.DurationMS = int(d.now().Sub(start) / time.Millisecond)
+	status := res.StatusCode
+	a.ResponseStatus = &status
+	a.ResponseBody = truncate(body)
+	for name, vals := range res.Header {
+		for _, v := range vals {
+			a.ResponseHeaders.V = append(a.ResponseHeaders.V, models.Header{Name: name, Value: models.RedactHeaderValue(name, v)})
+		}
+	}
+	if status < 200 || status > 299 {
+		a.ErrorKind = models.ErrKindHTTPStatus
+		a.ErrorMessage = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+		if status >= 300 && status < 400 {
+			a.ErrorMessage += " (redirects are not followed; update the URL)"
+		}
+	}
+	return d.outcome(c, a, res.Header, start)
+}
+
+// outcome decides the delivery's next state from an attempt.
+func (d *Dispatcher) outcome(c *models.Claimed, a models.Attempt, resHeader http.Header, now time.Time) models.Outcome {
+	o := models.Outcome{Attempt: a}
+	if a.Succeeded() {
+		o.Status = models.StatusSucceeded
+		return o
+	}
+	status := 0
+	if a.ResponseStatus != nil {
+		status = *a.ResponseStatus
+	}
+	if status == http.StatusGone {
+		o.DisableReason = fmt.Sprintf("Disabled automatically: the receiver answered 410 Gone at %s.", now.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	maxAttempts := c.Webhook.MaxAttempts
+	if c.Test || a.ErrorKind == models.ErrKindRender {
+		maxAttempts = 0 // tests are shown inline, not retried; a render error will not heal
+	}
+	d.rndMu.Lock()
+	next, again := retry.Next(c.AttemptCount, maxAttempts, status, resHeader.Get("Retry-After"), now, d.jitter())
+	d.rndMu.Unlock()
+	if again {
+		o.Status, o.NextAttemptAt = models.StatusPending, &next
+		o.Attempt.NextRetryAt = &next
+	} else {
+		o.Status = models.StatusFailed
+	}
+	return o
+}
+
+func redactHeaders(hs []models.Header) []models.Header {
+	out := make([]models.Header, len(hs))
+	for i, h := range hs {
+		out[i] = models.Header{Name: h.Name, Value: models.RedactHeaderValue(h.Name, h.Value)}
+	}
+	return out
+}
+
+// truncate keeps at most MaxRecordedBody bytes of valid UTF-8 text.
+func truncate(b []byte) string {
+	cut := len(b) > MaxRecordedBody
+	if cut {
+		b = b[:MaxRecordedBody]
+	}
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	if cut {
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+		s += "\n… (truncated)"
+	}
+	return s
+}
+
+var errStopped = errors.New("dispatcher stopped")
