@@ -27,12 +27,12 @@ const UserAgent = "Ringhook/" + Version
 
 // Config tunes a Dispatcher.
 type Config struct {
-	Workers      int              // concurrent sends in this process
-	PerWebhook   int              // max requests in flight per webhook, across processes
-	Batch        int              // max deliveries claimed per query
-	Poll         time.Duration    // claim at least this often (retries come due without a notify)
-	ReapInterval time.Duration    // how often expired leases are returned
-	StopTimeout  time.Duration    // how long Stop lets in-flight sends finish
+	Workers      int           // concurrent sends in this process
+	PerWebhook   int           // max requests in flight per webhook, across processes
+	Batch        int           // max deliveries claimed per query
+	Poll         time.Duration // claim at least this often (retries come due without a notify)
+	ReapInterval time.Duration // how often expired leases are returned
+	StopTimeout  time.Duration // how long Stop lets in-flight sends finish
 	AutoDisable  models.AutoDisable
 	AllowPrivate string // RINGHOOK_ALLOW_PRIVATE_TARGETS
 	AllowCIDRs   string // RINGHOOK_ALLOW_CIDRS

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -13,12 +14,13 @@ import (
 	"time"
 
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/devdb"
+	"github.com/ringhook/ringhook/models/modeltest"
 	"github.com/ringhook/ringhook/web/dispatch"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
-func TestMain(m *testing.M) { webtest.Main(m, "dispatch") }
+func TestMain(m *testing.M) { modeltest.Main(m, "dispatch") }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // clock is a settable time source.
 type clock struct {
@@ -87,17 +89,25 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, err := models.Open(context.Background(), devdb.TestURL())
+	db, err := modeltest.Open(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if s, err := db.DB(); err == nil {
-			s.Close()
-		}
-	})
+	t.Cleanup(func() { modeltest.Close(db) })
+	// The package shares one database and a dispatcher claims every
+	// account's due work: park what earlier tests left in the queue.
+	if err := db.Exec("UPDATE deliveries SET status = 'cancelled' WHERE status IN ('pending', 'sending')").Error; err != nil {
+		t.Fatal(err)
+	}
 	clk := newClock()
-	store := models.NewStore(db, clk.Now)
+	f := &fixture{store: models.NewStore(db, clk.Now), clock: clk}
+	return f.another(t)
+}
+
+// another is a second account on the same store and clock.
+func (f *fixture) another(t *testing.T) *fixture {
+	t.Helper()
+	store := f.store
 	acc, err := store.CreateAccount(context.Background(), "Dispatch "+models.NewID(""), "UTC")
 	if err != nil {
 		t.Fatal(err)
@@ -107,12 +117,12 @@ func newFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 	}
-	return &fixture{store: store, clock: clk, account: acc}
+	return &fixture{store: store, clock: f.clock, account: acc}
 }
 
 func (f *fixture) dispatcher(t *testing.T, mod func(*dispatch.Config)) *dispatch.Dispatcher {
 	t.Helper()
-	cfg := dispatch.Config{AllowPrivate: "true", NoJitter: true, Now: f.clock.Now, Log: webtest.Quiet, Batch: 200}
+	cfg := dispatch.Config{AllowPrivate: "true", NoJitter: true, Now: f.clock.Now, Log: quiet, Batch: 200}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -207,3 +217,4 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 }
 
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -14,14 +14,13 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/devdb"
+	"github.com/ringhook/ringhook/models/modeltest"
 	"github.com/ringhook/ringhook/web"
 	"github.com/ringhook/ringhook/web/dispatch"
 	"github.com/ringhook/ringhook/web/session"
@@ -29,23 +28,7 @@ import (
 
 // Main is TestMain for packages that use App: one throwaway, migrated
 // database per test package.
-func Main(m interface{ Run() int }, pkg string) {
-	os.Exit(devdb.RunTests(m, pkg, func(url string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		db, err := models.Open(ctx, url)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if s, err := db.DB(); err == nil {
-				s.Close()
-			}
-		}()
-		_, err = models.Migrate(ctx, db)
-		return err
-	}))
-}
+func Main(m interface{ Run() int }, pkg string) { modeltest.Main(m, pkg) }
 
 // App is a running Ringhook.
 type App struct {
@@ -62,15 +45,11 @@ var Quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func New(t testing.TB) *App {
 	t.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, devdb.TestURL())
+	db, err := modeltest.Open(ctx)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
-	t.Cleanup(func() {
-		if s, err := db.DB(); err == nil {
-			s.Close()
-		}
-	})
+	t.Cleanup(func() { modeltest.Close(db) })
 	store := models.NewStore(db, nil)
 	disp, err := dispatch.New(store, dispatch.Config{AllowPrivate: "true", Log: Quiet})
 	if err != nil {
