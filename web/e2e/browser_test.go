@@ -80,11 +80,9 @@ func newBrowser(t *testing.T, base string) *browser {
 
 	// The first Run binds the browser to the context it gets, so it must not
 	// have a deadline; a timer bounds the start instead.
-	started := make(chan struct{})
 	timer := time.AfterFunc(startTimeout, cancelAlloc)
 	err := chromedp.Do(ctx)
 	timer.Stop()
-	close(started)
 	if err != nil {
 		t.Fatalf("start %s: %v", chromiumPath, err)
 	}
@@ -114,6 +112,7 @@ func newBrowser(t *testing.T, base string) *browser {
 		for _, p := range b.problems {
 			for _, a := range b.allowed {
 				if strings.Contains(p, a) {
+					t.Logf("browser console (expected): %s", p)
 					continue next
 				}
 			}
@@ -202,7 +201,11 @@ func (b *browser) where() string {
 		return ""
 	}
 	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("main") || document.body || {innerText: ""}).innerText.slice(0, 1500)`))
-	return fmt.Sprintf("\n  page %s\n  text: %s", loc, strings.ReplaceAll(text, "\n", " | "))
+	out := fmt.Sprintf("\n  page %s\n  text: %s", loc, strings.ReplaceAll(text, "\n", " | "))
+	if pv, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#preview")?.innerText ?? ""`)); pv != "" {
+		out += "\n  preview:\n" + pv
+	}
+	return out
 }
 
 // evalJS evaluates expr in the page and decodes its value.
@@ -220,7 +223,12 @@ func evalJS[T any](b *browser, expr string) T {
 // fill replaces the value of the input or textarea sel by typing text.
 func (b *browser) fill(sel, text string) {
 	b.t.Helper()
-	b.do("fill "+sel, chromedp.SetValue(chromedp.CSS(sel), ""), chromedp.SendKeys(chromedp.CSS(sel), text))
+	b.do("find "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
+	// Empty it first, as selecting all and typing over it would.
+	if !evalJS[bool](b, `(el => { if (!el) return false; el.value = ""; return true; })(document.querySelector(`+jsString(sel)+`))`) {
+		b.t.Fatalf("fill %s: no such field%s", sel, b.where())
+	}
+	b.do("type into "+sel, chromedp.SendKeys(chromedp.CSS(sel), text))
 }
 
 // click clicks the element that sel finds; the page stays.
