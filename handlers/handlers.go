@@ -23,6 +23,9 @@ type Store interface {
 	UserByID(ctx context.Context, userID string) (*models.User, error)
 	Account(ctx context.Context, accountID string) (*models.Account, error)
 	AuthenticateAPIKey(ctx context.Context, plain string) (*models.APIKey, error)
+	CreateAPIKey(ctx context.Context, accountID string, who models.Actor, name string, live bool) (*models.APIKey, string, error)
+	APIKeys(ctx context.Context, accountID string) ([]models.APIKey, error)
+	RevokeAPIKey(ctx context.Context, accountID, id string, who models.Actor) error
 
 	Webhooks(ctx context.Context, accountID string) ([]models.Webhook, error)
 	Webhook(ctx context.Context, accountID, id string) (*models.Webhook, error)
@@ -32,6 +35,10 @@ type Store interface {
 	DeleteWebhook(ctx context.Context, accountID, id string, who models.Actor) error
 	RotateWebhookSecret(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)
 	WebhookStats(ctx context.Context, accountID string, since time.Time) (map[string]models.WebhookStat, error)
+
+	Deliveries(ctx context.Context, accountID string, f models.DeliveryFilter) ([]models.DeliveryRow, error)
+	Delivery(ctx context.Context, accountID string, id int64) (*models.Delivery, error)
+	Attempts(ctx context.Context, accountID string, deliveryID int64) ([]models.Attempt, error)
 
 	PhoneNumbers(ctx context.Context, accountID string) ([]models.PhoneNumber, error)
 	AddPhoneNumber(ctx context.Context, accountID, number, label string) (*models.PhoneNumber, error)
@@ -45,22 +52,28 @@ type Previewer interface {
 
 // Handler serves every route.
 type Handler struct {
-	store    Store
-	sessions *session.Manager
-	limiter  *session.Limiter
-	preview  Previewer
-	log      *slog.Logger
-	now      func() time.Time
+	store     Store
+	sessions  *session.Manager
+	limiter   *session.Limiter
+	preview   Previewer
+	redeliver Redeliverer // nil: redelivery answers 503
+	tester    Tester      // nil: test events answer 503
+	ingester  Ingester    // nil: ingest answers 503
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // Deps are the Handler's collaborators.
 type Deps struct {
-	Store     Store
-	Sessions  *session.Manager
-	Limiter   *session.Limiter
-	Previewer Previewer
-	Log       *slog.Logger
-	Now       func() time.Time
+	Store       Store
+	Sessions    *session.Manager
+	Limiter     *session.Limiter
+	Previewer   Previewer
+	Redeliverer Redeliverer // optional; without it Redeliver answers 503
+	Tester      Tester      // optional; without it test events answer 503
+	Ingester    Ingester    // optional; without it ingest answers 503
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // New returns a Handler.
@@ -71,7 +84,7 @@ func New(d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Handler{store: d.Store, sessions: d.Sessions, limiter: d.Limiter, preview: d.Previewer, log: d.Log, now: d.Now}
+	return &Handler{store: d.Store, sessions: d.Sessions, limiter: d.Limiter, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, log: d.Log, now: d.Now}
 }
 
 // Context keys set by the auth middleware.

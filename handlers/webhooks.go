@@ -183,6 +183,13 @@ func (h *Handler) WebhookShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	panel := testPanel(w, "")
+	return h.renderDetail(c, w, &panel)
+}
+
+// renderDetail renders a webhook's page with its test panel.
+func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *views.TestPanel) error {
+	ctx, acc := c.Request().Context(), currentAccount(c)
 	stats, err := h.store.WebhookStats(ctx, acc.ID, h.now().Add(-24*time.Hour))
 	if err != nil {
 		return err
@@ -209,7 +216,7 @@ func (h *Handler) WebhookShow(c echo.Context) error {
 		}
 		d.Filters = append(d.Filters, fmt.Sprintf("%s %s %s", f.Field, op, strings.Join(f.Values, ", ")))
 	}
-	return render.HTML(c, http.StatusOK, views.DetailPage(h.page(c, w.Name, "webhooks"), d, nil))
+	return render.HTML(c, http.StatusOK, views.DetailPage(h.page(c, w.Name, "webhooks"), d, *panel, nil))
 }
 
 func listOrAll(l []string, all string) string {

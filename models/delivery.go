@@ -160,3 +160,10 @@ type IngestResult struct {
 	Deliveries int
 	Duplicate  bool // the event id was seen before; nothing new was created
 }
+
+// TestResult is a test event's delivery and its single attempt.
+type TestResult struct {
+	Delivery Delivery
+	Attempt  *Attempt // nil when the request could not be rendered
+	Request  RenderedRequest
+}

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"net/http"
+	"strings"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/handlers"
@@ -31,8 +34,59 @@ func routes(e *echo.Echo, h *handlers.Handler) {
 	w.POST("/webhooks/:id/delete", h.WebhookDelete)
 	w.POST("/webhooks/:id/secret/reveal", h.WebhookSecretReveal)
 	w.POST("/webhooks/:id/secret/rotate", h.WebhookSecretRotate)
+	w.POST("/webhooks/:id/test", h.WebhookTest)
+	w.POST("/webhooks/test", h.WebhookTestAll)
 
 	con.GET("/numbers", h.NumberList)
 	w.POST("/numbers", h.NumberAdd)
 	w.POST("/numbers/:id/delete", h.NumberDelete)
+
+	con.GET("/deliveries", h.DeliveryList)
+	con.GET("/deliveries/:id", h.DeliveryShow)
+	w.POST("/deliveries/:id/redeliver", h.DeliveryRedeliver)
+
+	con.GET("/api-keys", h.APIKeyList)
+	w.POST("/api-keys", h.APIKeyCreate)
+	w.GET("/api-keys/:id/revoke", h.APIKeyConfirmRevoke)
+	w.POST("/api-keys/:id/revoke", h.APIKeyRevoke)
+
+	// JSON API. Unknown /api paths answer a JSON 404 here instead of
+	// falling into the console group's catch-all (which redirects to /login).
+	e.RouteNotFound("/api/*", func(echo.Context) error { return echo.ErrNotFound })
+	api := e.Group("/api/v1", h.RequireAPIKey)
+	api.RouteNotFound("/*", apiNotFound(e))
+	api.GET("/account", h.APIAccount)
+	api.POST("/events", h.APIIngestEvent)
+}
+
+// apiNotFound answers /api/v1 paths no route matched for the request's
+// method. Echo prefers a group's catch-all over its own 405, so this asks
+// the router whether the path exists under another method: then it is a
+// 405 with an Allow header, otherwise a 404.
+func apiNotFound(e *echo.Echo) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		catchAll := map[string]bool{"": true}
+		for _, r := range e.Routes() {
+			if r.Method == echo.RouteNotFound {
+				catchAll[r.Path] = true
+			}
+		}
+		path := echo.GetPath(c.Request())
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if m == c.Request().Method {
+				continue
+			}
+			probe := e.NewContext(c.Request(), nil)
+			e.Router().Find(m, path, probe)
+			if !catchAll[probe.Path()] {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			return echo.ErrNotFound
+		}
+		c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+		return echo.ErrMethodNotAllowed
+	}
 }

@@ -116,11 +116,14 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		case errors.As(err, &fe):
 			status, msg = http.StatusUnprocessableEntity, fe.Error()
 		}
+		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) { // from middleware.BodyLimit
+			msg = "The request body is larger than 1 MiB."
+		}
 		if status >= 500 {
 			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
 		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
-			_ = handlers.APIError(c, status, msg, nil)
+			_ = handlers.APIError(c, status, msg, fe) // fe is nil unless the error was FieldErrors
 			return
 		}
 		if c.Request().Method == http.MethodHead {

@@ -115,13 +115,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(cfg.SecureCookies, key),
-		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Log: log})
+		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: log})
 	e := web.New(h, web.Config{SecureCookies: cfg.SecureCookies, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	disp.Start(ctx)
 	log.Info("Ringhook console is up", "url", "http://"+ln.Addr().String())
 	e.Listener = ln
 	errc := make(chan error, 1)
@@ -138,6 +139,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer cancel()
 	if err := e.Shutdown(sctx); err != nil {
 		log.Error("http shutdown", "err", err)
+	}
+	// After the HTTP server: ingest may still wake the workers until then.
+	if err := disp.Stop(sctx); err != nil {
+		log.Error("dispatcher shutdown", "err", err)
 	}
 	return nil
 }

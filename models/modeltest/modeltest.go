@@ -40,3 +40,10 @@ func Close(db *gorm.DB) {
 		s.Close()
 	}
 }
+
+// ParkQueue cancels every pending or in-flight delivery. Tests of one
+// package share a database and a dispatcher claims every account's due
+// work, so each test parks what earlier tests left in the queue.
+func ParkQueue(db *gorm.DB) error {
+	return db.Exec("UPDATE deliveries SET status = 'cancelled' WHERE status IN ('pending', 'sending')").Error
+}

@@ -120,8 +120,13 @@ type Detail struct {
 
 // HTTPText prints a request the way it goes over the wire, for display.
 func HTTPText(method, url string, headers []HeaderLine, body string) string {
+	return HTTPMessage(method+" "+url, headers, body)
+}
+
+// HTTPMessage prints a start line, headers and body as HTTP does.
+func HTTPMessage(startLine string, headers []HeaderLine, body string) string {
 	var b strings.Builder
-	b.WriteString(method + " " + url + "\n")
+	b.WriteString(startLine + "\n")
 	for _, h := range headers {
 		b.WriteString(h.Name + ": " + h.Value + "\n")
 	}

@@ -37,6 +37,7 @@ type Config struct {
 	AllowPrivate string // RINGHOOK_ALLOW_PRIVATE_TARGETS
 	AllowCIDRs   string // RINGHOOK_ALLOW_CIDRS
 	NoJitter     bool   // exact retry delays, for tests
+	LoopbackOnly bool   // tests: never send beyond 127.0.0.1, never resolve names
 	Log          *slog.Logger
 	Now          func() time.Time
 	OnRecord     func([]models.Outcome) // observes recorded batches (tests, metrics)
@@ -65,6 +66,7 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("RINGHOOK_ALLOW_PRIVATE_TARGETS / RINGHOOK_ALLOW_CIDRS: %w", err)
 	}
+	policy.LoopbackOnly = cfg.LoopbackOnly
 	cfg.defaults()
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

@@ -376,7 +376,7 @@ func TestOutcomes(t *testing.T) {
 
 func TestSSRFGuard(t *testing.T) {
 	f := newFixture(t)
-	d := f.dispatcher(t, func(c *dispatch.Config) { c.AllowPrivate = "" })
+	d := f.dispatcher(t, func(c *dispatch.Config) { c.AllowPrivate, c.LoopbackOnly = "", false })
 	rc := newReceiver(t, nil)
 	w := f.webhook(t, rc.URL, nil)
 	f.ingest(t, d, event("call.received", nil))
@@ -385,7 +385,7 @@ func TestSSRFGuard(t *testing.T) {
 	if at[0].ErrorKind != models.ErrKindBlocked || rc.hits.Load() != 0 {
 		t.Fatalf("kind %q, receiver hits %d", at[0].ErrorKind, rc.hits.Load())
 	}
-	allowed := f.dispatcher(t, func(c *dispatch.Config) { c.AllowPrivate, c.AllowCIDRs = "", "127.0.0.1/32" })
+	allowed := f.dispatcher(t, func(c *dispatch.Config) { c.AllowPrivate, c.AllowCIDRs, c.LoopbackOnly = "", "127.0.0.1/32", false })
 	f.clock.Advance(time.Minute)
 	processDue(t, allowed)
 	if rc.hits.Load() != 1 {

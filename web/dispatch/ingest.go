@@ -83,16 +83,9 @@ func (d *Dispatcher) Redeliver(ctx context.Context, accountID string, deliveryID
 	return &o.Attempt, nil
 }
 
-// TestResult is a test event's delivery and its (single) attempt.
-type TestResult struct {
-	Delivery models.Delivery
-	Attempt  *models.Attempt // nil when the request could not be rendered
-	Request  models.RenderedRequest
-}
-
 // SendTest sends a realistic sample of eventType (test: true) to one webhook
 // through the normal path, synchronously, and records it like any attempt.
-func (d *Dispatcher) SendTest(ctx context.Context, w *models.Webhook, eventType string) (*TestResult, error) {
+func (d *Dispatcher) SendTest(ctx context.Context, w *models.Webhook, eventType string) (*models.TestResult, error) {
 	ev, err := d.testEvent(w, eventType)
 	if err != nil {
 		return nil, err
@@ -102,7 +95,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, w *models.Webhook, eventType 
 	if err != nil {
 		return nil, fmt.Errorf("send test: %w", err)
 	}
-	res := &TestResult{Delivery: c.Delivery, Request: nd.Request}
+	res := &models.TestResult{Delivery: c.Delivery, Request: nd.Request}
 	if c.Status != models.StatusSending {
 		return res, nil
 	}

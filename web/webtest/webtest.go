@@ -50,8 +50,11 @@ func New(t testing.TB) *App {
 		t.Fatalf("open test database: %v", err)
 	}
 	t.Cleanup(func() { modeltest.Close(db) })
+	if err := modeltest.ParkQueue(db); err != nil {
+		t.Fatalf("park stale deliveries: %v", err)
+	}
 	store := models.NewStore(db, nil)
-	disp, err := dispatch.New(store, dispatch.Config{AllowPrivate: "true", Log: Quiet})
+	disp, err := dispatch.New(store, dispatch.Config{AllowPrivate: "true", LoopbackOnly: true, Log: Quiet})
 	if err != nil {
 		t.Fatalf("dispatcher: %v", err)
 	}
@@ -60,7 +63,7 @@ func New(t testing.TB) *App {
 		t.Fatal(err)
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(false, key),
-		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Log: Quiet})
+		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: Quiet})
 	srv := httptest.NewServer(web.New(h, web.Config{Log: Quiet}))
 	t.Cleanup(srv.Close)
 	return &App{URL: srv.URL, Store: store, Dispatcher: disp, Server: srv}

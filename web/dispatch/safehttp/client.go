@@ -1,6 +1,7 @@
 package safehttp
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -79,9 +80,22 @@ func newClient(p Policy, opts Options, resolver *net.Resolver) *http.Client {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
+	dial := dialer.DialContext
+	if p.LoopbackOnly {
+		dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return nil, fmt.Errorf("safehttp: %w", err)
+			}
+			if ip, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !ip.IsLoopback()) {
+				return nil, &BlockedError{IP: ip}
+			}
+			return dialer.DialContext(ctx, network, address)
+		}
+	}
 	transport := &http.Transport{
 		Proxy:                  nil,
-		DialContext:            dialer.DialContext,
+		DialContext:            dial,
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    tlsHandshakeTimeout,
 		ResponseHeaderTimeout:  responseHeaderTimeout,

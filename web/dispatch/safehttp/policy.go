@@ -35,6 +35,10 @@ type Policy struct {
 	// is a metadata address. Prefixes are IPv4 or IPv6; IPv4-mapped IPv6
 	// prefixes are treated as the IPv4 prefix they map.
 	Allow []netip.Prefix
+	// LoopbackOnly confines the client to loopback addresses and refuses
+	// host names other than "localhost" before any DNS lookup. Test suites
+	// set it so no request can leave the machine, whatever URLs they hold.
+	LoopbackOnly bool
 }
 
 // ParsePolicy builds a Policy from the string values of environment
@@ -105,6 +109,9 @@ func normalizePrefix(p netip.Prefix) netip.Prefix {
 //
 // The zero Addr is never permitted.
 func (p Policy) Permits(ip netip.Addr) bool {
+	if p.LoopbackOnly {
+		return normalizeAddr(ip).IsLoopback()
+	}
 	if !ip.IsValid() {
 		return false
 	}

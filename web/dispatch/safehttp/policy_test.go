@@ -1,6 +1,7 @@
 package safehttp
 
 import (
+	"errors"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -210,5 +211,23 @@ func TestParsePolicyErrors(t *testing.T) {
 				t.Errorf("error %q does not mention %s", err, tt.wantInErr)
 			}
 		})
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	p := Policy{LoopbackOnly: true, AllowPrivate: true, Allow: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}
+	for addr, want := range map[string]bool{"127.0.0.1": true, "::1": true, "::ffff:127.0.0.1": true, "10.0.0.1": false, "8.8.8.8": false} {
+		if got := p.Permits(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("Permits(%s) = %v, want %v", addr, got, want)
+		}
+	}
+	res, err := NewClient(p, Options{}).Get("http://example.invalid/")
+	if err == nil {
+		res.Body.Close()
+		t.Fatal("a host name was dialed")
+	}
+	var be *BlockedError
+	if !errors.As(err, &be) {
+		t.Fatalf("want BlockedError before any lookup, got %v", err)
 	}
 }

@@ -1,0 +1,99 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models"
+)
+
+// bearerRealm names the protection space in WWW-Authenticate (RFC 6750).
+const bearerRealm = `Bearer realm="Ringhook API"`
+
+// maxAPIKeyLength bounds what is hashed and looked up; real keys are 48 bytes.
+const maxAPIKeyLength = 256
+
+// RequireAPIKey authenticates /api/v1 requests by their
+// "Authorization: Bearer sk_…" header and puts the key (for actor) and its
+// account (for currentAccount) in the context. Anything else is a 401 in
+// the API's JSON error shape with a WWW-Authenticate challenge; the
+// message does not say whether a key is unknown or revoked.
+func (h *Handler) RequireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		plain, msg := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+		if msg != "" {
+			return apiUnauthorized(c, msg, plain != "")
+		}
+		ctx := c.Request().Context()
+		k, err := h.store.AuthenticateAPIKey(ctx, plain)
+		if errors.Is(err, models.ErrInvalidCredentials) {
+			h.log.Info("api key refused", "ip", c.RealIP(), "path", c.Request().URL.Path)
+			return apiUnauthorized(c, "The API key is not valid: it is unknown or has been revoked.", true)
+		}
+		if err != nil {
+			return fmt.Errorf("authenticate api key: %w", err)
+		}
+		acc, err := h.store.Account(ctx, k.AccountID)
+		if errors.Is(err, models.ErrNotFound) {
+			return apiUnauthorized(c, "The API key is not valid: it is unknown or has been revoked.", true)
+		}
+		if err != nil {
+			return fmt.Errorf("load account of api key: %w", err)
+		}
+		c.Set(ctxAPIKey, k)
+		c.Set(ctxAccount, acc)
+		return next(c)
+	}
+}
+
+// bearerToken extracts the key from an Authorization header value. When
+// it cannot, msg says why, and token is non-empty when a bearer credential
+// was sent (so the challenge can say invalid_token, not just ask for one).
+func bearerToken(header string) (token, msg string) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return "", "Send an API key in the header Authorization: Bearer sk_…"
+	}
+	scheme, rest, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", "The Authorization header must use the Bearer scheme: Authorization: Bearer sk_…"
+	}
+	token = strings.TrimSpace(rest)
+	switch {
+	case token == "":
+		return "", "The Authorization header has no API key after Bearer."
+	case len(token) > maxAPIKeyLength || strings.ContainsAny(token, " \t"),
+		!strings.HasPrefix(token, "sk_live_") && !strings.HasPrefix(token, "sk_test_"):
+		return token, "The API key is malformed: keys start with sk_live_ or sk_test_."
+	}
+	return token, ""
+}
+
+// apiUnauthorized answers 401 with a Bearer challenge.
+func apiUnauthorized(c echo.Context, msg string, invalidToken bool) error {
+	challenge := bearerRealm
+	if invalidToken {
+		challenge += `, error="invalid_token"`
+	}
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge)
+	return echo.NewHTTPError(http.StatusUnauthorized, msg)
+}
+
+// APIAccount returns the account the API key belongs to:
+// {"data":{"id","name","time_zone"}}.
+func (h *Handler) APIAccount(c echo.Context) error {
+	type account struct {
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		TimeZone string `json:"time_zone"`
+	}
+	a := currentAccount(c)
+	return c.JSON(http.StatusOK, struct {
+		Data account `json:"data"`
+	}{account{ID: a.ID, Name: a.Name, TimeZone: a.TimeZone}})
+}

@@ -1,0 +1,131 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models"
+	views "github.com/ringhook/ringhook/views/apikeys"
+	"github.com/ringhook/ringhook/web/render"
+)
+
+// APIKeyList shows the account's API keys and, to writers, the create form.
+func (h *Handler) APIKeyList(c echo.Context) error {
+	return h.renderAPIKeys(c, http.StatusOK, views.Form{Mode: "live"}, nil)
+}
+
+func (h *Handler) renderAPIKeys(c echo.Context, status int, f views.Form, created *views.Created) error {
+	acc := currentAccount(c)
+	keys, err := h.store.APIKeys(c.Request().Context(), acc.ID)
+	if err != nil {
+		return err
+	}
+	loc := apiKeysLocation(acc)
+	rows := make([]views.Row, len(keys))
+	for i := range keys {
+		rows[i] = h.apiKeyRow(&keys[i], loc)
+	}
+	return render.HTML(c, status, views.Page(h.page(c, "API keys", "api-keys"), rows, f, created, currentUser(c).CanWrite()))
+}
+
+func (h *Handler) apiKeyRow(k *models.APIKey, loc *time.Location) views.Row {
+	r := views.Row{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedBy: k.CreatedBy,
+		CreatedAt: k.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"), LastUsed: "never", Revoked: k.RevokedAt != nil}
+	if k.LastUsedAt != nil {
+		r.LastUsed = ago(h.now().Sub(*k.LastUsedAt))
+	}
+	if k.RevokedAt != nil {
+		r.RevokedAt = k.RevokedAt.In(loc).Format("2006-01-02 15:04 MST")
+	}
+	return r
+}
+
+// apiKeysLocation is the account's time zone for key timestamps, or UTC.
+func apiKeysLocation(a *models.Account) *time.Location {
+	if a != nil && a.TimeZone != "" {
+		if loc, err := time.LoadLocation(a.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// APIKeyCreate makes a key and shows it once, on the page this request
+// returns: the plaintext never goes into a cookie, a flash or a URL.
+func (h *Handler) APIKeyCreate(c echo.Context) error {
+	f := views.Form{Name: c.FormValue("name"), Mode: c.FormValue("mode")}
+	if f.Mode != "live" && f.Mode != "test" {
+		f.Errors = models.FieldErrors{"mode": "Choose live or test."}
+		return h.renderAPIKeys(c, http.StatusUnprocessableEntity, f, nil)
+	}
+	k, plain, err := h.store.CreateAPIKey(c.Request().Context(), currentAccount(c).ID, actor(c), f.Name, f.Mode == "live")
+	var fe models.FieldErrors
+	if errors.As(err, &fe) {
+		f.Errors = fe
+		return h.renderAPIKeys(c, http.StatusUnprocessableEntity, f, nil)
+	}
+	if err != nil {
+		return err
+	}
+	h.log.Info("api key created", "account", k.AccountID, "key", k.ID, "prefix", k.Prefix)
+	return h.renderAPIKeys(c, http.StatusOK, views.Form{Mode: f.Mode}, &views.Created{Name: k.Name, Key: plain})
+}
+
+// apiKey finds one of the account's keys, revoked or not.
+func (h *Handler) apiKey(c echo.Context, id string) (*models.APIKey, error) {
+	keys, err := h.store.APIKeys(c.Request().Context(), currentAccount(c).ID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range keys {
+		if keys[i].ID == id {
+			return &keys[i], nil
+		}
+	}
+	return nil, fmt.Errorf("api key %q: %w", id, models.ErrNotFound)
+}
+
+// APIKeyConfirmRevoke asks before revoking (the no-JavaScript path).
+func (h *Handler) APIKeyConfirmRevoke(c echo.Context) error {
+	k, err := h.apiKey(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if k.RevokedAt != nil {
+		h.flash(c, "info", fmt.Sprintf("API key %q is already revoked.", k.Name))
+		return c.Redirect(http.StatusSeeOther, "/api-keys")
+	}
+	row := h.apiKeyRow(k, apiKeysLocation(currentAccount(c)))
+	return render.HTML(c, http.StatusOK, views.ConfirmRevoke(h.page(c, "Revoke "+k.Name, "api-keys"), row))
+}
+
+// APIKeyRevoke stops a key from working. htmx gets the updated table row;
+// a plain form post is redirected to the list with a flash.
+func (h *Handler) APIKeyRevoke(c echo.Context) error {
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	k, err := h.apiKey(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("API key %q is already revoked.", k.Name)
+	if k.RevokedAt == nil {
+		if err := h.store.RevokeAPIKey(ctx, acc.ID, k.ID, actor(c)); err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		// ErrNotFound here means a concurrent revoke won; the outcome is the same.
+		msg = fmt.Sprintf("API key %q revoked. Programs using it now get 401.", k.Name)
+		h.log.Info("api key revoked", "account", acc.ID, "key", k.ID)
+		if k, err = h.apiKey(c, k.ID); err != nil {
+			return err
+		}
+	}
+	if render.IsHTMX(c) {
+		return render.HTML(c, http.StatusOK, views.RowView(h.apiKeyRow(k, apiKeysLocation(acc)), true))
+	}
+	h.flash(c, "success", msg)
+	return c.Redirect(http.StatusSeeOther, "/api-keys")
+}

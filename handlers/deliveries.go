@@ -1,0 +1,441 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/catalog"
+	views "github.com/ringhook/ringhook/views/deliveries"
+	"github.com/ringhook/ringhook/views/layout"
+	"github.com/ringhook/ringhook/web/render"
+)
+
+// Redeliverer sends an existing delivery again as a new, manual attempt
+// and returns that attempt once it finished.
+type Redeliverer interface {
+	Redeliver(ctx context.Context, accountID string, deliveryID int64, who models.Actor) (*models.Attempt, error)
+}
+
+// deliveryPageSize is how many deliveries one page of the log shows.
+const deliveryPageSize = 50
+
+// maxCallIDLength bounds the call id filter.
+const maxCallIDLength = 128
+
+// deliveryStatuses are the statuses the log can be filtered by, in display order.
+var deliveryStatuses = []string{models.StatusPending, models.StatusSending, models.StatusSucceeded, models.StatusFailed, models.StatusCancelled}
+
+// deliveryTimeLayout is how the delivery pages print times (in the account's zone).
+const deliveryTimeLayout = "2006-01-02 15:04:05"
+
+// DeliveryList shows the account's delivery log, filtered by the query
+// string and paginated by id (?before=<id>).
+func (h *Handler) DeliveryList(c echo.Context) error {
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	loc := deliveryLocation(acc)
+	hooks, err := h.store.Webhooks(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	q := parseDeliveryQuery(c.QueryParams(), hooks, loc)
+	l := views.List{Filters: q.form(hooks), TimeZone: loc.String()}
+	p := h.page(c, "Deliveries", "deliveries")
+	if len(q.errs) > 0 {
+		return render.HTML(c, http.StatusBadRequest, views.ListPage(p, l))
+	}
+	f := q.filter
+	f.Limit = deliveryPageSize + 1 // one more tells whether a next page exists
+	rows, err := h.store.Deliveries(ctx, acc.ID, f)
+	if err != nil {
+		return err
+	}
+	if len(rows) > deliveryPageSize {
+		rows = rows[:deliveryPageSize]
+		l.NextURL = q.url(rows[len(rows)-1].ID)
+	}
+	if q.filter.Before > 0 {
+		l.NewestURL = q.url(0)
+	}
+	for i := range rows {
+		l.Rows = append(l.Rows, deliveryRow(&rows[i], loc))
+	}
+	return render.HTML(c, http.StatusOK, views.ListPage(p, l))
+}
+
+func deliveryRow(r *models.DeliveryRow, loc *time.Location) views.Row {
+	return views.Row{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout), EventType: r.EventType,
+		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, Status: r.Status,
+		StatusKind: deliveryStatusKind(r.Status), Attempts: strconv.Itoa(r.AttemptCount), LastCode: deliveryStatusCode(r.LastStatusCode), Test: r.Test}
+}
+
+// deliveryQuery is the log's query string, checked.
+type deliveryQuery struct {
+	filter     models.DeliveryFilter
+	from, to   string // as submitted, for the form
+	errs       map[string]string
+	hasFilters bool
+}
+
+// parseDeliveryQuery reads the filters; anything it cannot use is reported
+// per parameter instead of being passed on to the database.
+func parseDeliveryQuery(v url.Values, hooks []models.Webhook, loc *time.Location) deliveryQuery {
+	q := deliveryQuery{errs: map[string]string{}}
+	if id := strings.TrimSpace(v.Get("webhook")); id != "" {
+		q.filter.WebhookID = id
+		known := false
+		for i := range hooks {
+			known = known || hooks[i].ID == id
+		}
+		if !known {
+			q.errs["webhook"] = "Unknown webhook. Choose one from the list."
+		}
+	}
+	if t := strings.TrimSpace(v.Get("event_type")); t != "" {
+		q.filter.EventType = t
+		if _, ok := catalog.Lookup(t); !ok {
+			q.errs["event_type"] = "Unknown event type. Choose one from the list."
+		}
+	}
+	if s := strings.TrimSpace(v.Get("status")); s != "" {
+		q.filter.Status = s
+		if !slices.Contains(deliveryStatuses, s) {
+			q.errs["status"] = "Unknown status. Choose one from the list."
+		}
+	}
+	if id := strings.TrimSpace(v.Get("call_id")); id != "" {
+		q.filter.CallID = id
+		if !deliveryPrintable(id) || utf8.RuneCountInString(id) > maxCallIDLength {
+			q.errs["call_id"] = fmt.Sprintf("A call ID is up to %d printable characters.", maxCallIDLength)
+		}
+	}
+	q.from, q.to = strings.TrimSpace(v.Get("from")), strings.TrimSpace(v.Get("to"))
+	var from, to time.Time
+	if q.from != "" {
+		var ok bool
+		if from, ok = parseDeliveryDay(q.from, loc); ok {
+			q.filter.From = &from
+		} else {
+			q.errs["from"] = "Enter the start date as YYYY-MM-DD, e.g. 2026-01-31."
+		}
+	}
+	if q.to != "" {
+		if day, ok := parseDeliveryDay(q.to, loc); ok {
+			to = day.AddDate(0, 0, 1) // the whole end day
+			q.filter.To = &to
+		} else {
+			q.errs["to"] = "Enter the end date as YYYY-MM-DD, e.g. 2026-01-31."
+		}
+	}
+	if q.filter.From != nil && q.filter.To != nil && !from.Before(to) {
+		q.errs["to"] = "The end date is before the start date."
+	}
+	if b := strings.TrimSpace(v.Get("before")); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n <= 0 {
+			q.errs["before"] = "This page link is broken (before must be a delivery number). Start again from the newest deliveries."
+		}
+		q.filter.Before = n
+	}
+	f := q.filter
+	q.hasFilters = f.WebhookID != "" || f.EventType != "" || f.Status != "" || f.CallID != "" || q.from != "" || q.to != ""
+	if len(q.errs) > 0 {
+		// Keep only what is safe to echo back into the form.
+		if !deliveryPrintable(q.filter.CallID) {
+			q.filter.CallID = ""
+		}
+		if !deliveryPrintable(q.from) {
+			q.from = ""
+		}
+		if !deliveryPrintable(q.to) {
+			q.to = ""
+		}
+	}
+	return q
+}
+
+// url returns the log's address with these filters, starting below before (0: the newest).
+func (q deliveryQuery) url(before int64) string {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("webhook", q.filter.WebhookID)
+	set("event_type", q.filter.EventType)
+	set("status", q.filter.Status)
+	set("call_id", q.filter.CallID)
+	set("from", q.from)
+	set("to", q.to)
+	if before > 0 {
+		v.Set("before", strconv.FormatInt(before, 10))
+	}
+	if len(v) == 0 {
+		return "/deliveries"
+	}
+	return "/deliveries?" + v.Encode()
+}
+
+// form fills the filter form's choices and the submitted values.
+func (q deliveryQuery) form(hooks []models.Webhook) views.Filters {
+	f := views.Filters{CallID: q.filter.CallID, From: q.from, To: q.to, Active: q.hasFilters, Errors: q.errs}
+	for i := range hooks {
+		f.Webhooks = append(f.Webhooks, views.Option{Value: hooks[i].ID, Label: hooks[i].Name, Selected: hooks[i].ID == q.filter.WebhookID})
+	}
+	for _, g := range catalog.Groups() {
+		og := views.OptionGroup{Label: g.Label}
+		for _, t := range g.Types {
+			og.Options = append(og.Options, views.Option{Value: t.ID, Label: t.Label, Selected: t.ID == q.filter.EventType})
+		}
+		f.EventTypes = append(f.EventTypes, og)
+	}
+	for _, s := range deliveryStatuses {
+		f.Statuses = append(f.Statuses, views.Option{Value: s, Label: strings.ToUpper(s[:1]) + s[1:], Selected: s == q.filter.Status})
+	}
+	return f
+}
+
+// parseDeliveryDay reads an <input type=date> value as midnight in loc.
+func parseDeliveryDay(s string, loc *time.Location) (time.Time, bool) {
+	t, err := time.ParseInLocation("2006-01-02", s, loc)
+	if err != nil || t.Year() < 1970 || t.Year() > 9998 {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// deliveryPrintable reports whether s is valid UTF-8 without control characters.
+func deliveryPrintable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// DeliveryShow shows one delivery with its attempt timeline.
+func (h *Handler) DeliveryShow(c echo.Context) error {
+	id, ok := parseDeliveryID(c.Param("id"))
+	if !ok {
+		return models.ErrNotFound
+	}
+	d, err := h.deliveryDetail(c, id)
+	if err != nil {
+		return err
+	}
+	return render.HTML(c, http.StatusOK, views.DetailPage(h.page(c, "Delivery "+d.Summary.ID, "deliveries"), d))
+}
+
+// DeliveryRedeliver sends a delivery again as a manual attempt. htmx gets
+// the refreshed timeline; a plain form post is redirected back with a flash.
+func (h *Handler) DeliveryRedeliver(c echo.Context) error {
+	id, ok := parseDeliveryID(c.Param("id"))
+	if !ok {
+		return models.ErrNotFound
+	}
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	d, err := h.store.Delivery(ctx, acc.ID, id)
+	if err != nil {
+		return err
+	}
+	if h.redeliver == nil {
+		return h.deliveryUnavailable(c, "Redelivery is unavailable: the dispatcher is not running in this process. Try again later.")
+	}
+	att, err := h.redeliver.Redeliver(ctx, acc.ID, id, actor(c))
+	var notice, kind string
+	var fe models.FieldErrors
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return err
+	case errors.Is(err, models.ErrConflict) && d.RequestMethod == "":
+		notice, kind = "This delivery cannot be redelivered: its request could not be built. "+d.LastError, "error"
+	case errors.Is(err, models.ErrConflict):
+		notice, kind = "This delivery is being sent right now. Try again in a moment.", "error"
+	case errors.As(err, &fe):
+		notice, kind = "Cannot redeliver: "+deliveryFieldMessages(fe), "error"
+	case err != nil:
+		return fmt.Errorf("redeliver %d: %w", id, err)
+	default:
+		notice, kind = redeliverNotice(att)
+	}
+	if !render.IsHTMX(c) {
+		h.flash(c, kind, notice)
+		return c.Redirect(http.StatusSeeOther, "/deliveries/"+strconv.FormatInt(id, 10))
+	}
+	detail, err := h.deliveryDetail(c, id)
+	if err != nil {
+		return err
+	}
+	detail.Timeline.Notice, detail.Timeline.NoticeKind = notice, kind
+	return render.HTML(c, http.StatusOK, views.RedeliverResult(detail))
+}
+
+// deliveryUnavailable answers 503 with a message people can act on.
+func (h *Handler) deliveryUnavailable(c echo.Context, msg string) error {
+	if render.IsHTMX(c) {
+		return c.HTML(http.StatusServiceUnavailable, `<p class="flash flash-error" role="alert">`+html.EscapeString(msg)+`</p>`)
+	}
+	return render.HTML(c, http.StatusServiceUnavailable, layout.ErrorPage(h.page(c, "Service unavailable", "deliveries"), msg))
+}
+
+func deliveryFieldMessages(fe models.FieldErrors) string {
+	msgs := make([]string, 0, len(fe))
+	for _, m := range fe {
+		msgs = append(msgs, m)
+	}
+	return strings.Join(msgs, " ")
+}
+
+func redeliverNotice(a *models.Attempt) (msg, kind string) {
+	switch {
+	case a == nil:
+		return "Redelivery queued.", "success"
+	case a.Succeeded():
+		return fmt.Sprintf("Redelivered: attempt #%d got %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), "success"
+	case a.ErrorKind != "" && a.ErrorKind != models.ErrKindHTTPStatus:
+		return fmt.Sprintf("Redelivery attempt #%d failed (%s).", a.Number, a.ErrorKind), "error"
+	default:
+		return fmt.Sprintf("Redelivery attempt #%d failed: the receiver answered %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), "error"
+	}
+}
+
+// parseDeliveryID accepts only a positive decimal delivery number.
+func parseDeliveryID(s string) (int64, bool) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// deliveryDetail loads one delivery of the signed-in account for display.
+func (h *Handler) deliveryDetail(c echo.Context, id int64) (views.Detail, error) {
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	d, err := h.store.Delivery(ctx, acc.ID, id)
+	if err != nil {
+		return views.Detail{}, err
+	}
+	attempts, err := h.store.Attempts(ctx, acc.ID, d.ID)
+	if err != nil {
+		return views.Detail{}, err
+	}
+	hookName := d.WebhookID
+	switch w, err := h.store.Webhook(ctx, acc.ID, d.WebhookID); {
+	case err == nil:
+		hookName = w.Name
+	case !errors.Is(err, models.ErrNotFound):
+		return views.Detail{}, err
+	}
+	loc := deliveryLocation(acc)
+	at := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.In(loc).Format(deliveryTimeLayout)
+	}
+	idStr := strconv.FormatInt(d.ID, 10)
+	s := views.Summary{ID: idStr, EventID: d.EventID, EventType: d.EventType, EventLabel: triggerLabel(d.EventType), CallID: "–",
+		WebhookID: d.WebhookID, WebhookName: hookName, Status: d.Status, StatusKind: deliveryStatusKind(d.Status),
+		Attempts: strconv.Itoa(d.AttemptCount), LastCode: deliveryStatusCode(d.LastStatusCode), LastError: d.LastError,
+		Created: at(&d.CreatedAt), Completed: at(d.CompletedAt), Test: d.Test}
+	if d.CallID != nil && *d.CallID != "" {
+		s.CallID = *d.CallID
+	}
+	switch d.Status {
+	case models.StatusPending:
+		s.NextAttempt = at(d.NextAttemptAt)
+	case models.StatusSending:
+		s.NextAttempt = "being sent now"
+	}
+	tl := views.Timeline{DeliveryID: idStr, CSRF: csrfToken(c), Pending: s.NextAttempt,
+		CanRedeliver: h.redeliver != nil && currentUser(c).CanWrite()}
+	if h.redeliver == nil && currentUser(c).CanWrite() {
+		tl.Unavailable = "Redelivery is unavailable right now: the dispatcher is not running in this process."
+	}
+	for i := len(attempts) - 1; i >= 0; i-- {
+		tl.Attempts = append(tl.Attempts, attemptView(&attempts[i], at))
+	}
+	return views.Detail{Summary: s, Timeline: tl}, nil
+}
+
+func attemptView(a *models.Attempt, at func(*time.Time) string) views.Attempt {
+	v := views.Attempt{Number: strconv.Itoa(a.Number), Trigger: a.Trigger, StartedAt: at(&a.StartedAt), Duration: attemptDuration(a.DurationMS),
+		StatusKind: "bad", ErrorKind: a.ErrorKind, ErrorMessage: a.ErrorMessage, NextRetryAt: at(a.NextRetryAt),
+		RequestMethod: a.RequestMethod, RequestURL: models.RedactURL(a.RequestURL), RequestBody: a.RequestBody}
+	if a.Succeeded() {
+		v.StatusKind = "ok"
+	}
+	switch {
+	case a.ResponseStatus != nil:
+		v.StatusText = strconv.Itoa(*a.ResponseStatus)
+	case a.ErrorKind != "":
+		v.StatusText = a.ErrorKind
+	default:
+		v.StatusText = "no response"
+	}
+	// Stored headers are already redacted; redacting again costs nothing
+	// and keeps a secret out of the page should a record have missed it.
+	for _, hd := range a.RequestHeaders.V {
+		v.RequestHeaders = append(v.RequestHeaders, views.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
+	}
+	if a.ResponseStatus != nil {
+		v.HasResponse = true
+		v.ResponseStatus = strings.TrimSpace(fmt.Sprintf("HTTP %d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus)))
+		for _, hd := range a.ResponseHeaders.V {
+			v.ResponseHeaders = append(v.ResponseHeaders, views.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
+		}
+		v.ResponseBody = a.ResponseBody
+	}
+	return v
+}
+
+func attemptDuration(ms int) string {
+	if ms < 1000 {
+		return strconv.Itoa(ms) + " ms"
+	}
+	return strconv.FormatFloat(float64(ms)/1000, 'f', 2, 64) + " s"
+}
+
+func deliveryStatusCode(code *int) string {
+	if code == nil {
+		return "–"
+	}
+	return strconv.Itoa(*code)
+}
+
+// deliveryStatusKind is the badge colour of a delivery status.
+func deliveryStatusKind(status string) string {
+	switch status {
+	case models.StatusSucceeded:
+		return "ok"
+	case models.StatusFailed:
+		return "bad"
+	case models.StatusPending, models.StatusSending:
+		return "warn"
+	}
+	return "muted"
+}
+
+// deliveryLocation is the account's time zone, or UTC when it cannot be loaded.
+func deliveryLocation(acc *models.Account) *time.Location {
+	if acc != nil && acc.TimeZone != "" {
+		if loc, err := time.LoadLocation(acc.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}

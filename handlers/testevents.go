@@ -1,0 +1,128 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/catalog"
+	views "github.com/ringhook/ringhook/views/webhooks"
+	"github.com/ringhook/ringhook/web/render"
+)
+
+// Tester sends test events through the dispatcher's normal path.
+type Tester interface {
+	SendTest(ctx context.Context, w *models.Webhook, eventType string) (*models.TestResult, error)
+	SendTestToAll(ctx context.Context, accountID string, hooks []models.Webhook) (int, error)
+}
+
+// testPanel offers the webhook's own triggers first, then every other type.
+func testPanel(w *models.Webhook, selected string) views.TestPanel {
+	p := views.TestPanel{WebhookID: w.ID}
+	if selected == "" && len(w.EventTypes) > 0 {
+		selected = w.EventTypes[0]
+	}
+	add := func(id string) {
+		p.Options = append(p.Options, views.Option{Value: id, Label: triggerLabel(id), Checked: id == selected})
+	}
+	for _, id := range w.EventTypes {
+		add(id)
+	}
+	for _, t := range catalog.Types() {
+		if catalog.Subscribable(t.ID) && !slices.Contains(w.EventTypes, t.ID) {
+			add(t.ID)
+		}
+	}
+	return p
+}
+
+// WebhookTest sends a sample event of the chosen type and shows the request
+// and response inline (htmx), or on the webhook's page.
+func (h *Handler) WebhookTest(c echo.Context) error {
+	if h.tester == nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "The dispatcher is not running in this process.")
+	}
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	w, err := h.store.Webhook(ctx, acc.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	eventType := c.FormValue("event_type")
+	if !catalog.Subscribable(eventType) {
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, fmt.Sprintf("Unknown trigger %q.", eventType))
+	}
+	res, err := h.tester.SendTest(ctx, w, eventType)
+	if err != nil {
+		return err
+	}
+	view := testResultView(res, eventType)
+	if render.IsHTMX(c) {
+		return render.HTML(c, http.StatusOK, views.TestResultView(view))
+	}
+	panel := testPanel(w, eventType)
+	panel.Result = &view
+	return h.renderDetail(c, w, &panel)
+}
+
+func testResultView(res *models.TestResult, eventType string) views.TestResult {
+	v := views.TestResult{Trigger: triggerLabel(eventType), DeliveryID: strconv.FormatInt(res.Delivery.ID, 10)}
+	a := res.Attempt
+	if a == nil {
+		v.Badge, v.Error = "render error", res.Delivery.LastError
+		return v
+	}
+	v.OK = a.Succeeded()
+	v.Duration = fmt.Sprintf("%d ms", a.DurationMS)
+	switch {
+	case a.ResponseStatus != nil:
+		v.Badge = fmt.Sprintf("%d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus))
+	default:
+		v.Badge = a.ErrorKind
+	}
+	if !v.OK {
+		v.Error = a.ErrorMessage
+	}
+	v.Request = views.HTTPText(a.RequestMethod, a.RequestURL, headerLines(a.RequestHeaders.V), a.RequestBody)
+	if a.ResponseStatus != nil {
+		status := fmt.Sprintf("HTTP/1.1 %d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus))
+		v.Response = views.HTTPMessage(status, headerLines(a.ResponseHeaders.V), a.ResponseBody)
+	}
+	return v
+}
+
+func headerLines(hs []models.Header) []views.HeaderLine {
+	out := make([]views.HeaderLine, len(hs))
+	for i, h := range hs {
+		out[i] = views.HeaderLine{Name: h.Name, Value: h.Value}
+	}
+	return out
+}
+
+// WebhookTestAll queues a test event for every enabled webhook (the
+// backend seed's POST /webhooks/test).
+func (h *Handler) WebhookTestAll(c echo.Context) error {
+	if h.tester == nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "The dispatcher is not running in this process.")
+	}
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	hooks, err := h.store.Webhooks(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	n, err := h.tester.SendTestToAll(ctx, acc.ID, hooks)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if n == 0 {
+		h.flash(c, "info", "No enabled webhooks to test.")
+	} else {
+		h.flash(c, "success", fmt.Sprintf("Queued a test event for %d enabled webhook(s). Results appear in Deliveries.", n))
+	}
+	return render.Redirect(c, "/deliveries")
+}

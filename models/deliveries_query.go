@@ -1,0 +1,188 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Page sizes of the delivery log.
+const (
+	DefaultDeliveryLimit = 50
+	MaxDeliveryLimit     = 200
+	// MaxCountBuckets bounds DeliveryCounts (90 days of hours).
+	MaxCountBuckets = 24 * 90
+)
+
+// DeliveryFilter narrows the delivery log. Empty strings and nil times do
+// not filter. From is inclusive and To exclusive (created_at).
+type DeliveryFilter struct {
+	WebhookID, EventType, Status, CallID string
+	From, To                             *time.Time
+	Before                               int64 // keyset: only ids below Before; 0 starts at the newest
+	Limit                                int   // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
+}
+
+// limit returns the effective page size.
+func (f DeliveryFilter) limit() int {
+	switch {
+	case f.Limit <= 0:
+		return DefaultDeliveryLimit
+	case f.Limit > MaxDeliveryLimit:
+		return MaxDeliveryLimit
+	}
+	return f.Limit
+}
+
+// DeliveryRow is one line of the delivery log: the delivery's list columns
+// and the name of its webhook. The stored request (RequestMethod,
+// RequestURL, RequestHeaders, RequestBody) is not loaded and stays empty;
+// use Store.Delivery for it.
+type DeliveryRow struct {
+	Delivery
+	WebhookName string
+}
+
+// deliveryListColumns are the deliveries columns DeliveryRow carries.
+var deliveryListColumns = []string{"id", "account_id", "webhook_id", "event_id", "event_type", "call_id", "status", "test",
+	"attempt_count", "next_attempt_at", "lease_until", "last_status_code", "last_error", "created_at", "updated_at", "completed_at"}
+
+// searchable reports whether s could be stored in a text column at all;
+// values PostgreSQL would reject (NUL, invalid UTF-8) cannot match a row.
+func searchable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// Deliveries lists the account's deliveries, newest first (id descending),
+// one keyset page at a time: pass the last row's ID as Before for the next page.
+func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilter) ([]DeliveryRow, error) {
+	if !validID(accountID) || (f.WebhookID != "" && !validID(f.WebhookID)) || !searchable(f.EventType) ||
+		!searchable(f.Status) || !searchable(f.CallID) {
+		return []DeliveryRow{}, nil // nothing can match
+	}
+	cols := make([]string, 0, len(deliveryListColumns)+1)
+	for _, c := range deliveryListColumns {
+		cols = append(cols, "d."+c)
+	}
+	cols = append(cols, "w.name AS webhook_name")
+	q := s.db.WithContext(ctx).Table("deliveries AS d").
+		Select(strings.Join(cols, ", ")).
+		Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
+		Where("d.account_id = ?", accountID)
+	if f.WebhookID != "" {
+		q = q.Where("d.webhook_id = ?", f.WebhookID)
+	}
+	if f.EventType != "" {
+		q = q.Where("d.event_type = ?", f.EventType)
+	}
+	if f.Status != "" {
+		q = q.Where("d.status = ?", f.Status)
+	}
+	if f.CallID != "" {
+		q = q.Where("d.call_id = ?", f.CallID)
+	}
+	if f.From != nil {
+		q = q.Where("d.created_at >= ?", f.From.UTC())
+	}
+	if f.To != nil {
+		q = q.Where("d.created_at < ?", f.To.UTC())
+	}
+	if f.Before > 0 {
+		q = q.Where("d.id < ?", f.Before)
+	}
+	rows := []DeliveryRow{}
+	if err := q.Order("d.id DESC").Limit(f.limit()).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	return rows, nil
+}
+
+// Delivery returns one delivery of the account, with its stored request,
+// or ErrNotFound.
+func (s *Store) Delivery(ctx context.Context, accountID string, id int64) (*Delivery, error) {
+	if id <= 0 || !validID(accountID) {
+		return nil, ErrNotFound
+	}
+	var d Delivery
+	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, id).Take(&d).Error; err != nil {
+		return nil, fmt.Errorf("get delivery: %w", notFound(err))
+	}
+	return &d, nil
+}
+
+// Attempts lists the attempts of one of the account's deliveries, oldest
+// (number 1) first. Another account's delivery has no attempts.
+func (s *Store) Attempts(ctx context.Context, accountID string, deliveryID int64) ([]Attempt, error) {
+	out := []Attempt{}
+	if deliveryID <= 0 || !validID(accountID) {
+		return out, nil
+	}
+	if err := s.db.WithContext(ctx).Where("account_id = ? AND delivery_id = ?", accountID, deliveryID).
+		Order("number").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	return out, nil
+}
+
+// Bucket counts the deliveries created in one hour, by status.
+// Pending includes deliveries being sent; cancelled ones are not counted.
+type Bucket struct {
+	Start     time.Time // UTC, on the hour
+	Succeeded int
+	Failed    int
+	Pending   int
+}
+
+// DeliveryCounts counts the account's deliveries (test deliveries excluded)
+// in buckets consecutive hours, the first starting at since truncated to the
+// hour (UTC). Hours without deliveries are zero. buckets below 1 means 24;
+// it is capped at MaxCountBuckets.
+func (s *Store) DeliveryCounts(ctx context.Context, accountID string, since time.Time, buckets int) ([]Bucket, error) {
+	if buckets < 1 {
+		buckets = 24
+	}
+	if buckets > MaxCountBuckets {
+		buckets = MaxCountBuckets
+	}
+	start := since.UTC().Truncate(time.Hour)
+	end := start.Add(time.Duration(buckets) * time.Hour)
+	out := make([]Bucket, buckets)
+	for i := range out {
+		out[i].Start = start.Add(time.Duration(i) * time.Hour)
+	}
+	if !validID(accountID) {
+		return out, nil
+	}
+	type row struct {
+		I         int
+		Succeeded int
+		Failed    int
+		Pending   int
+	}
+	var rows []row
+	err := s.db.WithContext(ctx).Raw(`
+		WITH d AS (
+			SELECT floor(extract(epoch FROM created_at - ?::timestamptz) / 3600)::int AS i, status
+			FROM deliveries
+			WHERE account_id = ? AND NOT test AND created_at >= ? AND created_at < ?
+		)
+		SELECT g.i,
+		       count(d.i) FILTER (WHERE d.status = 'succeeded') AS succeeded,
+		       count(d.i) FILTER (WHERE d.status = 'failed') AS failed,
+		       count(d.i) FILTER (WHERE d.status IN ('pending', 'sending')) AS pending
+		FROM generate_series(0, ?::int - 1) AS g(i)
+		LEFT JOIN d ON d.i = g.i
+		GROUP BY g.i
+		ORDER BY g.i`, start, accountID, start, end, buckets).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("delivery counts: %w", err)
+	}
+	for _, r := range rows {
+		if r.I >= 0 && r.I < buckets {
+			out[r.I].Succeeded, out[r.I].Failed, out[r.I].Pending = r.Succeeded, r.Failed, r.Pending
+		}
+	}
+	return out, nil
+}

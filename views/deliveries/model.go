@@ -1,0 +1,144 @@
+// Package deliveries renders the console's delivery log: the filtered,
+// paginated list and one delivery's page with its attempt timeline and the
+// Redeliver button. Its view models hold display-ready strings only.
+package deliveries
+
+import "strings"
+
+// Option is one choice in a select.
+type Option struct {
+	Value    string
+	Label    string
+	Selected bool
+}
+
+// OptionGroup is a labelled group of options (<optgroup>).
+type OptionGroup struct {
+	Label   string
+	Options []Option
+}
+
+// Filters is the filter form's state: the choices and the submitted values.
+type Filters struct {
+	Webhooks   []Option
+	EventTypes []OptionGroup
+	Statuses   []Option
+	CallID     string
+	From       string // YYYY-MM-DD as submitted
+	To         string
+	Active     bool              // at least one filter is set
+	Errors     map[string]string // by query parameter name
+}
+
+// Err returns the message for the query parameter name, or "".
+func (f Filters) Err(name string) string { return f.Errors[name] }
+
+// Row is one delivery in the list.
+type Row struct {
+	ID          string
+	Time        string // in the account's time zone
+	EventType   string // catalog id, e.g. call.hangup
+	EventLabel  string // "Call hangup"
+	WebhookID   string
+	WebhookName string
+	Status      string // pending|sending|succeeded|failed|cancelled
+	StatusKind  string // badge kind: ok|bad|warn|muted
+	Attempts    string
+	LastCode    string // "200" or "–"
+	Test        bool
+}
+
+// List is the delivery log page.
+type List struct {
+	Filters   Filters
+	Rows      []Row
+	NextURL   string // the next (older) page; "" on the last page
+	NewestURL string // the first page with the same filters; "" on the first page
+	TimeZone  string // the zone times are shown in
+}
+
+// Summary is a delivery's facts at the top of its page.
+type Summary struct {
+	ID          string
+	EventID     string
+	EventType   string
+	EventLabel  string
+	CallID      string // "–" when the event has none
+	WebhookID   string
+	WebhookName string
+	Status      string
+	StatusKind  string
+	Attempts    string
+	NextAttempt string // "" when nothing is scheduled
+	LastCode    string
+	LastError   string
+	Created     string
+	Completed   string // "" while not finished
+	Test        bool
+}
+
+// HeaderLine is one HTTP header as recorded.
+type HeaderLine struct{ Name, Value string }
+
+// Attempt is one try in the timeline.
+type Attempt struct {
+	Number       string
+	Trigger      string // auto|manual|test
+	StartedAt    string
+	Duration     string // "182 ms"
+	StatusKind   string // ok|bad
+	StatusText   string // "200", "503" or the error kind ("timeout")
+	ErrorKind    string
+	ErrorMessage string
+	NextRetryAt  string // "" when no retry followed
+
+	RequestMethod   string
+	RequestURL      string
+	RequestHeaders  []HeaderLine
+	RequestBody     string
+	HasResponse     bool
+	ResponseStatus  string // "HTTP 200 OK"
+	ResponseHeaders []HeaderLine
+	ResponseBody    string
+}
+
+// RequestText prints the request as it went over the wire.
+func (a Attempt) RequestText() string {
+	return httpText(a.RequestMethod+" "+a.RequestURL, a.RequestHeaders, a.RequestBody)
+}
+
+// ResponseText prints the response as it came back.
+func (a Attempt) ResponseText() string {
+	return httpText(a.ResponseStatus, a.ResponseHeaders, a.ResponseBody)
+}
+
+// Timeline is a delivery's attempts, newest first, with the Redeliver
+// button. It is also the fragment htmx swaps after a redelivery.
+type Timeline struct {
+	DeliveryID   string
+	Attempts     []Attempt
+	CanRedeliver bool
+	Unavailable  string // why a writer sees no Redeliver button, if so
+	CSRF         string
+	Notice       string // result of the last redelivery, shown on top
+	NoticeKind   string // success|error|info
+	Pending      string // when the next automatic attempt is due, if any
+}
+
+// Detail is one delivery's page.
+type Detail struct {
+	Summary  Summary
+	Timeline Timeline
+}
+
+func httpText(first string, headers []HeaderLine, body string) string {
+	var b strings.Builder
+	b.WriteString(first + "\n")
+	for _, h := range headers {
+		b.WriteString(h.Name + ": " + h.Value + "\n")
+	}
+	if body != "" {
+		b.WriteString("\n" + body)
+	}
+	return b.String()
+}
