@@ -295,10 +295,16 @@ func (h *Handler) deliveryUnavailable(c echo.Context, msg string) error {
 	return render.HTML(c, http.StatusServiceUnavailable, layout.ErrorPage(h.page(c, "Service unavailable", "deliveries"), msg))
 }
 
+// deliveryFieldMessages joins the messages in field order, for a stable notice.
 func deliveryFieldMessages(fe models.FieldErrors) string {
-	msgs := make([]string, 0, len(fe))
-	for _, m := range fe {
-		msgs = append(msgs, m)
+	fields := make([]string, 0, len(fe))
+	for f := range fe {
+		fields = append(fields, f)
+	}
+	slices.Sort(fields)
+	msgs := make([]string, len(fields))
+	for i, f := range fields {
+		msgs[i] = fe[f]
 	}
 	return strings.Join(msgs, " ")
 }

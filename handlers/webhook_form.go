@@ -117,7 +117,7 @@ func formView(in models.WebhookInput, raw url.Values, errs models.FieldErrors, n
 	f := views.Form{
 		Name: in.Name, Description: in.Description, URL: in.URL, Method: in.Method, ContentType: in.ContentType,
 		TimeZone: in.TimeZone, TimeZones: models.TimeZones(), AuthType: in.AuthType, AuthUsername: in.AuthUsername,
-		HasSecret: hasSecret, MaxAttempts: strconv.Itoa(in.MaxAttempts), Timeout: strconv.Itoa(in.TimeoutSeconds),
+		HasSecret: hasSecret, AuthSecret: in.AuthSecret, MaxAttempts: strconv.Itoa(in.MaxAttempts), Timeout: strconv.Itoa(in.TimeoutSeconds),
 		Enabled: in.Enabled, Errors: map[string]string{},
 	}
 	if raw != nil {

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -262,7 +264,7 @@ func (h *Handler) WebhookToggle(c echo.Context) error {
 		return err
 	}
 	if render.IsHTMX(c) {
-		return render.HTML(c, http.StatusOK, views.Toggle(h.webhookRow(w, models.WebhookStat{}), csrfToken(c), true))
+		return render.HTML(c, http.StatusOK, views.Toggle(h.webhookRow(w, models.WebhookStat{}), csrfToken(c), true, true))
 	}
 	state := "disabled"
 	if enabled {
@@ -330,45 +332,77 @@ func (h *Handler) WebhookPreview(c echo.Context) error {
 	}
 	f := parseWebhookForm(params)
 	f.dropEmptyRows()
-	pv := views.Preview{}
 	in := f.in
-	if in.MaxAttempts == 0 {
-		in.MaxAttempts = models.DefaultAttempts
+	pv := views.Preview{Trigger: previewTrigger(in.EventTypes, c.FormValue("preview_trigger"))}
+	for _, id := range in.EventTypes {
+		if catalog.Subscribable(id) {
+			pv.Options = append(pv.Options, views.Option{Value: id, Label: triggerLabel(id), Checked: id == pv.Trigger})
+		}
+	}
+	if msg := previewBlocker(in); msg != "" {
+		pv.Error = msg
+		return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+	}
+	if h.preview == nil {
+		pv.Error = "Preview is unavailable."
+		return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
 	}
 	w := &models.Webhook{ID: "wh_preview", AccountID: currentAccount(c).ID, URL: in.URL, Method: in.Method,
 		ContentType: in.ContentType, TimeZone: in.TimeZone, AuthType: in.AuthType, AuthUsername: in.AuthUsername,
-		AuthSecret: "••••••", SigningSecret: "whsec_cHJldmlld3ByZXZpZXdwcmV2aWV3", APIVersion: models.DefaultAPIVersion,
-		Headers: models.JSON[[]models.Header]{V: in.Headers}}
-	cd := map[string]string{}
+		AuthSecret: "preview", SigningSecret: "whsec_cHJldmlld3ByZXZpZXdwcmV2aWV3", APIVersion: models.DefaultAPIVersion,
+		CallTypes: in.CallTypes, DIDNumbers: in.DIDNumbers,
+		Headers: models.JSON[[]models.Header]{V: in.Headers}, Filters: models.JSON[[]models.Filter]{V: in.Filters}}
+	w.CustomData.V = map[string]string{}
 	for _, kv := range in.CustomData {
-		if kv.Key != "" {
-			cd[kv.Key] = kv.Value
+		w.CustomData.V[kv.Key] = kv.Value
+	}
+	req, err := h.preview.Preview(c.Request().Context(), w, pv.Trigger)
+	if err != nil {
+		h.log.Warn("preview", "err", err)
+		pv.Error = "The preview appears once the settings on the left are valid."
+		return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+	}
+	pv.Method, pv.URL, pv.Body = req.Method, req.URL, string(req.Body)
+	if req.Method == models.MethodPOST && in.ContentType == models.ContentJSON {
+		var buf bytes.Buffer
+		if json.Indent(&buf, req.Body, "", "  ") == nil {
+			pv.Body, pv.Formatted = buf.String(), true
 		}
 	}
-	w.CustomData.V = cd
-	trigger := c.FormValue("preview_trigger")
-	if !slices.Contains(in.EventTypes, trigger) {
-		trigger = "call.hangup"
-		if len(in.EventTypes) > 0 {
-			trigger = in.EventTypes[0]
-		}
-	}
-	pv.Trigger = trigger
-	switch {
-	case h.preview == nil:
-		pv.Error = "Preview is unavailable."
-	case strings.TrimSpace(in.URL) == "":
-		pv.Error = "Enter a URL to see the request."
-	default:
-		req, err := h.preview.Preview(c.Request().Context(), w, trigger)
-		if err != nil {
-			pv.Error = "Cannot build the request yet: " + err.Error()
-			break
-		}
-		pv.Method, pv.URL, pv.Body = req.Method, req.URL, string(req.Body)
-		for _, hd := range req.Headers {
-			pv.Headers = append(pv.Headers, views.HeaderLine{Name: hd.Name, Value: hd.Value})
-		}
-	}
+	pv.Headers = headerLines(req.Headers)
 	return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+}
+
+// previewTrigger picks the trigger to preview: the one asked for when the
+// webhook subscribes to it, else its first, else call.hangup.
+func previewTrigger(types []string, asked string) string {
+	if slices.Contains(types, asked) && catalog.Subscribable(asked) {
+		return asked
+	}
+	for _, t := range types {
+		if catalog.Subscribable(t) {
+			return t
+		}
+	}
+	return "call.hangup"
+}
+
+// previewBlocker explains, in the form's own words, which setting keeps
+// the request from being built.
+func previewBlocker(in models.WebhookInput) string {
+	if strings.TrimSpace(in.URL) == "" {
+		return "Enter a URL to see the request."
+	}
+	fe := in.Validate(nil)
+	for _, field := range []string{"url", "time_zone", "method", "content_type", "auth_type", "auth_username"} {
+		if msg := fe[field]; msg != "" {
+			return "The preview appears when this is fixed: " + msg
+		}
+	}
+	for k, msg := range fe {
+		if strings.HasPrefix(k, "headers.") {
+			return "The preview appears when the custom headers are fixed: " + msg
+		}
+	}
+	return ""
 }

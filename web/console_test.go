@@ -350,6 +350,9 @@ func TestRowButtonsWorkWithoutJavaScript(t *testing.T) {
 	if !strings.Contains(res.Body, `value="A 1&amp;2"`) {
 		t.Error("other values were lost while adding a row")
 	}
+	if !strings.Contains(res.Body, `value="s3cret-pass"`) {
+		t.Error("the typed password was dropped while adding a row")
+	}
 	f.Set("op", "remove_header:0")
 	res = c.Post(t, "/webhooks", f)
 	if strings.Count(res.Body, `name="header_name"`) != 1 || strings.Contains(res.Body, `value="X-Tenant"`) || !strings.Contains(res.Body, `value="X-Env"`) {
@@ -363,4 +366,47 @@ func TestRowButtonsWorkWithoutJavaScript(t *testing.T) {
 	if hooks, _ := app.Store.Webhooks(context.Background(), tn.Account.ID); len(hooks) != 0 {
 		t.Fatal("row buttons must not save")
 	}
+}
+
+func TestPreview(t *testing.T) {
+	app := webtest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	c := app.SignIn(t, tn)
+	c.Get(t, "/webhooks/new")
+	preview := func(f url.Values) string {
+		t.Helper()
+		res := c.PostRaw(t, "/webhooks/preview", withCSRF(c, f), http.Header{"Hx-Request": {"true"}})
+		if res.Status != http.StatusOK {
+			t.Fatalf("%s", webtest.Describe(res))
+		}
+		return res.Body
+	}
+	t.Run("shows the exact request for the chosen trigger", func(t *testing.T) {
+		f := fullForm("p")
+		f.Set("preview_trigger", "call.dtmf")
+		body := preview(f)
+		for _, want := range []string{"POST https://crm.example.com/hooks/calls?token=abc", "Content-Type: application/x-www-form-urlencoded",
+			"X-Webhook-Event: call.dtmf", "Authorization: [redacted]", "X-Tenant: acme", "custom_data%5Bcrm_id%5D=A+1%262",
+			"did_number=%2B918287842425", "call_type=inbound"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("preview lacks %q", want)
+			}
+		}
+		if strings.Contains(body, "s3cret-pass") {
+			t.Error("the preview shows the password")
+		}
+	})
+	t.Run("explains what to fix instead of an internal error", func(t *testing.T) {
+		f := fullForm("p")
+		f.Set("time_zone", "Mars/Olympus")
+		body := preview(f)
+		if !strings.Contains(body, "The preview appears when this is fixed: Unknown time zone") || strings.Contains(body, "load location") {
+			t.Fatalf("%s", body)
+		}
+	})
+}
+
+func withCSRF(c *webtest.Client, f url.Values) url.Values {
+	f.Set("_csrf", c.CSRF())
+	return f
 }

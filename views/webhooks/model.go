@@ -69,7 +69,8 @@ type Form struct {
 	Headers      []KVRow
 	AuthType     string
 	AuthUsername string
-	HasSecret    bool // a secret is stored; leaving the field blank keeps it
+	HasSecret    bool   // a secret is stored; leaving the field blank keeps it
+	AuthSecret   string // what was typed, kept when the form comes back with errors
 	CustomData   []KVRow
 	Filters      []FilterRow
 	MaxAttempts  string
@@ -93,7 +94,9 @@ type Preview struct {
 	URL     string
 	Headers []HeaderLine
 	Body    string
-	Error   string
+	// Formatted: Body was indented for display.
+	Formatted bool
+	Error     string
 }
 
 // Detail is one webhook's page.

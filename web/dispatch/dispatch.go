@@ -134,6 +134,7 @@ func (d *Dispatcher) Preview(ctx context.Context, w *models.Webhook, eventType s
 	d.rndMu.Lock()
 	sample := catalog.Sample(eventType, now, rand.New(rand.NewPCG(d.rnd.Uint64(), d.rnd.Uint64())))
 	d.rndMu.Unlock()
+	fitSample(sample, w)
 	r, err := render(w, sample, false)
 	if err != nil {
 		return models.RenderedRequest{}, err

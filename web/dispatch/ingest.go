@@ -143,5 +143,6 @@ func (d *Dispatcher) testEvent(w *models.Webhook, eventType string) (*models.Eve
 	d.rndMu.Unlock()
 	payload := catalog.Sample(eventType, now, rand.New(rand.NewPCG(seed1, seed2)))
 	payload["test"] = true
+	fitSample(payload, w)
 	return eventRecord(w.AccountID, payload)
 }
