@@ -24,7 +24,7 @@ func (h *Handler) renderAPIKeys(c echo.Context, status int, f views.Form, create
 	if err != nil {
 		return err
 	}
-	loc := apiKeysLocation(acc)
+	loc := acc.Location()
 	rows := make([]views.Row, len(keys))
 	for i := range keys {
 		rows[i] = h.apiKeyRow(&keys[i], loc)
@@ -42,16 +42,6 @@ func (h *Handler) apiKeyRow(k *models.APIKey, loc *time.Location) views.Row {
 		r.RevokedAt = k.RevokedAt.In(loc).Format("2006-01-02 15:04 MST")
 	}
 	return r
-}
-
-// apiKeysLocation is the account's time zone for key timestamps, or UTC.
-func apiKeysLocation(a *models.Account) *time.Location {
-	if a != nil && a.TimeZone != "" {
-		if loc, err := time.LoadLocation(a.TimeZone); err == nil {
-			return loc
-		}
-	}
-	return time.UTC
 }
 
 // APIKeyCreate makes a key and shows it once, on the page this request
@@ -99,7 +89,7 @@ func (h *Handler) APIKeyConfirmRevoke(c echo.Context) error {
 		h.flash(c, "info", fmt.Sprintf("API key %q is already revoked.", k.Name))
 		return c.Redirect(http.StatusSeeOther, "/api-keys")
 	}
-	row := h.apiKeyRow(k, apiKeysLocation(currentAccount(c)))
+	row := h.apiKeyRow(k, currentAccount(c).Location())
 	return render.HTML(c, http.StatusOK, views.ConfirmRevoke(h.page(c, "Revoke "+k.Name, "api-keys"), row))
 }
 
@@ -124,7 +114,7 @@ func (h *Handler) APIKeyRevoke(c echo.Context) error {
 		}
 	}
 	if render.IsHTMX(c) {
-		return render.HTML(c, http.StatusOK, views.RowView(h.apiKeyRow(k, apiKeysLocation(acc)), true))
+		return render.HTML(c, http.StatusOK, views.RowView(h.apiKeyRow(k, acc.Location()), true))
 	}
 	h.flash(c, "success", msg)
 	return c.Redirect(http.StatusSeeOther, "/api-keys")

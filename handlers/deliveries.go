@@ -45,7 +45,7 @@ const deliveryTimeLayout = "2006-01-02 15:04:05"
 // string and paginated by id (?before=<id>).
 func (h *Handler) DeliveryList(c echo.Context) error {
 	ctx, acc := c.Request().Context(), currentAccount(c)
-	loc := deliveryLocation(acc)
+	loc := acc.Location()
 	hooks, err := h.store.Webhooks(ctx, acc.ID)
 	if err != nil {
 		return err
@@ -346,7 +346,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (views.Detail, error)
 	case !errors.Is(err, models.ErrNotFound):
 		return views.Detail{}, err
 	}
-	loc := deliveryLocation(acc)
+	loc := acc.Location()
 	at := func(t *time.Time) string {
 		if t == nil {
 			return ""
@@ -436,12 +436,3 @@ func deliveryStatusKind(status string) string {
 	return "muted"
 }
 
-// deliveryLocation is the account's time zone, or UTC when it cannot be loaded.
-func deliveryLocation(acc *models.Account) *time.Location {
-	if acc != nil && acc.TimeZone != "" {
-		if loc, err := time.LoadLocation(acc.TimeZone); err == nil {
-			return loc
-		}
-	}
-	return time.UTC
-}

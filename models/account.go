@@ -27,6 +27,16 @@ type Account struct {
 	CreatedAt time.Time
 }
 
+// Location is the account's time zone, UTC when unset or unknown.
+func (a *Account) Location() *time.Location {
+	if a != nil && a.TimeZone != "" {
+		if loc, err := time.LoadLocation(a.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
 // User signs in to the console of one account.
 type User struct {
 	ID           string

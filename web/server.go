@@ -126,6 +126,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			_ = handlers.APIError(c, status, msg, fe) // fe is nil unless the error was FieldErrors
 			return
 		}
+		if c.Request().Header.Get("HX-Request") == "true" {
+			_ = render.HTML(c, status, layout.ErrorFragment(msg))
+			return
+		}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)
 			return

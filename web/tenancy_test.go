@@ -58,6 +58,12 @@ func TestAccountsAreIsolated(t *testing.T) {
 			}
 		})
 	}
+	t.Run("htmx requests get a short error, not a page", func(t *testing.T) {
+		res := cb.PostRaw(t, "/webhooks/"+w.ID+"/toggle", url.Values{"_csrf": {cb.CSRF()}, "enabled": {"false"}}, http.Header{"Hx-Request": {"true"}})
+		if res.Status != http.StatusNotFound || strings.Contains(res.Body, "<html") || !strings.Contains(res.Body, `role="alert"`) {
+			t.Fatalf("%s", webtest.Describe(res))
+		}
+	})
 	got, err := app.Store.Webhook(context.Background(), a.Account.ID, w.ID)
 	if err != nil {
 		t.Fatalf("A's webhook is gone: %v", err)
