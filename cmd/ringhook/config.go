@@ -22,6 +22,9 @@ type config struct {
 	AllowPrivateTargets string
 	AllowCIDRs          string
 	Workers             int
+	PerWebhook          int
+	AutoDisableFailures int
+	AutoDisableWindow   time.Duration
 	ShutdownTimeout     time.Duration
 }
 
@@ -38,6 +41,15 @@ func loadConfig() (config, error) {
 	var err error
 	if c.Workers, err = strconv.Atoi(envOr("RINGHOOK_WORKERS", "32")); err != nil || c.Workers < 1 {
 		return c, fmt.Errorf("RINGHOOK_WORKERS must be a positive number")
+	}
+	if c.PerWebhook, err = strconv.Atoi(envOr("RINGHOOK_PER_WEBHOOK_INFLIGHT", "8")); err != nil || c.PerWebhook < 1 {
+		return c, fmt.Errorf("RINGHOOK_PER_WEBHOOK_INFLIGHT must be a positive number")
+	}
+	if c.AutoDisableFailures, err = strconv.Atoi(envOr("RINGHOOK_AUTO_DISABLE_FAILURES", "50")); err != nil || c.AutoDisableFailures < 1 {
+		return c, fmt.Errorf("RINGHOOK_AUTO_DISABLE_FAILURES must be a positive number")
+	}
+	if c.AutoDisableWindow, err = time.ParseDuration(envOr("RINGHOOK_AUTO_DISABLE_WINDOW", "1h")); err != nil || c.AutoDisableWindow < 0 {
+		return c, fmt.Errorf("RINGHOOK_AUTO_DISABLE_WINDOW must be a duration such as 1h or 30m")
 	}
 	if k := os.Getenv("RINGHOOK_SESSION_KEY"); k != "" {
 		if c.SessionKey, err = hex.DecodeString(k); err != nil || len(c.SessionKey) < 32 {

@@ -110,7 +110,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 	}
 
-	disp, err := dispatch.New(store, dispatch.Config{Workers: cfg.Workers, AllowPrivate: allowPrivate, AllowCIDRs: cfg.AllowCIDRs, Log: log})
+	disp, err := dispatch.New(store, dispatch.Config{Workers: cfg.Workers, PerWebhook: cfg.PerWebhook,
+		AutoDisable: models.AutoDisable{Failures: cfg.AutoDisableFailures, Window: cfg.AutoDisableWindow}, AllowPrivate: allowPrivate, AllowCIDRs: cfg.AllowCIDRs, Log: log})
 	if err != nil {
 		return err
 	}

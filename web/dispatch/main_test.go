@@ -1,6 +1,7 @@
 package dispatch_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -56,6 +57,7 @@ func newReceiver(t *testing.T, respond func(w http.ResponseWriter, r *http.Reque
 	rc := &receiver{respond: respond}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		rc.mu.Lock()
 		rc.got = append(rc.got, received{Method: r.Method, URL: r.RequestURI, Header: r.Header.Clone(), Body: body})
 		rc.mu.Unlock()
