@@ -435,4 +435,3 @@ func deliveryStatusKind(status string) string {
 	}
 	return "muted"
 }
-

@@ -50,6 +50,9 @@ func routes(e *echo.Echo, h *handlers.Handler) {
 	w.GET("/api-keys/:id/revoke", h.APIKeyConfirmRevoke)
 	w.POST("/api-keys/:id/revoke", h.APIKeyRevoke)
 
+	con.GET("/events/catalog", h.EventCatalog)
+	con.GET("/audit", h.AuditLog)
+
 	// JSON API. Unknown /api paths answer a JSON 404 here instead of
 	// falling into the console group's catch-all (which redirects to /login).
 	e.RouteNotFound("/api/*", func(echo.Context) error { return echo.ErrNotFound })

@@ -1,0 +1,172 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models"
+	views "github.com/ringhook/ringhook/views/audit"
+	"github.com/ringhook/ringhook/web/render"
+)
+
+// auditPageSize is how many entries one page of the audit log shows.
+const auditPageSize = 50
+
+// maxAuditValue bounds one value in the changes list, in characters.
+const maxAuditValue = 300
+
+// auditActions are the human labels of the recorded actions.
+var auditActions = map[string]string{
+	"webhook.created":        "Created webhook",
+	"webhook.updated":        "Updated webhook",
+	"webhook.enabled":        "Enabled webhook",
+	"webhook.disabled":       "Disabled webhook",
+	"webhook.auto_disabled":  "Disabled automatically",
+	"webhook.deleted":        "Deleted webhook",
+	"webhook.secret_rotated": "Rotated signing secret",
+	"api_key.created":        "Created API key",
+	"api_key.revoked":        "Revoked API key",
+}
+
+// auditObjectTypes are the display names of the audited object types.
+var auditObjectTypes = map[string]string{"webhook": "Webhook", "api_key": "API key"}
+
+// AuditLog shows the account's audit log, newest first, one keyset page
+// at a time (?before=<id>).
+func (h *Handler) AuditLog(c echo.Context) error {
+	var before int64
+	if b := c.QueryParam("before"); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n <= 0 {
+			return echo.NewHTTPError(http.StatusBadRequest, "This page link is broken (before must be an entry number). Start again from the newest entries.")
+		}
+		before = n
+	}
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	entries, err := h.store.AuditLog(ctx, acc.ID, before, auditPageSize+1) // one more tells whether a next page exists
+	if err != nil {
+		return err
+	}
+	hooks, err := h.store.Webhooks(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	names := make(map[string]string, len(hooks))
+	for _, w := range hooks {
+		names[w.ID] = w.Name
+	}
+	loc := acc.Location()
+	l := views.Log{TimeZone: loc.String()}
+	if len(entries) > auditPageSize {
+		entries = entries[:auditPageSize]
+		l.NextURL = "/audit?before=" + strconv.FormatInt(entries[len(entries)-1].ID, 10)
+	}
+	if before > 0 {
+		l.NewestURL = "/audit"
+	}
+	for i := range entries {
+		l.Rows = append(l.Rows, auditRow(&entries[i], loc, names))
+	}
+	return render.HTML(c, http.StatusOK, views.Page(h.page(c, "Audit log", "audit"), l))
+}
+
+// auditRow converts one entry; webhooks names the account's existing webhooks by id.
+func auditRow(e *models.AuditEntry, loc *time.Location, webhooks map[string]string) views.Row {
+	r := views.Row{ID: strconv.FormatInt(e.ID, 10), Time: e.CreatedAt.In(loc).Format(deliveryTimeLayout), Actor: e.Actor,
+		Action: e.Action, ActionLabel: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID, ObjectLabel: e.ObjectID,
+		Changes: auditChanges(e.Before, e.After)}
+	if r.Actor == "" {
+		r.Actor = "system"
+	}
+	if l, ok := auditActions[e.Action]; ok {
+		r.ActionLabel = l
+	}
+	if t, ok := auditObjectTypes[e.ObjectType]; ok {
+		r.ObjectType = t
+	}
+	if name := auditName(e.After, e.Before); name != "" {
+		r.ObjectLabel = name
+	}
+	if name, ok := webhooks[e.ObjectID]; ok && e.ObjectType == "webhook" {
+		r.ObjectLabel, r.ObjectURL = name, "/webhooks/"+e.ObjectID
+	}
+	return r
+}
+
+// auditName is the "name" an entry recorded, from the first side that has one.
+func auditName(sides ...*models.JSON[any]) string {
+	for _, s := range sides {
+		if name, ok := auditMap(s)["name"].(string); ok && name != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+// auditMap reads one side of an entry as a map: a missing side is empty,
+// and a value that is not an object is keyed "value".
+func auditMap(j *models.JSON[any]) map[string]any {
+	if j == nil || j.V == nil {
+		return map[string]any{}
+	}
+	if m, ok := j.V.(map[string]any); ok {
+		return m
+	}
+	return map[string]any{"value": j.V}
+}
+
+// auditChanges lists the keys whose JSON values differ between before and
+// after, sorted by key; a key missing on one side has "" there.
+func auditChanges(before, after *models.JSON[any]) []views.Change {
+	b, a := auditMap(before), auditMap(after)
+	keys := slices.Collect(maps.Keys(b))
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var out []views.Change
+	for _, k := range keys {
+		var old, cur string
+		if v, ok := b[k]; ok {
+			old = auditValue(v)
+		}
+		if v, ok := a[k]; ok {
+			cur = auditValue(v)
+		}
+		if old != cur {
+			out = append(out, views.Change{Key: k, Old: shorten(old, maxAuditValue), New: shorten(cur, maxAuditValue)})
+		}
+	}
+	return out
+}
+
+// auditValue is v as compact JSON with map keys sorted, so equal values
+// compare equal. It is never "": the empty string shows as "" and nil as null.
+func auditValue(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "(unreadable)"
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// shorten cuts s to at most n characters, marking the cut with "…".
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}

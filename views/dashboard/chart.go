@@ -1,0 +1,141 @@
+package dashboard
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Hour is one bar of the delivery chart: an hour's counts and its labels
+// in the account's time zone.
+type Hour struct {
+	Label     string // axis label, e.g. "14:00"
+	Span      string // hover text, e.g. "9 Apr 14:00–15:00"
+	Succeeded int
+	Failed    int
+	Pending   int
+}
+
+// Total is the hour's number of deliveries.
+func (h Hour) Total() int { return h.Succeeded + h.Failed + h.Pending }
+
+// Chart is the bar chart's geometry in SVG user units, ready to draw.
+type Chart struct {
+	Width, Height float64 // the viewBox
+	Left, Right   float64 // x of the plot area's edges
+	Top, Base     float64 // y of the max gridline and of the baseline
+	Max           int     // the largest hour's total; 0 when every hour is empty
+	MaxLabel      string  // Max as text, "" when Max is 0
+	Bars          []Bar
+	Ticks         []Tick
+	Summary       string // the chart as one sentence, for screen readers and the caption
+}
+
+// Bar is one hour: a hover area spanning the plot height and the stacked
+// segments (succeeded at the bottom, then failed, then pending). An empty
+// hour has no segments.
+type Bar struct {
+	X, Width  float64
+	Title     string
+	Segments  []Segment
+	HitY      float64
+	HitHeight float64
+}
+
+// Segment is one coloured part of a bar; Kind is "ok", "bad" or "warn".
+type Segment struct {
+	Kind      string
+	Y, Height float64
+}
+
+// Tick is an x-axis label centred under a bar.
+type Tick struct {
+	X     float64
+	Label string
+}
+
+// Chart geometry, in SVG user units.
+const (
+	chartWidth    = 600.0
+	chartHeight   = 180.0
+	chartLeft     = 34.0 // room for the y-axis labels
+	chartRight    = 596.0
+	chartTop      = 12.0
+	chartBase     = 156.0 // room below for the x-axis labels
+	barFill       = 0.72  // share of an hour's slot the bar covers
+	minSegment    = 1.0   // a non-zero count is never drawn thinner than this
+	tickEvery     = 6     // label every sixth hour
+	tickLabelDown = 16.0  // x label baseline below the chart baseline
+)
+
+// NewChart lays out hours as stacked bars. Heights scale to the largest
+// hour's total, which fills the plot height; an hour without deliveries
+// draws no segment, and all-zero or empty input divides by nothing.
+func NewChart(hours []Hour) Chart {
+	c := Chart{Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartRight, Top: chartTop, Base: chartBase}
+	var succeeded, failed, pending, busiest int
+	for i, h := range hours {
+		succeeded += h.Succeeded
+		failed += h.Failed
+		pending += h.Pending
+		if h.Total() > c.Max {
+			c.Max, busiest = h.Total(), i
+		}
+	}
+	if c.Max > 0 {
+		c.MaxLabel = strconv.Itoa(c.Max)
+	}
+	plot := chartBase - chartTop
+	if len(hours) > 0 {
+		slot := (chartRight - chartLeft) / float64(len(hours))
+		width := slot * barFill
+		for i, h := range hours {
+			x := chartLeft + float64(i)*slot + (slot-width)/2
+			b := Bar{X: round2(x), Width: round2(width), HitY: chartTop, HitHeight: plot, Title: barTitle(h)}
+			y := chartBase
+			for _, s := range []struct {
+				kind string
+				n    int
+			}{{"ok", h.Succeeded}, {"bad", h.Failed}, {"warn", h.Pending}} {
+				if s.n <= 0 || c.Max == 0 {
+					continue
+				}
+				height := max(float64(s.n)/float64(c.Max)*plot, minSegment)
+				y -= height
+				b.Segments = append(b.Segments, Segment{Kind: s.kind, Y: round2(y), Height: round2(height)})
+			}
+			c.Bars = append(c.Bars, b)
+			if i%tickEvery == 0 {
+				c.Ticks = append(c.Ticks, Tick{X: round2(x + width/2), Label: h.Label})
+			}
+		}
+	}
+	total := succeeded + failed + pending
+	if total == 0 {
+		c.Summary = "No deliveries in the last 24 hours."
+		return c
+	}
+	c.Summary = fmt.Sprintf("%s in the last 24 hours: %d succeeded, %d failed, %d pending. Busiest hour: %s with %d.",
+		plural(total, "delivery", "deliveries"), succeeded, failed, pending, hours[busiest].Span, c.Max)
+	return c
+}
+
+func barTitle(h Hour) string {
+	if h.Total() == 0 {
+		return h.Span + ": no deliveries"
+	}
+	return fmt.Sprintf("%s: %d succeeded, %d failed, %d pending", h.Span, h.Succeeded, h.Failed, h.Pending)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// round2 keeps two decimals, so the markup stays short and stable.
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+// num formats a coordinate for an SVG attribute.
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
