@@ -206,6 +206,9 @@ func (d *Dispatcher) record(ctx context.Context, batch []models.Outcome) {
 			if d.cfg.OnRecord != nil {
 				d.cfg.OnRecord(batch)
 			}
+			// Recorded rows leave 'sending', which frees per-webhook room
+			// the claimer may be waiting for.
+			d.wake()
 			return
 		}
 		// The database is away: keep the results (the leases keep the rows

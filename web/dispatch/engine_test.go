@@ -300,3 +300,23 @@ func TestTestEventsAndRedelivery(t *testing.T) {
 		}
 	})
 }
+
+// TestCapDoesNotStallTheQueue: when every webhook is at its in-flight cap,
+// the claimer must resume as soon as results are recorded, not on the next
+// poll (an hour here).
+func TestCapDoesNotStallTheQueue(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, nil)
+	w := f.webhook(t, rc.URL, nil)
+	d := f.dispatcher(t, func(c *dispatch.Config) { c.Now = nil; c.Workers = 8; c.PerWebhook = 2; c.Poll = time.Hour })
+	for i := 0; i < 50; i++ {
+		f.ingest(t, d, event("call.received", nil))
+	}
+	d.Start(context.Background())
+	defer d.Stop(context.Background())
+	waitFor(t, 20*time.Second, "50 deliveries through a cap of 2", func() bool {
+		var c int64
+		f.store.DB().Model(&models.Delivery{}).Where("webhook_id = ? AND status = 'succeeded'", w.ID).Count(&c)
+		return c == 50
+	})
+}
