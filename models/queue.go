@@ -171,101 +171,70 @@ type Claimed struct {
 	Webhook Webhook
 }
 
+// claimSQL leases due deliveries in one statement. It counts what is in
+// flight per webhook, then, for every enabled webhook with room under its
+// cap, locks that webhook's oldest due rows (SKIP LOCKED, at most the room
+// left) through the per-webhook due index, keeps the oldest @limit of them
+// overall and marks those as sending with a lease of the webhook's timeout
+// plus a margin. A webhook at its cap costs one empty probe, however long
+// its backlog, so a slow receiver cannot starve the others or the database.
+const claimSQL = `
+WITH busy AS (
+	SELECT webhook_id, count(*) AS n FROM deliveries
+	WHERE status = 'sending' AND lease_until > @now GROUP BY webhook_id
+), room AS (
+	SELECT w.id, @cap - coalesce(b.n, 0) AS room
+	FROM webhooks w LEFT JOIN busy b ON b.webhook_id = w.id
+	WHERE w.enabled AND coalesce(b.n, 0) < @cap
+), cand AS (
+	SELECT c.id, c.next_attempt_at FROM room r CROSS JOIN LATERAL (
+		SELECT d.id, d.next_attempt_at FROM deliveries d
+		WHERE d.webhook_id = r.id AND d.status = 'pending' AND d.next_attempt_at <= @now
+		ORDER BY d.next_attempt_at
+		LIMIT r.room
+		FOR UPDATE SKIP LOCKED
+	) c
+	ORDER BY c.next_attempt_at
+	LIMIT @limit
+)
+UPDATE deliveries d SET status = 'sending', attempt_count = d.attempt_count + 1,
+	lease_until = CAST(@now AS timestamptz) + make_interval(secs => w.timeout_ms / 1000.0 + @margin), updated_at = @now
+FROM cand p, webhooks w
+WHERE d.id = p.id AND w.id = d.webhook_id
+RETURNING d.*, w.timeout_ms AS w_timeout_ms, w.max_attempts AS w_max_attempts, w.signing_secret AS w_signing_secret,
+	w.previous_secret AS w_previous_secret, w.previous_secret_expires_at AS w_previous_secret_expires_at`
+
+// claimRow is a leased delivery plus the webhook settings sending needs,
+// returned by claimSQL so no second query is needed.
+type claimRow struct {
+	Delivery                 `gorm:"embedded"`
+	WTimeoutMS               int        `gorm:"column:w_timeout_ms"`
+	WMaxAttempts             int        `gorm:"column:w_max_attempts"`
+	WSigningSecret           string     `gorm:"column:w_signing_secret"`
+	WPreviousSecret          string     `gorm:"column:w_previous_secret"`
+	WPreviousSecretExpiresAt *time.Time `gorm:"column:w_previous_secret_expires_at"`
+}
+
 // Claim leases up to limit due deliveries of enabled webhooks, at most
 // perWebhook in flight per webhook across all processes, using SKIP LOCKED
 // so concurrent dispatchers never claim the same row.
 func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int) ([]Claimed, error) {
-	var out []Claimed
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		type inflight struct {
-			WebhookID string
-			N         int
-		}
-		var busy []inflight
-		if err := tx.Raw(`SELECT webhook_id, count(*) AS n FROM deliveries
-			WHERE status = 'sending' AND lease_until > ? GROUP BY webhook_id`, now).Scan(&busy).Error; err != nil {
-			return fmt.Errorf("claim: count in-flight: %w", err)
-		}
-		room := map[string]int{}
-		var full []string
-		for _, b := range busy {
-			room[b.WebhookID] = perWebhook - b.N
-			if b.N >= perWebhook {
-				full = append(full, b.WebhookID)
-			}
-		}
-		q := tx.Table("deliveries AS d").Select("d.id, d.webhook_id").
-			Joins("JOIN webhooks w ON w.id = d.webhook_id AND w.enabled").
-			Where("d.status = 'pending' AND d.next_attempt_at <= ?", now)
-		if len(full) > 0 {
-			q = q.Where("d.webhook_id NOT IN ?", full)
-		}
-		type cand struct {
-			ID        int64
-			WebhookID string
-		}
-		var cands []cand
-		if err := q.Order("d.next_attempt_at").Limit(limit * 2).Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "d"}, Options: "SKIP LOCKED"}).
-			Scan(&cands).Error; err != nil {
-			return fmt.Errorf("claim: select due: %w", err)
-		}
-		var ids []int64
-		for _, c := range cands {
-			r, seen := room[c.WebhookID]
-			if !seen {
-				r = perWebhook
-			}
-			if r <= 0 {
-				continue
-			}
-			room[c.WebhookID] = r - 1
-			ids = append(ids, c.ID)
-			if len(ids) == limit {
-				break
-			}
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		var rows []Delivery
-		if err := tx.Raw(`UPDATE deliveries d SET status = 'sending', attempt_count = d.attempt_count + 1,
-				lease_until = ?::timestamptz + make_interval(secs => w.timeout_ms / 1000.0 + ?), updated_at = ?
-			FROM webhooks w WHERE d.id IN ? AND w.id = d.webhook_id
-			RETURNING d.*`, now, leaseMargin.Seconds(), now, ids).Scan(&rows).Error; err != nil {
-			return fmt.Errorf("claim: lease: %w", err)
-		}
-		hooks, err := webhooksByID(tx, rows)
-		if err != nil {
-			return err
-		}
-		out = make([]Claimed, len(rows))
-		for i, d := range rows {
-			out[i] = Claimed{Delivery: d, Webhook: hooks[d.WebhookID]}
-		}
-		return nil
-	})
-	return out, err
-}
-
-func webhooksByID(tx *gorm.DB, rows []Delivery) (map[string]Webhook, error) {
-	seen := map[string]bool{}
-	var ids []string
-	for _, d := range rows {
-		if !seen[d.WebhookID] {
-			seen[d.WebhookID] = true
-			ids = append(ids, d.WebhookID)
-		}
+	var rows []claimRow
+	err := s.db.WithContext(ctx).Raw(claimSQL, map[string]any{
+		"now": now, "cap": perWebhook, "limit": limit, "margin": leaseMargin.Seconds(),
+	}).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	var hooks []Webhook
-	if err := tx.Where("id IN ?", ids).Find(&hooks).Error; err != nil {
-		return nil, fmt.Errorf("claim: load webhooks: %w", err)
-	}
-	out := make(map[string]Webhook, len(hooks))
-	for _, w := range hooks {
-		out[w.ID] = w
+	out := make([]Claimed, len(rows))
+	for i, r := range rows {
+		out[i] = Claimed{Delivery: r.Delivery, Webhook: Webhook{ID: r.WebhookID, AccountID: r.AccountID, Enabled: true,
+			TimeoutMS: r.WTimeoutMS, MaxAttempts: r.WMaxAttempts, SigningSecret: r.WSigningSecret,
+			PreviousSecret: r.WPreviousSecret, PreviousSecretExpiresAt: r.WPreviousSecretExpiresAt}}
 	}
 	return out, nil
 }
+
 
 // Outcome is one finished attempt and the delivery's next state.
 type Outcome struct {
@@ -283,53 +252,94 @@ type AutoDisable struct {
 }
 
 // Record writes a batch of attempts and the next state of their deliveries
-// in one transaction, keeps each webhook's failure streak, and disables
-// webhooks per the 410 and auto-disable rules. It returns the ids of the
-// webhooks it disabled.
+// atomically, keeps each webhook's failure streak, and disables webhooks per
+// the 410 and auto-disable rules. It returns the ids of the webhooks it
+// disabled. When every attempt succeeded (the common case) it is a single
+// statement: one round trip and one commit.
 func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule AutoDisable) ([]string, error) {
 	if len(outs) == 0 {
 		return nil, nil
 	}
+	var failed bool
+	var okHooks []string
+	seen := map[string]bool{}
+	for _, o := range outs {
+		if !o.Attempt.Succeeded() && o.Attempt.Trigger != TriggerTest {
+			failed = true
+		}
+	}
+	for _, o := range outs {
+		if o.Attempt.Succeeded() && !seen[o.Attempt.WebhookID] {
+			seen[o.Attempt.WebhookID] = true
+			okHooks = append(okHooks, o.Attempt.WebhookID)
+		}
+	}
+	stmt, args := recordSQL(now, outs, okHooks, !failed)
+	if !failed {
+		if err := s.db.WithContext(ctx).Exec(stmt, args...).Error; err != nil {
+			return nil, fmt.Errorf("record attempts: %w", err)
+		}
+		return nil, nil
+	}
 	var disabled []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		attempts := make([]Attempt, len(outs))
-		for i := range outs {
-			attempts[i] = outs[i].Attempt
-		}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&attempts).Error; err != nil {
+		if err := tx.Exec(stmt, args...).Error; err != nil {
 			return fmt.Errorf("record attempts: %w", err)
-		}
-		var sb strings.Builder
-		args := make([]any, 0, len(outs)*7)
-		for i, o := range outs {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString("(?::bigint, ?::int, ?::text, ?::timestamptz, ?::int, ?::text, ?::timestamptz)")
-			var completed *time.Time
-			if o.Status != StatusPending {
-				completed = &now
-			}
-			msg := o.Attempt.ErrorMessage
-			if msg == "" && o.Attempt.ErrorKind == ErrKindHTTPStatus && o.Attempt.ResponseStatus != nil {
-				msg = fmt.Sprintf("HTTP %d", *o.Attempt.ResponseStatus)
-			}
-			args = append(args, o.Attempt.DeliveryID, o.Attempt.Number, o.Status, o.NextAttemptAt, o.Attempt.ResponseStatus, msg, completed)
-		}
-		// Only the lease holder's result moves the delivery: if the lease
-		// expired and another worker took over, its attempt is kept but the
-		// state is left to the newer attempt.
-		if err := tx.Exec(`UPDATE deliveries d SET status = v.status, next_attempt_at = v.next, lease_until = NULL,
-				last_status_code = v.code, last_error = v.err, completed_at = v.completed, updated_at = ?
-			FROM (VALUES `+sb.String()+`) AS v(id, number, status, next, code, err, completed)
-			WHERE d.id = v.id AND d.status = 'sending' AND d.attempt_count = v.number`, append([]any{now}, args...)...).Error; err != nil {
-			return fmt.Errorf("record delivery state: %w", err)
 		}
 		var err error
 		disabled, err = updateHealth(tx, outs, now, rule)
 		return err
 	})
 	return disabled, err
+}
+
+// attemptColumns are written by recordSQL, in this order.
+const attemptColumns = "account_id, delivery_id, webhook_id, number, trigger, started_at, duration_ms, request_method, " +
+	"request_url, request_headers, request_body, response_status, response_headers, response_body, error_kind, error_message, next_retry_at"
+
+// recordSQL builds one statement that inserts the attempts, moves each
+// delivery to its next state (only while this attempt still holds the
+// lease: after an expired lease a newer attempt owns the row) and, when
+// resetHealth is set, clears the failure streak of webhooks that succeeded.
+func recordSQL(now time.Time, outs []Outcome, okHooks []string, resetHealth bool) (string, []any) {
+	var ins, upd strings.Builder
+	insArgs := make([]any, 0, len(outs)*17)
+	updArgs := make([]any, 0, len(outs)*7)
+	for i, o := range outs {
+		a := o.Attempt
+		if i > 0 {
+			ins.WriteByte(',')
+			upd.WriteByte(',')
+		}
+		ins.WriteString("(?, ?::bigint, ?, ?::int, ?, ?::timestamptz, ?::int, ?, ?, ?::jsonb, ?, ?::int, ?::jsonb, ?, ?, ?, ?::timestamptz)")
+		insArgs = append(insArgs, a.AccountID, a.DeliveryID, a.WebhookID, a.Number, a.Trigger, a.StartedAt, a.DurationMS, a.RequestMethod,
+			a.RequestURL, a.RequestHeaders, a.RequestBody, a.ResponseStatus, a.ResponseHeaders, a.ResponseBody, a.ErrorKind, a.ErrorMessage, a.NextRetryAt)
+		upd.WriteString("(?::bigint, ?::int, ?::text, ?::timestamptz, ?::int, ?::text, ?::timestamptz)")
+		var completed *time.Time
+		if o.Status != StatusPending {
+			completed = &now
+		}
+		msg := a.ErrorMessage
+		if msg == "" && a.ErrorKind == ErrKindHTTPStatus && a.ResponseStatus != nil {
+			msg = fmt.Sprintf("HTTP %d", *a.ResponseStatus)
+		}
+		updArgs = append(updArgs, a.DeliveryID, a.Number, o.Status, o.NextAttemptAt, a.ResponseStatus, msg, completed)
+	}
+	args := insArgs
+	reset := ""
+	if resetHealth && len(okHooks) > 0 {
+		reset = `, reset AS (UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL
+			WHERE id IN ? AND consecutive_failures > 0)`
+		args = append(args, okHooks)
+	}
+	args = append(args, now)
+	args = append(args, updArgs...)
+	return `WITH ins AS (INSERT INTO attempts (` + attemptColumns + `) VALUES ` + ins.String() + `
+			ON CONFLICT (delivery_id, number) DO NOTHING)` + reset + `
+		UPDATE deliveries d SET status = v.status, next_attempt_at = v.next, lease_until = NULL,
+			last_status_code = v.code, last_error = v.err, completed_at = v.completed, updated_at = ?
+		FROM (VALUES ` + upd.String() + `) AS v(id, number, status, next, code, err, completed)
+		WHERE d.id = v.id AND d.status = 'sending' AND d.attempt_count = v.number`, args
 }
 
 // updateHealth keeps each webhook's consecutive-failure streak and applies
