@@ -54,6 +54,7 @@ type Dispatcher struct {
 	rndMu sync.Mutex
 	rnd   *rand.Rand
 
+	inFlight    inFlight
 	wakeCh      chan struct{}
 	stop        context.CancelFunc
 	cancelSends context.CancelFunc

@@ -81,8 +81,11 @@ func (d *Dispatcher) Start(ctx context.Context) {
 		go func() {
 			defer workers.Done()
 			for c := range work {
-				results <- d.attempt(sendCtx, c, models.TriggerAuto)
+				o := d.attempt(sendCtx, c, models.TriggerAuto)
+				d.inFlight.add(c.WebhookID, -1)
 				slots <- struct{}{}
+				results <- o
+				d.wake() // room under the webhook's cap, maybe
 			}
 		}()
 	}
@@ -159,11 +162,12 @@ func (d *Dispatcher) claimLoop(ctx context.Context, work chan<- *models.Claimed,
 				break more
 			}
 		}
-		claimed, err := d.store.Claim(ctx, d.now(), free, d.cfg.PerWebhook)
+		claimed, err := d.store.Claim(ctx, d.now(), free, d.cfg.PerWebhook, d.inFlight.snapshot())
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("claim deliveries", "err", err)
 		}
 		for i := range claimed {
+			d.inFlight.add(claimed[i].WebhookID, 1)
 			work <- &claimed[i]
 		}
 		for range free - len(claimed) {
@@ -271,7 +275,7 @@ func (d *Dispatcher) listenLoop(ctx context.Context) {
 // records the results before returning how many it sent. Tests drive the
 // dispatcher with it (and an injected clock) instead of Start.
 func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
-	claimed, err := d.store.Claim(ctx, d.now(), d.cfg.Batch, d.cfg.PerWebhook)
+	claimed, err := d.store.Claim(ctx, d.now(), d.cfg.Batch, d.cfg.PerWebhook, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -289,4 +293,31 @@ func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("record: %w", err)
 	}
 	return len(claimed), nil
+}
+
+// inFlight counts this process's requests in flight per webhook.
+type inFlight struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (f *inFlight) add(webhookID string, delta int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == nil {
+		f.n = map[string]int{}
+	}
+	if f.n[webhookID] += delta; f.n[webhookID] <= 0 {
+		delete(f.n, webhookID)
+	}
+}
+
+func (f *inFlight) snapshot() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]int, len(f.n))
+	for k, v := range f.n {
+		out[k] = v
+	}
+	return out
 }
