@@ -34,8 +34,8 @@ vet:
 check-imports: ## the layer rules of DESIGN.md
 	@$(GO) run ./cmd/checkimports
 
-bench: ## delivery throughput and latency, with the command that made them
-	$(GO) run ./cmd/ringhook bench
+bench: ## delivery throughput and latency, with the command that made them (BENCH_FLAGS="--events 2000" to vary)
+	$(GO) run ./cmd/ringhook bench $(BENCH_FLAGS)
 
 fuzz:
 	$(GO) test ./models/catalog -run '^$$' -fuzz FuzzNormalize -fuzztime 30s

@@ -3,6 +3,8 @@
 //	ringhook serve              serve the console, API and dispatcher (default)
 //	ringhook migrate            apply database migrations and exit
 //	ringhook admin create ...   create an account admin
+//	ringhook simulate ...       send realistic call events to a running server
+//	ringhook bench ...          measure the dispatcher on this machine
 //
 // Configuration comes from the environment (see README.md); with
 // DATABASE_URL unset, a private PostgreSQL is started in ./.data/postgres.
@@ -45,6 +47,10 @@ func run(ctx context.Context, args []string) error {
 		return migrate(ctx, cfg, log)
 	case "admin":
 		return admin(ctx, cfg, log, args)
+	case "simulate":
+		return simulate(ctx, args, os.Stdout, os.Stderr)
+	case "bench":
+		return runBench(ctx, cfg, args, os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil
@@ -56,4 +62,8 @@ const usage = `usage: ringhook [command]
   serve                                    serve the console, API and dispatcher (default)
   migrate                                  apply database migrations
   admin create --email E --account NAME    create an admin (and the account if new)
-               [--password P] [--role owner|admin|viewer]`
+               [--password P] [--role owner|admin|viewer]
+  simulate --key sk_… [--url http://127.0.0.1:8080] [--rate 5] [--duration 30s | --calls N]
+           [--seed S] [--dids +918287842425,…]   POST realistic call lifecycles to <url>/api/v1/events
+  bench [--events 20000] [--rate 200] [--workers W] [--webhooks 4] [--cpuprofile FILE]
+                                           measure dispatcher throughput and latency (make bench)`
