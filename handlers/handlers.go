@@ -35,6 +35,8 @@ type Store interface {
 	DeleteWebhook(ctx context.Context, accountID, id string, who models.Actor) error
 	RotateWebhookSecret(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)
 	WebhookStats(ctx context.Context, accountID string, since time.Time) (map[string]models.WebhookStat, error)
+	FailedSince(ctx context.Context, accountID, webhookID string, since time.Time) (int, error)
+	RequeueFailed(ctx context.Context, accountID, webhookID string, since time.Time, who models.Actor) (int, error)
 
 	Deliveries(ctx context.Context, accountID string, f models.DeliveryFilter) ([]models.DeliveryRow, error)
 	Delivery(ctx context.Context, accountID string, id int64) (*models.Delivery, error)

@@ -205,6 +205,11 @@ func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *views.T
 		d.ContentType = "query string (GET)"
 	}
 	d.SecretRotated = rotationNote(w, h.now())
+	since := replaySince(w, h.now())
+	if d.ReplayCount, err = h.store.FailedSince(ctx, acc.ID, w.ID, since); err != nil {
+		return err
+	}
+	d.ReplaySince, d.ReplaySinceLabel = since.Format(time.RFC3339Nano), since.In(acc.Location()).Format("Jan 2, 15:04 MST")
 	for _, hd := range w.Headers.V {
 		d.Headers = append(d.Headers, views.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
 	}
@@ -405,4 +410,46 @@ func previewBlocker(in models.WebhookInput) string {
 		}
 	}
 	return ""
+}
+
+// replaySince is where a replay starts: for a webhook disabled after a
+// failure streak, when the streak began; otherwise the last 24 hours.
+func replaySince(w *models.Webhook, now time.Time) time.Time {
+	if !w.Enabled && w.FailingSince != nil {
+		return *w.FailingSince
+	}
+	if !w.Enabled && w.DisabledAt != nil {
+		return w.DisabledAt.Add(-24 * time.Hour)
+	}
+	return now.Add(-24 * time.Hour)
+}
+
+// WebhookReplay queues again the deliveries that failed since the given
+// time, re-enabling the webhook first when asked (the disabled banner).
+func (h *Handler) WebhookReplay(c echo.Context) error {
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	w, err := h.store.Webhook(ctx, acc.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	since, err := time.Parse(time.RFC3339Nano, c.FormValue("since"))
+	if err != nil {
+		since = replaySince(w, h.now())
+	}
+	var msgs []string
+	if c.FormValue("enable") == "true" && !w.Enabled {
+		if _, err := h.store.SetWebhookEnabled(ctx, acc.ID, w.ID, actor(c), true, ""); err != nil {
+			return err
+		}
+		msgs = append(msgs, "Webhook re-enabled.")
+	}
+	if c.FormValue("replay") != "none" {
+		n, err := h.store.RequeueFailed(ctx, acc.ID, w.ID, since, actor(c))
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, fmt.Sprintf("%d failed deliveries queued again.", n))
+	}
+	h.flash(c, "success", strings.Join(msgs, " "))
+	return render.Redirect(c, "/webhooks/"+w.ID)
 }

@@ -36,6 +36,7 @@ func routes(e *echo.Echo, h *handlers.Handler) {
 	w.POST("/webhooks/:id/secret/rotate", h.WebhookSecretRotate)
 	w.POST("/webhooks/:id/test", h.WebhookTest)
 	w.POST("/webhooks/test", h.WebhookTestAll)
+	w.POST("/webhooks/:id/replay", h.WebhookReplay)
 
 	con.GET("/numbers", h.NumberList)
 	w.POST("/numbers", h.NumberAdd)

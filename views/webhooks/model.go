@@ -119,6 +119,11 @@ type Detail struct {
 	UpdatedAt     string
 	TestOptions   []Option
 	CanWrite      bool
+	// Replay offers to queue again the deliveries that failed since
+	// ReplaySince (RFC 3339): on a disabled webhook, since its failures began.
+	ReplayCount      int
+	ReplaySince      string
+	ReplaySinceLabel string
 }
 
 // HTTPText prints a request the way it goes over the wire, for display.
