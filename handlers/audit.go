@@ -35,10 +35,13 @@ var auditActions = map[string]string{
 	"webhook.secret_rotated": "Rotated signing secret",
 	"api_key.created":        "Created API key",
 	"api_key.revoked":        "Revoked API key",
+	"webhook.replayed":       "Replayed failed deliveries",
+	"number.added":           "Added number",
+	"number.removed":         "Removed number",
 }
 
 // auditObjectTypes are the display names of the audited object types.
-var auditObjectTypes = map[string]string{"webhook": "Webhook", "api_key": "API key"}
+var auditObjectTypes = map[string]string{"webhook": "Webhook", "api_key": "API key", "phone_number": "Number"}
 
 // AuditLog shows the account's audit log, newest first, one keyset page
 // at a time (?before=<id>).

@@ -46,8 +46,8 @@ type Store interface {
 	AuditLog(ctx context.Context, accountID string, beforeID int64, limit int) ([]models.AuditEntry, error)
 
 	PhoneNumbers(ctx context.Context, accountID string) ([]models.PhoneNumber, error)
-	AddPhoneNumber(ctx context.Context, accountID, number, label string) (*models.PhoneNumber, error)
-	DeletePhoneNumber(ctx context.Context, accountID, id string) error
+	AddPhoneNumber(ctx context.Context, accountID string, who models.Actor, number, label string) (*models.PhoneNumber, error)
+	DeletePhoneNumber(ctx context.Context, accountID string, who models.Actor, id string) error
 }
 
 // Previewer renders the request a webhook would send, without sending it.

@@ -31,7 +31,7 @@ func (h *Handler) renderNumbers(c echo.Context, status int, f views.Form) error 
 // NumberAdd adds a DID.
 func (h *Handler) NumberAdd(c echo.Context) error {
 	f := views.Form{Number: c.FormValue("number"), Label: c.FormValue("label")}
-	n, err := h.store.AddPhoneNumber(c.Request().Context(), currentAccount(c).ID, f.Number, f.Label)
+	n, err := h.store.AddPhoneNumber(c.Request().Context(), currentAccount(c).ID, actor(c), f.Number, f.Label)
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
 		f.Errors = fe
@@ -46,7 +46,7 @@ func (h *Handler) NumberAdd(c echo.Context) error {
 
 // NumberDelete removes a DID unless a webhook filters on it.
 func (h *Handler) NumberDelete(c echo.Context) error {
-	err := h.store.DeletePhoneNumber(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	err := h.store.DeletePhoneNumber(c.Request().Context(), currentAccount(c).ID, actor(c), c.Param("id"))
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
 		h.flash(c, "error", fe["number"])

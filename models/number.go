@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // PhoneNumber is one of the account's own numbers (a DID, "My Numbers").
@@ -45,7 +47,7 @@ func (s *Store) PhoneNumbers(ctx context.Context, accountID string) ([]PhoneNumb
 }
 
 // AddPhoneNumber adds a DID to the account.
-func (s *Store) AddPhoneNumber(ctx context.Context, accountID, number, label string) (*PhoneNumber, error) {
+func (s *Store) AddPhoneNumber(ctx context.Context, accountID string, who Actor, number, label string) (*PhoneNumber, error) {
 	fe := FieldErrors{}
 	n, ok := NormalizeE164(number)
 	if !ok {
@@ -59,18 +61,24 @@ func (s *Store) AddPhoneNumber(ctx context.Context, accountID, number, label str
 		return nil, err
 	}
 	p := &PhoneNumber{ID: NewID("num_"), AccountID: accountID, Number: n, Label: label, CreatedAt: s.now()}
-	if err := s.db.WithContext(ctx).Create(p).Error; err != nil {
-		if isUniqueViolation(err) {
-			return nil, FieldErrors{"number": "This number is already in the account."}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(p).Error; err != nil {
+			if isUniqueViolation(err) {
+				return FieldErrors{"number": "This number is already in the account."}
+			}
+			return fmt.Errorf("add number: %w", err)
 		}
-		return nil, fmt.Errorf("add number: %w", err)
+		return audit(tx, accountID, who, "number.added", "phone_number", p.ID, nil, map[string]any{"number": n, "label": label}, p.CreatedAt)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
 // DeletePhoneNumber removes a DID unless a webhook still filters on it:
 // silently dropping it from a webhook would widen that webhook to all numbers.
-func (s *Store) DeletePhoneNumber(ctx context.Context, accountID, id string) error {
+func (s *Store) DeletePhoneNumber(ctx context.Context, accountID string, who Actor, id string) error {
 	if !validID(id) {
 		return ErrNotFound
 	}
@@ -87,8 +95,10 @@ func (s *Store) DeletePhoneNumber(ctx context.Context, accountID, id string) err
 	if len(names) > 0 {
 		return FieldErrors{"number": "Used by webhook " + strings.Join(names, ", ") + "; remove it there first."}
 	}
-	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, id).Delete(&PhoneNumber{}).Error; err != nil {
-		return fmt.Errorf("delete number: %w", err)
-	}
-	return nil
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Delete(&PhoneNumber{}).Error; err != nil {
+			return fmt.Errorf("delete number: %w", err)
+		}
+		return audit(tx, accountID, who, "number.removed", "phone_number", id, map[string]any{"number": p.Number, "label": p.Label}, nil, s.now())
+	})
 }

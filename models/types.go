@@ -20,11 +20,11 @@ func (l StringList) Value() (driver.Value, error) {
 			b.WriteByte(',')
 		}
 		b.WriteByte('"')
-		for _, r := range s {
-			if r == '"' || r == '\\' {
+		for i := 0; i < len(s); i++ { // bytes, not runes: keep the text exactly
+			if s[i] == '"' || s[i] == '\\' {
 				b.WriteByte('\\')
 			}
-			b.WriteRune(r)
+			b.WriteByte(s[i])
 		}
 		b.WriteByte('"')
 	}

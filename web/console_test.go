@@ -410,3 +410,40 @@ func withCSRF(c *webtest.Client, f url.Values) url.Values {
 	f.Set("_csrf", c.CSRF())
 	return f
 }
+
+func TestNumbersPage(t *testing.T) {
+	app := webtest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	c := app.SignIn(t, tn)
+	c.Get(t, "/numbers")
+	if res := c.Post(t, "/numbers", url.Values{"number": {"00 44 20 7946 0958"}, "label": {"London"}}); res.Status != http.StatusSeeOther {
+		t.Fatalf("add: %s", webtest.Describe(res))
+	}
+	res := c.Get(t, "/numbers")
+	if !strings.Contains(res.Body, "+442079460958") || !strings.Contains(res.Body, "London") {
+		t.Fatal("the normalized number is not listed")
+	}
+	if res := c.Post(t, "/numbers", url.Values{"number": {"12ab"}, "label": {"x"}}); res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "international format") || !strings.Contains(res.Body, `value="12ab"`) {
+		t.Fatalf("bad number: %s", webtest.Describe(res))
+	}
+	// A number a webhook filters on cannot be removed (it would widen the webhook to all numbers).
+	c.Get(t, "/webhooks/new")
+	c.Post(t, "/webhooks", fullForm("uses a DID"))
+	nums, _ := app.Store.PhoneNumbers(context.Background(), tn.Account.ID)
+	for _, n := range nums {
+		if n.Number == "+918287842425" {
+			c.Post(t, "/numbers/"+n.ID+"/delete", nil)
+		}
+	}
+	if res := c.Get(t, "/numbers"); !strings.Contains(res.Body, "Used by webhook uses a DID") || !strings.Contains(res.Body, "+918287842425") {
+		t.Fatal("a number in use was removed, or the reason not shown")
+	}
+	entries, _ := app.Store.AuditLog(context.Background(), tn.Account.ID, 0, 10)
+	found := false
+	for _, e := range entries {
+		found = found || e.Action == "number.added"
+	}
+	if !found {
+		t.Fatal("adding a number is not audited")
+	}
+}

@@ -166,7 +166,7 @@ func ensureDemo(ctx context.Context, store *models.Store, dataDir string, log *s
 		for _, n := range []struct{ num, label string }{
 			{"+918287842425", "Sales"}, {"+918287842426", "Support"}, {"+14155550123", "US main line"},
 		} {
-			if _, err := store.AddPhoneNumber(ctx, acc.ID, n.num, n.label); err != nil {
+			if _, err := store.AddPhoneNumber(ctx, acc.ID, models.Actor{Label: "ringhook dev setup"}, n.num, n.label); err != nil {
 				return err
 			}
 		}

@@ -113,7 +113,7 @@ func (f *fixture) another(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"+918287842425", "+918287842426"} {
-		if _, err := store.AddPhoneNumber(context.Background(), acc.ID, n, ""); err != nil {
+		if _, err := store.AddPhoneNumber(context.Background(), acc.ID, models.Actor{Label: "test"}, n, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

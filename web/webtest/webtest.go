@@ -86,7 +86,7 @@ func (a *App) NewTenant(t testing.TB, role string) Tenant {
 		t.Fatalf("create account: %v", err)
 	}
 	for _, n := range []string{"+918287842425", "+918287842426"} {
-		if _, err := a.Store.AddPhoneNumber(ctx, acc.ID, n, "line"); err != nil {
+		if _, err := a.Store.AddPhoneNumber(ctx, acc.ID, models.Actor{Label: "test"}, n, "line"); err != nil {
 			t.Fatalf("add number: %v", err)
 		}
 	}
