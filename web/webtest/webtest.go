@@ -85,8 +85,11 @@ func (a *App) NewTenant(t testing.TB, role string) Tenant {
 	if err != nil {
 		t.Fatalf("create account: %v", err)
 	}
+	// Fixture numbers go straight into the table: they are not a user's
+	// action, so they stay out of the audit log the tests read.
 	for _, n := range []string{"+918287842425", "+918287842426"} {
-		if _, err := a.Store.AddPhoneNumber(ctx, acc.ID, models.Actor{Label: "test"}, n, "line"); err != nil {
+		p := models.PhoneNumber{ID: models.NewID("num_"), AccountID: acc.ID, Number: n, Label: "line", CreatedAt: time.Now()}
+		if err := a.Store.DB().Create(&p).Error; err != nil {
 			t.Fatalf("add number: %v", err)
 		}
 	}
