@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -75,14 +76,14 @@ func parseBenchFlags(args []string, defaultWorkers int, stderr io.Writer) (bench
 	fs.IntVar(&o.Events, "events", 20000, "phase B: events ingested before the dispatcher starts")
 	fs.Float64Var(&o.Rate, "rate", targetRate, "phase C: events ingested per second")
 	fs.DurationVar(&o.LatencyFor, "latency-for", 10*time.Second, "phase C: how long to ingest at --rate")
-	fs.IntVar(&o.Workers, "workers", defaultWorkers, "dispatcher workers (and phase A connections); default $RINGHOOK_WORKERS or 32")
+	fs.IntVar(&o.Workers, "workers", defaultWorkers, "dispatcher workers and phase A connections (the default comes from RINGHOOK_WORKERS)")
 	fs.IntVar(&o.Webhooks, "webhooks", 4, "webhooks, each subscribed to every event (deliveries = events x webhooks)")
 	fs.IntVar(&o.PerWebhook, "per-webhook", dispatch.DefaultPerWebhook, "dispatcher cap on requests in flight per webhook")
 	fs.IntVar(&o.Batch, "batch", dispatch.DefaultBatch, "dispatcher claim batch size")
 	fs.DurationVar(&o.Poll, "poll", dispatch.DefaultPoll, "dispatcher poll interval (claims at least this often)")
 	fs.IntVar(&o.Ingesters, "ingesters", 8, "phase B: goroutines calling Dispatcher.Ingest")
 	fs.DurationVar(&o.CeilingFor, "ceiling-for", 5*time.Second, "phase A: how long to measure the raw HTTP ceiling")
-	fs.DurationVar(&o.MaxWait, "max-wait", 10*time.Minute, "give up (error) when phase B's ingest or delivery takes longer")
+	fs.DurationVar(&o.MaxWait, "max-wait", 10*time.Minute, "bound on phase B: ingest taking longer is an error; delivery is cut off and the partial run reported")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of phase B's delivery run to this file (go tool pprof)")
 	fs.BoolVar(&o.TraceSQL, "trace-sql", false, "time every SQL statement of phase B's delivery run and report the top ones (adds overhead)")
 	if err := fs.Parse(args); err != nil {
@@ -168,6 +169,7 @@ type benchReport struct {
 	DistinctAttempted              int64
 	ReceiverDuplicates             int64
 	GoCPU, PgCPU                   float64 // cores busy on average during delivery; PgCPU < 0 when unknown
+	MachineCPU                     float64 // all processes (< 0 when unknown): shows a busy shared machine
 	Profile                        string
 	SQL                            []sqlStat // --trace-sql, by total time
 
@@ -245,7 +247,14 @@ func (r *benchReport) write(w io.Writer) {
 	if r.PgCPU >= 0 {
 		pg = fmt.Sprintf("%.2f", r.PgCPU)
 	}
-	p("                CPU while delivering (cores): ringhook %.2f (receiver included), postgres %s, of %d", r.GoCPU, pg, r.NumCPU)
+	other := ""
+	if r.MachineCPU >= 0 {
+		other = fmt.Sprintf("; whole machine %.2f busy", r.MachineCPU)
+		if r.PgCPU >= 0 {
+			other += fmt.Sprintf(" (other processes %.2f)", max(r.MachineCPU-r.GoCPU-r.PgCPU, 0))
+		}
+	}
+	p("                CPU while delivering (cores): ringhook %.2f (receiver included), postgres %s, of %d%s", r.GoCPU, pg, r.NumCPU, other)
 	if r.RecordBatches > 0 {
 		p("                recorder: %d Record transactions, %.1f attempts each (%.1f/s)",
 			r.RecordBatches, float64(r.Delivered)/float64(r.RecordBatches), perSec(r.RecordBatches, r.DeliverElapsed))
@@ -258,7 +267,7 @@ func (r *benchReport) write(w io.Writer) {
 	}
 	for i, st := range r.SQL {
 		if i == 0 {
-			p("                SQL while delivering (--trace-sql; client-side, round trip included; BEGIN/COMMIT not shown):")
+			p("                SQL while delivering (--trace-sql; client-side incl. round trip; summed over concurrent callers, so shares can pass 100%%):")
 		}
 		if i == 10 {
 			break
@@ -365,6 +374,41 @@ func postgresCPU(dataDir string) (time.Duration, bool) {
 		}
 	}
 	return total, found
+}
+
+// machineBusy parses the aggregate "cpu" line of /proc/stat into busy and
+// total CPU time (idle and iowait are not busy).
+func machineBusy(stat string) (busy, total time.Duration, ok bool) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	var sum, idle int64
+	for i, v := range f[1:] {
+		if i >= 8 { // guest and guest_nice are already counted in user and nice
+			break
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		sum += n
+		if i == 3 || i == 4 { // idle, iowait
+			idle += n
+		}
+	}
+	tick := time.Second / clockTicks
+	return time.Duration(sum-idle) * tick, time.Duration(sum) * tick, true
+}
+
+func readMachineBusy() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	busy, _, ok := machineBusy(string(b))
+	return busy, ok
 }
 
 func selfCPU() time.Duration {
@@ -728,6 +772,7 @@ func (b *benchRun) throughput(ctx context.Context) error {
 	receivedBefore := b.sink.total.Load()
 	goCPU0 := selfCPU()
 	pgCPU0, pgOK := postgresCPU(b.pgDir)
+	machine0, machineOK := readMachineBusy()
 	if b.tracer != nil {
 		b.tracer.on.Store(true)
 	}
@@ -778,6 +823,10 @@ wait:
 	b.r.PgCPU = -1
 	if pgCPU1, ok := postgresCPU(b.pgDir); ok && pgOK {
 		b.r.PgCPU = (pgCPU1 - pgCPU0).Seconds() / cpuWall
+	}
+	b.r.MachineCPU = -1
+	if machine1, ok := readMachineBusy(); ok && machineOK {
+		b.r.MachineCPU = (machine1 - machine0).Seconds() / cpuWall
 	}
 	switch {
 	case t90.After(t10):
@@ -958,7 +1007,11 @@ func newSQLTracer() *sqlTracer {
 func sqlLabel(sql string) string {
 	s := strings.Join(strings.Fields(sql), " ")
 	if len(s) > 64 {
-		s = s[:64] + "…"
+		n := 64
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "…"
 	}
 	return s
 }

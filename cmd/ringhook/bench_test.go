@@ -67,6 +67,28 @@ func TestParseProcStat(t *testing.T) {
 	}
 }
 
+func TestMachineBusy(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	busy, total, ok := machineBusy("cpu  100 5 45 800 50 0 0 0 7 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+	if !ok || busy != 1500*time.Millisecond || total != 10*time.Second {
+		t.Errorf("machineBusy = %s, %s, %v; want 1.5s, 10s, true", busy, total, ok)
+	}
+	if _, _, ok := machineBusy("intr 1 2 3"); ok {
+		t.Error("machineBusy accepted a line that is not the cpu line")
+	}
+}
+
+func TestSQLLabel(t *testing.T) {
+	got := sqlLabel("WITH busy AS (\n\t\tSELECT key AS webhook_id,   value::int AS n FROM jsonb_each_text($1) ) SELECT * FROM deliveries WHERE id = 1")
+	want := "WITH busy AS ( SELECT key AS webhook_id, value::int AS n FROM js…"
+	if got != want {
+		t.Errorf("sqlLabel = %q\nwant %q", got, want)
+	}
+	if got := sqlLabel("SELECT 1"); got != "SELECT 1" {
+		t.Errorf("sqlLabel(short) = %q", got)
+	}
+}
+
 func TestCPUModel(t *testing.T) {
 	in := "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13 64-Core Processor\nflags\t\t: fpu\n"
 	if got := cpuModel(strings.NewReader(in)); got != "AMD EPYC 7B13 64-Core Processor" {

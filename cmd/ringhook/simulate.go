@@ -47,7 +47,7 @@ func parseSimulateFlags(args []string, stderr io.Writer) (simOptions, error) {
 	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "base URL of the Ringhook server; events go to <url>/api/v1/events and nowhere else")
 	fs.StringVar(&o.Key, "key", os.Getenv("RINGHOOK_API_KEY"), "API key (sk_live_… or sk_test_…; default $RINGHOOK_API_KEY)")
 	fs.Float64Var(&o.Rate, "rate", 5, "calls started per second")
-	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "stop starting calls after this long (default 30s unless --calls is given)")
+	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "stop starting calls after this long (with --calls and no --duration: no time limit)")
 	fs.IntVar(&o.Calls, "calls", 0, "stop after this many calls (0: no limit)")
 	seed := fs.Uint64("seed", 0, "random seed for a reproducible call mix (0: random, printed)")
 	dids := fs.String("dids", strings.Join(defaultDIDs, ","), "the account's numbers (DIDs), comma-separated E.164")
@@ -264,6 +264,13 @@ loop:
 		timer.Reset(max(time.Until(next), 0))
 	}
 
+	// Calls that were due by now at --rate: more than were started means
+	// the server (or --concurrency) held the run back.
+	due := int64(o.Rate * time.Since(start).Seconds())
+	if o.Calls > 0 {
+		due = min(due, int64(o.Calls))
+	}
+
 	// Let the calls in flight finish (bounded), then report.
 	finished := make(chan struct{})
 	go func() { calls.Wait(); close(finished) }()
@@ -280,6 +287,10 @@ loop:
 	progressWG.Wait()
 	elapsed := time.Since(start)
 	s.summary(out, elapsed)
+	if started := s.stats.callsStarted.Load(); genErr == nil && runCtx.Err() == nil && started < due*95/100 {
+		fmt.Fprintf(out, "  behind   %d calls started of %d due at %g/s: the server answered too slowly for --rate with --concurrency %d\n",
+			started, due, o.Rate, o.Concurrency)
+	}
 
 	switch cause := context.Cause(sendCtx); {
 	case genErr != nil:
@@ -356,7 +367,7 @@ func (s *simulator) sendEvent(ctx context.Context, ev map[string]any) bool {
 			return true
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:
 			s.stats.c4xx.Add(1)
-			s.abort(fmt.Errorf("simulate: %w (HTTP %d): %s", errRefused, status, msg))
+			s.abort(fmt.Errorf("simulate: %w: %s", errRefused, msg))
 			return false
 		case try < tries && ctx.Err() == nil && (status == 0 || status == http.StatusTooManyRequests || status >= 500):
 			s.stats.retries.Add(1)
