@@ -612,9 +612,8 @@ func (g *callGenerator) customerFor(did string) string {
 type simState struct {
 	g       *callGenerator
 	id      string
-	legA    string // the customer's leg
-	legB    string // the extension's leg
-	seq     int64
+	legA    string         // the customer's leg
+	legB    string         // the extension's leg
 	fields  map[string]any // the call fields, as of the next event
 	dialed  []simExtension // extensions rung for the call
 	agent   simExtension   // the extension that answers or places the call

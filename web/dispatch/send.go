@@ -3,7 +3,6 @@ package dispatch
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -142,4 +141,3 @@ func truncate(b []byte) string {
 	return s
 }
 
-var errStopped = errors.New("dispatcher stopped")
