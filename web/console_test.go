@@ -447,3 +447,25 @@ func TestNumbersPage(t *testing.T) {
 		t.Fatal("adding a number is not audited")
 	}
 }
+
+func TestHealthAndReadiness(t *testing.T) {
+	app := webtest.New(t)
+	c := app.NewClient(t)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if res := c.Get(t, path); res.Status != http.StatusOK {
+			t.Fatalf("%s: %s", path, webtest.Describe(res))
+		}
+	}
+	// Readiness follows the database: close the app's pool and it must say so.
+	sqlDB, err := app.Store.DB().DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.Close()
+	if res := c.Get(t, "/readyz"); res.Status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with the database gone: %s", webtest.Describe(res))
+	}
+	if res := c.Get(t, "/healthz"); res.Status != http.StatusOK {
+		t.Fatalf("healthz should not depend on the database: %s", webtest.Describe(res))
+	}
+}
