@@ -373,7 +373,11 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (views.Detail, error)
 		tl.Unavailable = "Redelivery is unavailable right now: the dispatcher is not running in this process."
 	}
 	for i := len(attempts) - 1; i >= 0; i-- {
-		tl.Attempts = append(tl.Attempts, attemptView(&attempts[i], at))
+		v := attemptView(&attempts[i], at)
+		if i != len(attempts)-1 || d.Status != models.StatusPending {
+			v.NextRetryAt = "" // only the newest attempt of a waiting delivery has a retry ahead
+		}
+		tl.Attempts = append(tl.Attempts, v)
 	}
 	return views.Detail{Summary: s, Timeline: tl}, nil
 }
