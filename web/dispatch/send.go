@@ -140,4 +140,3 @@ func truncate(b []byte) string {
 	}
 	return s
 }
-
