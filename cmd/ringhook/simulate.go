@@ -467,19 +467,10 @@ type simCall struct {
 	Events []map[string]any
 }
 
-// callFieldNames are the fields every call event carries (EVENTS.md "Call
-// fields"); the generator sets all of them from the call's state so nothing
-// from catalog.Sample's unrelated random call leaks into an event.
-var callFieldNames = []string{
-	"call_id", "leg_id", "sequence", "direction", "call_type",
-	"from_number", "from_name", "to_number", "to_name",
-	"did_number", "customer_number",
-	"call_status", "missed_reason",
-	"started_at", "answered_at", "ended_at",
-	"extension_id", "extension_number", "extension_name",
-	"ivr_id", "ivr_name", "ring_group_id", "ring_group_name",
-	"queue_id", "queue_name", "reference_id",
-}
+// callFieldNames are the fields every call event carries; the generator
+// sets all of them from the call's state so nothing from catalog.Sample's
+// unrelated random call leaks into an event.
+var callFieldNames = catalog.CallFields()
 
 // simExtension is an agent's extension; ids are stable for a whole run.
 type simExtension struct{ ID, Number, Name string }

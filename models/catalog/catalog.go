@@ -81,6 +81,10 @@ var groupDefs = [...]groupDef{
 	{GroupWebhook, "Webhook operations"},
 }
 
+// CallFields returns the fields every call.* event carries (EVENTS.md
+// "Call fields"), in the documented order.
+func CallFields() []string { return append([]string(nil), callFields[:]...) }
+
 // callFields are carried by every call.* event (EVENTS.md "Call fields").
 var callFields = [...]string{
 	"call_id", "leg_id", "sequence", "direction", "call_type",

@@ -3,7 +3,9 @@
 // Redeliver button. Its view models hold display-ready strings only.
 package deliveries
 
-import "strings"
+import (
+	"github.com/ringhook/ringhook/views/components"
+)
 
 // Option is one choice in a select.
 type Option struct {
@@ -78,7 +80,7 @@ type Summary struct {
 }
 
 // HeaderLine is one HTTP header as recorded.
-type HeaderLine struct{ Name, Value string }
+type HeaderLine = components.HeaderLine
 
 // Attempt is one try in the timeline.
 type Attempt struct {
@@ -104,12 +106,12 @@ type Attempt struct {
 
 // RequestText prints the request as it went over the wire.
 func (a Attempt) RequestText() string {
-	return httpText(a.RequestMethod+" "+a.RequestURL, a.RequestHeaders, a.RequestBody)
+	return components.HTTPMessage(a.RequestMethod+" "+a.RequestURL, a.RequestHeaders, a.RequestBody)
 }
 
 // ResponseText prints the response as it came back.
 func (a Attempt) ResponseText() string {
-	return httpText(a.ResponseStatus, a.ResponseHeaders, a.ResponseBody)
+	return components.HTTPMessage(a.ResponseStatus, a.ResponseHeaders, a.ResponseBody)
 }
 
 // Timeline is a delivery's attempts, newest first, with the Redeliver
@@ -129,16 +131,4 @@ type Timeline struct {
 type Detail struct {
 	Summary  Summary
 	Timeline Timeline
-}
-
-func httpText(first string, headers []HeaderLine, body string) string {
-	var b strings.Builder
-	b.WriteString(first + "\n")
-	for _, h := range headers {
-		b.WriteString(h.Name + ": " + h.Value + "\n")
-	}
-	if body != "" {
-		b.WriteString("\n" + body)
-	}
-	return b.String()
 }

@@ -5,7 +5,8 @@ package webhooks
 
 import (
 	"strconv"
-	"strings"
+
+	"github.com/ringhook/ringhook/views/components"
 )
 
 // Row is one webhook in the list.
@@ -84,7 +85,7 @@ type Form struct {
 func (f Form) Err(field string) string { return f.Errors[field] }
 
 // HeaderLine is one request header in a preview or attempt record.
-type HeaderLine struct{ Name, Value string }
+type HeaderLine = components.HeaderLine
 
 // Preview is the exact request a trigger would produce.
 type Preview struct {
@@ -133,15 +134,7 @@ func HTTPText(method, url string, headers []HeaderLine, body string) string {
 
 // HTTPMessage prints a start line, headers and body as HTTP does.
 func HTTPMessage(startLine string, headers []HeaderLine, body string) string {
-	var b strings.Builder
-	b.WriteString(startLine + "\n")
-	for _, h := range headers {
-		b.WriteString(h.Name + ": " + h.Value + "\n")
-	}
-	if body != "" {
-		b.WriteString("\n" + body)
-	}
-	return b.String()
+	return components.HTTPMessage(startLine, headers, body)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
