@@ -343,7 +343,11 @@ func recordSQL(now time.Time, outs []Outcome, okHooks []string, resetHealth bool
 	}
 	args = append(args, now)
 	args = append(args, updArgs...)
-	return `WITH ins AS (INSERT INTO attempts (` + attemptColumns + `) VALUES ` + ins.String() + `
+	// The EXISTS keeps a delivery deleted meanwhile (its webhook was
+	// deleted) from failing the whole batch on the foreign key.
+	return `WITH ins AS (INSERT INTO attempts (` + attemptColumns + `)
+			SELECT * FROM (VALUES ` + ins.String() + `) AS a(` + attemptColumns + `)
+			WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.id = a.delivery_id)
 			ON CONFLICT (delivery_id, number) DO NOTHING)` + reset + `
 		UPDATE deliveries d SET status = v.status, next_attempt_at = v.next, lease_until = NULL,
 			last_status_code = v.code, last_error = v.err, completed_at = v.completed, updated_at = ?

@@ -320,3 +320,34 @@ func TestCapDoesNotStallTheQueue(t *testing.T) {
 		return c == 50
 	})
 }
+
+// TestWebhookDeletedMidFlight: a webhook deleted while its delivery is being
+// sent must not make the recording of the rest of the batch fail.
+func TestWebhookDeletedMidFlight(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, nil)
+	keep := f.webhook(t, rc.URL, nil)
+	gone := f.webhook(t, rc.URL, nil)
+	d := f.dispatcher(t, nil)
+	f.ingest(t, d, event("call.received", nil))
+	claimed, err := f.store.Claim(context.Background(), f.clock.Now(), 10, 10, nil)
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("claimed %d: %v", len(claimed), err)
+	}
+	if err := f.store.DeleteWebhook(context.Background(), f.account.ID, gone.ID, models.Actor{Label: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	var outs []models.Outcome
+	for _, c := range claimed {
+		code := 200
+		outs = append(outs, models.Outcome{Status: models.StatusSucceeded, Attempt: models.Attempt{AccountID: c.AccountID, DeliveryID: c.ID,
+			WebhookID: c.WebhookID, Number: c.AttemptCount, Trigger: models.TriggerAuto, StartedAt: f.clock.Now(), ResponseStatus: &code,
+			RequestHeaders: models.JSON[[]models.Header]{V: []models.Header{}}, ResponseHeaders: models.JSON[[]models.Header]{V: []models.Header{}}}})
+	}
+	if _, err := f.store.Record(context.Background(), f.clock.Now(), outs, models.AutoDisable{}); err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	if dl := f.deliveries(t, keep.ID); dl[0].Status != models.StatusSucceeded {
+		t.Fatalf("the surviving webhook's delivery is %s", dl[0].Status)
+	}
+}
