@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -48,7 +49,7 @@ func hashKey(key string) []byte {
 // plaintext, which is never stored and cannot be shown again.
 func (s *Store) CreateAPIKey(ctx context.Context, accountID string, who Actor, name string, live bool) (*APIKey, string, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
+	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return nil, "", FieldErrors{"name": "Give the key a name of 1-100 characters."}
 	}
 	mode := "sk_test_"

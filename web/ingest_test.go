@@ -160,3 +160,13 @@ func TestConsoleTestEvent(t *testing.T) {
 		}
 	})
 }
+
+func TestTrailingSlashKeepsPOST(t *testing.T) {
+	app := webtest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	key := mustAPIKey(t, app, tn, "pbx", true)
+	res := apiPost(t, app.NewClient(t), "/api/v1/events/", key, "application/json", "{}")
+	if res.Status != http.StatusPermanentRedirect || res.Location != "/api/v1/events" {
+		t.Fatalf("%d to %q; a 301 would turn the POST into a GET", res.Status, res.Location)
+	}
+}

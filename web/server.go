@@ -40,7 +40,8 @@ func New(h *handlers.Handler, cfg Config) *echo.Echo {
 	e.Server.WriteTimeout = 60 * time.Second
 	e.Server.IdleTimeout = 120 * time.Second
 
-	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
+	// 308, not 301: the method survives, so POST /api/v1/events/ stays a POST.
+	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusPermanentRedirect}))
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())
 	e.Use(requestLogger(log))
