@@ -389,9 +389,13 @@ func TestEditToggleDelete(t *testing.T) {
 		{"Disable", "Disabled", "Enable", false},
 		{"Enable", "Enabled", "Disable", true},
 	}
+	// htmx wires a swapped-in form up after the swap settles; a click before
+	// that is a plain form post. A person cannot click that fast; a test can.
+	wired := `!!document.querySelector("` + toggle + ` form")?.["htmx-internal-data"] && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling")`
+	b.waitFor("htmx to wire up the toggle", wired)
 	for _, s := range steps {
 		b.click(chromedp.CSS(toggle + " button"))
-		b.waitFor("the badge to read "+s.badge, badge+` === "`+s.badge+`" && `+btn+` === "`+s.next+`"`)
+		b.waitFor("the badge to read "+s.badge, badge+` === "`+s.badge+`" && `+btn+` === "`+s.next+`" && `+wired)
 		if m := evalJS[string](b, `window.__e2eSamePage ?? "reloaded"`); m != "still here" {
 			t.Errorf("clicking %s loaded a new page", s.click)
 		}
