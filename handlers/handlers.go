@@ -31,10 +31,11 @@ type Store interface {
 	Webhook(ctx context.Context, accountID, id string) (*models.Webhook, error)
 	CreateWebhook(ctx context.Context, accountID string, who models.Actor, in models.WebhookInput) (*models.Webhook, error)
 	UpdateWebhook(ctx context.Context, accountID, id string, who models.Actor, in models.WebhookInput) (*models.Webhook, error)
+	ValidateWebhook(ctx context.Context, accountID, id string, in models.WebhookInput) (models.FieldErrors, error)
 	SetWebhookEnabled(ctx context.Context, accountID, id string, who models.Actor, enabled bool, reason string) (*models.Webhook, error)
-	DeleteWebhook(ctx context.Context, accountID, id string, who models.Actor) error
+	DeleteWebhook(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)
 	RotateWebhookSecret(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)
-	WebhookStats(ctx context.Context, accountID string, since time.Time) (map[string]models.WebhookStat, error)
+	WebhookStats(ctx context.Context, accountID string, since time.Time, webhookIDs ...string) (map[string]models.WebhookStat, error)
 	FailedSince(ctx context.Context, accountID, webhookID string, since time.Time) (int, error)
 	RequeueFailed(ctx context.Context, accountID, webhookID string, since time.Time, who models.Actor) (int, error)
 

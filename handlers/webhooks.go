@@ -140,19 +140,11 @@ func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	if len(f.errors) > 0 {
 		// Report every problem at once: number parse errors plus validation.
-		numbers, err := h.store.PhoneNumbers(ctx, acc.ID)
+		fe, err := h.store.ValidateWebhook(ctx, acc.ID, id, f.in)
 		if err != nil {
 			return err
 		}
-		known := make([]string, len(numbers))
-		for i, n := range numbers {
-			known[i] = n.Number
-		}
-		check := f.in
-		if id != "" && check.AuthSecret == "" && hasSecret {
-			check.AuthSecret = "stored"
-		}
-		for k, v := range check.Validate(known) {
+		for k, v := range fe {
 			f.errors.Add(k, v)
 		}
 		return h.renderForm(c, http.StatusUnprocessableEntity, id, f.in, f.raw, f.errors, hasSecret)
@@ -192,7 +184,7 @@ func (h *Handler) WebhookShow(c echo.Context) error {
 // renderDetail renders a webhook's page with its test panel.
 func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *views.TestPanel) error {
 	ctx, acc := c.Request().Context(), currentAccount(c)
-	stats, err := h.store.WebhookStats(ctx, acc.ID, h.now().Add(-24*time.Hour))
+	stats, err := h.store.WebhookStats(ctx, acc.ID, h.now().Add(-24*time.Hour), w.ID)
 	if err != nil {
 		return err
 	}
@@ -290,12 +282,8 @@ func (h *Handler) WebhookConfirmDelete(c echo.Context) error {
 
 // WebhookDelete removes a webhook.
 func (h *Handler) WebhookDelete(c echo.Context) error {
-	ctx, acc := c.Request().Context(), currentAccount(c)
-	w, err := h.store.Webhook(ctx, acc.ID, c.Param("id"))
+	w, err := h.store.DeleteWebhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c))
 	if err != nil {
-		return err
-	}
-	if err := h.store.DeleteWebhook(ctx, acc.ID, w.ID, actor(c)); err != nil {
 		return err
 	}
 	h.flash(c, "success", fmt.Sprintf("Webhook %q deleted.", w.Name))
@@ -352,15 +340,10 @@ func (h *Handler) WebhookPreview(c echo.Context) error {
 		pv.Error = "Preview is unavailable."
 		return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
 	}
-	w := &models.Webhook{ID: "wh_preview", AccountID: currentAccount(c).ID, URL: in.URL, Method: in.Method,
-		ContentType: in.ContentType, TimeZone: in.TimeZone, AuthType: in.AuthType, AuthUsername: in.AuthUsername,
-		AuthSecret: "preview", SigningSecret: "whsec_cHJldmlld3ByZXZpZXdwcmV2aWV3", APIVersion: models.DefaultAPIVersion,
-		CallTypes: in.CallTypes, DIDNumbers: in.DIDNumbers,
-		Headers: models.JSON[[]models.Header]{V: in.Headers}, Filters: models.JSON[[]models.Filter]{V: in.Filters}}
-	w.CustomData.V = map[string]string{}
-	for _, kv := range in.CustomData {
-		w.CustomData.V[kv.Key] = kv.Value
-	}
+	w := &models.Webhook{ID: "wh_preview", AccountID: currentAccount(c).ID, APIVersion: models.DefaultAPIVersion,
+		SigningSecret: "whsec_cHJldmlld3ByZXZpZXdwcmV2aWV3"}
+	in.ApplyTo(w)
+	w.AuthSecret = "preview" // shown redacted; the real one may not be typed yet
 	req, err := h.preview.Preview(c.Request().Context(), w, pv.Trigger)
 	if err != nil {
 		h.log.Warn("preview", "err", err)

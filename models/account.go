@@ -155,18 +155,6 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	return &u, nil
 }
 
-// User returns a user of the account.
-func (s *Store) User(ctx context.Context, accountID, userID string) (*User, error) {
-	if !validID(userID) {
-		return nil, ErrNotFound
-	}
-	var u User
-	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, userID).Take(&u).Error; err != nil {
-		return nil, fmt.Errorf("get user: %w", notFound(err))
-	}
-	return &u, nil
-}
-
 // UserByID returns a user by id alone; only the session layer uses it, to
 // learn which account a signed-in user belongs to.
 func (s *Store) UserByID(ctx context.Context, userID string) (*User, error) {

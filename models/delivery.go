@@ -41,8 +41,9 @@ func (s WebhookStat) SuccessRate() (float64, bool) {
 	return float64(s.Succeeded) / float64(done), true
 }
 
-// WebhookStats counts each webhook's deliveries created since the given time.
-func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.Time) (map[string]WebhookStat, error) {
+// WebhookStats counts each webhook's deliveries created since the given
+// time: every webhook of the account, or just the ones named.
+func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.Time, webhookIDs ...string) (map[string]WebhookStat, error) {
 	type row struct {
 		WebhookID  string
 		Succeeded  int
@@ -52,6 +53,10 @@ func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.T
 		LastStatus string
 	}
 	var rows []row
+	only, args := "", []any{accountID, since}
+	if len(webhookIDs) > 0 {
+		only, args = " AND webhook_id IN ?", append(args, webhookIDs)
+	}
 	err := s.db.WithContext(ctx).Raw(`
 		SELECT webhook_id,
 		       count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
@@ -60,8 +65,8 @@ func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.T
 		       max(created_at) AS last_at,
 		       (array_agg(status ORDER BY id DESC))[1] AS last_status
 		FROM deliveries
-		WHERE account_id = ? AND created_at >= ? AND NOT test
-		GROUP BY webhook_id`, accountID, since).Scan(&rows).Error
+		WHERE account_id = ? AND created_at >= ? AND NOT test`+only+`
+		GROUP BY webhook_id`, args...).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("webhook stats: %w", err)
 	}

@@ -18,9 +18,6 @@ import (
 // dispatchers in other processes wake without polling.
 const notifyChannel = "ringhook_deliveries"
 
-// NotifyChannel is exported for the dispatcher's LISTEN.
-func NotifyChannel() string { return notifyChannel }
-
 // NewDelivery is a delivery to create for a matched webhook. When RenderErr
 // is set the request could not be built; the delivery is recorded as failed
 // with a render attempt instead of being queued.
@@ -444,18 +441,6 @@ func (s *Store) ReapExpired(ctx context.Context, now time.Time) (int64, error) {
 		return 0, fmt.Errorf("reap expired leases: %w", res.Error)
 	}
 	return res.RowsAffected, nil
-}
-
-// Release hands claimed-but-unsent deliveries back (graceful shutdown).
-func (s *Store) Release(ctx context.Context, now time.Time, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if err := s.db.WithContext(ctx).Exec(`UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = ?,
-		attempt_count = greatest(attempt_count - 1, 0), updated_at = ? WHERE status = 'sending' AND id IN ?`, now, now, ids).Error; err != nil {
-		return fmt.Errorf("release deliveries: %w", err)
-	}
-	return nil
 }
 
 // ClaimOne leases one delivery of the account for a manual redelivery,

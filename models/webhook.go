@@ -178,9 +178,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 			return fmt.Errorf("update webhook: %w", notFound(err))
 		}
 		before := w.auditView()
-		if in.AuthSecret == "" && in.AuthType == w.AuthType {
-			in.AuthSecret = w.AuthSecret
-		}
+		in.keepStoredSecret(&w)
 		if err := s.applyInput(ctx, tx, accountID, &w, in); err != nil {
 			return err
 		}
@@ -234,13 +232,14 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 	return &w, nil
 }
 
-// DeleteWebhook removes a webhook and its delivery log.
-func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Actor) error {
+// DeleteWebhook removes a webhook and its delivery log and returns what
+// was deleted.
+func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Actor) (*Webhook, error) {
 	if !validID(id) {
-		return ErrNotFound
+		return nil, ErrNotFound
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var w Webhook
+	var w Webhook
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
 			return fmt.Errorf("delete webhook: %w", notFound(err))
 		}
@@ -249,6 +248,10 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Act
 		}
 		return audit(tx, accountID, who, "webhook.deleted", "webhook", id, w.auditView(), nil, s.now())
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &w, nil
 }
 
 // RotateWebhookSecret makes a new signing secret current; the old one keeps

@@ -328,15 +328,56 @@ func dedupe(in []string) []string {
 	return out
 }
 
+// ValidateWebhook checks in as CreateWebhook (id "") or UpdateWebhook (id
+// of the webhook) would, without saving anything.
+func (s *Store) ValidateWebhook(ctx context.Context, accountID, id string, in WebhookInput) (FieldErrors, error) {
+	if id != "" {
+		w, err := s.Webhook(ctx, accountID, id)
+		if err != nil {
+			return nil, err
+		}
+		in.keepStoredSecret(w)
+	}
+	numbers, err := accountNumbers(s.db.WithContext(ctx), accountID)
+	if err != nil {
+		return nil, err
+	}
+	return in.Validate(numbers), nil
+}
+
+// keepStoredSecret applies the edit form's rule: an empty password or token
+// keeps the stored one when the auth type is unchanged, so forms never have
+// to echo secrets.
+func (in *WebhookInput) keepStoredSecret(w *Webhook) {
+	if in.AuthSecret == "" && in.AuthType == w.AuthType {
+		in.AuthSecret = w.AuthSecret
+	}
+}
+
+func accountNumbers(db *gorm.DB, accountID string) ([]string, error) {
+	var numbers []string
+	if err := db.Model(&PhoneNumber{}).Where("account_id = ?", accountID).Pluck("number", &numbers).Error; err != nil {
+		return nil, fmt.Errorf("load numbers: %w", err)
+	}
+	return numbers, nil
+}
+
 // applyInput validates in against the account's numbers and copies it onto w.
 func (s *Store) applyInput(ctx context.Context, tx *gorm.DB, accountID string, w *Webhook, in WebhookInput) error {
-	var numbers []string
-	if err := tx.WithContext(ctx).Model(&PhoneNumber{}).Where("account_id = ?", accountID).Pluck("number", &numbers).Error; err != nil {
-		return fmt.Errorf("load numbers: %w", err)
+	numbers, err := accountNumbers(tx.WithContext(ctx), accountID)
+	if err != nil {
+		return err
 	}
 	if fe := in.Validate(numbers); len(fe) > 0 {
 		return fe
 	}
+	in.ApplyTo(w)
+	return nil
+}
+
+// ApplyTo copies the input's settings onto w (the preview uses it on an
+// unsaved webhook; saving validates first).
+func (in WebhookInput) ApplyTo(w *Webhook) {
 	cd := make(map[string]string, len(in.CustomData))
 	for _, kv := range in.CustomData {
 		cd[kv.Key] = kv.Value
@@ -346,7 +387,6 @@ func (s *Store) applyInput(ctx context.Context, tx *gorm.DB, accountID string, w
 	w.TimeZone, w.Headers, w.CustomData, w.Filters = in.TimeZone, JSON[[]Header]{V: nonNil(in.Headers)}, JSON[map[string]string]{V: cd}, JSON[[]Filter]{V: nonNil(in.Filters)}
 	w.AuthType, w.AuthUsername, w.AuthSecret = in.AuthType, in.AuthUsername, in.AuthSecret
 	w.MaxAttempts, w.TimeoutMS, w.Enabled = in.MaxAttempts, in.TimeoutSeconds*1000, in.Enabled
-	return nil
 }
 
 func nonNil[T any](s []T) []T {

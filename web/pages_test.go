@@ -175,7 +175,7 @@ func TestAuditLogPage(t *testing.T) {
 		t.Fatalf("toggle: %s", webtest.Describe(res))
 	}
 	gone := logWebhook(t, app, tn, "Short lived")
-	if err := app.Store.DeleteWebhook(ctx, tn.Account.ID, gone.ID, models.Actor{Label: tn.Email}); err != nil {
+	if _, err := app.Store.DeleteWebhook(ctx, tn.Account.ID, gone.ID, models.Actor{Label: tn.Email}); err != nil {
 		t.Fatal(err)
 	}
 	auto := models.AuditEntry{AccountID: tn.Account.ID, Actor: "ringhook", Action: "webhook.auto_disabled", ObjectType: "webhook",

@@ -790,12 +790,7 @@ func (s *simState) inboundAnswered(exts []simExtension) error {
 		results[i] = "no_answer"
 	}
 	results[0] = "answered"
-	s.terminal(answered+talk, times, map[string]any{
-		"talk_seconds": int64(talk / time.Second), "ring_seconds": int64(ring / time.Second),
-		"hangup_cause": "NORMAL_CLEARING", "hangup_sip_code": int64(200), "hangup_by": []string{"caller", "callee"}[g.rnd.IntN(2)],
-		"dialed_extensions": extensionList(dialed, results...), "missed_extensions": extensionList(dialed[1:]),
-		"recording_url": s.recording(),
-	})
+	s.terminal(answered+talk, times, s.answeredExtra(talk, ring, extensionList(dialed, results...), extensionList(dialed[1:])))
 	return nil
 }
 
@@ -862,13 +857,18 @@ func (s *simState) outboundAnswered() error {
 	s.emit("call.answered", ring, s.legB, times, map[string]any{"ring_seconds": int64(ring / time.Second)})
 	talk := g.secs(10, 600)
 	f["call_status"] = "answered"
-	s.terminal(ring+talk, times, map[string]any{
-		"talk_seconds": int64(talk / time.Second), "ring_seconds": int64(ring / time.Second),
-		"hangup_cause": "NORMAL_CLEARING", "hangup_sip_code": int64(200), "hangup_by": []string{"caller", "callee"}[g.rnd.IntN(2)],
-		"dialed_extensions": extensionList([]simExtension{s.agent}, "answered"), "missed_extensions": []any{},
-		"recording_url": s.recording(),
-	})
+	s.terminal(ring+talk, times, s.answeredExtra(talk, ring, extensionList([]simExtension{s.agent}, "answered"), []any{}))
 	return nil
+}
+
+// answeredExtra is the terminal event's extra fields for an answered call.
+func (s *simState) answeredExtra(talk, ring time.Duration, dialed, missed []any) map[string]any {
+	return map[string]any{
+		"talk_seconds": int64(talk / time.Second), "ring_seconds": int64(ring / time.Second),
+		"hangup_cause": "NORMAL_CLEARING", "hangup_sip_code": int64(200), "hangup_by": []string{"caller", "callee"}[s.g.rnd.IntN(2)],
+		"dialed_extensions": dialed, "missed_extensions": missed,
+		"recording_url": s.recording(),
+	}
 }
 
 func (s *simState) outboundMissed() error {
@@ -893,12 +893,7 @@ func (s *simState) clickToCall() error {
 	s.emit("call.click_to_call.answered", answered, s.legA, times, map[string]any{"customer_ring_seconds": int64(custRing / time.Second)})
 	talk := g.secs(10, 600)
 	f["call_status"] = "answered"
-	s.terminal(answered+talk, times, map[string]any{
-		"talk_seconds": int64(talk / time.Second), "ring_seconds": int64(answered / time.Second),
-		"hangup_cause": "NORMAL_CLEARING", "hangup_sip_code": int64(200), "hangup_by": []string{"caller", "callee"}[g.rnd.IntN(2)],
-		"dialed_extensions": extensionList([]simExtension{s.agent}, "answered"), "missed_extensions": []any{},
-		"recording_url": s.recording(),
-	})
+	s.terminal(answered+talk, times, s.answeredExtra(talk, answered, extensionList([]simExtension{s.agent}, "answered"), []any{}))
 	return nil
 }
 

@@ -211,9 +211,3 @@ func EnumValues(typeID, field string) []string {
 	}
 	return slices.Clone(s.enum)
 }
-
-// ExtensionResults returns the documented values of "result" in the entries
-// of dialed_extensions and missed_extensions.
-func ExtensionResults() []string {
-	return slices.Clone(enumExtensionResult)
-}

@@ -128,26 +128,33 @@ func attemptHeaders(r models.RenderedRequest, secrets []string, eventID, eventTy
 // Preview renders the request a sample event of eventType would produce for
 // w, with secrets redacted. Nothing is stored or sent.
 func (d *Dispatcher) Preview(ctx context.Context, w *models.Webhook, eventType string) (models.RenderedRequest, error) {
-	if _, ok := catalog.Lookup(eventType); !ok {
-		return models.RenderedRequest{}, fmt.Errorf("unknown event type %q", eventType)
+	sample, err := d.sample(w, eventType)
+	if err != nil {
+		return models.RenderedRequest{}, err
 	}
-	now := d.now().UTC()
-	d.rndMu.Lock()
-	sample := catalog.Sample(eventType, now, rand.New(rand.NewPCG(d.rnd.Uint64(), d.rnd.Uint64())))
-	d.rndMu.Unlock()
-	fitSample(sample, w)
 	r, err := render(w, sample, false)
 	if err != nil {
 		return models.RenderedRequest{}, err
 	}
+	now := d.now()
 	eventID, _ := sample["event_id"].(string)
 	extra, err := attemptHeaders(r, w.SigningSecrets(now), eventID, eventType, 1, now)
 	if err != nil {
 		return models.RenderedRequest{}, err
 	}
-	r.Headers = append(extra, r.Headers...)
-	for i, h := range r.Headers {
-		r.Headers[i].Value = models.RedactHeaderValue(h.Name, h.Value)
-	}
+	r.Headers = redactHeaders(append(extra, r.Headers...))
 	return r, nil
+}
+
+// sample is a realistic event of eventType, shaped to what w would receive.
+func (d *Dispatcher) sample(w *models.Webhook, eventType string) (map[string]any, error) {
+	if !catalog.Subscribable(eventType) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownEventType, eventType)
+	}
+	d.rndMu.Lock()
+	seed1, seed2 := d.rnd.Uint64(), d.rnd.Uint64()
+	d.rndMu.Unlock()
+	s := catalog.Sample(eventType, d.now().UTC(), rand.New(rand.NewPCG(seed1, seed2)))
+	fitSample(s, w)
+	return s, nil
 }

@@ -84,8 +84,8 @@ func (d *Dispatcher) Start(ctx context.Context) {
 				o := d.attempt(sendCtx, c, models.TriggerAuto)
 				d.inFlight.add(c.WebhookID, -1)
 				slots <- struct{}{}
-				results <- o
 				d.wake() // room under the webhook's cap, maybe
+				results <- o
 			}
 		}()
 	}
@@ -225,9 +225,6 @@ func (d *Dispatcher) record(ctx context.Context, batch []models.Outcome) {
 			if d.cfg.OnRecord != nil {
 				d.cfg.OnRecord(batch)
 			}
-			// Recorded rows leave 'sending', which frees per-webhook room
-			// the claimer may be waiting for.
-			d.wake()
 			return
 		}
 		// The database is away: keep the results (the leases keep the rows

@@ -334,7 +334,7 @@ func TestWebhookDeletedMidFlight(t *testing.T) {
 	if err != nil || len(claimed) != 2 {
 		t.Fatalf("claimed %d: %v", len(claimed), err)
 	}
-	if err := f.store.DeleteWebhook(context.Background(), f.account.ID, gone.ID, models.Actor{Label: "t"}); err != nil {
+	if _, err := f.store.DeleteWebhook(context.Background(), f.account.ID, gone.ID, models.Actor{Label: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	var outs []models.Outcome

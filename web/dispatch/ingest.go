@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/ringhook/ringhook/models"
@@ -134,15 +133,10 @@ func (d *Dispatcher) SendTestToAll(ctx context.Context, accountID string, hooks 
 var ErrUnknownEventType = errors.New("unknown event type")
 
 func (d *Dispatcher) testEvent(w *models.Webhook, eventType string) (*models.Event, error) {
-	if !catalog.Subscribable(eventType) {
-		return nil, fmt.Errorf("%w %q", ErrUnknownEventType, eventType)
+	payload, err := d.sample(w, eventType)
+	if err != nil {
+		return nil, err
 	}
-	now := d.now().UTC()
-	d.rndMu.Lock()
-	seed1, seed2 := d.rnd.Uint64(), d.rnd.Uint64()
-	d.rndMu.Unlock()
-	payload := catalog.Sample(eventType, now, rand.New(rand.NewPCG(seed1, seed2)))
 	payload["test"] = true
-	fitSample(payload, w)
 	return eventRecord(w.AccountID, payload)
 }

@@ -202,8 +202,5 @@ func (c *Client) PostRaw(t testing.TB, path string, form url.Values, header http
 	return c.Do(t, req)
 }
 
-// Fatalf-free helper for messages.
-func describe(r Response) string { return fmt.Sprintf("status %d body %.2000s", r.Status, r.Body) }
-
 // Describe summarises a response for test failure messages.
-func Describe(r Response) string { return describe(r) }
+func Describe(r Response) string { return fmt.Sprintf("status %d body %.2000s", r.Status, r.Body) }

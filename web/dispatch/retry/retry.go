@@ -124,10 +124,3 @@ func Next(failedAttempts, maxAttempts int, status int, retryAfter string, now ti
 	}
 	return now.Add(Delay(failedAttempts, rnd)), true
 }
-
-// Disposition reports whether an attempt succeeded: only a 2xx response
-// without a transport error (errKind empty) is a success. Redirects are not
-// followed, so 3xx is a failure like 4xx and 5xx.
-func Disposition(status int, errKind string) (success bool) {
-	return errKind == "" && status >= 200 && status <= 299
-}

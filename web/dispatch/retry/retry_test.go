@@ -179,39 +179,6 @@ func TestNextJitterStaysInBounds(t *testing.T) {
 	}
 }
 
-func TestDisposition(t *testing.T) {
-	tests := []struct {
-		status  int
-		errKind string
-		want    bool
-	}{
-		{200, "", true},
-		{201, "", true},
-		{204, "", true},
-		{299, "", true},
-		{199, "", false},
-		{300, "", false},
-		{301, "", false},
-		{302, "", false},
-		{304, "", false},
-		{400, "", false},
-		{410, "", false},
-		{429, "", false},
-		{500, "", false},
-		{503, "", false},
-		{0, "timeout", false},
-		{0, "connect", false},
-		{0, "", false},
-		{200, "timeout", false}, // e.g. the body read timed out
-		{500, "http_status", false},
-	}
-	for _, tt := range tests {
-		if got := Disposition(tt.status, tt.errKind); got != tt.want {
-			t.Errorf("Disposition(%d, %q) = %v, want %v", tt.status, tt.errKind, got, tt.want)
-		}
-	}
-}
-
 func FuzzRetryAfter(f *testing.F) {
 	for _, s := range []string{
 		"", "0", "5", "120", "-1", "+5", "1.5", " 30 ", "99999999999999999999999",
