@@ -21,7 +21,11 @@ func TestCheck(t *testing.T) {
 		{"handlers", module + "/web/dispatch", true},
 		{"handlers", module + "/views/webhooks", false},
 		{"handlers", "gorm.io/gorm", true},
-		{"web", module + "/handlers", false},
+		{"web/render", module + "/handlers", true},
+		{"web/session", module + "/handlers", true},
+		{"web/dispatch/safehttp", module + "/handlers/handlertest", true},
+		{"handlers/e2e", module + "/web/dispatch", true},
+		{"handlers/handlertest", module + "/web/dispatch", false},
 		{"static", "embed", false},
 	}
 	for _, tc := range cases {

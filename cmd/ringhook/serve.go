@@ -17,7 +17,6 @@ import (
 	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/devdb"
-	"github.com/ringhook/ringhook/web"
 	"github.com/ringhook/ringhook/web/dispatch"
 	"github.com/ringhook/ringhook/web/session"
 )
@@ -117,7 +116,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(cfg.SecureCookies, key),
 		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: log})
-	e := web.New(h, web.Config{SecureCookies: cfg.SecureCookies, Log: log})
+	e := handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

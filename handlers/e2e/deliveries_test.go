@@ -14,8 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
 // received is one request a test receiver got.
@@ -109,7 +109,7 @@ func bodyOf(httpText string) string {
 }
 
 func TestSendTestEventInline(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	ctx := context.Background()
 	const (
@@ -247,7 +247,7 @@ func TestSendTestEventInline(t *testing.T) {
 }
 
 func TestDeliveryLogAndRedeliver(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	ctx := context.Background()
 	const token = "tok-live-9d2c41e7"

@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
-func apiPost(t *testing.T, c *webtest.Client, path, key, contentType, body string) webtest.Response {
+func apiPost(t *testing.T, c *handlertest.Client, path, key, contentType, body string) handlertest.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, c.Base+path, strings.NewReader(body))
 	if err != nil {
@@ -30,7 +30,7 @@ const hangupEvent = `{"event":"call.hangup","event_id":"evt_%s","occurred_at":"2
  "answered_at":"2026-04-09T07:24:23Z","ended_at":"2026-04-09T07:24:53Z","duration_seconds":31,"talk_seconds":30}`
 
 func TestIngestAPI(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	key := mustAPIKey(t, app, tn, "pbx", true)
 	var got atomic.Value
@@ -49,7 +49,7 @@ func TestIngestAPI(t *testing.T) {
 
 	res := apiPost(t, c, "/api/v1/events", key, "application/json", body)
 	if res.Status != http.StatusAccepted || !strings.Contains(res.Body, `"deliveries":1`) || !strings.Contains(res.Body, `"duplicate":false`) {
-		t.Fatalf("ingest: %s", webtest.Describe(res))
+		t.Fatalf("ingest: %s", handlertest.Describe(res))
 	}
 	if n, err := app.Dispatcher.ProcessDue(context.Background()); err != nil || n != 1 {
 		t.Fatalf("sent %d: %v", n, err)
@@ -61,7 +61,7 @@ func TestIngestAPI(t *testing.T) {
 	t.Run("the same event again creates nothing", func(t *testing.T) {
 		res := apiPost(t, c, "/api/v1/events", key, "application/json", body)
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, `"duplicate":true`) {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if n, _ := app.Dispatcher.ProcessDue(context.Background()); n != 0 {
 			t.Fatalf("a duplicate was sent again (%d)", n)
@@ -100,13 +100,13 @@ func TestIngestAPI(t *testing.T) {
 		otherKey := mustAPIKey(t, app, other, "pbx", true)
 		res := apiPost(t, c, "/api/v1/events", otherKey, "application/json", strings.Replace(hangupEvent, "%s", "01JRB3Q7Z8K2M4N6P8R0S2T4V7", 1))
 		if res.Status != http.StatusAccepted || !strings.Contains(res.Body, `"deliveries":0`) {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 }
 
 func TestConsoleTestEvent(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Receiver", "yes")
@@ -119,7 +119,7 @@ func TestConsoleTestEvent(t *testing.T) {
 	f := fullForm("tested")
 	f.Set("url", rc.URL+"/hook?token=abc")
 	if res := c.Post(t, "/webhooks", f); res.Status != http.StatusSeeOther {
-		t.Fatalf("%s", webtest.Describe(res))
+		t.Fatalf("%s", handlertest.Describe(res))
 	}
 	w := mustWebhook(t, app, tn, "tested")
 	if res := c.Get(t, "/webhooks/"+w.ID); !strings.Contains(res.Body, "Send test event") {
@@ -127,7 +127,7 @@ func TestConsoleTestEvent(t *testing.T) {
 	}
 	res := c.PostRaw(t, "/webhooks/"+w.ID+"/test", map[string][]string{"_csrf": {c.CSRF()}, "event_type": {"call.dtmf"}}, http.Header{"Hx-Request": {"true"}})
 	if res.Status != http.StatusOK {
-		t.Fatalf("%s", webtest.Describe(res))
+		t.Fatalf("%s", handlertest.Describe(res))
 	}
 	for _, want := range []string{"201 Created", "POST " + rc.URL + "/hook?token=redacted", "Authorization: [redacted]", "X-Receiver: yes", "{&#34;ok&#34;:true}", "test=true", "event=call.dtmf"} {
 		if !strings.Contains(res.Body, want) {
@@ -140,20 +140,20 @@ func TestConsoleTestEvent(t *testing.T) {
 	t.Run("unknown trigger", func(t *testing.T) {
 		res := c.Post(t, "/webhooks/"+w.ID+"/test", map[string][]string{"event_type": {"nope"}})
 		if res.Status != http.StatusUnprocessableEntity {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 	t.Run("other accounts cannot test it", func(t *testing.T) {
 		other := app.SignIn(t, app.NewTenant(t, models.RoleAdmin))
 		other.Get(t, "/webhooks")
 		if res := other.Post(t, "/webhooks/"+w.ID+"/test", map[string][]string{"event_type": {"call.dtmf"}}); res.Status != http.StatusNotFound {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 	t.Run("send test to all", func(t *testing.T) {
 		res := c.Post(t, "/webhooks/test", nil)
 		if res.Status != http.StatusSeeOther || res.Location != "/deliveries" {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if n, err := app.Dispatcher.ProcessDue(context.Background()); err != nil || n < 1 {
 			t.Fatalf("sent %d: %v", n, err)
@@ -162,7 +162,7 @@ func TestConsoleTestEvent(t *testing.T) {
 }
 
 func TestTrailingSlashKeepsPOST(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	key := mustAPIKey(t, app, tn, "pbx", true)
 	res := apiPost(t, app.NewClient(t), "/api/v1/events/", key, "application/json", "{}")

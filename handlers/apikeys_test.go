@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"context"
@@ -10,19 +10,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
 var fullKeyRE = regexp.MustCompile(`sk_(live|test)_[A-Za-z0-9]{40}`)
 
 // createKeyInConsole submits the create form and returns the response and
 // the one full key it shows.
-func createKeyInConsole(t *testing.T, c *webtest.Client, name, mode string) (webtest.Response, string) {
+func createKeyInConsole(t *testing.T, c *handlertest.Client, name, mode string) (handlertest.Response, string) {
 	t.Helper()
 	res := c.Post(t, "/api-keys", url.Values{"name": {name}, "mode": {mode}})
 	if res.Status != http.StatusOK {
-		t.Fatalf("create key: %s", webtest.Describe(res))
+		t.Fatalf("create key: %s", handlertest.Describe(res))
 	}
 	keys := fullKeyRE.FindAllString(res.Body, -1)
 	if len(keys) != 1 {
@@ -31,7 +31,7 @@ func createKeyInConsole(t *testing.T, c *webtest.Client, name, mode string) (web
 	return res, keys[0]
 }
 
-func mustKey(t *testing.T, app *webtest.App, tn webtest.Tenant, name string) models.APIKey {
+func mustKey(t *testing.T, app *handlertest.App, tn handlertest.Tenant, name string) models.APIKey {
 	t.Helper()
 	keys, err := app.Store.APIKeys(context.Background(), tn.Account.ID)
 	if err != nil {
@@ -47,14 +47,14 @@ func mustKey(t *testing.T, app *webtest.App, tn webtest.Tenant, name string) mod
 }
 
 func TestAPIKeyConsole(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	c := app.SignIn(t, tn)
 	ctx := context.Background()
 
 	if res := c.Get(t, "/api-keys"); res.Status != http.StatusOK || !strings.Contains(res.Body, "No API keys yet.") ||
 		!strings.Contains(res.Body, `action="/api-keys"`) {
-		t.Fatalf("empty list: %s", webtest.Describe(res))
+		t.Fatalf("empty list: %s", handlertest.Describe(res))
 	}
 
 	res, plain := createKeyInConsole(t, c, "CRM integration", "live")
@@ -93,7 +93,7 @@ func TestAPIKeyConsole(t *testing.T) {
 	t.Run("the list afterwards shows only the prefix", func(t *testing.T) {
 		res := c.Get(t, "/api-keys")
 		if res.Status != http.StatusOK {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if fullKeyRE.MatchString(res.Body) || strings.Contains(res.Body, plain[16:]) {
 			t.Fatal("the list shows the full key again")
@@ -143,7 +143,7 @@ func TestAPIKeyConsole(t *testing.T) {
 	t.Run("revoke with htmx swaps the row", func(t *testing.T) {
 		res := c.PostRaw(t, "/api-keys/"+k.ID+"/revoke", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, `id="key-`+k.ID+`"`) || !strings.Contains(res.Body, "Revoked") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if strings.Contains(res.Body, "<html") || strings.Contains(res.Body, "/api-keys/"+k.ID+"/revoke") {
 			t.Error("the swapped row should be a fragment without a Revoke button")
@@ -156,7 +156,7 @@ func TestAPIKeyConsole(t *testing.T) {
 		}
 		// A second revoke changes nothing and is not an error.
 		if res := c.Post(t, "/api-keys/"+k.ID+"/revoke", nil); res.Status != http.StatusSeeOther {
-			t.Fatalf("revoke again: %s", webtest.Describe(res))
+			t.Fatalf("revoke again: %s", handlertest.Describe(res))
 		}
 	})
 
@@ -164,14 +164,14 @@ func TestAPIKeyConsole(t *testing.T) {
 		s := mustKey(t, app, tn, "Staging")
 		res := c.Get(t, "/api-keys/"+s.ID+"/revoke")
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "cannot be undone") || !strings.Contains(res.Body, s.Prefix) {
-			t.Fatalf("confirm page: %s", webtest.Describe(res))
+			t.Fatalf("confirm page: %s", handlertest.Describe(res))
 		}
 		if mustKey(t, app, tn, "Staging").RevokedAt != nil {
 			t.Fatal("the confirmation page revoked the key")
 		}
 		res = c.Post(t, "/api-keys/"+s.ID+"/revoke", nil)
 		if res.Status != http.StatusSeeOther || res.Location != "/api-keys" {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if mustKey(t, app, tn, "Staging").RevokedAt == nil {
 			t.Fatal("not revoked")
@@ -199,7 +199,7 @@ func TestAPIKeyConsole(t *testing.T) {
 }
 
 func TestAPIKeyFormValidation(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	c := app.SignIn(t, tn)
 	c.Get(t, "/api-keys")
@@ -220,7 +220,7 @@ func TestAPIKeyFormValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res := c.Post(t, "/api-keys", tc.form)
 			if res.Status != http.StatusUnprocessableEntity {
-				t.Fatalf("%s", webtest.Describe(res))
+				t.Fatalf("%s", handlertest.Describe(res))
 			}
 			if !strings.Contains(res.Body, `id="`+tc.field+`-error"`) {
 				t.Errorf("no error next to %s", tc.field)
@@ -239,7 +239,7 @@ func TestAPIKeyFormValidation(t *testing.T) {
 }
 
 func TestAPIKeysAreIsolated(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	a := app.NewTenant(t, models.RoleOwner)
 	b := app.NewTenant(t, models.RoleOwner)
 	ca, cb := app.SignIn(t, a), app.SignIn(t, b)
@@ -261,14 +261,14 @@ func TestAPIKeysAreIsolated(t *testing.T) {
 	for _, at := range attempts {
 		t.Run(at.method+" "+at.path, func(t *testing.T) {
 			path := strings.Replace(at.path, ":id", k.ID, 1)
-			var res webtest.Response
+			var res handlertest.Response
 			if at.method == "GET" {
 				res = cb.Get(t, path)
 			} else {
 				res = cb.PostRaw(t, path, url.Values{"_csrf": {cb.CSRF()}}, at.header)
 			}
 			if res.Status != http.StatusNotFound {
-				t.Fatalf("want 404: %s", webtest.Describe(res))
+				t.Fatalf("want 404: %s", handlertest.Describe(res))
 			}
 			if strings.Contains(res.Body, k.Prefix) || strings.Contains(res.Body, "A&#39;s key") {
 				t.Fatal("the 404 leaks A's key")
@@ -281,7 +281,7 @@ func TestAPIKeysAreIsolated(t *testing.T) {
 }
 
 func TestViewersCannotManageAPIKeys(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	owner := app.NewTenant(t, models.RoleOwner)
 	ctx := context.Background()
 	k, _, err := app.Store.CreateAPIKey(ctx, owner.Account.ID, models.Actor{Label: owner.Email}, "Owner's key", true)
@@ -292,11 +292,11 @@ func TestViewersCannotManageAPIKeys(t *testing.T) {
 	if _, err := app.Store.CreateUser(ctx, owner.Account.ID, email, "viewer password", models.RoleViewer); err != nil {
 		t.Fatal(err)
 	}
-	cv := app.SignIn(t, webtest.Tenant{Account: owner.Account, Email: email, Password: "viewer password"})
+	cv := app.SignIn(t, handlertest.Tenant{Account: owner.Account, Email: email, Password: "viewer password"})
 
 	res := cv.Get(t, "/api-keys")
 	if res.Status != http.StatusOK || !strings.Contains(res.Body, k.Prefix) {
-		t.Fatalf("viewer list: %s", webtest.Describe(res))
+		t.Fatalf("viewer list: %s", handlertest.Describe(res))
 	}
 	if strings.Contains(res.Body, `action="/api-keys"`) || strings.Contains(res.Body, "/revoke") {
 		t.Error("viewer sees the create form or a Revoke button")
@@ -309,14 +309,14 @@ func TestViewersCannotManageAPIKeys(t *testing.T) {
 	for _, w := range writes {
 		t.Run(w.method+" "+w.path, func(t *testing.T) {
 			path := strings.Replace(w.path, ":id", k.ID, 1)
-			var res webtest.Response
+			var res handlertest.Response
 			if w.method == "GET" {
 				res = cv.Get(t, path)
 			} else {
 				res = cv.Post(t, path, url.Values{"name": {"viewer key"}, "mode": {"live"}})
 			}
 			if res.Status != http.StatusForbidden {
-				t.Fatalf("want 403: %s", webtest.Describe(res))
+				t.Fatalf("want 403: %s", handlertest.Describe(res))
 			}
 		})
 	}

@@ -9,5 +9,5 @@
 // of the filled-in form and of the webhook list (webhook-form.png,
 // webhooks-list.png) there, for example for the README:
 //
-//	RINGHOOK_SCREENSHOT_DIR=$PWD/docs go test ./web/e2e -run TestNewUserCreatesWebhook
+//	RINGHOOK_SCREENSHOT_DIR=$PWD/docs go test ./handlers/e2e -run TestNewUserCreatesWebhook
 package e2e

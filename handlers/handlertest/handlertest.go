@@ -1,8 +1,8 @@
-// Package webtest starts a complete Ringhook (store, dispatcher, handlers,
+// Package handlertest starts a complete Ringhook (store, dispatcher, handlers,
 // routes) on an httptest server against the test package's PostgreSQL
 // database, and gives tests a cookie-keeping client that signs in and posts
 // forms with the CSRF token like a browser does.
-package webtest
+package handlertest
 
 import (
 	"context"
@@ -21,7 +21,6 @@ import (
 	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/modeltest"
-	"github.com/ringhook/ringhook/web"
 	"github.com/ringhook/ringhook/web/dispatch"
 	"github.com/ringhook/ringhook/web/session"
 )
@@ -64,7 +63,7 @@ func New(t testing.TB) *App {
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(false, key),
 		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: Quiet})
-	srv := httptest.NewServer(web.New(h, web.Config{Log: Quiet}))
+	srv := httptest.NewServer(handlers.NewServer(h, handlers.ServerConfig{Log: Quiet}))
 	t.Cleanup(srv.Close)
 	return &App{URL: srv.URL, Store: store, Dispatcher: disp, Server: srv}
 }

@@ -16,10 +16,10 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/ringhook/ringhook/web/webtest"
+	"github.com/ringhook/ringhook/handlers/handlertest"
 )
 
-func TestMain(m *testing.M) { webtest.Main(m, "e2e") }
+func TestMain(m *testing.M) { handlertest.Main(m, "e2e") }
 
 const (
 	chromiumPath = "/usr/bin/chromium"

@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
 // fullForm is a valid Add Webhook submission using every field.
@@ -40,7 +40,7 @@ func fullForm(name string) url.Values {
 	}
 }
 
-func mustWebhook(t *testing.T, app *webtest.App, tn webtest.Tenant, name string) *models.Webhook {
+func mustWebhook(t *testing.T, app *handlertest.App, tn handlertest.Tenant, name string) *models.Webhook {
 	t.Helper()
 	hooks, err := app.Store.Webhooks(context.Background(), tn.Account.ID)
 	if err != nil {
@@ -56,7 +56,7 @@ func mustWebhook(t *testing.T, app *webtest.App, tn webtest.Tenant, name string)
 }
 
 func TestSignIn(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 
 	t.Run("signed-out visitors are sent to login", func(t *testing.T) {
@@ -70,7 +70,7 @@ func TestSignIn(t *testing.T) {
 		c.Get(t, "/login")
 		res := c.Post(t, "/login", url.Values{"email": {tn.Email}, "password": {"nope nope nope"}})
 		if res.Status != http.StatusUnauthorized || !strings.Contains(res.Body, "Email or password is incorrect.") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if !strings.Contains(res.Body, `value="`+tn.Email+`"`) {
 			t.Error("the email typed should be kept in the form")
@@ -81,10 +81,10 @@ func TestSignIn(t *testing.T) {
 		c.Get(t, "/login")
 		res := c.Post(t, "/login", url.Values{"email": {strings.ToUpper(tn.Email)}, "password": {tn.Password}, "next": {"/webhooks"}})
 		if res.Status != http.StatusSeeOther || res.Location != "/webhooks" {
-			t.Fatalf("%s location %q", webtest.Describe(res), res.Location)
+			t.Fatalf("%s location %q", handlertest.Describe(res), res.Location)
 		}
 		if res := c.Get(t, "/webhooks"); res.Status != http.StatusOK {
-			t.Fatalf("after sign-in: %s", webtest.Describe(res))
+			t.Fatalf("after sign-in: %s", handlertest.Describe(res))
 		}
 		if sc := res.Header.Get("Set-Cookie"); !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Lax") {
 			t.Errorf("session cookie flags: %q", sc)
@@ -101,7 +101,7 @@ func TestSignIn(t *testing.T) {
 	t.Run("logout ends the session", func(t *testing.T) {
 		c := app.SignIn(t, tn)
 		if res := c.Post(t, "/logout", nil); res.Status != http.StatusSeeOther {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if res := c.Get(t, "/webhooks"); res.Status != http.StatusSeeOther {
 			t.Fatalf("still signed in: %d", res.Status)
@@ -116,13 +116,13 @@ func TestSignIn(t *testing.T) {
 		}
 		res := c.Post(t, "/login", url.Values{"email": {victim.Email}, "password": {victim.Password}})
 		if res.Status != http.StatusTooManyRequests || !strings.Contains(res.Body, "Too many failed sign-ins") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 }
 
 func TestCSRF(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	c := app.SignIn(t, tn)
 	c.Get(t, "/webhooks/new")
@@ -142,7 +142,7 @@ func TestCSRF(t *testing.T) {
 			}
 			res := c.PostRaw(t, "/webhooks", f, nil)
 			if res.Status != http.StatusForbidden && res.Status != http.StatusBadRequest {
-				t.Fatalf("%s", webtest.Describe(res))
+				t.Fatalf("%s", handlertest.Describe(res))
 			}
 			hooks, _ := app.Store.Webhooks(context.Background(), tn.Account.ID)
 			if len(hooks) != 0 {
@@ -153,27 +153,27 @@ func TestCSRF(t *testing.T) {
 	t.Run("login form needs the token too", func(t *testing.T) {
 		res := app.NewClient(t).PostRaw(t, "/login", url.Values{"email": {tn.Email}, "password": {tn.Password}}, nil)
 		if res.Status != http.StatusForbidden && res.Status != http.StatusBadRequest {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 	t.Run("cross-site browser post is refused", func(t *testing.T) {
 		h := http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example.com"}}
 		res := c.PostRaw(t, "/webhooks", fullForm("cross site"), h)
 		if res.Status < 400 || res.Status >= 500 {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 }
 
 func TestWebhookLifecycle(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	c := app.SignIn(t, tn)
 	c.Get(t, "/webhooks/new")
 
 	res := c.Post(t, "/webhooks", fullForm("CRM sync"))
 	if res.Status != http.StatusSeeOther {
-		t.Fatalf("create: %s", webtest.Describe(res))
+		t.Fatalf("create: %s", handlertest.Describe(res))
 	}
 	w := mustWebhook(t, app, tn, "CRM sync")
 	if res.Location != "/webhooks/"+w.ID {
@@ -228,7 +228,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	t.Run("detail page hides secrets", func(t *testing.T) {
 		res := c.Get(t, "/webhooks/"+w.ID)
 		if res.Status != http.StatusOK {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		for _, secret := range []string{"s3cret-pass", w.SigningSecret} {
 			if strings.Contains(res.Body, secret) {
@@ -259,7 +259,7 @@ func TestWebhookLifecycle(t *testing.T) {
 		f["header_name"], f["header_value"] = []string{"X-Tenant"}, []string{"acme"}
 		res := c.Post(t, "/webhooks/"+w.ID+"/edit", f)
 		if res.Status != http.StatusSeeOther {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		got, err := app.Store.Webhook(context.Background(), tn.Account.ID, w.ID)
 		if err != nil {
@@ -273,7 +273,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	t.Run("toggle disables and enables in place", func(t *testing.T) {
 		res := c.PostRaw(t, "/webhooks/"+w.ID+"/toggle", url.Values{"_csrf": {c.CSRF()}, "enabled": {"false"}}, http.Header{"Hx-Request": {"true"}})
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, `id="toggle-`+w.ID+`"`) || !strings.Contains(res.Body, "Disabled") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if strings.Contains(res.Body, "<html") {
 			t.Error("htmx toggle returned a full page")
@@ -293,7 +293,7 @@ func TestWebhookLifecycle(t *testing.T) {
 		res := c.PostRaw(t, "/webhooks/"+w.ID+"/secret/rotate", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})
 		after, _ := app.Store.Webhook(context.Background(), tn.Account.ID, w.ID)
 		if res.Status != http.StatusOK || after.SigningSecret == before.SigningSecret || after.PreviousSecret != before.SigningSecret {
-			t.Fatalf("rotate: %s", webtest.Describe(res))
+			t.Fatalf("rotate: %s", handlertest.Describe(res))
 		}
 		if !strings.Contains(res.Body, after.SigningSecret) {
 			t.Error("rotate should show the new secret once")
@@ -303,14 +303,14 @@ func TestWebhookLifecycle(t *testing.T) {
 	t.Run("delete asks first, then removes", func(t *testing.T) {
 		res := c.Get(t, "/webhooks/"+w.ID+"/delete")
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "cannot be undone") {
-			t.Fatalf("confirm page: %s", webtest.Describe(res))
+			t.Fatalf("confirm page: %s", handlertest.Describe(res))
 		}
 		if _, err := app.Store.Webhook(context.Background(), tn.Account.ID, w.ID); err != nil {
 			t.Fatal("the confirmation page deleted the webhook")
 		}
 		res = c.Post(t, "/webhooks/"+w.ID+"/delete", nil)
 		if res.Status != http.StatusSeeOther || res.Location != "/webhooks" {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if _, err := app.Store.Webhook(context.Background(), tn.Account.ID, w.ID); err == nil {
 			t.Fatal("still there after delete")
@@ -336,7 +336,7 @@ func TestWebhookLifecycle(t *testing.T) {
 }
 
 func TestRowButtonsWorkWithoutJavaScript(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	c := app.SignIn(t, tn)
 	c.Get(t, "/webhooks/new")
@@ -369,7 +369,7 @@ func TestRowButtonsWorkWithoutJavaScript(t *testing.T) {
 }
 
 func TestPreview(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	c := app.SignIn(t, tn)
 	c.Get(t, "/webhooks/new")
@@ -377,7 +377,7 @@ func TestPreview(t *testing.T) {
 		t.Helper()
 		res := c.PostRaw(t, "/webhooks/preview", withCSRF(c, f), http.Header{"Hx-Request": {"true"}})
 		if res.Status != http.StatusOK {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		return res.Body
 	}
@@ -406,25 +406,25 @@ func TestPreview(t *testing.T) {
 	})
 }
 
-func withCSRF(c *webtest.Client, f url.Values) url.Values {
+func withCSRF(c *handlertest.Client, f url.Values) url.Values {
 	f.Set("_csrf", c.CSRF())
 	return f
 }
 
 func TestNumbersPage(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	c := app.SignIn(t, tn)
 	c.Get(t, "/numbers")
 	if res := c.Post(t, "/numbers", url.Values{"number": {"00 44 20 7946 0958"}, "label": {"London"}}); res.Status != http.StatusSeeOther {
-		t.Fatalf("add: %s", webtest.Describe(res))
+		t.Fatalf("add: %s", handlertest.Describe(res))
 	}
 	res := c.Get(t, "/numbers")
 	if !strings.Contains(res.Body, "+442079460958") || !strings.Contains(res.Body, "London") {
 		t.Fatal("the normalized number is not listed")
 	}
 	if res := c.Post(t, "/numbers", url.Values{"number": {"12ab"}, "label": {"x"}}); res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "international format") || !strings.Contains(res.Body, `value="12ab"`) {
-		t.Fatalf("bad number: %s", webtest.Describe(res))
+		t.Fatalf("bad number: %s", handlertest.Describe(res))
 	}
 	// A number a webhook filters on cannot be removed (it would widen the webhook to all numbers).
 	c.Get(t, "/webhooks/new")
@@ -449,11 +449,11 @@ func TestNumbersPage(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	c := app.NewClient(t)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if res := c.Get(t, path); res.Status != http.StatusOK {
-			t.Fatalf("%s: %s", path, webtest.Describe(res))
+			t.Fatalf("%s: %s", path, handlertest.Describe(res))
 		}
 	}
 	// Readiness follows the database: close the app's pool and it must say so.
@@ -463,9 +463,9 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	sqlDB.Close()
 	if res := c.Get(t, "/readyz"); res.Status != http.StatusServiceUnavailable {
-		t.Fatalf("readyz with the database gone: %s", webtest.Describe(res))
+		t.Fatalf("readyz with the database gone: %s", handlertest.Describe(res))
 	}
 	if res := c.Get(t, "/healthz"); res.Status != http.StatusOK {
-		t.Fatalf("healthz should not depend on the database: %s", webtest.Describe(res))
+		t.Fatalf("healthz should not depend on the database: %s", handlertest.Describe(res))
 	}
 }

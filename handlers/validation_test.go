@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
 func TestWebhookFormValidation(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	c := app.SignIn(t, tn)
 	c.Get(t, "/webhooks/new")
@@ -58,7 +58,7 @@ func TestWebhookFormValidation(t *testing.T) {
 			tc.change(f)
 			res := c.Post(t, "/webhooks", f)
 			if res.Status != http.StatusUnprocessableEntity {
-				t.Fatalf("want 422: %s", webtest.Describe(res))
+				t.Fatalf("want 422: %s", handlertest.Describe(res))
 			}
 			if !strings.Contains(res.Body, tc.message) {
 				t.Errorf("message %q not shown", tc.message)
@@ -83,18 +83,18 @@ func TestWebhookFormValidation(t *testing.T) {
 
 	t.Run("duplicate name", func(t *testing.T) {
 		if res := c.Post(t, "/webhooks", fullForm("Same")); res.Status != http.StatusSeeOther {
-			t.Fatalf("first: %s", webtest.Describe(res))
+			t.Fatalf("first: %s", handlertest.Describe(res))
 		}
 		res := c.Post(t, "/webhooks", fullForm("same"))
 		if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "A webhook with this name already exists.") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 }
 
 // TestNoInputAnswers500 throws random, hostile values at every form field.
 func TestNoInputAnswers500(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	c := app.SignIn(t, tn)
 	c.Get(t, "/webhooks/new")
@@ -116,7 +116,7 @@ func TestNoInputAnswers500(t *testing.T) {
 		}
 		res := c.Post(t, "/webhooks", f)
 		if res.Status >= 500 {
-			t.Fatalf("input %v: %s", f, webtest.Describe(res))
+			t.Fatalf("input %v: %s", f, handlertest.Describe(res))
 		}
 		if strings.Contains(res.Body, "<script>alert(1)</script>") {
 			t.Fatal("unescaped input reflected into the page")

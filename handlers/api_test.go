@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
 // apiErrorShape is the one JSON error body of /api; decoding is strict so
@@ -30,23 +30,23 @@ type apiAccountShape struct {
 	} `json:"data"`
 }
 
-func strictJSON(t *testing.T, res webtest.Response, v any) {
+func strictJSON(t *testing.T, res handlertest.Response, v any) {
 	t.Helper()
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Fatalf("Content-Type %q: %s", ct, webtest.Describe(res))
+		t.Fatalf("Content-Type %q: %s", ct, handlertest.Describe(res))
 	}
 	dec := json.NewDecoder(strings.NewReader(res.Body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		t.Fatalf("body is not the expected JSON shape: %v: %s", err, webtest.Describe(res))
+		t.Fatalf("body is not the expected JSON shape: %v: %s", err, handlertest.Describe(res))
 	}
 }
 
 // assertAPIError checks status and {"error":{"code","message"}}.
-func assertAPIError(t *testing.T, res webtest.Response, status int, code string) apiErrorShape {
+func assertAPIError(t *testing.T, res handlertest.Response, status int, code string) apiErrorShape {
 	t.Helper()
 	if res.Status != status {
-		t.Fatalf("status %d, want %d: %s", res.Status, status, webtest.Describe(res))
+		t.Fatalf("status %d, want %d: %s", res.Status, status, handlertest.Describe(res))
 	}
 	var body apiErrorShape
 	strictJSON(t, res, &body)
@@ -57,7 +57,7 @@ func assertAPIError(t *testing.T, res webtest.Response, status int, code string)
 }
 
 // apiGet sends a GET with the given Authorization header ("" for none).
-func apiGet(t *testing.T, c *webtest.Client, path, authorization string) webtest.Response {
+func apiGet(t *testing.T, c *handlertest.Client, path, authorization string) handlertest.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, c.Base+path, nil)
 	if err != nil {
@@ -69,7 +69,7 @@ func apiGet(t *testing.T, c *webtest.Client, path, authorization string) webtest
 	return c.Do(t, req)
 }
 
-func mustAPIKey(t *testing.T, app *webtest.App, tn webtest.Tenant, name string, live bool) string {
+func mustAPIKey(t *testing.T, app *handlertest.App, tn handlertest.Tenant, name string, live bool) string {
 	t.Helper()
 	_, plain, err := app.Store.CreateAPIKey(context.Background(), tn.Account.ID, models.Actor{Label: tn.Email}, name, live)
 	if err != nil {
@@ -79,7 +79,7 @@ func mustAPIKey(t *testing.T, app *webtest.App, tn webtest.Tenant, name string, 
 }
 
 func TestAPIAuthentication(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	a := app.NewTenant(t, models.RoleOwner)
 	b := app.NewTenant(t, models.RoleOwner)
 	ctx := context.Background()
@@ -145,7 +145,7 @@ func TestAPIAuthentication(t *testing.T) {
 				return
 			}
 			if res.Status != http.StatusOK {
-				t.Fatalf("%s", webtest.Describe(res))
+				t.Fatalf("%s", handlertest.Describe(res))
 			}
 			var got apiAccountShape
 			strictJSON(t, res, &got)
@@ -170,7 +170,7 @@ func TestAPIAuthentication(t *testing.T) {
 			var got apiAccountShape
 			strictJSON(t, res, &got)
 			if res.Status != http.StatusOK || got.Data.ID != b.Account.ID || strings.Contains(res.Body, a.Account.Name) {
-				t.Fatalf("GET %s with B's key: %s", p, webtest.Describe(res))
+				t.Fatalf("GET %s with B's key: %s", p, handlertest.Describe(res))
 			}
 		}
 	})
@@ -193,7 +193,7 @@ func TestAPIAuthentication(t *testing.T) {
 }
 
 func TestAPIErrorsAreJSON(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	a := app.NewTenant(t, models.RoleOwner)
 	key := "Bearer " + mustAPIKey(t, app, a, "errors", true)
 	c := app.NewClient(t)

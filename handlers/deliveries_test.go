@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"context"
@@ -16,11 +16,10 @@ import (
 	"time"
 
 	"github.com/ringhook/ringhook/handlers"
+	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/devdb"
-	"github.com/ringhook/ringhook/web"
 	"github.com/ringhook/ringhook/web/session"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
 var kolkata = mustLoc("Asia/Kolkata") // webtest tenants live in Asia/Kolkata
@@ -33,7 +32,7 @@ func mustLoc(name string) *time.Location {
 	return loc
 }
 
-func logWebhook(t *testing.T, app *webtest.App, tn webtest.Tenant, name string) *models.Webhook {
+func logWebhook(t *testing.T, app *handlertest.App, tn handlertest.Tenant, name string) *models.Webhook {
 	t.Helper()
 	in := models.NewWebhookInput("UTC")
 	in.Name, in.URL, in.EventTypes = name, "https://receiver.example.com/"+strings.ReplaceAll(strings.ToLower(name), " ", "-"),
@@ -47,7 +46,7 @@ func logWebhook(t *testing.T, app *webtest.App, tn webtest.Tenant, name string) 
 
 // seedDelivery stores an event and its delivery for w, as the dispatcher
 // would have. The stored request carries the real secret; pages must never show it.
-func seedDelivery(t *testing.T, app *webtest.App, w *models.Webhook, eventType, status, callID string, created time.Time) models.Delivery {
+func seedDelivery(t *testing.T, app *handlertest.App, w *models.Webhook, eventType, status, callID string, created time.Time) models.Delivery {
 	t.Helper()
 	db := app.Store.DB()
 	ev := models.Event{AccountID: w.AccountID, ID: models.NewID("evt_"), Type: eventType, OccurredAt: created, ReceivedAt: created,
@@ -71,7 +70,7 @@ func seedDelivery(t *testing.T, app *webtest.App, w *models.Webhook, eventType, 
 	return d
 }
 
-func seedAttempt(t *testing.T, app *webtest.App, a models.Attempt) {
+func seedAttempt(t *testing.T, app *handlertest.App, a models.Attempt) {
 	t.Helper()
 	if err := app.Store.DB().Create(&a).Error; err != nil {
 		t.Fatalf("insert attempt: %v", err)
@@ -104,7 +103,7 @@ func idList(ds ...models.Delivery) []int64 {
 }
 
 func TestDeliveryLogList(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	alpha, beta := logWebhook(t, app, tn, "Alpha hook"), logWebhook(t, app, tn, "Beta hook")
 	at := func(day, hour, min int) time.Time { return time.Date(2026, 1, day, hour, min, 0, 0, kolkata) }
@@ -117,7 +116,7 @@ func TestDeliveryLogList(t *testing.T) {
 	t.Run("shows every row, newest first", func(t *testing.T) {
 		res := c.Get(t, "/deliveries")
 		if res.Status != http.StatusOK {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if got, want := listedIDs(res.Body), idList(d3, d2, d1); !slices.Equal(got, want) {
 			t.Fatalf("rows %v, want %v", got, want)
@@ -154,7 +153,7 @@ func TestDeliveryLogList(t *testing.T) {
 		t.Run("filter by "+tc.name, func(t *testing.T) {
 			res := c.Get(t, "/deliveries?"+tc.query.Encode())
 			if res.Status != http.StatusOK {
-				t.Fatalf("%s", webtest.Describe(res))
+				t.Fatalf("%s", handlertest.Describe(res))
 			}
 			if got, want := listedIDs(res.Body), idList(tc.want...); !slices.Equal(got, want) {
 				t.Fatalf("rows %v, want %v", got, want)
@@ -177,13 +176,13 @@ func TestDeliveryLogList(t *testing.T) {
 		other := app.NewTenant(t, models.RoleViewer)
 		res := app.SignIn(t, other).Get(t, "/deliveries")
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "No deliveries yet") || len(listedIDs(res.Body)) != 0 {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 }
 
 func TestDeliveryLogPagination(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	w := logWebhook(t, app, tn, "Busy hook")
 	first := seedDelivery(t, app, w, "call.hangup", models.StatusSucceeded, "CA-1", time.Date(2026, 2, 1, 9, 0, 0, 0, kolkata))
@@ -212,7 +211,7 @@ func TestDeliveryLogPagination(t *testing.T) {
 		}
 		res := c.Get(t, path)
 		if res.Status != http.StatusOK {
-			t.Fatalf("page %d: %s", page, webtest.Describe(res))
+			t.Fatalf("page %d: %s", page, handlertest.Describe(res))
 		}
 		ids := listedIDs(res.Body)
 		if len(ids) == 0 || len(ids) > 50 {
@@ -241,7 +240,7 @@ func TestDeliveryLogPagination(t *testing.T) {
 }
 
 func TestDeliveryDetail(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	w := logWebhook(t, app, tn, "Detail hook")
 	d := seedDelivery(t, app, w, "call.hangup", models.StatusSucceeded, "CA-777", time.Date(2026, 3, 1, 12, 0, 0, 0, kolkata))
@@ -270,7 +269,7 @@ func TestDeliveryDetail(t *testing.T) {
 
 	res := c.Get(t, path)
 	if res.Status != http.StatusOK {
-		t.Fatalf("%s", webtest.Describe(res))
+		t.Fatalf("%s", handlertest.Describe(res))
 	}
 	t.Run("summary", func(t *testing.T) {
 		for _, want := range []string{d.EventID, "CA-777", `href="/webhooks/` + w.ID + `"`, "Detail hook", `class="badge badge-ok">succeeded`} {
@@ -327,9 +326,9 @@ func TestDeliveryDetail(t *testing.T) {
 		if _, err := app.Store.CreateUser(context.Background(), tn.Account.ID, email, "viewer password", models.RoleViewer); err != nil {
 			t.Fatal(err)
 		}
-		res := app.SignIn(t, webtest.Tenant{Account: tn.Account, Email: email, Password: "viewer password"}).Get(t, path)
+		res := app.SignIn(t, handlertest.Tenant{Account: tn.Account, Email: email, Password: "viewer password"}).Get(t, path)
 		if res.Status != http.StatusOK || strings.Contains(res.Body, "/redeliver") || strings.Contains(res.Body, "Redelivery is unavailable") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 	t.Run("a pending delivery shows its next attempt", func(t *testing.T) {
@@ -337,13 +336,13 @@ func TestDeliveryDetail(t *testing.T) {
 		res := c.Get(t, "/deliveries/"+strconv.FormatInt(p.ID, 10))
 		due := p.NextAttemptAt.In(kolkata).Format("2006-01-02 15:04:05")
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "The first attempt is due "+due) || !strings.Contains(res.Body, "No attempts yet.") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 }
 
 func TestDeliveriesAreIsolated(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	a, b := app.NewTenant(t, models.RoleOwner), app.NewTenant(t, models.RoleOwner)
 	w := logWebhook(t, app, a, "A private hook")
 	d := seedDelivery(t, app, w, "call.hangup", models.StatusFailed, "CA-SECRET-CALL", time.Now())
@@ -362,7 +361,7 @@ func TestDeliveriesAreIsolated(t *testing.T) {
 	t.Run("B's list is empty", func(t *testing.T) {
 		res := cb.Get(t, "/deliveries")
 		if res.Status != http.StatusOK || len(listedIDs(res.Body)) != 0 || !strings.Contains(res.Body, "No deliveries yet") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		leaks(t, res.Body, "")
 	})
@@ -378,14 +377,14 @@ func TestDeliveriesAreIsolated(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var res webtest.Response
+			var res handlertest.Response
 			if tc.method == "GET" {
 				res = cb.Get(t, tc.path)
 			} else {
 				res = cb.Post(t, tc.path, url.Values{})
 			}
 			if res.Status != tc.status {
-				t.Fatalf("want %d: %s", tc.status, webtest.Describe(res))
+				t.Fatalf("want %d: %s", tc.status, handlertest.Describe(res))
 			}
 			if ids := listedIDs(res.Body); len(ids) != 0 {
 				t.Errorf("B sees deliveries %v", ids)
@@ -395,13 +394,13 @@ func TestDeliveriesAreIsolated(t *testing.T) {
 	}
 	t.Run("A still sees it", func(t *testing.T) {
 		if res := app.SignIn(t, a).Get(t, "/deliveries/"+id); res.Status != http.StatusOK || !strings.Contains(res.Body, "CA-SECRET-CALL") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 }
 
 func TestDeliveryJunkParams(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	w := logWebhook(t, app, tn, "Junk hook")
 	seedDelivery(t, app, w, "call.hangup", models.StatusSucceeded, "CA-1", time.Now())
@@ -444,20 +443,20 @@ func TestDeliveryJunkParams(t *testing.T) {
 		t.Run(tc.path, func(t *testing.T) {
 			res := c.Get(t, tc.path)
 			if res.Status != tc.status || !strings.Contains(res.Body, tc.msg) {
-				t.Fatalf("want %d with %q: %s", tc.status, tc.msg, webtest.Describe(res))
+				t.Fatalf("want %d with %q: %s", tc.status, tc.msg, handlertest.Describe(res))
 			}
 		})
 	}
 	t.Run("a bad filter keeps the form and echoes nothing unsafe", func(t *testing.T) {
 		res := c.Get(t, "/deliveries?from=%3Cscript%3Ealert(1)%3C/script%3E&call_id=%00")
 		if res.Status != 400 || strings.Contains(res.Body, "<script>alert") || !strings.Contains(res.Body, `name="call_id"`) {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 	t.Run("POST redeliver with a junk id", func(t *testing.T) {
 		for _, id := range []string{"abc", "0", "-1", "99999999999999999999"} {
 			if res := c.Post(t, "/deliveries/"+id+"/redeliver", url.Values{}); res.Status != http.StatusNotFound {
-				t.Errorf("%s: %s", id, webtest.Describe(res))
+				t.Errorf("%s: %s", id, handlertest.Describe(res))
 			}
 		}
 	})
@@ -474,7 +473,7 @@ func TestRedeliverWithoutDispatcher(t *testing.T) {
 	t.Run("the page says why there is no Redeliver button", func(t *testing.T) {
 		res := c.Get(t, "/deliveries/"+strconv.FormatInt(d.ID, 10))
 		if res.Status != http.StatusOK || strings.Contains(res.Body, "/redeliver") || !strings.Contains(res.Body, "Redelivery is unavailable right now") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 
@@ -486,7 +485,7 @@ func TestRedeliverWithoutDispatcher(t *testing.T) {
 			}
 			res := c.PostRaw(t, path, url.Values{"_csrf": {c.CSRF()}}, h)
 			if res.Status != http.StatusServiceUnavailable || !strings.Contains(res.Body, "Redelivery is unavailable") {
-				t.Fatalf("%s", webtest.Describe(res))
+				t.Fatalf("%s", handlertest.Describe(res))
 			}
 		})
 	}
@@ -494,10 +493,10 @@ func TestRedeliverWithoutDispatcher(t *testing.T) {
 		if _, err := app.Store.CreateUser(context.Background(), tn.Account.ID, "viewer-"+w.ID+"@example.com", "viewer password", models.RoleViewer); err != nil {
 			t.Fatal(err)
 		}
-		cv := app.SignIn(t, webtest.Tenant{Account: tn.Account, Email: "viewer-" + w.ID + "@example.com", Password: "viewer password"})
+		cv := app.SignIn(t, handlertest.Tenant{Account: tn.Account, Email: "viewer-" + w.ID + "@example.com", Password: "viewer password"})
 		cv.Get(t, "/deliveries")
 		if res := cv.Post(t, path, url.Values{}); res.Status != http.StatusForbidden {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 }
@@ -555,9 +554,9 @@ func (f *fakeRedeliverer) Calls() []string {
 	return slices.Clone(f.calls)
 }
 
-// newAppWith starts Ringhook like webtest.New, but with the Redeliverer
+// newAppWith starts Ringhook like handlertest.New, but with the Redeliverer
 // redeliverer makes (none when redeliverer is nil) and no dispatcher.
-func newAppWith(t *testing.T, redeliverer func(*models.Store) handlers.Redeliverer) *webtest.App {
+func newAppWith(t *testing.T, redeliverer func(*models.Store) handlers.Redeliverer) *handlertest.App {
 	t.Helper()
 	db, err := models.Open(context.Background(), devdb.TestURL())
 	if err != nil {
@@ -578,10 +577,10 @@ func newAppWith(t *testing.T, redeliverer func(*models.Store) handlers.Redeliver
 		t.Fatal(err)
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(false, key), Limiter: session.NewLimiter(5, 15*time.Minute, nil),
-		Redeliverer: r, Log: webtest.Quiet})
-	srv := httptest.NewServer(web.New(h, web.Config{Log: webtest.Quiet}))
+		Redeliverer: r, Log: handlertest.Quiet})
+	srv := httptest.NewServer(handlers.NewServer(h, handlers.ServerConfig{Log: handlertest.Quiet}))
 	t.Cleanup(srv.Close)
-	return &webtest.App{URL: srv.URL, Store: store, Server: srv}
+	return &handlertest.App{URL: srv.URL, Store: store, Server: srv}
 }
 
 func TestRedeliver(t *testing.T) {
@@ -596,13 +595,13 @@ func TestRedeliver(t *testing.T) {
 	id := strconv.FormatInt(d.ID, 10)
 	page := c.Get(t, "/deliveries/"+id)
 	if !strings.Contains(page.Body, `hx-post="/deliveries/`+id+`/redeliver"`) || !strings.Contains(page.Body, `name="_csrf"`) {
-		t.Fatalf("no Redeliver form with a CSRF token: %s", webtest.Describe(page))
+		t.Fatalf("no Redeliver form with a CSRF token: %s", handlertest.Describe(page))
 	}
 
 	t.Run("htmx gets the refreshed timeline and summary", func(t *testing.T) {
 		res := c.PostRaw(t, "/deliveries/"+id+"/redeliver", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})
 		if res.Status != http.StatusOK {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		for _, want := range []string{`<section id="timeline"`, `id="attempt-2"`, `id="attempt-1"`, "Redelivered: attempt #2 got 200.",
 			`id="delivery-summary" hx-swap-oob="true"`, `class="badge badge-ok">succeeded`} {
@@ -623,11 +622,11 @@ func TestRedeliver(t *testing.T) {
 		fake.set(503, nil)
 		res := c.Post(t, "/deliveries/"+id+"/redeliver", url.Values{})
 		if res.Status != http.StatusSeeOther || res.Location != "/deliveries/"+id {
-			t.Fatalf("%s location %q", webtest.Describe(res), res.Location)
+			t.Fatalf("%s location %q", handlertest.Describe(res), res.Location)
 		}
 		page := c.Get(t, res.Location)
 		if !strings.Contains(page.Body, "Redelivery attempt #3 failed: the receiver answered 503.") || !strings.Contains(page.Body, `id="attempt-3"`) {
-			t.Fatalf("after redirect: %s", webtest.Describe(page))
+			t.Fatalf("after redirect: %s", handlertest.Describe(page))
 		}
 	})
 	t.Run("a delivery being sent is reported, not a server error", func(t *testing.T) {
@@ -635,7 +634,7 @@ func TestRedeliver(t *testing.T) {
 		defer fake.set(200, nil)
 		res := c.PostRaw(t, "/deliveries/"+id+"/redeliver", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "being sent right now") {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 	t.Run("another account cannot redeliver it", func(t *testing.T) {
@@ -644,7 +643,7 @@ func TestRedeliver(t *testing.T) {
 		co := app.SignIn(t, other)
 		co.Get(t, "/deliveries")
 		if res := co.Post(t, "/deliveries/"+id+"/redeliver", url.Values{}); res.Status != http.StatusNotFound {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		if len(fake.Calls()) != before {
 			t.Fatal("the Redeliverer was called for another account's delivery")
@@ -668,7 +667,7 @@ func TestRedeliverThroughDispatcher(t *testing.T) {
 	}))
 	t.Cleanup(receiver.Close)
 
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	w := logWebhook(t, app, tn, "Live hook")
 	if err := app.Store.DB().Exec(`UPDATE webhooks SET url = ? WHERE id = ?`, receiver.URL+"/in", w.ID).Error; err != nil {
@@ -684,7 +683,7 @@ func TestRedeliverThroughDispatcher(t *testing.T) {
 
 	res := c.PostRaw(t, "/deliveries/"+id+"/redeliver", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})
 	if res.Status != http.StatusOK {
-		t.Fatalf("%s", webtest.Describe(res))
+		t.Fatalf("%s", handlertest.Describe(res))
 	}
 	mu.Lock()
 	defer mu.Unlock()

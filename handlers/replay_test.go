@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"context"
@@ -10,15 +10,15 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
 // TestReEnableAndReplay: a receiver answers 410, the webhook is disabled;
 // the banner offers to re-enable and replay what failed, and the replay
 // delivers the same events once the receiver is back.
 func TestReEnableAndReplay(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	var gone atomic.Bool
 	gone.Store(true)
@@ -41,7 +41,7 @@ func TestReEnableAndReplay(t *testing.T) {
 	c := app.NewClient(t)
 	for _, id := range []string{"01JRB3Q7Z8K2M4N6P8R0S2T4A1", "01JRB3Q7Z8K2M4N6P8R0S2T4A2"} {
 		if res := apiPost(t, c, "/api/v1/events", key, "application/json", strings.Replace(hangupEvent, "%s", id, 1)); res.Status != http.StatusAccepted {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	}
 	if _, err := app.Dispatcher.ProcessDue(context.Background()); err != nil {
@@ -64,7 +64,7 @@ func TestReEnableAndReplay(t *testing.T) {
 	gone.Store(false)
 	res := admin.Post(t, "/webhooks/"+w.ID+"/replay", url.Values{"since": {since[1]}, "enable": {"true"}})
 	if res.Status != http.StatusSeeOther {
-		t.Fatalf("%s", webtest.Describe(res))
+		t.Fatalf("%s", handlertest.Describe(res))
 	}
 	got, _ = app.Store.Webhook(context.Background(), tn.Account.ID, w.ID)
 	if !got.Enabled {
@@ -85,7 +85,7 @@ func TestReEnableAndReplay(t *testing.T) {
 		other := app.SignIn(t, app.NewTenant(t, models.RoleAdmin))
 		other.Get(t, "/webhooks")
 		if res := other.Post(t, "/webhooks/"+w.ID+"/replay", url.Values{"enable": {"true"}}); res.Status != http.StatusNotFound {
-			t.Fatalf("%s", webtest.Describe(res))
+			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
 var (
@@ -47,11 +47,11 @@ var coreTriggers = []struct{ id, label string }{
 var articleRE = regexp.MustCompile(`(?s)<article class="card event-type" id="([^"]+)">(.*?)</article>`)
 
 func TestEventCatalogPage(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	c := app.SignIn(t, app.NewTenant(t, models.RoleViewer))
 	res := c.Get(t, "/events/catalog")
 	if res.Status != http.StatusOK {
-		t.Fatalf("%s", webtest.Describe(res))
+		t.Fatalf("%s", handlertest.Describe(res))
 	}
 	articles := map[string]string{} // anchor -> inner HTML
 	var order []string
@@ -157,22 +157,22 @@ func auditRows(body string) (map[int64]string, []int64) {
 }
 
 func TestAuditLogPage(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	ctx := context.Background()
 	tn := app.NewTenant(t, models.RoleAdmin)
 	c := app.SignIn(t, tn)
 	c.Get(t, "/webhooks/new")
 	if res := c.Post(t, "/webhooks", fullForm("CRM v1")); res.Status != http.StatusSeeOther {
-		t.Fatalf("create: %s", webtest.Describe(res))
+		t.Fatalf("create: %s", handlertest.Describe(res))
 	}
 	w := mustWebhook(t, app, tn, "CRM v1")
 	f := fullForm("CRM v2")
 	f.Set("max_attempts", "7")
 	if res := c.Post(t, "/webhooks/"+w.ID+"/edit", f); res.Status != http.StatusSeeOther {
-		t.Fatalf("edit: %s", webtest.Describe(res))
+		t.Fatalf("edit: %s", handlertest.Describe(res))
 	}
 	if res := c.Post(t, "/webhooks/"+w.ID+"/toggle", url.Values{"enabled": {"false"}}); res.Status != http.StatusSeeOther {
-		t.Fatalf("toggle: %s", webtest.Describe(res))
+		t.Fatalf("toggle: %s", handlertest.Describe(res))
 	}
 	gone := logWebhook(t, app, tn, "Short lived")
 	if _, err := app.Store.DeleteWebhook(ctx, tn.Account.ID, gone.ID, models.Actor{Label: tn.Email}); err != nil {
@@ -196,7 +196,7 @@ func TestAuditLogPage(t *testing.T) {
 	}
 	res := c.Get(t, "/audit")
 	if res.Status != http.StatusOK {
-		t.Fatalf("%s", webtest.Describe(res))
+		t.Fatalf("%s", handlertest.Describe(res))
 	}
 	rows, ids := auditRows(res.Body)
 
@@ -268,13 +268,13 @@ func TestAuditLogPage(t *testing.T) {
 		res := app.SignIn(t, other).Get(t, "/audit")
 		otherRows, _ := auditRows(res.Body)
 		if res.Status != http.StatusOK || len(otherRows) != 1 || strings.Contains(res.Body, "CRM v") || strings.Contains(res.Body, tn.Email) {
-			t.Fatalf("other account's log: %d rows, %s", len(otherRows), webtest.Describe(res))
+			t.Fatalf("other account's log: %d rows, %s", len(otherRows), handlertest.Describe(res))
 		}
 	})
 }
 
 func TestAuditLogPagination(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleViewer)
 	const total = 60
 	err := app.Store.DB().Exec(`INSERT INTO audit_log (account_id, actor, action, object_type, object_id, created_at)
@@ -286,7 +286,7 @@ func TestAuditLogPagination(t *testing.T) {
 	first := c.Get(t, "/audit")
 	_, page1 := auditRows(first.Body)
 	if first.Status != http.StatusOK || len(page1) != 50 {
-		t.Fatalf("first page: %d rows, %s", len(page1), webtest.Describe(first))
+		t.Fatalf("first page: %d rows, %s", len(page1), handlertest.Describe(first))
 	}
 	if !slices.IsSortedFunc(page1, func(a, b int64) int { return int(b - a) }) {
 		t.Errorf("first page not newest first: %v", page1)
@@ -301,7 +301,7 @@ func TestAuditLogPagination(t *testing.T) {
 	second := c.Get(t, next)
 	_, page2 := auditRows(second.Body)
 	if second.Status != http.StatusOK || len(page2) != total-50 {
-		t.Fatalf("second page: %d rows, %s", len(page2), webtest.Describe(second))
+		t.Fatalf("second page: %d rows, %s", len(page2), handlertest.Describe(second))
 	}
 	all := append(slices.Clone(page1), page2...)
 	slices.Sort(all)
@@ -316,25 +316,25 @@ func TestAuditLogPagination(t *testing.T) {
 	}
 	beyond := c.Get(t, "/audit?before="+strconv.FormatInt(slices.Min(page2), 10))
 	if _, rows := auditRows(beyond.Body); beyond.Status != http.StatusOK || len(rows) != 0 || !strings.Contains(beyond.Body, "No older entries") {
-		t.Errorf("past the end: %d rows, %s", len(rows), webtest.Describe(beyond))
+		t.Errorf("past the end: %d rows, %s", len(rows), handlertest.Describe(beyond))
 	}
 }
 
 func TestAuditLogBadBefore(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	c := app.SignIn(t, app.NewTenant(t, models.RoleViewer))
 	for _, before := range []string{"abc", "0", "-5", "1.5", "1e3", "99999999999999999999999", "%00", "12%20OR%201=1"} {
 		t.Run(before, func(t *testing.T) {
 			res := c.Get(t, "/audit?before="+before)
 			if res.Status != http.StatusBadRequest || !strings.Contains(res.Body, "This page link is broken") {
-				t.Fatalf("%s", webtest.Describe(res))
+				t.Fatalf("%s", handlertest.Describe(res))
 			}
 		})
 	}
 }
 
 func TestDashboardChartAndFailures(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleViewer)
 	w := logWebhook(t, app, tn, "Flaky CRM")
 	now := time.Now()
@@ -352,7 +352,7 @@ func TestDashboardChartAndFailures(t *testing.T) {
 
 	res := app.SignIn(t, tn).Get(t, "/")
 	if res.Status != http.StatusOK {
-		t.Fatalf("%s", webtest.Describe(res))
+		t.Fatalf("%s", handlertest.Describe(res))
 	}
 	t.Run("the chart has 24 hourly bars, stacked by status", func(t *testing.T) {
 		if !strings.Contains(res.Body, `id="delivery-chart"`) {
@@ -401,13 +401,13 @@ func TestDashboardChartAndFailures(t *testing.T) {
 		res := app.SignIn(t, app.NewTenant(t, models.RoleViewer)).Get(t, "/")
 		if res.Status != http.StatusOK || strings.Count(res.Body, `<g class="bar">`) != 24 || strings.Contains(res.Body, `class="seg `) ||
 			!strings.Contains(res.Body, "No deliveries in the last 24 hours.") || !strings.Contains(res.Body, "No failed deliveries.") {
-			t.Errorf("%s", webtest.Describe(res))
+			t.Errorf("%s", handlertest.Describe(res))
 		}
 	})
 }
 
 func TestPagesForViewer(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	c := app.SignIn(t, app.NewTenant(t, models.RoleViewer))
 	pages := []struct{ path, nav string }{
 		{"/", "/"},
@@ -423,7 +423,7 @@ func TestPagesForViewer(t *testing.T) {
 		t.Run(p.path, func(t *testing.T) {
 			res := c.Get(t, p.path)
 			if res.Status != http.StatusOK {
-				t.Fatalf("%s", webtest.Describe(res))
+				t.Fatalf("%s", handlertest.Describe(res))
 			}
 			if !strings.Contains(res.Body, `<a href="`+p.nav+`" class="active">`) {
 				t.Errorf("navigation does not mark %s as current", p.nav)

@@ -11,12 +11,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/web/webtest"
 )
 
 // signIn signs in through the login page and lands on the dashboard.
-func signIn(b *browser, tn webtest.Tenant) {
+func signIn(b *browser, tn handlertest.Tenant) {
 	b.t.Helper()
 	b.open("/login", http.StatusOK)
 	b.fill("#email", tn.Email)
@@ -35,7 +35,7 @@ var hookID = regexp.MustCompile(`^/webhooks/(wh_[A-Za-z0-9]+)$`)
 const previewText = `(document.querySelector("#preview pre.http")?.textContent ?? "")`
 
 func TestNewUserCreatesWebhook(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	b := newBrowser(t, app.URL)
 
@@ -241,7 +241,7 @@ func TestNewUserCreatesWebhook(t *testing.T) {
 }
 
 func TestValidationKeepsValues(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	b := newBrowser(t, app.URL)
 	// Chromium logs the 422 of the form page as a failed resource.
@@ -321,7 +321,7 @@ func TestValidationKeepsValues(t *testing.T) {
 }
 
 func TestEditToggleDelete(t *testing.T) {
-	app := webtest.New(t)
+	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	ctx := context.Background()
 	in := models.NewWebhookInput("Asia/Kolkata")

@@ -1,16 +1,14 @@
-package web
+package handlers
 
 import (
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/ringhook/ringhook/handlers"
 )
 
 // routes is the one route table.
-func routes(e *echo.Echo, h *handlers.Handler) {
+func routes(e *echo.Echo, h *Handler) {
 	e.GET("/healthz", h.Healthz)
 	e.GET("/readyz", h.Readyz)
 
