@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 export GOFLAGS := -buildvcs=false
 
-.PHONY: run build test check generate check-generated check-imports vet fmt bench fuzz
+.PHONY: run build test check generate check-generated check-imports check-tidy check-templ-fmt vet fmt bench fuzz
 
 run: ## serve the console (private PostgreSQL when DATABASE_URL is unset)
 	$(GO) run ./cmd/ringhook serve
@@ -17,7 +17,7 @@ generate:
 test: check ## every test, against real PostgreSQL and Chromium
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
-check: check-generated fmt vet check-imports
+check: check-generated fmt check-templ-fmt check-tidy vet check-imports
 
 check-generated: ## *_templ.go must match the generator (a fresh clone checks the committed files)
 	@before=$$(git ls-files -co --exclude-standard '*_templ.go' | sort | xargs sha256sum); \
@@ -27,6 +27,12 @@ check-generated: ## *_templ.go must match the generator (a fresh clone checks th
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+check-tidy: ## go.mod and go.sum say exactly what the code imports
+	@$(GO) mod tidy -diff
+
+check-templ-fmt:
+	@$(GO) tool templ fmt -fail . >/dev/null 2>&1 || { $(GO) tool templ fmt -fail .; echo "templ files need formatting: go tool templ fmt ."; exit 1; }
 
 vet:
 	$(GO) vet $(PKGS)
