@@ -18,7 +18,7 @@ import (
 	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/devdb"
+	"github.com/ringhook/ringhook/models/modeltest"
 	"github.com/ringhook/ringhook/web/session"
 )
 
@@ -558,7 +558,7 @@ func (f *fakeRedeliverer) Calls() []string {
 // redeliverer makes (none when redeliverer is nil) and no dispatcher.
 func newAppWith(t *testing.T, redeliverer func(*models.Store) handlers.Redeliverer) *handlertest.App {
 	t.Helper()
-	db, err := models.Open(context.Background(), devdb.TestURL())
+	db, err := models.Open(context.Background(), modeltest.URL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,6 @@
 // Package modeltest gives test packages that touch data a throwaway,
-// migrated PostgreSQL database (see models/devdb) and a store on it.
+// migrated PostgreSQL database (made with models/devdb) and fixtures on it.
+// It is for tests only; production code never imports it.
 package modeltest
 
 import (
@@ -10,13 +11,12 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/devdb"
 )
 
 // Main is a TestMain body: it creates the package's database, migrates it,
 // runs the tests, drops it and exits.
 func Main(m interface{ Run() int }, pkg string) {
-	os.Exit(devdb.RunTests(m, pkg, func(url string) error {
+	os.Exit(RunTests(m, pkg, func(url string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		db, err := models.Open(ctx, url)
@@ -31,7 +31,7 @@ func Main(m interface{ Run() int }, pkg string) {
 
 // Open connects to the package's test database.
 func Open(ctx context.Context) (*gorm.DB, error) {
-	return models.Open(ctx, devdb.TestURL())
+	return models.Open(ctx, URL())
 }
 
 // Close closes db's pool.
