@@ -5,6 +5,7 @@ package modeltest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -46,4 +47,19 @@ func Close(db *gorm.DB) {
 // work, so each test parks what earlier tests left in the queue.
 func ParkQueue(db *gorm.DB) error {
 	return db.Exec("UPDATE deliveries SET status = 'cancelled' WHERE status IN ('pending', 'sending')").Error
+}
+
+// SeedPhoneNumber adds number (E.164) to the account as a fixture: not a
+// user's action, so unlike Store.AddPhoneNumber it writes no audit entry
+// for tests that read the audit log.
+func SeedPhoneNumber(ctx context.Context, db *gorm.DB, accountID, number, label string) (*models.PhoneNumber, error) {
+	n, ok := models.NormalizeE164(number)
+	if !ok {
+		return nil, fmt.Errorf("seed phone number: %q is not E.164", number)
+	}
+	p := &models.PhoneNumber{ID: models.NewID("num_"), AccountID: accountID, Number: n, Label: label, CreatedAt: time.Now().UTC()}
+	if err := db.WithContext(ctx).Create(p).Error; err != nil {
+		return nil, fmt.Errorf("seed phone number: %w", err)
+	}
+	return p, nil
 }

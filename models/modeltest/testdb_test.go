@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ringhook/ringhook/models"
 )
 
 func TestMain(m *testing.M) { Main(m, "models/modeltest") }
@@ -57,5 +59,34 @@ func TestMainMigratedDatabase(t *testing.T) {
 	}
 	if !strings.HasPrefix(name, "rh_test_models_modeltest_") || !migrated {
 		t.Errorf("database %q migrated %v; want rh_test_models_modeltest_… with the webhooks table", name, migrated)
+	}
+}
+
+// A seeded number is the account's like any other, and leaves no audit entry.
+func TestSeedPhoneNumber(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Close(db)
+	store := models.NewStore(db, nil)
+	acc, err := store.CreateAccount(ctx, "Seed "+models.NewID(""), "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SeedPhoneNumber(ctx, db, acc.ID, "+918287842425", "line"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SeedPhoneNumber(ctx, db, acc.ID, "08287842425", "bad"); err == nil {
+		t.Error("seeded a number that is not E.164")
+	}
+	nums, err := store.PhoneNumbers(ctx, acc.ID)
+	if err != nil || len(nums) != 1 || nums[0].Number != "+918287842425" || nums[0].Label != "line" {
+		t.Errorf("PhoneNumbers = %+v, %v", nums, err)
+	}
+	audit, err := store.AuditLog(ctx, acc.ID, 0, 10)
+	if err != nil || len(audit) != 0 {
+		t.Errorf("audit log after seeding = %+v, %v; want empty", audit, err)
 	}
 }
