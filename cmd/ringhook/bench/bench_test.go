@@ -3,9 +3,12 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +289,35 @@ func TestRunSmall(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(errOut.String())
+	}
+}
+
+// --phases runs and reports only the phases asked for, and the ports given
+// are the ones opened.
+func TestRunPhasesSubset(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs PostgreSQL")
+	}
+	ln, err := listen(0) // find a free port, then give it back for the receiver
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	args := []string{"--phases", "A", "--ceiling-for", "100ms", "--workers", "2", "--receiver-port", strconv.Itoa(port)}
+	if err := Run(ctx, Env{DatabaseURL: os.Getenv("TEST_DATABASE_URL"), DefaultWorkers: 32}, args, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	rep := out.String()
+	if !strings.Contains(rep, "A ceiling") || !strings.Contains(rep, fmt.Sprintf("receiver    http://127.0.0.1:%d ", port)) {
+		t.Errorf("report lacks phase A or the receiver on port %d:\n%s", port, rep)
+	}
+	for _, absent := range []string{"B throughput", "C latency", "I alone", "isolation ratio"} {
+		if strings.Contains(rep, absent) {
+			t.Errorf("--phases A reported %q:\n%s", absent, rep)
+		}
 	}
 }

@@ -310,7 +310,7 @@ wait:
 	return nil
 }
 
-// latency is phase C: a fresh queue, the dispatcher running, events
+// latency is phase C: its own account, the dispatcher running, events
 // ingested at a fixed rate; latency = receiver arrival - Ingest call.
 func (b *run) latency(ctx context.Context) error {
 	// A CHECKPOINT now, so that one forced by phase B's writes does not
