@@ -112,7 +112,7 @@ func TestAPIKeyConsole(t *testing.T) {
 		}
 		for _, tb := range tables {
 			var rows []string
-			if err := app.Store.DB().WithContext(ctx).Raw(tb.query, tn.Account.ID).Scan(&rows).Error; err != nil {
+			if err := app.DB.WithContext(ctx).Raw(tb.query, tn.Account.ID).Scan(&rows).Error; err != nil {
 				t.Fatal(err)
 			}
 			if len(rows) == 0 {

@@ -457,7 +457,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		}
 	}
 	// Readiness follows the database: close the app's pool and it must say so.
-	sqlDB, err := app.Store.DB().DB()
+	sqlDB, err := app.DB.DB()
 	if err != nil {
 		t.Fatal(err)
 	}

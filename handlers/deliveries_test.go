@@ -15,10 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/devdb"
+	"github.com/ringhook/ringhook/models/modeltest"
 	"github.com/ringhook/ringhook/web/session"
 )
 
@@ -48,7 +50,7 @@ func logWebhook(t *testing.T, app *handlertest.App, tn handlertest.Tenant, name 
 // would have. The stored request carries the real secret; pages must never show it.
 func seedDelivery(t *testing.T, app *handlertest.App, w *models.Webhook, eventType, status, callID string, created time.Time) models.Delivery {
 	t.Helper()
-	db := app.Store.DB()
+	db := app.DB
 	ev := models.Event{AccountID: w.AccountID, ID: models.NewID("evt_"), Type: eventType, OccurredAt: created, ReceivedAt: created,
 		CallID: &callID, Payload: models.JSON[map[string]any]{V: map[string]any{"call_id": callID}}}
 	if err := db.Create(&ev).Error; err != nil {
@@ -72,10 +74,10 @@ func seedDelivery(t *testing.T, app *handlertest.App, w *models.Webhook, eventTy
 
 func seedAttempt(t *testing.T, app *handlertest.App, a models.Attempt) {
 	t.Helper()
-	if err := app.Store.DB().Create(&a).Error; err != nil {
+	if err := app.DB.Create(&a).Error; err != nil {
 		t.Fatalf("insert attempt: %v", err)
 	}
-	err := app.Store.DB().Exec(`UPDATE deliveries SET attempt_count = attempt_count + 1, last_status_code = ? WHERE id = ?`,
+	err := app.DB.Exec(`UPDATE deliveries SET attempt_count = attempt_count + 1, last_status_code = ? WHERE id = ?`,
 		a.ResponseStatus, a.DeliveryID).Error
 	if err != nil {
 		t.Fatal(err)
@@ -187,14 +189,14 @@ func TestDeliveryLogPagination(t *testing.T) {
 	w := logWebhook(t, app, tn, "Busy hook")
 	first := seedDelivery(t, app, w, "call.hangup", models.StatusSucceeded, "CA-1", time.Date(2026, 2, 1, 9, 0, 0, 0, kolkata))
 	// 69 more deliveries, every 7th failed: 61 succeeded in all, interleaved with 9 failed.
-	err := app.Store.DB().Exec(`INSERT INTO deliveries (account_id, webhook_id, event_id, event_type, status, created_at)
+	err := app.DB.Exec(`INSERT INTO deliveries (account_id, webhook_id, event_id, event_type, status, created_at)
 		SELECT ?, ?, ?, 'call.hangup', CASE WHEN g % 7 = 0 THEN 'failed' ELSE 'succeeded' END, ?::timestamptz + g * interval '1 minute'
 		FROM generate_series(1, 69) AS g`, tn.Account.ID, w.ID, first.EventID, first.CreatedAt).Error
 	if err != nil {
 		t.Fatal(err)
 	}
 	var want []int64
-	if err := app.Store.DB().Raw(`SELECT id FROM deliveries WHERE account_id = ? AND status = 'succeeded' ORDER BY id DESC`, tn.Account.ID).Scan(&want).Error; err != nil {
+	if err := app.DB.Raw(`SELECT id FROM deliveries WHERE account_id = ? AND status = 'succeeded' ORDER BY id DESC`, tn.Account.ID).Scan(&want).Error; err != nil {
 		t.Fatal(err)
 	}
 	if len(want) != 61 {
@@ -505,6 +507,7 @@ func TestRedeliverWithoutDispatcher(t *testing.T) {
 // without sending anything.
 type fakeRedeliverer struct {
 	store  *models.Store
+	db     *gorm.DB
 	mu     sync.Mutex
 	status int   // response status of the next attempt
 	err    error // returned instead of an attempt when set
@@ -528,7 +531,7 @@ func (f *fakeRedeliverer) Redeliver(ctx context.Context, accountID string, deliv
 	if status >= 300 {
 		a.ErrorKind, a.ErrorMessage = models.ErrKindHTTPStatus, fmt.Sprintf("receiver answered %d", status)
 	}
-	db := f.store.DB().WithContext(ctx)
+	db := f.db.WithContext(ctx)
 	if err := db.Create(&a).Error; err != nil {
 		return nil, err
 	}
@@ -558,7 +561,7 @@ func (f *fakeRedeliverer) Calls() []string {
 // redeliverer makes (none when redeliverer is nil) and no dispatcher.
 func newAppWith(t *testing.T, redeliverer func(*models.Store) handlers.Redeliverer) *handlertest.App {
 	t.Helper()
-	db, err := models.Open(context.Background(), devdb.TestURL())
+	db, err := models.Open(context.Background(), modeltest.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,12 +583,13 @@ func newAppWith(t *testing.T, redeliverer func(*models.Store) handlers.Redeliver
 		Redeliverer: r, Log: handlertest.Quiet})
 	srv := httptest.NewServer(handlers.NewServer(h, handlers.ServerConfig{Log: handlertest.Quiet}))
 	t.Cleanup(srv.Close)
-	return &handlertest.App{URL: srv.URL, Store: store, Server: srv}
+	return &handlertest.App{URL: srv.URL, Store: store, DB: db, Server: srv}
 }
 
 func TestRedeliver(t *testing.T) {
 	fake := &fakeRedeliverer{status: 200}
 	app := newAppWith(t, func(s *models.Store) handlers.Redeliverer { fake.store = s; return fake })
+	fake.db = app.DB
 	tn := app.NewTenant(t, models.RoleAdmin)
 	w := logWebhook(t, app, tn, "Redelivered hook")
 	d := seedDelivery(t, app, w, "call.hangup", models.StatusFailed, "CA-9", time.Now())
@@ -670,11 +674,11 @@ func TestRedeliverThroughDispatcher(t *testing.T) {
 	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
 	w := logWebhook(t, app, tn, "Live hook")
-	if err := app.Store.DB().Exec(`UPDATE webhooks SET url = ? WHERE id = ?`, receiver.URL+"/in", w.ID).Error; err != nil {
+	if err := app.DB.Exec(`UPDATE webhooks SET url = ? WHERE id = ?`, receiver.URL+"/in", w.ID).Error; err != nil {
 		t.Fatal(err)
 	}
 	d := seedDelivery(t, app, w, "call.hangup", models.StatusFailed, "CA-LIVE", time.Now().Add(-time.Hour))
-	if err := app.Store.DB().Exec(`UPDATE deliveries SET request_url = ? WHERE id = ?`, receiver.URL+"/in", d.ID).Error; err != nil {
+	if err := app.DB.Exec(`UPDATE deliveries SET request_url = ? WHERE id = ?`, receiver.URL+"/in", d.ID).Error; err != nil {
 		t.Fatal(err)
 	}
 	c := app.SignIn(t, tn)

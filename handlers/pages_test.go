@@ -180,7 +180,7 @@ func TestAuditLogPage(t *testing.T) {
 	}
 	auto := models.AuditEntry{AccountID: tn.Account.ID, Actor: "ringhook", Action: "webhook.auto_disabled", ObjectType: "webhook",
 		ObjectID: w.ID, After: &models.JSON[any]{V: map[string]any{"reason": "10 failures in a row"}}, CreatedAt: time.Now()}
-	if err := app.Store.DB().Omit("ID").Create(&auto).Error; err != nil {
+	if err := app.DB.Omit("ID").Create(&auto).Error; err != nil {
 		t.Fatal(err)
 	}
 	other := app.NewTenant(t, models.RoleAdmin)
@@ -277,7 +277,7 @@ func TestAuditLogPagination(t *testing.T) {
 	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleViewer)
 	const total = 60
-	err := app.Store.DB().Exec(`INSERT INTO audit_log (account_id, actor, action, object_type, object_id, created_at)
+	err := app.DB.Exec(`INSERT INTO audit_log (account_id, actor, action, object_type, object_id, created_at)
 		SELECT ?, 'seed', 'webhook.updated', 'webhook', 'wh_seed' || g, now() FROM generate_series(1, ?) AS g`, tn.Account.ID, total).Error
 	if err != nil {
 		t.Fatal(err)

@@ -77,7 +77,7 @@ func TestReEnableAndReplay(t *testing.T) {
 		t.Fatalf("receiver got %d replayed deliveries", ok.Load())
 	}
 	var attempts []models.Attempt
-	app.Store.DB().Where("webhook_id = ?", w.ID).Order("delivery_id, number").Find(&attempts)
+	app.DB.Where("webhook_id = ?", w.ID).Order("delivery_id, number").Find(&attempts)
 	if len(attempts) != 4 || attempts[1].Number != 2 || !attempts[1].Succeeded() {
 		t.Fatalf("%d attempts; second %+v", len(attempts), attempts[1])
 	}

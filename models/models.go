@@ -123,9 +123,6 @@ func NewStore(db *gorm.DB, now func() time.Time) *Store {
 	return &Store{db: db, now: func() time.Time { return now().UTC() }}
 }
 
-// DB exposes the handle for readiness checks and the dispatcher's own queries.
-func (s *Store) DB() *gorm.DB { return s.db }
-
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/devdb"
 	"github.com/ringhook/ringhook/models/modeltest"
 )
 
@@ -15,7 +14,7 @@ func TestMain(m *testing.M) { modeltest.Main(m, "cmd") }
 // TestMigrateAndAdminCreate runs the subcommands against the package's
 // database, as an operator would with DATABASE_URL set.
 func TestMigrateAndAdminCreate(t *testing.T) {
-	t.Setenv("DATABASE_URL", devdb.TestURL())
+	t.Setenv("DATABASE_URL", modeltest.URL())
 	t.Setenv("RINGHOOK_DATA_DIR", t.TempDir())
 	ctx := context.Background()
 	if err := run(ctx, []string{"migrate"}); err != nil {

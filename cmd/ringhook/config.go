@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ringhook/ringhook/web/dispatch"
 )
 
 // config is everything the environment can set.
@@ -39,14 +41,14 @@ func loadConfig() (config, error) {
 		ShutdownTimeout:     15 * time.Second,
 	}
 	var err error
-	if c.Workers, err = strconv.Atoi(envOr("RINGHOOK_WORKERS", "32")); err != nil || c.Workers < 1 {
-		return c, fmt.Errorf("RINGHOOK_WORKERS must be a positive number")
+	if c.Workers, err = positiveEnv("RINGHOOK_WORKERS", dispatch.DefaultWorkers); err != nil {
+		return c, err
 	}
-	if c.PerWebhook, err = strconv.Atoi(envOr("RINGHOOK_PER_WEBHOOK_INFLIGHT", "8")); err != nil || c.PerWebhook < 1 {
-		return c, fmt.Errorf("RINGHOOK_PER_WEBHOOK_INFLIGHT must be a positive number")
+	if c.PerWebhook, err = positiveEnv("RINGHOOK_PER_WEBHOOK_INFLIGHT", dispatch.DefaultPerWebhook); err != nil {
+		return c, err
 	}
-	if c.AutoDisableFailures, err = strconv.Atoi(envOr("RINGHOOK_AUTO_DISABLE_FAILURES", "50")); err != nil || c.AutoDisableFailures < 1 {
-		return c, fmt.Errorf("RINGHOOK_AUTO_DISABLE_FAILURES must be a positive number")
+	if c.AutoDisableFailures, err = positiveEnv("RINGHOOK_AUTO_DISABLE_FAILURES", 50); err != nil {
+		return c, err
 	}
 	if c.AutoDisableWindow, err = time.ParseDuration(envOr("RINGHOOK_AUTO_DISABLE_WINDOW", "1h")); err != nil || c.AutoDisableWindow < 0 {
 		return c, fmt.Errorf("RINGHOOK_AUTO_DISABLE_WINDOW must be a duration such as 1h or 30m")
@@ -57,6 +59,16 @@ func loadConfig() (config, error) {
 		}
 	}
 	return c, nil
+}
+
+// positiveEnv reads a positive whole number from k, def when unset.
+func positiveEnv(k string, def int) (int, error) {
+	v := envOr(k, strconv.Itoa(def))
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s must be a positive number, not %q", k, v)
+	}
+	return n, nil
 }
 
 func envOr(k, def string) string {

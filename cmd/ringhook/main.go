@@ -18,6 +18,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ringhook/ringhook/cmd/ringhook/bench"
+	"github.com/ringhook/ringhook/cmd/ringhook/simulate"
+	"github.com/ringhook/ringhook/web/dispatch"
 )
 
 func main() {
@@ -36,6 +40,22 @@ func run(ctx context.Context, args []string) error {
 		cmd, args = args[0], args[1:]
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	switch cmd {
+	case "simulate": // a client of a running server: none of its configuration
+		return simulate.Run(ctx, args, os.Stdout, os.Stderr)
+	case "bench": // its own database and dispatcher: only the database and worker settings
+		workers, err := positiveEnv("RINGHOOK_WORKERS", dispatch.DefaultWorkers)
+		if err != nil {
+			return err
+		}
+		return bench.Run(ctx, bench.Env{DatabaseURL: os.Getenv("DATABASE_URL"), DefaultWorkers: workers}, args, os.Stdout, os.Stderr)
+	case "help", "-h", "--help":
+		fmt.Println(usage)
+		return nil
+	case "serve", "migrate", "admin":
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
 	cfg, err := loadConfig()
 	if err != nil {
 		return err
@@ -45,17 +65,9 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx, cfg, log)
 	case "migrate":
 		return migrate(ctx, cfg, log)
-	case "admin":
+	default:
 		return admin(ctx, cfg, log, args)
-	case "simulate":
-		return simulate(ctx, args, os.Stdout, os.Stderr)
-	case "bench":
-		return runBench(ctx, cfg, args, os.Stdout, os.Stderr)
-	case "help", "-h", "--help":
-		fmt.Println(usage)
-		return nil
 	}
-	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }
 
 const usage = `usage: ringhook [command]
@@ -65,5 +77,6 @@ const usage = `usage: ringhook [command]
                [--password P] [--role owner|admin|viewer]
   simulate --key sk_… [--url http://127.0.0.1:8080] [--rate 5] [--duration 30s | --calls N]
            [--seed S] [--dids +918287842425,…]   POST realistic call lifecycles to <url>/api/v1/events
-  bench [--events 20000] [--rate 200] [--workers W] [--webhooks 4] [--cpuprofile FILE]
-                                           measure dispatcher throughput and latency (make bench)`
+  bench [--phases A,B,C,I] [--events 20000] [--rate 200] [--workers W] [--webhooks 4] [--cpuprofile FILE] …
+                                           measure dispatcher throughput, latency and isolation (make bench;
+                                           ringhook bench --help lists every flag)`

@@ -228,7 +228,7 @@ func TestSendTestEventInline(t *testing.T) {
 
 	t.Log("the test is recorded as a test delivery the result links to")
 	var ds []models.Delivery
-	if err := app.Store.DB().Where("account_id = ? AND webhook_id = ?", tn.Account.ID, w.ID).Find(&ds).Error; err != nil {
+	if err := app.DB.Where("account_id = ? AND webhook_id = ?", tn.Account.ID, w.ID).Find(&ds).Error; err != nil {
 		t.Fatal(err)
 	}
 	if len(ds) != 1 || !ds[0].Test || ds[0].EventType != "call.dtmf" || ds[0].Status != models.StatusSucceeded {
@@ -285,7 +285,7 @@ func TestDeliveryLogAndRedeliver(t *testing.T) {
 		t.Fatalf("the receiver got %d requests, want 1", n)
 	}
 	var d models.Delivery
-	if err := app.Store.DB().Where("account_id = ? AND webhook_id = ?", tn.Account.ID, w.ID).Take(&d).Error; err != nil {
+	if err := app.DB.Where("account_id = ? AND webhook_id = ?", tn.Account.ID, w.ID).Take(&d).Error; err != nil {
 		t.Fatalf("load the delivery: %v", err)
 	}
 	id := fmt.Sprint(d.ID)
@@ -450,7 +450,7 @@ func TestDeliveryLogAndRedeliver(t *testing.T) {
 
 	t.Log("the database has attempt 2, manual, 200")
 	var atts []models.Attempt
-	if err := app.Store.DB().Where("account_id = ? AND delivery_id = ?", tn.Account.ID, d.ID).Order("number").Find(&atts).Error; err != nil {
+	if err := app.DB.Where("account_id = ? AND delivery_id = ?", tn.Account.ID, d.ID).Order("number").Find(&atts).Error; err != nil {
 		t.Fatal(err)
 	}
 	if len(atts) != 2 {
@@ -475,7 +475,7 @@ func TestDeliveryLogAndRedeliver(t *testing.T) {
 			}
 		}
 	}
-	if err := app.Store.DB().Where("id = ?", d.ID).Take(&d).Error; err != nil {
+	if err := app.DB.Where("id = ?", d.ID).Take(&d).Error; err != nil {
 		t.Fatal(err)
 	}
 	if d.Status != models.StatusSucceeded || d.AttemptCount != 2 {

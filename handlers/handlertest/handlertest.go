@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/modeltest"
@@ -33,6 +35,7 @@ func Main(m interface{ Run() int }, pkg string) { modeltest.Main(m, pkg) }
 type App struct {
 	URL        string
 	Store      *models.Store
+	DB         *gorm.DB // the Store's database, for fixtures and assertions the Store has no method for
 	Dispatcher *dispatch.Dispatcher
 	Server     *httptest.Server
 }
@@ -65,7 +68,7 @@ func New(t testing.TB) *App {
 		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: Quiet})
 	srv := httptest.NewServer(handlers.NewServer(h, handlers.ServerConfig{Log: Quiet}))
 	t.Cleanup(srv.Close)
-	return &App{URL: srv.URL, Store: store, Dispatcher: disp, Server: srv}
+	return &App{URL: srv.URL, Store: store, DB: db, Dispatcher: disp, Server: srv}
 }
 
 // Tenant is an account with one signed-up user.
@@ -84,11 +87,10 @@ func (a *App) NewTenant(t testing.TB, role string) Tenant {
 	if err != nil {
 		t.Fatalf("create account: %v", err)
 	}
-	// Fixture numbers go straight into the table: they are not a user's
-	// action, so they stay out of the audit log the tests read.
+	// Fixture numbers are not a user's action, so they stay out of the
+	// audit log the tests read.
 	for _, n := range []string{"+918287842425", "+918287842426"} {
-		p := models.PhoneNumber{ID: models.NewID("num_"), AccountID: acc.ID, Number: n, Label: "line", CreatedAt: time.Now()}
-		if err := a.Store.DB().Create(&p).Error; err != nil {
+		if _, err := modeltest.SeedPhoneNumber(ctx, a.DB, acc.ID, n, "line"); err != nil {
 			t.Fatalf("add number: %v", err)
 		}
 	}

@@ -26,7 +26,15 @@
 // (set only when a phone number field could not be normalized to E.164; the
 // field then keeps the value exactly as received and <field>_raw repeats it).
 //
+// # Calls
+//
+// [CallGenerator] is the one generator of realistic call lifecycles
+// (received, dialed, answered or missed, hangup, ended, with consistent
+// fields): [Sample] takes its call lifecycle events from it, and so do
+// `ringhook simulate` and the benchmark.
+//
 // Nothing in this package is mutable: the tables are package-level and
 // read-only, every function that exposes them returns a copy, and every
-// function is safe for concurrent use.
+// function is safe for concurrent use (a CallGenerator, which owns its
+// random source, is used by one goroutine at a time).
 package catalog

@@ -14,7 +14,8 @@ import (
 // like "call_01J…", and times are TimeLayout strings before now (except
 // activity.scheduled's due_at, which is in the future). The result passes
 // Normalize unchanged and is the same for the same now and rnd seed; a nil
-// rnd is seeded from now. Sample of webhook.test is TestSample of
+// rnd is seeded from now. The call lifecycle types (LifecycleTypes) come
+// from CallGenerator: the event is one moment of a generated call. Sample of webhook.test is TestSample of
 // DefaultTestSampleOf. Unknown ids return nil.
 func Sample(id string, now time.Time, rnd *rand.Rand) map[string]any {
 	if id == TestType {
@@ -41,10 +42,20 @@ func Sample(id string, now time.Time, rnd *rand.Rand) map[string]any {
 	m["event"] = id
 	m["event_id"] = NewEventID(occurred, s.reader())
 	m["occurred_at"] = occurred.Format(TimeLayout)
-	switch td.fam {
-	case famCall:
+	switch {
+	case kindsWith[id] != nil:
+		// A call lifecycle event comes from the call generator, so a sample
+		// reads like a moment of a real call.
+		did, _ := s.numbers()
+		g := &CallGenerator{rnd: s.r, dids: []string{did}}
+		ev, _, err := g.eventOf(id, occurred)
+		if err != nil {
+			return nil // a generator bug; TestSample catches it
+		}
+		return ev
+	case td.fam == famCall:
 		s.call(td.ID, occurred, m)
-	case famMessage:
+	case td.fam == famMessage:
 		s.message(td.ID, occurred, m)
 	default:
 		s.other(td.ID, occurred, m)
@@ -173,13 +184,15 @@ func (s *sampler) customerName() any {
 	return s.pick("Test Man", "Priya Sharma", "Rahul Verma", "Maria Garcia", "John Smith", "Aisha Khan")
 }
 
-// call fills the call fields and the type's extras.
+// call fills the call fields and the type's extras of the call events
+// outside the generated lifecycles (kindsWith): transfers, parking, queue
+// entry, follow-ups about a finished call.
 func (s *sampler) call(id string, occurred time.Time, m map[string]any) {
 	callType := s.pick("inbound", "inbound", "outbound", "click_to_call")
 	switch {
 	case strings.HasPrefix(id, "call.click_to_call."):
 		callType = "click_to_call"
-	case id == "call.ivr_answered", id == "call.dtmf", id == "call.ring_group_answered",
+	case id == "call.ring_group_answered",
 		strings.HasPrefix(id, "call.queue_"):
 		callType = "inbound"
 	}
@@ -219,57 +232,23 @@ func (s *sampler) call(id string, occurred time.Time, m map[string]any) {
 		m["answered_at"] = ts(started.Add(time.Duration(ringSec) * time.Second))
 		setExt(m, "extension", agent)
 	}
-	ivr := func() {
-		m["ivr_id"] = "ivr_" + s.hex(8)
-		m["ivr_name"] = s.pick("Main menu", "Support menu", "After-hours menu")
-	}
 
 	switch id {
-	case "call.received":
-		started = occurred
-		m["call_status"] = "ringing"
-		m["entry_point"] = map[string]string{"inbound": "did", "outbound": "extension", "click_to_call": "api"}[callType]
-	case "call.dialed":
-		m["sequence"] = int64(2)
-		m["call_status"] = "ringing"
-		strategy := s.pick("simultaneous", "sequential")
-		m["ring_strategy"] = strategy
-		n := 1
-		if strategy == "simultaneous" {
-			n = 2 + s.r.IntN(2)
-		}
-		m["dialed_extensions"] = extList(exts[:n])
-		if callType != "inbound" {
-			m["dialed_extensions"] = extList(exts[:1])
-		}
-	case "call.answered", "call.bridged":
+	case "call.bridged":
 		ring := s.between(2, 15)
 		started = occurred.Add(-time.Duration(ring) * time.Second)
 		answeredCall(ring)
-		m["sequence"] = int64(3)
+		m["sequence"] = int64(4)
 		m["call_status"] = "in_progress"
-		if id == "call.answered" {
-			m["ring_seconds"] = ring
-		} else {
-			m["sequence"] = int64(4)
-		}
-	case "call.hangup", "call.missed", "call.ended":
-		answered := id == "call.hangup" || id == "call.ended" && s.r.IntN(3) > 0
-		s.terminal(m, answered, exts, occurred, &started)
-	case "call.click_to_call.answered", "call.click_to_call.missed":
+	case "call.click_to_call.missed":
 		extRing := s.between(2, 6)
 		custRing := s.between(3, 20)
 		started = occurred.Add(-time.Duration(extRing+custRing) * time.Second)
 		m["customer_ring_seconds"] = custRing
 		m["sequence"] = int64(3)
-		if id == "call.click_to_call.answered" {
-			m["call_status"] = "in_progress"
-			m["answered_at"] = ts(occurred)
-		} else {
-			m["call_status"] = "missed"
-			m["missed_reason"] = s.pick("no_answer", "busy", "rejected")
-			m["ended_at"] = ts(occurred)
-		}
+		m["call_status"] = "missed"
+		m["missed_reason"] = s.pick("no_answer", "busy", "rejected")
+		m["ended_at"] = ts(occurred)
 	case "call.transferred":
 		started = occurred.Add(-time.Duration(s.between(20, 300)) * time.Second)
 		answeredCall(s.between(2, 10))
@@ -300,19 +279,6 @@ func (s *sampler) call(id string, occurred time.Time, m map[string]any) {
 			m["ended_at"] = ts(occurred)
 			m["sequence"] = int64(7)
 		}
-	case "call.ivr_answered":
-		started = occurred.Add(-time.Duration(s.between(0, 2)) * time.Second)
-		ivr()
-		m["sequence"] = int64(2)
-		m["call_status"] = "in_progress"
-	case "call.dtmf":
-		ivr()
-		digit := s.pick("1", "2", "3")
-		m["digits"] = digit
-		m["menu_level"] = int64(1)
-		m["option_label"] = map[string]string{"1": "Sales", "2": "Support", "3": "Billing"}[digit]
-		m["sequence"] = int64(3)
-		m["call_status"] = "in_progress"
 	case "call.ring_group_answered":
 		ring := s.between(2, 15)
 		started = occurred.Add(-time.Duration(ring+s.between(3, 10)) * time.Second)
@@ -323,7 +289,7 @@ func (s *sampler) call(id string, occurred time.Time, m map[string]any) {
 		m["ring_seconds"] = ring
 		m["sequence"] = int64(4)
 		m["call_status"] = "in_progress"
-	case "call.queue_entered", "call.queue_answered", "call.queue_abandoned":
+	case "call.queue_entered", "call.queue_abandoned":
 		m["queue_id"] = "queue_" + s.hex(8)
 		m["queue_name"] = s.pick("Support queue", "Billing queue")
 		wait := s.between(5, 180)
@@ -332,15 +298,6 @@ func (s *sampler) call(id string, occurred time.Time, m map[string]any) {
 			started = occurred.Add(-time.Duration(s.between(3, 15)) * time.Second)
 			m["call_status"] = "ringing"
 			m["sequence"] = int64(3)
-		case "call.queue_answered":
-			ring := s.between(2, 10)
-			started = occurred.Add(-time.Duration(wait+s.between(3, 15)) * time.Second)
-			m["answered_at"] = ts(occurred)
-			setExt(m, "extension", agent)
-			m["ring_seconds"] = ring
-			m["wait_seconds"] = wait
-			m["call_status"] = "in_progress"
-			m["sequence"] = int64(5)
 		default:
 			started = occurred.Add(-time.Duration(wait+s.between(3, 15)) * time.Second)
 			m["wait_seconds"] = wait
@@ -369,55 +326,6 @@ func (s *sampler) call(id string, occurred time.Time, m map[string]any) {
 	}
 	if s.transcript {
 		m["transcript_url"] = "https://files.ringhook.example/transcripts/" + callID + ".txt"
-	}
-}
-
-// terminal fills the fields of call.hangup / call.missed / call.ended.
-func (s *sampler) terminal(m map[string]any, answered bool, exts []extension, occurred time.Time, started *time.Time) {
-	ended := occurred
-	ring := s.between(3, 25)
-	m["ended_at"] = ts(ended)
-	m["sequence"] = int64(6)
-	m["ring_seconds"] = ring
-	if answered {
-		talk := s.between(5, 900)
-		ans := ended.Add(-time.Duration(talk) * time.Second)
-		*started = ans.Add(-time.Duration(ring) * time.Second)
-		m["answered_at"] = ts(ans)
-		m["call_status"] = "answered"
-		m["talk_seconds"] = talk
-		m["duration_seconds"] = talk + ring
-		m["hangup_cause"] = "NORMAL_CLEARING"
-		m["hangup_sip_code"] = int64(200)
-		m["hangup_by"] = s.pick("caller", "callee")
-		setExt(m, "extension", exts[0])
-		if m["call_type"] == "inbound" {
-			m["dialed_extensions"] = extList(exts[:2], "answered", "no_answer")
-			m["missed_extensions"] = extList(exts[1:2])
-		} else {
-			m["dialed_extensions"] = extList(exts[:1], "answered")
-			m["missed_extensions"] = []any{}
-		}
-		s.recording = true
-		return
-	}
-	*started = ended.Add(-time.Duration(ring) * time.Second)
-	reason := s.pick("no_answer", "busy", "caller_abandoned")
-	m["call_status"] = "missed"
-	m["missed_reason"] = reason
-	m["talk_seconds"] = int64(0)
-	m["duration_seconds"] = ring
-	m["hangup_cause"] = map[string]string{"no_answer": "NO_ANSWER", "busy": "USER_BUSY", "caller_abandoned": "ORIGINATOR_CANCEL"}[reason]
-	m["hangup_sip_code"] = map[string]int64{"no_answer": 480, "busy": 486, "caller_abandoned": 487}[reason]
-	m["hangup_by"] = map[string]string{"no_answer": "system", "busy": "callee", "caller_abandoned": "caller"}[reason]
-	result := map[string]string{"no_answer": "no_answer", "busy": "busy", "caller_abandoned": "no_answer"}[reason]
-	if m["call_type"] == "inbound" {
-		m["dialed_extensions"] = extList(exts[:2], result, result)
-		m["missed_extensions"] = extList(exts[:2])
-	} else {
-		// An outbound call the customer did not answer: the extension placed it.
-		m["dialed_extensions"] = []any{}
-		m["missed_extensions"] = []any{}
 	}
 }
 

@@ -6,9 +6,9 @@
 //   - `make run` without DATABASE_URL: Start brings up a durable server in a
 //     data directory (initialized on first use, reused afterwards) that
 //     listens only on 127.0.0.1.
-//   - Tests: NewTestDatabase and RunTests create a uniquely named database
-//     either on the server named by TEST_DATABASE_URL or on a private,
-//     non-durable server in a temporary directory, and drop it afterwards.
+//   - Tests and the benchmark: NewScratch creates a throwaway database on an
+//     existing server or on a private one in a temporary directory, and
+//     drops it afterwards (models/modeltest builds the test databases on it).
 //
 // When the calling process runs as root, the server runs as the "postgres"
 // system user, because PostgreSQL refuses to run as root.

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,25 +22,6 @@ import (
 // machineURL is the PostgreSQL server of the development machine (trust
 // authentication for root).
 const machineURL = "postgres://root@127.0.0.1:5432/postgres?sslmode=disable"
-
-// setupTable is created by TestMain's setup function through RunTests.
-const setupTable = "devdb_setup_marker"
-
-func TestMain(m *testing.M) {
-	os.Exit(devdb.RunTests(m, "models/devdb", func(url string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			return fmt.Errorf("connect: %w", err)
-		}
-		defer func() { _ = conn.Close(ctx) }()
-		if _, err := conn.Exec(ctx, "CREATE TABLE "+setupTable+" (id int)"); err != nil {
-			return fmt.Errorf("create marker table: %w", err)
-		}
-		return nil
-	}))
-}
 
 // dataDir returns a not yet existing data dir below a fresh temporary
 // directory whose parents the postgres user can traverse (t.TempDir's
@@ -329,26 +309,19 @@ func TestStartUntraversableParent(t *testing.T) {
 	t.Logf("Start error (expected): %v", err)
 }
 
-func TestNewTestDatabase(t *testing.T) {
-	namePattern := regexp.MustCompile(`^rh_test_[a-z0-9_]+_[0-9a-f]{8}$`)
+// NewScratch makes a database on an existing server or on a private one,
+// and Close drops it (and stops the private server).
+func TestNewScratch(t *testing.T) {
 	tests := []struct {
-		name       string
-		adminURL   string // TEST_DATABASE_URL; "" = unset
-		pkg        string
-		wantPrefix string
+		name     string
+		adminURL string // "" = private server
 	}{
-		{name: "private server", pkg: "models/store", wantPrefix: "rh_test_models_store_"},
-		{name: "machine server", adminURL: machineURL, pkg: "Web-Handlers v2", wantPrefix: "rh_test_web_handlers_v2_"},
-		{name: "machine server long name", adminURL: machineURL, pkg: strings.Repeat("abc/", 30), wantPrefix: "rh_test_abc_abc_"},
+		{name: "private server"},
+		{name: "machine server", adminURL: machineURL},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.adminURL == "" {
-				t.Setenv(devdb.TestDatabaseURLEnv, "")
-				if err := os.Unsetenv(devdb.TestDatabaseURLEnv); err != nil {
-					t.Fatal(err)
-				}
-			} else {
+			if tt.adminURL != "" {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				conn, err := pgx.Connect(ctx, tt.adminURL)
 				cancel()
@@ -356,86 +329,60 @@ func TestNewTestDatabase(t *testing.T) {
 					t.Skipf("machine PostgreSQL server at %s does not answer: %v", tt.adminURL, err)
 				}
 				_ = conn.Close(context.Background())
-				t.Setenv(devdb.TestDatabaseURLEnv, tt.adminURL)
 			}
-
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			td, err := devdb.NewTestDatabase(ctx, tt.pkg)
+			name := fmt.Sprintf("devdb_scratch_%d_%d", i, time.Now().UnixNano())
+			sc, err := devdb.NewScratch(ctx, devdb.ScratchOptions{AdminURL: tt.adminURL, Name: name, Fast: true, Logf: t.Logf})
 			if err != nil {
-				t.Fatalf("NewTestDatabase: %v", err)
+				t.Fatalf("NewScratch: %v", err)
 			}
 			closed := false
 			t.Cleanup(func() {
 				if !closed {
-					_ = td.Close(context.Background())
+					_ = sc.Close(context.Background())
 				}
 			})
-
-			if !namePattern.MatchString(td.Name) || !strings.HasPrefix(td.Name, tt.wantPrefix) || len(td.Name) > 63 {
-				t.Errorf("database name %q: want prefix %q, pattern %s, at most 63 bytes", td.Name, tt.wantPrefix, namePattern)
+			if sc.Name != name || sc.Private() != (tt.adminURL == "") || (sc.DataDir != "") != sc.Private() {
+				t.Errorf("scratch = name %q private %v data dir %q", sc.Name, sc.Private(), sc.DataDir)
 			}
-			conn := connect(t, td.URL)
-			if got := queryString(t, conn, "SELECT current_database()"); got != td.Name {
-				t.Errorf("current_database() = %q, want %q", got, td.Name)
+			conn := connect(t, sc.URL)
+			if got := queryString(t, conn, "SELECT current_database()"); got != name {
+				t.Errorf("current_database() = %q, want %q", got, name)
 			}
 			if _, err := conn.Exec(ctx, "CREATE TABLE t (id int)"); err != nil {
 				t.Fatal(err)
 			}
-
-			// A second database for the same package gets a different name.
-			other, err := devdb.NewTestDatabase(ctx, tt.pkg)
-			if err != nil {
-				t.Fatalf("second NewTestDatabase: %v", err)
-			}
-			if other.Name == td.Name {
-				t.Errorf("two test databases share the name %q", td.Name)
-			}
-			if err := other.Close(ctx); err != nil {
-				t.Errorf("close second database: %v", err)
-			}
+			dataDir := sc.DataDir
 
 			// Close must succeed with a session still open (DROP ... WITH (FORCE)).
 			closed = true
-			if err := td.Close(ctx); err != nil {
+			if err := sc.Close(ctx); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
-
 			if tt.adminURL != "" {
 				admin := connect(t, tt.adminURL)
 				var n int
-				if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", td.Name).Scan(&n); err != nil {
+				if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", name).Scan(&n); err != nil {
 					t.Fatal(err)
 				}
 				if n != 0 {
-					t.Errorf("database %s still exists after Close", td.Name)
+					t.Errorf("database %s still exists after Close", name)
 				}
-			} else {
-				probeCtx, probeCancel := context.WithTimeout(ctx, 5*time.Second)
-				defer probeCancel()
-				if c, err := pgx.Connect(probeCtx, td.URL); err == nil {
-					_ = c.Close(ctx)
-					t.Errorf("private server still answers at %s after Close", td.URL)
-				}
+				return
+			}
+			probeCtx, probeCancel := context.WithTimeout(ctx, 5*time.Second)
+			defer probeCancel()
+			if c, err := pgx.Connect(probeCtx, sc.URL); err == nil {
+				_ = c.Close(ctx)
+				t.Errorf("private server still answers at %s after Close", sc.URL)
+			}
+			if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+				t.Errorf("private data dir %s not removed: %v", dataDir, err)
 			}
 		})
 	}
-}
-
-func TestRunTestsSetup(t *testing.T) {
-	url := devdb.TestURL()
-	if url == "" {
-		t.Fatalf("TestURL() is empty; RunTests should set %s", devdb.TestURLEnv)
-	}
-	conn := connect(t, url)
-	if !strings.HasPrefix(queryString(t, conn, "SELECT current_database()"), "rh_test_models_devdb_") {
-		t.Errorf("TestURL() points to an unexpected database")
-	}
-	var exists bool
-	if err := conn.QueryRow(context.Background(), "SELECT to_regclass($1) IS NOT NULL", setupTable).Scan(&exists); err != nil {
-		t.Fatal(err)
-	}
-	if !exists {
-		t.Errorf("table %s created by the RunTests setup function is missing", setupTable)
+	if _, err := devdb.NewScratch(context.Background(), devdb.ScratchOptions{}); err == nil {
+		t.Error("NewScratch without a name succeeded")
 	}
 }

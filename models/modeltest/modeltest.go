@@ -1,22 +1,23 @@
 // Package modeltest gives test packages that touch data a throwaway,
-// migrated PostgreSQL database (see models/devdb) and a store on it.
+// migrated PostgreSQL database (made with models/devdb) and fixtures on it.
+// It is for tests only; production code never imports it.
 package modeltest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/devdb"
 )
 
 // Main is a TestMain body: it creates the package's database, migrates it,
 // runs the tests, drops it and exits.
 func Main(m interface{ Run() int }, pkg string) {
-	os.Exit(devdb.RunTests(m, pkg, func(url string) error {
+	os.Exit(RunTests(m, pkg, func(url string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		db, err := models.Open(ctx, url)
@@ -31,7 +32,7 @@ func Main(m interface{ Run() int }, pkg string) {
 
 // Open connects to the package's test database.
 func Open(ctx context.Context) (*gorm.DB, error) {
-	return models.Open(ctx, devdb.TestURL())
+	return models.Open(ctx, URL())
 }
 
 // Close closes db's pool.
@@ -46,4 +47,19 @@ func Close(db *gorm.DB) {
 // work, so each test parks what earlier tests left in the queue.
 func ParkQueue(db *gorm.DB) error {
 	return db.Exec("UPDATE deliveries SET status = 'cancelled' WHERE status IN ('pending', 'sending')").Error
+}
+
+// SeedPhoneNumber adds number (E.164) to the account as a fixture: not a
+// user's action, so unlike Store.AddPhoneNumber it writes no audit entry
+// for tests that read the audit log.
+func SeedPhoneNumber(ctx context.Context, db *gorm.DB, accountID, number, label string) (*models.PhoneNumber, error) {
+	n, ok := models.NormalizeE164(number)
+	if !ok {
+		return nil, fmt.Errorf("seed phone number: %q is not E.164", number)
+	}
+	p := &models.PhoneNumber{ID: models.NewID("num_"), AccountID: accountID, Number: n, Label: label, CreatedAt: time.Now().UTC()}
+	if err := db.WithContext(ctx).Create(p).Error; err != nil {
+		return nil, fmt.Errorf("seed phone number: %w", err)
+	}
+	return p, nil
 }

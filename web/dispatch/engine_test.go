@@ -132,7 +132,7 @@ func TestTwoDispatchersShareTheQueue(t *testing.T) {
 	}
 	count := func(status string) int64 {
 		var c int64
-		f.store.DB().Model(&models.Delivery{}).Where("webhook_id = ? AND status = ?", w.ID, status).Count(&c)
+		f.db.Model(&models.Delivery{}).Where("webhook_id = ? AND status = ?", w.ID, status).Count(&c)
 		return c
 	}
 	waitFor(t, 60*time.Second, "1000 succeeded deliveries", func() bool { return count(models.StatusSucceeded) == n })
@@ -152,7 +152,7 @@ func TestTwoDispatchersShareTheQueue(t *testing.T) {
 		}
 	}
 	var attempts int64
-	f.store.DB().Model(&models.Attempt{}).Where("webhook_id = ?", w.ID).Count(&attempts)
+	f.db.Model(&models.Attempt{}).Where("webhook_id = ?", w.ID).Count(&attempts)
 	if attempts != n {
 		t.Fatalf("%d attempt rows for %d deliveries", attempts, n)
 	}
@@ -190,7 +190,7 @@ func TestSlowReceiverDoesNotHoldBackOthers(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the fast webhook's deliveries", func() bool {
 		var c int64
-		f.store.DB().Model(&models.Delivery{}).Where("webhook_id = ? AND status = 'succeeded'", fastHook.ID).Count(&c)
+		f.db.Model(&models.Delivery{}).Where("webhook_id = ? AND status = 'succeeded'", fastHook.ID).Count(&c)
 		return c == 10
 	})
 	if got := slow.hits.Load(); got != 2 {
@@ -259,7 +259,7 @@ func TestTestEventsAndRedelivery(t *testing.T) {
 		f.ingest(t, d, event("call.received", nil))
 		processDue(t, d)
 		var dl models.Delivery
-		f.store.DB().Where("webhook_id = ? AND NOT test", w.ID).Take(&dl)
+		f.db.Where("webhook_id = ? AND NOT test", w.ID).Take(&dl)
 		fail = false
 		at, err := d.Redeliver(context.Background(), f.account.ID, dl.ID, models.Actor{Label: "me"})
 		if err != nil {
@@ -274,7 +274,7 @@ func TestTestEventsAndRedelivery(t *testing.T) {
 			t.Fatal("redelivery changed the body or webhook-id")
 		}
 		var after models.Delivery
-		f.store.DB().Where("id = ?", dl.ID).Take(&after)
+		f.db.Where("id = ?", dl.ID).Take(&after)
 		if after.Status != models.StatusSucceeded {
 			t.Fatalf("status %s", after.Status)
 		}
@@ -316,7 +316,7 @@ func TestCapDoesNotStallTheQueue(t *testing.T) {
 	defer d.Stop(context.Background())
 	waitFor(t, 20*time.Second, "50 deliveries through a cap of 2", func() bool {
 		var c int64
-		f.store.DB().Model(&models.Delivery{}).Where("webhook_id = ? AND status = 'succeeded'", w.ID).Count(&c)
+		f.db.Model(&models.Delivery{}).Where("webhook_id = ? AND status = 'succeeded'", w.ID).Count(&c)
 		return c == 50
 	})
 }

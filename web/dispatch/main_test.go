@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/modeltest"
 	"github.com/ringhook/ringhook/web/dispatch"
@@ -85,6 +87,7 @@ func status(code int) func(http.ResponseWriter, *http.Request) {
 // fixture is a store on the package database with one account.
 type fixture struct {
 	store   *models.Store
+	db      *gorm.DB // the same database, for assertions the Store has no method for
 	clock   *clock
 	account *models.Account
 }
@@ -100,7 +103,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	clk := newClock()
-	f := &fixture{store: models.NewStore(db, clk.Now), clock: clk}
+	f := &fixture{store: models.NewStore(db, clk.Now), db: db, clock: clk}
 	return f.another(t)
 }
 
@@ -117,7 +120,7 @@ func (f *fixture) another(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 	}
-	return &fixture{store: store, clock: f.clock, account: acc}
+	return &fixture{store: store, db: f.db, clock: f.clock, account: acc}
 }
 
 func (f *fixture) dispatcher(t *testing.T, mod func(*dispatch.Config)) *dispatch.Dispatcher {
@@ -181,7 +184,7 @@ func (f *fixture) ingest(t *testing.T, d *dispatch.Dispatcher, ev map[string]any
 func (f *fixture) deliveries(t *testing.T, webhookID string) []models.Delivery {
 	t.Helper()
 	var out []models.Delivery
-	if err := f.store.DB().Where("account_id = ? AND webhook_id = ?", f.account.ID, webhookID).Order("id").Find(&out).Error; err != nil {
+	if err := f.db.Where("account_id = ? AND webhook_id = ?", f.account.ID, webhookID).Order("id").Find(&out).Error; err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -190,7 +193,7 @@ func (f *fixture) deliveries(t *testing.T, webhookID string) []models.Delivery {
 func (f *fixture) attempts(t *testing.T, deliveryID int64) []models.Attempt {
 	t.Helper()
 	var out []models.Attempt
-	if err := f.store.DB().Where("delivery_id = ?", deliveryID).Order("number").Find(&out).Error; err != nil {
+	if err := f.db.Where("delivery_id = ?", deliveryID).Order("number").Find(&out).Error; err != nil {
 		t.Fatal(err)
 	}
 	return out
