@@ -82,7 +82,7 @@ func loginKeys(p LoginThrottle, email, ip string) []throttleKey {
 // guesses cannot slip past the check; LoginSucceeded takes it back. The
 // counters live in PostgreSQL, so every process shares them.
 func (s *Store) ClaimLoginAttempt(ctx context.Context, p LoginThrottle, email, ip string) (wait time.Duration, err error) {
-	now := s.now()
+	now := s.now().Truncate(time.Microsecond) // PostgreSQL's precision, so waits come out exact
 	keys := loginKeys(p, email, ip)
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		rows := make([]LoginAttempt, len(keys))
@@ -128,7 +128,7 @@ func (s *Store) ClaimLoginAttempt(ctx context.Context, p LoginThrottle, email, i
 // so signing in to one's own account between guesses at others buys
 // nothing).
 func (s *Store) LoginSucceeded(ctx context.Context, p LoginThrottle, email, ip string) error {
-	now := s.now()
+	now := s.now().Truncate(time.Microsecond)
 	keys := loginKeys(p, email, ip)
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, k := range keys {
