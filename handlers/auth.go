@@ -105,8 +105,7 @@ func (h *Handler) Login(c echo.Context) error {
 		return err
 	}
 	if wait > 0 {
-		secs := int((wait + time.Second - 1) / time.Second)
-		c.Response().Header().Set("Retry-After", fmt.Sprint(secs))
+		setRetryAfter(c, wait)
 		return show(http.StatusTooManyRequests, "Too many failed sign-ins. Try again in "+humanWait(wait)+".")
 	}
 	u, err := h.store.Authenticate(ctx, email, password)
@@ -125,6 +124,11 @@ func (h *Handler) Login(c echo.Context) error {
 	}
 	h.log.Info("signed in", "user", u.ID, "account", u.AccountID, "ip", ip)
 	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// setRetryAfter tells the client how many whole seconds to wait.
+func setRetryAfter(c echo.Context, wait time.Duration) {
+	c.Response().Header().Set("Retry-After", fmt.Sprint(int((wait+time.Second-1)/time.Second)))
 }
 
 // humanWait says a wait the way a person would: "20 seconds", "2 minutes".

@@ -48,9 +48,26 @@ func (h *Handler) ProfilePassword(c echo.Context) error {
 	if next != c.FormValue("confirm_password") {
 		return h.renderProfile(c, http.StatusUnprocessableEntity, profile.Password{Errors: map[string]string{"confirm_password": "The two new passwords differ."}})
 	}
-	err = h.store.ChangePassword(c.Request().Context(), a.ID, u.ID, c.FormValue("current_password"), next, cur.ID)
+	// The current password is guessed no faster here than at /login: a
+	// borrowed session must not become a way to learn it.
+	ctx, ip := c.Request().Context(), c.RealIP()
+	wait, err := h.store.ClaimLoginAttempt(ctx, h.throttle, u.Email, ip)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		setRetryAfter(c, wait)
+		return h.renderProfile(c, http.StatusTooManyRequests, profile.Password{Errors: map[string]string{
+			"current_password": "Too many wrong passwords. Try again in " + humanWait(wait) + "."}})
+	}
+	err = h.store.ChangePassword(ctx, a.ID, u.ID, c.FormValue("current_password"), next, cur.ID)
 	var fe models.FieldErrors
-	if errors.As(err, &fe) {
+	if err == nil || errors.As(err, &fe) && fe["current_password"] == "" {
+		if err := h.store.LoginSucceeded(ctx, h.throttle, u.Email, ip); err != nil { // the current password was right
+			return err
+		}
+	}
+	if fe != nil {
 		return h.renderProfile(c, http.StatusUnprocessableEntity, profile.Password{Errors: fe})
 	}
 	if err != nil {

@@ -127,6 +127,25 @@ func TestSessionsAreRevocable(t *testing.T) {
 		}
 	})
 
+	t.Run("wrong current passwords are throttled like sign-ins", func(t *testing.T) {
+		tn := app.NewTenant(t, models.RoleAdmin)
+		c := fromAddress(t, app.SignIn(t, tn), "127.0.0.26")
+		wrong := url.Values{"current_password": {"a guess"}, "new_password": {"taken over now"}, "confirm_password": {"taken over now"}}
+		for i := range 5 {
+			if res := c.Post(t, "/profile/password", wrong); res.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("guess %d: %s", i+1, handlertest.Describe(res))
+			}
+		}
+		right := url.Values{"current_password": {tn.Password}, "new_password": {"taken over now"}, "confirm_password": {"taken over now"}}
+		res := c.Post(t, "/profile/password", right)
+		if res.Status != http.StatusTooManyRequests || !strings.Contains(res.Body, "Too many wrong passwords") {
+			t.Fatalf("%s", handlertest.Describe(res))
+		}
+		if _, err := app.Store.Authenticate(ctx, tn.Email, tn.Password); err != nil {
+			t.Fatalf("the password changed while throttled: %v", err)
+		}
+	})
+
 	t.Run("sign out everywhere ends every session, this one too", func(t *testing.T) {
 		tn := app.NewTenant(t, models.RoleAdmin)
 		a, b := app.SignIn(t, tn), app.SignIn(t, tn)
