@@ -31,7 +31,7 @@ func (h *Handler) renderProfile(c echo.Context, status int, pw profile.Password)
 	v := profile.View{Email: u.Email, Role: u.Role, Password: pw}
 	for _, s := range list {
 		v.Sessions = append(v.Sessions, profile.Session{ID: s.ID, Browser: browserName(s.UserAgent), IP: s.IP, ThisOne: s.ID == cur.ID,
-			Created: s.CreatedAt.In(loc).Format("2006-01-02 15:04"), LastSeen: s.LastSeenAt.In(loc).Format("2006-01-02 15:04")})
+			Created: s.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"), LastSeen: s.LastSeenAt.In(loc).Format("2006-01-02 15:04 MST")})
 	}
 	return render.HTML(c, status, profile.Page(h.page(c, "Profile", "profile"), v))
 }
