@@ -312,3 +312,29 @@ func TestHSTS(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginHostileInput: bytes PostgreSQL refuses, in the form or in the
+// headers a session records, are a refused sign-in, never a 500.
+func TestLoginHostileInput(t *testing.T) {
+	app := handlertest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	for _, email := range []string{"a\x00b@example.com", "\xff\xfe@example.com", strings.Repeat("x", 5000) + "@example.com"} {
+		t.Run(fmt.Sprintf("email %.20q", email), func(t *testing.T) {
+			c := fromAddress(t, app.NewClient(t), "127.0.0.27")
+			if res := login(t, c, email, "whatever password", ""); res.Status != http.StatusUnauthorized {
+				t.Fatalf("%s", handlertest.Describe(res))
+			}
+		})
+	}
+	t.Run("user agent with invalid UTF-8", func(t *testing.T) {
+		c := loginClient(t, app)
+		h := http.Header{"User-Agent": {"evil agent \xff" + strings.Repeat("é", 400)}}
+		res := c.PostRaw(t, "/login", url.Values{"email": {tn.Email}, "password": {tn.Password}, "_csrf": {c.CSRF()}}, h)
+		if res.Status != http.StatusSeeOther {
+			t.Fatalf("%s", handlertest.Describe(res))
+		}
+		if !signedIn(t, c) {
+			t.Fatal("not signed in")
+		}
+	})
+}

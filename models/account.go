@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -133,7 +134,13 @@ func (s *Store) CreateUser(ctx context.Context, accountID, email, password, role
 // Every failure is ErrInvalidCredentials, and takes as long as a success.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	var u User
-	err := s.db.WithContext(ctx).Where("lower(email) = ?", strings.ToLower(strings.TrimSpace(email))).Take(&u).Error
+	email = strings.ToLower(strings.TrimSpace(email))
+	var err error
+	if len(email) > 320 || !utf8.ValidString(email) || strings.ContainsRune(email, 0) {
+		err = gorm.ErrRecordNotFound // no stored email looks like this; PostgreSQL would refuse the bytes
+	} else {
+		err = s.db.WithContext(ctx).Where("lower(email) = ?", email).Take(&u).Error
+	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return nil, ErrInvalidCredentials

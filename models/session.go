@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -178,8 +179,10 @@ func (s *Store) ChangePassword(ctx context.Context, accountID, userID, current, 
 	})
 }
 
-// clip shortens s to at most n bytes on a rune boundary.
+// clip shortens s to at most n bytes on a rune boundary, and makes it
+// text PostgreSQL accepts (valid UTF-8, no NUL): headers are client input.
 func clip(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 	if len(s) <= n {
 		return s
 	}
