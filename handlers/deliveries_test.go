@@ -579,7 +579,7 @@ func newAppWith(t *testing.T, redeliverer func(*models.Store) handlers.Redeliver
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(false, key), Limiter: session.NewLimiter(5, 15*time.Minute, nil),
+	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, false),
 		Redeliverer: r, Log: handlertest.Quiet})
 	srv := httptest.NewServer(handlers.NewServer(h, handlers.ServerConfig{Log: handlertest.Quiet}))
 	t.Cleanup(srv.Close)

@@ -41,9 +41,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) { // from middleware.BodyLimit
 			msg = "The request body is larger than 1 MiB."
 		}
-		if status >= 500 {
-			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-		}
+		// A 5xx is logged, with err, by the request logger: once per request.
 		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
 			_ = APIError(c, status, msg, fe) // fe is nil unless the error was FieldErrors
 			return

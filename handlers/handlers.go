@@ -46,6 +46,13 @@ type Store interface {
 
 	AuditLog(ctx context.Context, accountID string, beforeID int64, limit int) ([]models.AuditEntry, error)
 
+	ClaimLoginAttempt(ctx context.Context, p models.LoginThrottle, email, ip string) (time.Duration, error)
+	LoginSucceeded(ctx context.Context, p models.LoginThrottle, email, ip string) error
+	Sessions(ctx context.Context, accountID, userID string) ([]models.Session, error)
+	RevokeSession(ctx context.Context, accountID, userID, sessionID string) error
+	RevokeUserSessions(ctx context.Context, accountID, userID, exceptID string) (int64, error)
+	ChangePassword(ctx context.Context, accountID, userID, current, next, keepSessionID string) error
+
 	PhoneNumbers(ctx context.Context, accountID string) ([]models.PhoneNumber, error)
 	AddPhoneNumber(ctx context.Context, accountID string, who models.Actor, number, label string) (*models.PhoneNumber, error)
 	DeletePhoneNumber(ctx context.Context, accountID string, who models.Actor, id string) error
@@ -60,7 +67,7 @@ type Previewer interface {
 type Handler struct {
 	store     Store
 	sessions  *session.Manager
-	limiter   *session.Limiter
+	throttle  models.LoginThrottle
 	preview   Previewer
 	redeliver Redeliverer // nil: redelivery answers 503
 	tester    Tester      // nil: test events answer 503
@@ -73,7 +80,7 @@ type Handler struct {
 type Deps struct {
 	Store       Store
 	Sessions    *session.Manager
-	Limiter     *session.Limiter
+	Throttle    models.LoginThrottle // zero: models.DefaultLoginThrottle()
 	Previewer   Previewer
 	Redeliverer Redeliverer // optional; without it Redeliver answers 503
 	Tester      Tester      // optional; without it test events answer 503
@@ -90,7 +97,10 @@ func New(d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Handler{store: d.Store, sessions: d.Sessions, limiter: d.Limiter, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, log: d.Log, now: d.Now}
+	if d.Throttle == (models.LoginThrottle{}) {
+		d.Throttle = models.DefaultLoginThrottle()
+	}
+	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, log: d.Log, now: d.Now}
 }
 
 // Context keys set by the auth middleware.

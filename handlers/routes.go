@@ -20,6 +20,10 @@ func routes(e *echo.Echo, h *Handler) {
 	w := con.Group("", h.RequireWriter) // changes configuration
 
 	con.GET("/", h.Dashboard)
+	con.GET("/profile", h.Profile)
+	con.POST("/profile/password", h.ProfilePassword)
+	con.POST("/profile/sessions/revoke-all", h.ProfileSignOutEverywhere)
+	con.POST("/profile/sessions/:id/revoke", h.ProfileSessionRevoke)
 	con.GET("/webhooks", h.WebhookList)
 	w.GET("/webhooks/new", h.WebhookNew)
 	w.POST("/webhooks", h.WebhookCreate)

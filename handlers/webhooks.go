@@ -183,6 +183,11 @@ func (h *Handler) WebhookShow(c echo.Context) error {
 
 // renderDetail renders a webhook's page with its test panel.
 func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *views.TestPanel) error {
+	return h.renderDetailSecret(c, w, panel, maskSecret(w.SigningSecret))
+}
+
+// renderDetailSecret is renderDetail showing secret where the mask goes.
+func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *views.TestPanel, secret string) error {
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	stats, err := h.store.WebhookStats(ctx, acc.ID, h.now().Add(-24*time.Hour), w.ID)
 	if err != nil {
@@ -191,7 +196,7 @@ func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *views.T
 	d := views.Detail{Row: h.webhookRow(w, stats[w.ID]), Description: w.Description, ContentType: w.ContentType,
 		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
 		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: w.Timeout().String(),
-		SecretMasked: maskSecret(w.SigningSecret), CreatedBy: w.CreatedBy,
+		SecretMasked: secret, CreatedBy: w.CreatedBy,
 		UpdatedAt: w.UpdatedAt.Format("2006-01-02 15:04 MST") + " by " + w.UpdatedBy, CanWrite: currentUser(c).CanWrite()}
 	if w.Method == models.MethodGET {
 		d.ContentType = "query string (GET)"
@@ -309,9 +314,11 @@ func (h *Handler) WebhookSecretRotate(c echo.Context) error {
 }
 
 func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
 	if !render.IsHTMX(c) {
-		h.flash(c, "info", "Signing secret: "+shown)
-		return c.Redirect(http.StatusSeeOther, "/webhooks/"+w.ID)
+		// The page itself, never a flash: a flash travels in the cookie.
+		panel := testPanel(w, "")
+		return h.renderDetailSecret(c, w, &panel, shown)
 	}
 	return render.HTML(c, http.StatusOK, views.Secret(w.ID, shown, rotationNote(w, h.now()), csrfToken(c), true))
 }

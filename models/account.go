@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -104,11 +105,8 @@ func (s *Store) CreateUser(ctx context.Context, accountID, email, password, role
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
 		fe.Add("email", "Enter a valid email address.")
 	}
-	if len(password) < MinPasswordLength {
-		fe.Add("password", fmt.Sprintf("Use at least %d characters.", MinPasswordLength))
-	}
-	if len(password) > 72 {
-		fe.Add("password", "Use at most 72 characters.")
+	if msg := passwordProblem(password); msg != "" {
+		fe.Add("password", msg)
 	}
 	switch role {
 	case RoleOwner, RoleAdmin, RoleViewer:
@@ -118,11 +116,11 @@ func (s *Store) CreateUser(ctx context.Context, accountID, email, password, role
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcryptHash(password)
 	if err != nil {
-		return nil, fmt.Errorf("hash password: %w", err)
+		return nil, err
 	}
-	u := &User{ID: NewID("usr_"), AccountID: accountID, Email: email, PasswordHash: string(hash), Role: role, CreatedAt: s.now()}
+	u := &User{ID: NewID("usr_"), AccountID: accountID, Email: email, PasswordHash: hash, Role: role, CreatedAt: s.now()}
 	if err := s.db.WithContext(ctx).Create(u).Error; err != nil {
 		if isUniqueViolation(err) {
 			return nil, FieldErrors{"email": "A user with this email already exists."}
@@ -136,7 +134,13 @@ func (s *Store) CreateUser(ctx context.Context, accountID, email, password, role
 // Every failure is ErrInvalidCredentials, and takes as long as a success.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	var u User
-	err := s.db.WithContext(ctx).Where("lower(email) = ?", strings.ToLower(strings.TrimSpace(email))).Take(&u).Error
+	email = strings.ToLower(strings.TrimSpace(email))
+	var err error
+	if len(email) > 320 || !utf8.ValidString(email) || strings.ContainsRune(email, 0) {
+		err = gorm.ErrRecordNotFound // no stored email looks like this; PostgreSQL would refuse the bytes
+	} else {
+		err = s.db.WithContext(ctx).Where("lower(email) = ?", email).Take(&u).Error
+	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return nil, ErrInvalidCredentials
@@ -144,7 +148,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+	if bcryptCompare(u.PasswordHash, password) != nil {
 		return nil, ErrInvalidCredentials
 	}
 	now := s.now()
@@ -166,4 +170,29 @@ func (s *Store) UserByID(ctx context.Context, userID string) (*User, error) {
 		return nil, fmt.Errorf("get user: %w", notFound(err))
 	}
 	return &u, nil
+}
+
+// passwordProblem says what is wrong with a new password, "" when nothing.
+// bcrypt reads at most 72 bytes, so longer passwords are refused rather
+// than silently cut.
+func passwordProblem(password string) string {
+	switch {
+	case len(password) < MinPasswordLength:
+		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
+	case len(password) > 72:
+		return "Use at most 72 characters."
+	}
+	return ""
+}
+
+func bcryptHash(password string) (string, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(hash), nil
+}
+
+func bcryptCompare(hash, password string) error {
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
 }

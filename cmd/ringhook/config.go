@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +22,7 @@ type config struct {
 	Addr                string
 	SessionKey          []byte
 	SecureCookies       bool
+	TrustedProxies      []*net.IPNet // whose X-Forwarded-For is believed; none by default
 	AllowPrivateTargets string
 	AllowCIDRs          string
 	Workers             int
@@ -53,6 +55,9 @@ func loadConfig() (config, error) {
 	if c.AutoDisableWindow, err = time.ParseDuration(envOr("RINGHOOK_AUTO_DISABLE_WINDOW", "1h")); err != nil || c.AutoDisableWindow < 0 {
 		return c, fmt.Errorf("RINGHOOK_AUTO_DISABLE_WINDOW must be a duration such as 1h or 30m")
 	}
+	if c.TrustedProxies, err = parseCIDRs(os.Getenv("RINGHOOK_TRUSTED_PROXIES")); err != nil {
+		return c, fmt.Errorf("RINGHOOK_TRUSTED_PROXIES: %w", err)
+	}
 	if k := os.Getenv("RINGHOOK_SESSION_KEY"); k != "" {
 		if c.SessionKey, err = hex.DecodeString(k); err != nil || len(c.SessionKey) < 32 {
 			return c, errors.New("RINGHOOK_SESSION_KEY must be at least 64 hex characters (32 bytes)")
@@ -69,6 +74,32 @@ func positiveEnv(k string, def int) (int, error) {
 		return 0, fmt.Errorf("%s must be a positive number, not %q", k, v)
 	}
 	return n, nil
+}
+
+// parseCIDRs reads a comma-separated list of CIDRs; a bare address is a
+// network of one.
+func parseCIDRs(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if ip := net.ParseIP(f); ip != nil {
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an IP address", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func envOr(k, def string) string {

@@ -114,9 +114,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(cfg.SecureCookies, key),
-		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: log})
-	e := handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, Log: log})
+	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, cfg.SecureCookies),
+		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: log})
+	e := handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

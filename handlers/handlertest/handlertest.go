@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -43,9 +44,28 @@ type App struct {
 // Quiet is a logger that drops everything, for tests that expect errors.
 var Quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// Options vary the App a test starts; the zero value is New's.
+type Options struct {
+	Log            *slog.Logger // nil: Quiet
+	SecureCookies  bool
+	TrustedProxies []*net.IPNet
+	Throttle       models.LoginThrottle // zero: models.DefaultLoginThrottle()
+	Now            func() time.Time     // the store's clock; nil: time.Now
+}
+
 // New starts an App on the package's test database; it stops with the test.
 func New(t testing.TB) *App {
 	t.Helper()
+	return NewWith(t, Options{})
+}
+
+// NewWith starts an App configured by o. Apps of one test package share
+// the package's database, as processes behind a load balancer would.
+func NewWith(t testing.TB, o Options) *App {
+	t.Helper()
+	if o.Log == nil {
+		o.Log = Quiet
+	}
 	ctx := context.Background()
 	db, err := modeltest.Open(ctx)
 	if err != nil {
@@ -55,7 +75,7 @@ func New(t testing.TB) *App {
 	if err := modeltest.ParkQueue(db); err != nil {
 		t.Fatalf("park stale deliveries: %v", err)
 	}
-	store := models.NewStore(db, nil)
+	store := models.NewStore(db, o.Now)
 	disp, err := dispatch.New(store, dispatch.Config{AllowPrivate: "true", LoopbackOnly: true, Log: Quiet})
 	if err != nil {
 		t.Fatalf("dispatcher: %v", err)
@@ -64,9 +84,9 @@ func New(t testing.TB) *App {
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(false, key),
-		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: Quiet})
-	srv := httptest.NewServer(handlers.NewServer(h, handlers.ServerConfig{Log: Quiet}))
+	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, o.SecureCookies), Throttle: o.Throttle,
+		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: o.Log})
+	srv := httptest.NewServer(handlers.NewServer(h, handlers.ServerConfig{Log: o.Log, SecureCookies: o.SecureCookies, TrustedProxies: o.TrustedProxies}))
 	t.Cleanup(srv.Close)
 	return &App{URL: srv.URL, Store: store, DB: db, Dispatcher: disp, Server: srv}
 }

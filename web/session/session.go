@@ -1,10 +1,17 @@
-// Package session keeps the console's sign-in state in a gorilla/sessions
-// cookie (HttpOnly, SameSite=Lax, Secure under TLS) and carries one-shot
-// flash messages across redirects.
+// Package session keeps the console's sign-in state. The browser holds an
+// encrypted, signed gorilla/sessions cookie (HttpOnly, SameSite=Lax, Secure
+// under TLS) that carries only a random session token and one-shot flash
+// messages; the session itself lives server-side (behind Store), so signing
+// out, changing the password or removing the user ends it at once, and a
+// copied cookie stops working.
 package session
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -15,13 +22,34 @@ import (
 
 const (
 	cookieName = "ringhook_session"
-	keyUserID  = "uid"
-	keyIssued  = "iat"
+	keyToken   = "tok"
+	ctxCurrent = "ringhook.session"
 	// MaxAge bounds how long a sign-in lasts.
 	MaxAge = 12 * time.Hour
 )
 
-// Flash is a message shown once on the next page.
+// ErrNoSession means the request carries no session token at all.
+var ErrNoSession = errors.New("no session")
+
+// Store keeps the server side of sessions (models.Store implements it).
+// Tokens are opaque to the store's callers; the store keeps only a hash.
+type Store interface {
+	CreateSession(ctx context.Context, accountID, userID string, expires time.Time, ip, userAgent string) (id, token string, err error)
+	// LiveSession returns an error (the store's not-found) unless token
+	// names a session that is neither revoked nor expired.
+	LiveSession(ctx context.Context, token string) (id, accountID, userID string, err error)
+	RevokeSessionToken(ctx context.Context, token string) error
+}
+
+// Current is the signed-in session of a request.
+type Current struct {
+	ID        string
+	AccountID string
+	UserID    string
+}
+
+// Flash is a message shown once on the next page. It is for notices only:
+// never put a secret in one (it travels in a cookie).
 type Flash struct {
 	Kind    string // "success" | "error" | "info"
 	Message string
@@ -31,54 +59,98 @@ func init() { gob.Register(Flash{}) }
 
 // Manager signs users in and out.
 type Manager struct {
-	store *sessions.CookieStore
+	store   Store
+	cookies *sessions.CookieStore
 }
 
-// New returns a Manager. keys are hash (and optionally encryption) key pairs
-// as gorilla/securecookie takes them; secure marks cookies TLS-only.
-func New(secure bool, keys ...[]byte) *Manager {
-	st := sessions.NewCookieStore(keys...)
+// New returns a Manager. key (32+ random bytes) is the one configured
+// secret; the cookie's signing and encryption keys are derived from it.
+// secure marks cookies TLS-only.
+func New(store Store, key []byte, secure bool) *Manager {
+	st := sessions.NewCookieStore(derive(key, "ringhook session cookie signing"), derive(key, "ringhook session cookie encryption"))
 	st.Options = &sessions.Options{Path: "/", MaxAge: int(MaxAge / time.Second), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
-	return &Manager{store: st}
+	return &Manager{store: store, cookies: st}
+}
+
+func derive(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	return m.Sum(nil) // 32 bytes: HMAC-SHA256 signing, AES-256 encryption
 }
 
 func (m *Manager) get(c echo.Context) *sessions.Session {
 	// A cookie that fails to decode (old key, tampering) yields a fresh session.
-	s, _ := m.store.Get(c.Request(), cookieName)
+	s, _ := m.cookies.Get(c.Request(), cookieName)
 	return s
 }
 
-// SignIn starts a new session for userID, discarding whatever was there.
-func (m *Manager) SignIn(c echo.Context, userID string) error {
+// SignIn starts a new server-side session for the user and puts its token
+// in a fresh cookie, discarding whatever the old cookie carried.
+func (m *Manager) SignIn(c echo.Context, accountID, userID string) error {
+	r := c.Request()
+	id, token, err := m.store.CreateSession(r.Context(), accountID, userID, time.Now().Add(MaxAge), c.RealIP(), r.UserAgent())
+	if err != nil {
+		return fmt.Errorf("sign in: %w", err)
+	}
 	s := m.get(c)
-	s.Values = map[any]any{keyUserID: userID, keyIssued: time.Now().Unix()}
-	if err := s.Save(c.Request(), c.Response()); err != nil {
+	if old, _ := s.Values[keyToken].(string); old != "" { // signing in again ends the session it replaces
+		if err := m.store.RevokeSessionToken(r.Context(), old); err != nil {
+			return fmt.Errorf("sign in: %w", err)
+		}
+	}
+	s.Values = map[any]any{keyToken: token}
+	if err := s.Save(r, c.Response()); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
+	c.Set(ctxCurrent, &Current{ID: id, AccountID: accountID, UserID: userID})
 	return nil
 }
 
-// SignOut ends the session.
+// SignOut revokes the request's session server-side and clears the cookie,
+// so a copy of the cookie taken earlier no longer signs anyone in.
 func (m *Manager) SignOut(c echo.Context) error {
+	s := m.get(c)
+	if tok, _ := s.Values[keyToken].(string); tok != "" {
+		if err := m.store.RevokeSessionToken(c.Request().Context(), tok); err != nil {
+			return fmt.Errorf("sign out: %w", err)
+		}
+	}
+	m.Forget(c)
+	return nil
+}
+
+// Forget clears the cookie without touching the server side, for a session
+// that has already been revoked (sign out everywhere).
+func (m *Manager) Forget(c echo.Context) {
 	s := m.get(c)
 	s.Values = map[any]any{}
 	s.Options.MaxAge = -1
-	if err := s.Save(c.Request(), c.Response()); err != nil {
-		return fmt.Errorf("clear session: %w", err)
-	}
-	return nil
+	_ = s.Save(c.Request(), c.Response()) // a deleting cookie cannot fail to encode
+	c.Set(ctxCurrent, (*Current)(nil))
 }
 
-// UserID returns the signed-in user's id, or "" when nobody is signed in or
-// the sign-in is older than MaxAge.
-func (m *Manager) UserID(c echo.Context) string {
-	s := m.get(c)
-	id, _ := s.Values[keyUserID].(string)
-	issued, _ := s.Values[keyIssued].(int64)
-	if id == "" || time.Since(time.Unix(issued, 0)) > MaxAge {
-		return ""
+// Current returns the request's live session: ErrNoSession without a token,
+// the store's not-found error when the token is revoked, expired or
+// unknown, any other error when the store fails. The answer is kept for
+// the rest of the request.
+func (m *Manager) Current(c echo.Context) (*Current, error) {
+	if cur, ok := c.Get(ctxCurrent).(*Current); ok {
+		if cur == nil {
+			return nil, ErrNoSession
+		}
+		return cur, nil
 	}
-	return id
+	tok, _ := m.get(c).Values[keyToken].(string)
+	if tok == "" {
+		return nil, ErrNoSession
+	}
+	id, accountID, userID, err := m.store.LiveSession(c.Request().Context(), tok)
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	cur := &Current{ID: id, AccountID: accountID, UserID: userID}
+	c.Set(ctxCurrent, cur)
+	return cur, nil
 }
 
 // AddFlash queues a message for the next page.
