@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models"
 )
 
 // routes is the one route table.
@@ -55,10 +57,13 @@ func routes(e *echo.Echo, h *Handler) {
 	// JSON API. Unknown /api paths answer a JSON 404 here instead of
 	// falling into the console group's catch-all (which redirects to /login).
 	e.RouteNotFound("/api/*", func(echo.Context) error { return echo.ErrNotFound })
+	// Every API route names the scope it needs: read (GETs), ingest
+	// (sending events) or full (anything that changes configuration).
 	api := e.Group("/api/v1", h.RequireAPIKey)
 	api.RouteNotFound("/*", apiNotFound(e))
-	api.GET("/account", h.APIAccount)
-	api.POST("/events", h.APIIngestEvent)
+	read, ingest := h.RequireScope(models.ScopeRead), h.RequireScope(models.ScopeIngest)
+	api.GET("/account", h.APIAccount, read)
+	api.POST("/events", h.APIIngestEvent, ingest)
 }
 
 // apiNotFound answers /api/v1 paths no route matched for the request's

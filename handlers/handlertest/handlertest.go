@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/modeltest"
@@ -35,6 +37,7 @@ type App struct {
 	Store      *models.Store
 	Dispatcher *dispatch.Dispatcher
 	Server     *httptest.Server
+	Echo       *echo.Echo // its route table, for tests that walk every route
 }
 
 // Quiet is a logger that drops everything, for tests that expect errors.
@@ -63,9 +66,10 @@ func New(t testing.TB) *App {
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(false, key),
 		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: Quiet})
-	srv := httptest.NewServer(handlers.NewServer(h, handlers.ServerConfig{Log: Quiet}))
+	e := handlers.NewServer(h, handlers.ServerConfig{Log: Quiet})
+	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &App{URL: srv.URL, Store: store, Dispatcher: disp, Server: srv}
+	return &App{URL: srv.URL, Store: store, Dispatcher: disp, Server: srv, Echo: e}
 }
 
 // Tenant is an account with one signed-up user.
