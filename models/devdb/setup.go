@@ -315,3 +315,32 @@ func chownTree(dir string, owner *account) error {
 	}
 	return nil
 }
+
+// RunningURL returns a connection URL for database dbname on the private
+// server another process (a `make run`) is running on dataDir, read from
+// its postmaster.pid, and false when no live server owns the directory.
+// Commands such as `ringhook apikey create` use it to work alongside a
+// running server instead of failing to start a second one.
+func RunningURL(dataDir, dbname string) (string, bool) {
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		return "", false
+	}
+	lines := strings.Split(string(data), "\n")
+	if len(lines) < 4 {
+		return "", false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(lines[0]))
+	if err != nil || pid <= 0 || !ownsDataDir(pid, dir) {
+		return "", false
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err != nil || port <= 0 || port > 65535 {
+		return "", false
+	}
+	return (&Server{port: port}).URL(dbname), true
+}
