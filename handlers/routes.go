@@ -59,11 +59,13 @@ func routes(e *echo.Echo, h *Handler) {
 	e.RouteNotFound("/api/*", func(echo.Context) error { return echo.ErrNotFound })
 	// Every API route names the scope it needs: read (GETs), ingest
 	// (sending events) or full (anything that changes configuration).
-	api := e.Group("/api/v1", h.RequireAPIKey)
+	// POSTs that create or send also take h.Idempotent (Idempotency-Key).
+	// Each route must be in the OpenAPI document (openapi.json).
+	api := e.Group("/api/v1", h.RequireAPIKey, h.RateLimit)
 	api.RouteNotFound("/*", apiNotFound(e))
 	read, ingest := h.RequireScope(models.ScopeRead), h.RequireScope(models.ScopeIngest)
 	api.GET("/account", h.APIAccount, read)
-	api.POST("/events", h.APIIngestEvent, ingest)
+	api.POST("/events", h.APIIngestEvent, ingest, h.Idempotent)
 }
 
 // apiNotFound answers /api/v1 paths no route matched for the request's

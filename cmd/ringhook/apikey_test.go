@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/devdb"
 	"github.com/ringhook/ringhook/models/modeltest"
@@ -153,5 +154,39 @@ func TestAPIKeyCreateAlongsideMakeRun(t *testing.T) {
 	k, err := models.NewStore(db, nil).AuthenticateAPIKey(ctx, plain)
 	if err != nil || k.Scope != models.ScopeIngest {
 		t.Fatalf("key on the running server: %+v %v", k, err)
+	}
+}
+
+// TestAPIRateLimitConfig: the API's per-key rates come from the
+// environment; nonsense is refused at start.
+func TestAPIRateLimitConfig(t *testing.T) {
+	cases := []struct {
+		rate, ingest string
+		want         handlers.APILimits
+		err          string
+	}{
+		{"", "", handlers.APILimits{Rate: 50, IngestRate: 500}, ""},
+		{"2.5", "1000", handlers.APILimits{Rate: 2.5, IngestRate: 1000}, ""},
+		{"0", "", handlers.APILimits{}, "RINGHOOK_API_RATE"},
+		{"fast", "", handlers.APILimits{}, "RINGHOOK_API_RATE"},
+		{"NaN", "", handlers.APILimits{}, "RINGHOOK_API_RATE"},
+		{"", "-1", handlers.APILimits{}, "RINGHOOK_API_INGEST_RATE"},
+		{"", "+Inf", handlers.APILimits{}, "RINGHOOK_API_INGEST_RATE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.rate+"/"+tc.ingest, func(t *testing.T) {
+			t.Setenv("RINGHOOK_API_RATE", tc.rate)
+			t.Setenv("RINGHOOK_API_INGEST_RATE", tc.ingest)
+			cfg, err := loadConfig()
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want it to name %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil || cfg.APILimits != tc.want {
+				t.Fatalf("%+v %v, want %+v", cfg.APILimits, err, tc.want)
+			}
+		})
 	}
 }

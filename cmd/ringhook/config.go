@@ -5,11 +5,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ringhook/ringhook/handlers"
 )
 
 // config is everything the environment can set.
@@ -26,6 +29,7 @@ type config struct {
 	AutoDisableFailures int
 	AutoDisableWindow   time.Duration
 	ShutdownTimeout     time.Duration
+	APILimits           handlers.APILimits
 }
 
 func loadConfig() (config, error) {
@@ -50,6 +54,12 @@ func loadConfig() (config, error) {
 	}
 	if c.AutoDisableWindow, err = time.ParseDuration(envOr("RINGHOOK_AUTO_DISABLE_WINDOW", "1h")); err != nil || c.AutoDisableWindow < 0 {
 		return c, fmt.Errorf("RINGHOOK_AUTO_DISABLE_WINDOW must be a duration such as 1h or 30m")
+	}
+	if c.APILimits.Rate, err = strconv.ParseFloat(envOr("RINGHOOK_API_RATE", "50"), 64); err != nil || !(c.APILimits.Rate > 0) || math.IsInf(c.APILimits.Rate, 0) {
+		return c, fmt.Errorf("RINGHOOK_API_RATE must be a positive number of requests per second")
+	}
+	if c.APILimits.IngestRate, err = strconv.ParseFloat(envOr("RINGHOOK_API_INGEST_RATE", "500"), 64); err != nil || !(c.APILimits.IngestRate > 0) || math.IsInf(c.APILimits.IngestRate, 0) {
+		return c, fmt.Errorf("RINGHOOK_API_INGEST_RATE must be a positive number of requests per second")
 	}
 	if k := os.Getenv("RINGHOOK_SESSION_KEY"); k != "" {
 		if c.SessionKey, err = hex.DecodeString(k); err != nil || len(c.SessionKey) < 32 {

@@ -121,7 +121,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(cfg.SecureCookies, key),
-		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: log})
+		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp,
+		APILimits: cfg.APILimits, Log: log})
 	e := handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

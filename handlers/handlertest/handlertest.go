@@ -44,7 +44,8 @@ type App struct {
 var Quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // New starts an App on the package's test database; it stops with the test.
-func New(t testing.TB) *App {
+// Options adjust the handlers' dependencies (e.g. APILimits) before start.
+func New(t testing.TB, options ...func(*handlers.Deps)) *App {
 	t.Helper()
 	ctx := context.Background()
 	db, err := modeltest.Open(ctx)
@@ -64,8 +65,12 @@ func New(t testing.TB) *App {
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(false, key),
-		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: Quiet})
+	deps := handlers.Deps{Store: store, Sessions: session.New(false, key),
+		Limiter: session.NewLimiter(5, 15*time.Minute, nil), Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: Quiet}
+	for _, o := range options {
+		o(&deps)
+	}
+	h := handlers.New(deps)
 	e := handlers.NewServer(h, handlers.ServerConfig{Log: Quiet})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)

@@ -15,7 +15,7 @@ CREATE TABLE idempotency_keys (
     key           text NOT NULL,
     request_hash  bytea NOT NULL,
     status        integer,
-    content_type  text NOT NULL DEFAULT '',
+    headers       jsonb NOT NULL DEFAULT '{}', -- the replayed ones: Content-Type, Location
     body          bytea,
     created_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (account_id, api_key_id, key)
