@@ -57,6 +57,7 @@ func routes(e *echo.Echo, h *Handler) {
 	// JSON API. Unknown /api paths answer a JSON 404 here instead of
 	// falling into the console group's catch-all (which redirects to /login).
 	e.RouteNotFound("/api/*", func(echo.Context) error { return echo.ErrNotFound })
+	e.GET("/api/openapi.json", h.OpenAPI)
 	// Every API route names the scope it needs: read (GETs), ingest
 	// (sending events) or full (anything that changes configuration).
 	// POSTs that create or send also take h.Idempotent (Idempotency-Key).

@@ -5,6 +5,7 @@
 package handlertest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -38,6 +39,9 @@ type App struct {
 	Dispatcher *dispatch.Dispatcher
 	Server     *httptest.Server
 	Echo       *echo.Echo // its route table, for tests that walk every route
+	// API is the served OpenAPI document; every /api request a Client
+	// makes, and its response, is checked against it.
+	API *APIContract
 }
 
 // Quiet is a logger that drops everything, for tests that expect errors.
@@ -74,7 +78,11 @@ func New(t testing.TB, options ...func(*handlers.Deps)) *App {
 	e := handlers.NewServer(h, handlers.ServerConfig{Log: Quiet})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &App{URL: srv.URL, Store: store, Dispatcher: disp, Server: srv, Echo: e}
+	api, err := loadContract(ctx, srv.URL)
+	if err != nil {
+		t.Fatalf("OpenAPI document: %v", err)
+	}
+	return &App{URL: srv.URL, Store: store, Dispatcher: disp, Server: srv, Echo: e, API: api}
 }
 
 // Tenant is an account with one signed-up user.
@@ -115,6 +123,7 @@ func (a *App) NewTenant(t testing.TB, role string) Tenant {
 type Client struct {
 	HTTP *http.Client
 	Base string
+	api  *APIContract // nil: no OpenAPI checks
 }
 
 // NewClient returns a signed-out client.
@@ -123,7 +132,7 @@ func (a *App) NewClient(t testing.TB) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Client{Base: a.URL, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	return &Client{Base: a.URL, api: a.API, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -147,9 +156,19 @@ type Response struct {
 	Location string
 }
 
-// Do sends req and reads the whole response.
+// Do sends req and reads the whole response. Requests to /api/ and their
+// responses are checked against the OpenAPI document (APIContract.check).
 func (c *Client) Do(t testing.TB, req *http.Request) Response {
 	t.Helper()
+	var reqBody []byte
+	checked := c.api != nil && strings.HasPrefix(req.URL.Path, "/api/")
+	if checked && req.Body != nil {
+		var err error
+		if reqBody, err = io.ReadAll(req.Body); err != nil {
+			t.Fatalf("read request body: %v", err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
 	res, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
@@ -158,6 +177,9 @@ func (c *Client) Do(t testing.TB, req *http.Request) Response {
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatalf("read body: %v", err)
+	}
+	if checked {
+		c.api.check(t, req, reqBody, res, b)
 	}
 	return Response{Status: res.StatusCode, Body: string(b), Header: res.Header, Location: res.Header.Get("Location")}
 }
