@@ -109,9 +109,6 @@ const maxIdempotencyKey = 255
 // are not stored (a repeat then runs again).
 const maxReplayBody = 1 << 20
 
-// replayedHeaders are the response headers a replay repeats.
-var replayedHeaders = []string{echo.HeaderContentType, echo.HeaderLocation}
-
 // Idempotent gives a POST Stripe's Idempotency-Key semantics. Without the
 // header the request runs as usual. With it, the first request runs and,
 // when it succeeds (2xx), its response is kept for models.IdempotencyTTL:
@@ -142,12 +139,13 @@ func (h *Handler) Idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		ref := models.IdempotencyRef{AccountID: k.AccountID, APIKeyID: k.ID, Key: idem[0]}
 		ctx := req.Context()
-		prior, started, err := h.store.BeginIdempotent(ctx, ref, requestHash(req, body))
+		hash := requestHash(req, body)
+		prior, started, err := h.store.BeginIdempotent(ctx, ref, hash)
 		if err != nil {
 			return err
 		}
 		if !started {
-			return replay(c, prior, requestHash(req, body))
+			return replay(c, prior, hash)
 		}
 		return h.runIdempotent(c, next, ref)
 	}
@@ -179,7 +177,7 @@ func (h *Handler) runIdempotent(c echo.Context, next echo.HandlerFunc, ref model
 	done = true
 	if res.Status >= 200 && res.Status < 300 && !tee.overflow {
 		headers := map[string]string{}
-		for _, name := range replayedHeaders {
+		for _, name := range []string{echo.HeaderContentType, echo.HeaderLocation} { // what a replay repeats
 			if v := res.Header().Get(name); v != "" {
 				headers[name] = v
 			}

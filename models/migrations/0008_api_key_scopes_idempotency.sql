@@ -6,7 +6,7 @@ ALTER TABLE api_keys ADD COLUMN scope text NOT NULL DEFAULT 'full'
 
 -- Idempotency-Key records for the JSON API: the first response to a POST
 -- with a given key is kept for 24 hours and answered again to repeats
--- (handlers.Idempotency). status is NULL while the first request is in
+-- (handlers.Handler.Idempotent). status is NULL while the first request is in
 -- flight; request_hash tells a repeat from a different request that reuses
 -- the key.
 CREATE TABLE idempotency_keys (
