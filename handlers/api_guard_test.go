@@ -17,7 +17,7 @@ import (
 )
 
 // postEvent sends POST /api/v1/events with an Idempotency-Key ("" for none).
-func postEvent(t *testing.T, c *handlertest.Client, key, idem, body string) handlertest.Response {
+func postEvent(t testing.TB, c *handlertest.Client, key, idem, body string) handlertest.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, c.Base+"/api/v1/events", strings.NewReader(body))
 	if err != nil {
@@ -250,4 +250,36 @@ func TestAPIRateLimit(t *testing.T) {
 			t.Fatalf("after waiting Retry-After: %s", handlertest.Describe(res))
 		}
 	})
+}
+
+// BenchmarkIngestIdempotency measures what an Idempotency-Key costs on
+// POST /api/v1/events (one matching webhook): go test -run - -bench IngestIdempotency ./handlers
+func BenchmarkIngestIdempotency(b *testing.B) {
+	app := handlertest.New(b, func(d *handlers.Deps) { d.APILimits = handlers.APILimits{IngestRate: 1e6} })
+	tn := app.NewTenant(b, models.RoleAdmin)
+	in := models.NewWebhookInput("UTC")
+	in.Name, in.URL, in.EventTypes = "crm", "http://127.0.0.1:9/hook", []string{"call.hangup"}
+	if _, err := app.Store.CreateWebhook(context.Background(), tn.Account.ID, models.Actor{Label: "t"}, in); err != nil {
+		b.Fatal(err)
+	}
+	key := mustScopedKey(b, app, tn, models.NewAPIKey{Name: "pbx", Scope: models.ScopeIngest})
+	c := app.NewClient(b)
+	for _, mode := range []string{"without key", "with key", "replay"} {
+		b.Run(mode, func(b *testing.B) {
+			for i := range b.N {
+				id := fmt.Sprintf("bench%s%09d", mode[:1], i) // a new event each time
+				idem := ""
+				switch mode {
+				case "with key":
+					idem = "bench-" + id
+				case "replay":
+					id, idem = "benchreplay", "bench-replay" // the first runs, the rest replay
+				}
+				body := strings.Replace(hangupEvent, "%s", id, 1)
+				if res := postEvent(b, c, key, idem, body); res.Status >= 300 {
+					b.Fatalf("%s", handlertest.Describe(res))
+				}
+			}
+		})
+	}
 }

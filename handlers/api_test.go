@@ -74,7 +74,7 @@ func mustAPIKey(t *testing.T, app *handlertest.App, tn handlertest.Tenant, name 
 	return mustScopedKey(t, app, tn, models.NewAPIKey{Name: name, Test: !live})
 }
 
-func mustScopedKey(t *testing.T, app *handlertest.App, tn handlertest.Tenant, in models.NewAPIKey) string {
+func mustScopedKey(t testing.TB, app *handlertest.App, tn handlertest.Tenant, in models.NewAPIKey) string {
 	t.Helper()
 	_, plain, err := app.Store.CreateAPIKey(context.Background(), tn.Account.ID, models.Actor{Label: tn.Email}, in)
 	if err != nil {

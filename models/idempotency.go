@@ -51,11 +51,9 @@ func (r IdempotencyRef) where(tx *gorm.DB) *gorm.DB {
 func (s *Store) BeginIdempotent(ctx context.Context, ref IdempotencyRef, requestHash []byte) (prior *IdempotencyKey, started bool, err error) {
 	now := s.now()
 	db := s.db.WithContext(ctx)
-	for range 3 { // a record released between our insert and read is retried
-		if err := ref.where(db).Where("created_at < ? OR (status IS NULL AND created_at < ?)", now.Add(-IdempotencyTTL), now.Add(-idempotencyAbandoned)).
-			Delete(&IdempotencyKey{}).Error; err != nil {
-			return nil, false, fmt.Errorf("expire idempotency key: %w", err)
-		}
+	// One statement for a new key, two for a repeat; an expired or
+	// abandoned record is deleted (exactly that one) and the claim retried.
+	for range 3 {
 		res := db.Exec(`INSERT INTO idempotency_keys (account_id, api_key_id, key, request_hash, created_at)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, ref.AccountID, ref.APIKeyID, ref.Key, requestHash, now)
 		if res.Error != nil {
@@ -67,12 +65,17 @@ func (s *Store) BeginIdempotent(ctx context.Context, ref IdempotencyRef, request
 		var rec IdempotencyKey
 		err := ref.where(db).Take(&rec).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			continue
+			continue // released meanwhile
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("load idempotency key: %w", err)
 		}
-		return &rec, false, nil
+		if rec.CreatedAt.After(now.Add(-IdempotencyTTL)) && (rec.Status != nil || rec.CreatedAt.After(now.Add(-idempotencyAbandoned))) {
+			return &rec, false, nil
+		}
+		if err := ref.where(db).Where("created_at = ?", rec.CreatedAt).Delete(&IdempotencyKey{}).Error; err != nil {
+			return nil, false, fmt.Errorf("expire idempotency key: %w", err)
+		}
 	}
 	return nil, false, errors.New("claim idempotency key: it keeps changing hands")
 }
