@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -342,5 +343,11 @@ func RunningURL(dataDir, dbname string) (string, bool) {
 	if err != nil || port <= 0 || port > 65535 {
 		return "", false
 	}
+	// ownsDataDir is conservative when /proc says little; the port decides.
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+	if err != nil {
+		return "", false
+	}
+	conn.Close()
 	return (&Server{port: port}).URL(dbname), true
 }
