@@ -97,3 +97,44 @@ func (h *Handler) APIAccount(c echo.Context) error {
 		Data account `json:"data"`
 	}{account{ID: a.ID, Name: a.Name, TimeZone: a.TimeZone}})
 }
+
+// apiKey returns the API key that authenticated the request.
+func apiKey(c echo.Context) *models.APIKey {
+	k, _ := c.Get(ctxAPIKey).(*models.APIKey)
+	return k
+}
+
+// RequireScope lets a route through only for keys whose scope permits
+// need; others get 403. A read route answers only safe methods to read
+// keys, so a read scope on a route that changes something cannot leak
+// write access.
+func (h *Handler) RequireScope(need models.APIKeyScope) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			k := apiKey(c)
+			if k == nil {
+				return apiUnauthorized(c, "Send an API key in the header Authorization: Bearer sk_…", false)
+			}
+			m := c.Request().Method
+			effective := need
+			if need == models.ScopeRead && m != http.MethodGet && m != http.MethodHead {
+				effective = models.ScopeFull
+			}
+			if !k.Scope.Permits(effective) {
+				return echo.NewHTTPError(http.StatusForbidden, scopeRefusal(k.Scope))
+			}
+			return next(c)
+		}
+	}
+}
+
+// scopeRefusal says what a key of scope s may do instead.
+func scopeRefusal(s models.APIKeyScope) string {
+	switch s {
+	case models.ScopeRead:
+		return "This API key has the read scope: it may only make GET requests. Use a key with the full scope."
+	case models.ScopeIngest:
+		return "This API key has the ingest scope: it may only send call events (POST /api/v1/events). Use a key with the full scope."
+	}
+	return "This API key's scope does not allow this request."
+}

@@ -71,7 +71,12 @@ func apiGet(t *testing.T, c *handlertest.Client, path, authorization string) han
 
 func mustAPIKey(t *testing.T, app *handlertest.App, tn handlertest.Tenant, name string, live bool) string {
 	t.Helper()
-	_, plain, err := app.Store.CreateAPIKey(context.Background(), tn.Account.ID, models.Actor{Label: tn.Email}, name, live)
+	return mustScopedKey(t, app, tn, models.NewAPIKey{Name: name, Test: !live})
+}
+
+func mustScopedKey(t testing.TB, app *handlertest.App, tn handlertest.Tenant, in models.NewAPIKey) string {
+	t.Helper()
+	_, plain, err := app.Store.CreateAPIKey(context.Background(), tn.Account.ID, models.Actor{Label: tn.Email}, in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 // APIKeyList shows the account's API keys and, to writers, the create form.
 func (h *Handler) APIKeyList(c echo.Context) error {
-	return h.renderAPIKeys(c, http.StatusOK, views.Form{Mode: "live"}, nil)
+	return h.renderAPIKeys(c, http.StatusOK, views.Form{Mode: "live", Scope: string(models.ScopeFull)}, nil)
 }
 
 func (h *Handler) renderAPIKeys(c echo.Context, status int, f views.Form, created *views.Created) error {
@@ -29,11 +29,12 @@ func (h *Handler) renderAPIKeys(c echo.Context, status int, f views.Form, create
 	for i := range keys {
 		rows[i] = h.apiKeyRow(&keys[i], loc)
 	}
+	f.Scopes = scopeOptions()
 	return render.HTML(c, status, views.Page(h.page(c, "API keys", "api-keys"), rows, f, created, currentUser(c).CanWrite()))
 }
 
 func (h *Handler) apiKeyRow(k *models.APIKey, loc *time.Location) views.Row {
-	r := views.Row{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedBy: k.CreatedBy,
+	r := views.Row{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scope: string(k.Scope), CreatedBy: k.CreatedBy,
 		CreatedAt: k.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"), LastUsed: "never", Revoked: k.RevokedAt != nil}
 	if k.LastUsedAt != nil {
 		r.LastUsed = ago(h.now().Sub(*k.LastUsedAt))
@@ -47,12 +48,16 @@ func (h *Handler) apiKeyRow(k *models.APIKey, loc *time.Location) views.Row {
 // APIKeyCreate makes a key and shows it once, on the page this request
 // returns: the plaintext never goes into a cookie, a flash or a URL.
 func (h *Handler) APIKeyCreate(c echo.Context) error {
-	f := views.Form{Name: c.FormValue("name"), Mode: c.FormValue("mode")}
+	f := views.Form{Name: c.FormValue("name"), Mode: c.FormValue("mode"), Scope: c.FormValue("scope")}
+	if f.Scope == "" {
+		f.Scope = string(models.ScopeFull) // forms from before scopes existed
+	}
 	if f.Mode != "live" && f.Mode != "test" {
 		f.Errors = models.FieldErrors{"mode": "Choose live or test."}
 		return h.renderAPIKeys(c, http.StatusUnprocessableEntity, f, nil)
 	}
-	k, plain, err := h.store.CreateAPIKey(c.Request().Context(), currentAccount(c).ID, actor(c), f.Name, f.Mode == "live")
+	k, plain, err := h.store.CreateAPIKey(c.Request().Context(), currentAccount(c).ID, actor(c),
+		models.NewAPIKey{Name: f.Name, Scope: models.APIKeyScope(f.Scope), Test: f.Mode == "test"})
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
 		f.Errors = fe
@@ -62,7 +67,21 @@ func (h *Handler) APIKeyCreate(c echo.Context) error {
 		return err
 	}
 	h.log.Info("api key created", "account", k.AccountID, "key", k.ID, "prefix", k.Prefix)
-	return h.renderAPIKeys(c, http.StatusOK, views.Form{Mode: f.Mode}, &views.Created{Name: k.Name, Key: plain})
+	return h.renderAPIKeys(c, http.StatusOK, views.Form{Mode: f.Mode, Scope: f.Scope}, &views.Created{Name: k.Name, Key: plain, Scope: string(k.Scope)})
+}
+
+// scopeOptions describes each scope for the create form.
+func scopeOptions() []views.ScopeOption {
+	hints := map[models.APIKeyScope]string{
+		models.ScopeFull:   "every API call",
+		models.ScopeRead:   "GET requests only",
+		models.ScopeIngest: "only sending call events (POST /api/v1/events): for a PBX",
+	}
+	out := make([]views.ScopeOption, len(models.APIKeyScopes))
+	for i, s := range models.APIKeyScopes {
+		out[i] = views.ScopeOption{Value: string(s), Hint: hints[s]}
+	}
+	return out
 }
 
 // apiKey finds one of the account's keys, revoked or not.

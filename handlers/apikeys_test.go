@@ -46,6 +46,43 @@ func mustKey(t *testing.T, app *handlertest.App, tn handlertest.Tenant, name str
 	return models.APIKey{}
 }
 
+func TestAPIKeyConsoleScopes(t *testing.T) {
+	app := handlertest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	c := app.SignIn(t, tn)
+	if res := c.Get(t, "/api-keys"); !strings.Contains(res.Body, `name="scope" value="ingest"`) || !strings.Contains(res.Body, `name="scope" value="full" checked`) {
+		t.Fatalf("the form offers no scope, or full is not the default: %s", handlertest.Describe(res))
+	}
+	for _, scope := range models.APIKeyScopes {
+		t.Run(string(scope), func(t *testing.T) {
+			name := "key " + string(scope)
+			res := c.Post(t, "/api-keys", url.Values{"name": {name}, "mode": {"live"}, "scope": {string(scope)}})
+			if res.Status != http.StatusOK || !strings.Contains(res.Body, `<span class="chip">`+string(scope)+`</span>`) {
+				t.Fatalf("%s", handlertest.Describe(res))
+			}
+			if k := mustKey(t, app, tn, name); k.Scope != scope {
+				t.Fatalf("stored scope %q", k.Scope)
+			}
+		})
+	}
+	t.Run("the list shows each key's scope", func(t *testing.T) {
+		res := c.Get(t, "/api-keys")
+		if n := strings.Count(res.Body, `<td class="key-scope">`); n != len(models.APIKeyScopes) {
+			t.Fatalf("%d scope cells: %s", n, handlertest.Describe(res))
+		}
+	})
+	t.Run("an unknown scope is refused and creates nothing", func(t *testing.T) {
+		res := c.Post(t, "/api-keys", url.Values{"name": {"bogus"}, "mode": {"live"}, "scope": {"admin"}})
+		if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "Choose full, read or ingest.") || fullKeyRE.MatchString(res.Body) {
+			t.Fatalf("%s", handlertest.Describe(res))
+		}
+		keys, err := app.Store.APIKeys(context.Background(), tn.Account.ID)
+		if err != nil || len(keys) != len(models.APIKeyScopes) {
+			t.Fatalf("%d keys: %v", len(keys), err)
+		}
+	})
+}
+
 func TestAPIKeyConsole(t *testing.T) {
 	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
@@ -284,7 +321,7 @@ func TestViewersCannotManageAPIKeys(t *testing.T) {
 	app := handlertest.New(t)
 	owner := app.NewTenant(t, models.RoleOwner)
 	ctx := context.Background()
-	k, _, err := app.Store.CreateAPIKey(ctx, owner.Account.ID, models.Actor{Label: owner.Email}, "Owner's key", true)
+	k, _, err := app.Store.CreateAPIKey(ctx, owner.Account.ID, models.Actor{Label: owner.Email}, models.NewAPIKey{Name: "Owner's key"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ type Store interface {
 	UserByID(ctx context.Context, userID string) (*models.User, error)
 	Account(ctx context.Context, accountID string) (*models.Account, error)
 	AuthenticateAPIKey(ctx context.Context, plain string) (*models.APIKey, error)
-	CreateAPIKey(ctx context.Context, accountID string, who models.Actor, name string, live bool) (*models.APIKey, string, error)
+	CreateAPIKey(ctx context.Context, accountID string, who models.Actor, in models.NewAPIKey) (*models.APIKey, string, error)
 	APIKeys(ctx context.Context, accountID string) ([]models.APIKey, error)
 	RevokeAPIKey(ctx context.Context, accountID, id string, who models.Actor) error
 
@@ -56,6 +56,11 @@ type Store interface {
 	PhoneNumbers(ctx context.Context, accountID string) ([]models.PhoneNumber, error)
 	AddPhoneNumber(ctx context.Context, accountID string, who models.Actor, number, label string) (*models.PhoneNumber, error)
 	DeletePhoneNumber(ctx context.Context, accountID string, who models.Actor, id string) error
+
+	BeginIdempotent(ctx context.Context, ref models.IdempotencyRef, requestHash []byte) (*models.IdempotencyKey, bool, error)
+	FinishIdempotent(ctx context.Context, ref models.IdempotencyRef, status int, headers map[string]string, body []byte) error
+	ReleaseIdempotent(ctx context.Context, ref models.IdempotencyRef) error
+	PurgeIdempotencyKeys(ctx context.Context) (int64, error)
 }
 
 // Previewer renders the request a webhook would send, without sending it.
@@ -72,6 +77,7 @@ type Handler struct {
 	redeliver Redeliverer // nil: redelivery answers 503
 	tester    Tester      // nil: test events answer 503
 	ingester  Ingester    // nil: ingest answers 503
+	guard     *apiGuard   // API rate limits and idempotency upkeep
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -85,6 +91,7 @@ type Deps struct {
 	Redeliverer Redeliverer // optional; without it Redeliver answers 503
 	Tester      Tester      // optional; without it test events answer 503
 	Ingester    Ingester    // optional; without it ingest answers 503
+	APILimits   APILimits   // zero values take the defaults
 	Log         *slog.Logger
 	Now         func() time.Time
 }
@@ -100,7 +107,8 @@ func New(d Deps) *Handler {
 	if d.Throttle == (models.LoginThrottle{}) {
 		d.Throttle = models.DefaultLoginThrottle()
 	}
-	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, log: d.Log, now: d.Now}
+	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester,
+		guard: newAPIGuard(d.APILimits), log: d.Log, now: d.Now}
 }
 
 // Context keys set by the auth middleware.

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models"
 )
 
 // routes is the one route table.
@@ -59,10 +61,16 @@ func routes(e *echo.Echo, h *Handler) {
 	// JSON API. Unknown /api paths answer a JSON 404 here instead of
 	// falling into the console group's catch-all (which redirects to /login).
 	e.RouteNotFound("/api/*", func(echo.Context) error { return echo.ErrNotFound })
-	api := e.Group("/api/v1", h.RequireAPIKey)
+	e.GET("/api/openapi.json", h.OpenAPI)
+	// Every API route names the scope it needs: read (GETs), ingest
+	// (sending events) or full (anything that changes configuration).
+	// POSTs that create or send also take h.Idempotent (Idempotency-Key).
+	// Each route must be in the OpenAPI document (openapi.json).
+	api := e.Group("/api/v1", h.RequireAPIKey, h.RateLimit)
 	api.RouteNotFound("/*", apiNotFound(e))
-	api.GET("/account", h.APIAccount)
-	api.POST("/events", h.APIIngestEvent)
+	read, ingest := h.RequireScope(models.ScopeRead), h.RequireScope(models.ScopeIngest)
+	api.GET("/account", h.APIAccount, read)
+	api.POST("/events", h.APIIngestEvent, ingest, h.Idempotent)
 }
 
 // apiNotFound answers /api/v1 paths no route matched for the request's

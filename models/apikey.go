@@ -21,10 +21,57 @@ type APIKey struct {
 	Name       string
 	Prefix     string // "sk_live_" + first 8 characters, safe to show
 	Hash       []byte
+	Scope      APIKeyScope
 	CreatedBy  string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
+}
+
+// APIKeyScope is what a key may do.
+type APIKeyScope string
+
+// The scopes a key can have.
+const (
+	// ScopeFull may call every API route.
+	ScopeFull APIKeyScope = "full"
+	// ScopeRead may only read: GET requests.
+	ScopeRead APIKeyScope = "read"
+	// ScopeIngest may only send call events (POST /api/v1/events): the key
+	// a PBX that produces events holds.
+	ScopeIngest APIKeyScope = "ingest"
+)
+
+// APIKeyScopes lists the scopes in the order forms offer them.
+var APIKeyScopes = []APIKeyScope{ScopeFull, ScopeRead, ScopeIngest}
+
+// Valid reports whether s is one of the scopes.
+func (s APIKeyScope) Valid() bool {
+	return s == ScopeFull || s == ScopeRead || s == ScopeIngest
+}
+
+// Permits reports whether a key of scope s may call a route that needs
+// scope need: a full key may call anything, the others only routes that
+// need exactly their scope.
+func (s APIKeyScope) Permits(need APIKeyScope) bool {
+	return s == ScopeFull || s == need
+}
+
+// The two kinds of API key, by the prefix of their plaintext.
+const (
+	LiveKeyPrefix = "sk_live_"
+	TestKeyPrefix = "sk_test_"
+)
+
+// TestMode reports whether k is an sk_test_ key: events it ingests make
+// test deliveries, which the stats leave out.
+func (k *APIKey) TestMode() bool { return strings.HasPrefix(k.Prefix, TestKeyPrefix) }
+
+// NewAPIKey describes a key to create.
+type NewAPIKey struct {
+	Name  string
+	Scope APIKeyScope // empty means ScopeFull
+	Test  bool        // an sk_test_ key
 }
 
 const keyAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -47,26 +94,36 @@ func hashKey(key string) []byte {
 
 // CreateAPIKey makes a key for the account and returns it with its
 // plaintext, which is never stored and cannot be shown again.
-func (s *Store) CreateAPIKey(ctx context.Context, accountID string, who Actor, name string, live bool) (*APIKey, string, error) {
-	name = strings.TrimSpace(name)
+func (s *Store) CreateAPIKey(ctx context.Context, accountID string, who Actor, in NewAPIKey) (*APIKey, string, error) {
+	name := strings.TrimSpace(in.Name)
+	fe := FieldErrors{}
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return nil, "", FieldErrors{"name": "Give the key a name of 1-100 characters."}
+		fe["name"] = "Give the key a name of 1-100 characters."
 	}
-	mode := "sk_test_"
-	if live {
-		mode = "sk_live_"
+	if in.Scope == "" {
+		in.Scope = ScopeFull
+	}
+	if !in.Scope.Valid() {
+		fe["scope"] = "Choose full, read or ingest."
+	}
+	if len(fe) > 0 {
+		return nil, "", fe
+	}
+	mode := LiveKeyPrefix
+	if in.Test {
+		mode = TestKeyPrefix
 	}
 	tok, err := randomToken(40)
 	if err != nil {
 		return nil, "", err
 	}
 	plain := mode + tok
-	k := &APIKey{ID: NewID("key_"), AccountID: accountID, Name: name, Prefix: plain[:len(mode)+8], Hash: hashKey(plain), CreatedBy: who.Label, CreatedAt: s.now()}
+	k := &APIKey{ID: NewID("key_"), AccountID: accountID, Name: name, Prefix: plain[:len(mode)+8], Hash: hashKey(plain), Scope: in.Scope, CreatedBy: who.Label, CreatedAt: s.now()}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(k).Error; err != nil {
 			return fmt.Errorf("create api key: %w", err)
 		}
-		return audit(tx, accountID, who, "api_key.created", "api_key", k.ID, nil, map[string]any{"name": name, "prefix": k.Prefix}, k.CreatedAt)
+		return audit(tx, accountID, who, "api_key.created", "api_key", k.ID, nil, map[string]any{"name": name, "prefix": k.Prefix, "scope": k.Scope}, k.CreatedAt)
 	})
 	if err != nil {
 		return nil, "", err
@@ -102,7 +159,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, who Acto
 
 // AuthenticateAPIKey returns the live key matching plain, updating its last use.
 func (s *Store) AuthenticateAPIKey(ctx context.Context, plain string) (*APIKey, error) {
-	if !strings.HasPrefix(plain, "sk_live_") && !strings.HasPrefix(plain, "sk_test_") {
+	if !strings.HasPrefix(plain, LiveKeyPrefix) && !strings.HasPrefix(plain, TestKeyPrefix) {
 		return nil, ErrInvalidCredentials
 	}
 	var k APIKey

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/web/dispatch"
 )
 
@@ -30,6 +32,7 @@ type config struct {
 	AutoDisableFailures int
 	AutoDisableWindow   time.Duration
 	ShutdownTimeout     time.Duration
+	APILimits           handlers.APILimits
 }
 
 func loadConfig() (config, error) {
@@ -57,6 +60,12 @@ func loadConfig() (config, error) {
 	}
 	if c.TrustedProxies, err = parseCIDRs(os.Getenv("RINGHOOK_TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("RINGHOOK_TRUSTED_PROXIES: %w", err)
+	}
+	if c.APILimits.Rate, err = strconv.ParseFloat(envOr("RINGHOOK_API_RATE", "50"), 64); err != nil || !(c.APILimits.Rate > 0) || math.IsInf(c.APILimits.Rate, 0) {
+		return c, fmt.Errorf("RINGHOOK_API_RATE must be a positive number of requests per second")
+	}
+	if c.APILimits.IngestRate, err = strconv.ParseFloat(envOr("RINGHOOK_API_INGEST_RATE", "500"), 64); err != nil || !(c.APILimits.IngestRate > 0) || math.IsInf(c.APILimits.IngestRate, 0) {
+		return c, fmt.Errorf("RINGHOOK_API_INGEST_RATE must be a positive number of requests per second")
 	}
 	if k := os.Getenv("RINGHOOK_SESSION_KEY"); k != "" {
 		if c.SessionKey, err = hex.DecodeString(k); err != nil || len(c.SessionKey) < 32 {

@@ -32,25 +32,31 @@ func openDatabase(ctx context.Context, cfg config, log *slog.Logger) (db *gorm.D
 		if err != nil {
 			return nil, dev, closeFn, fmt.Errorf("data dir: %w", err)
 		}
-		log.Info("DATABASE_URL is unset: starting a private PostgreSQL", "dir", dir)
-		srv, err := devdb.Start(ctx, devdb.Options{DataDir: dir, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }})
-		if err != nil {
-			return nil, dev, closeFn, fmt.Errorf("start private PostgreSQL: %w", err)
-		}
-		closeFn = func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			if err := srv.Stop(sctx); err != nil {
-				log.Error("stop private PostgreSQL", "err", err)
-			} else {
-				log.Info("private PostgreSQL stopped")
+		if running, ok := devdb.RunningURL(dir, "ringhook"); ok {
+			// A `make run` holds the private server: share it (and leave it running).
+			log.Info("DATABASE_URL is unset: using the private PostgreSQL already running", "dir", dir)
+			url = running
+		} else {
+			log.Info("DATABASE_URL is unset: starting a private PostgreSQL", "dir", dir)
+			srv, err := devdb.Start(ctx, devdb.Options{DataDir: dir, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }})
+			if err != nil {
+				return nil, dev, closeFn, fmt.Errorf("start private PostgreSQL: %w", err)
 			}
+			closeFn = func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				if err := srv.Stop(sctx); err != nil {
+					log.Error("stop private PostgreSQL", "err", err)
+				} else {
+					log.Info("private PostgreSQL stopped")
+				}
+			}
+			if err := devdb.EnsureDatabase(ctx, srv.URL("postgres"), "ringhook"); err != nil {
+				closeFn()
+				return nil, dev, func() {}, err
+			}
+			url = srv.URL("ringhook")
 		}
-		if err := devdb.EnsureDatabase(ctx, srv.URL("postgres"), "ringhook"); err != nil {
-			closeFn()
-			return nil, dev, func() {}, err
-		}
-		url = srv.URL("ringhook")
 	}
 	db, err = models.Open(ctx, url)
 	if err != nil {
@@ -115,7 +121,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, cfg.SecureCookies),
-		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: log})
+		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, APILimits: cfg.APILimits, Log: log})
 	e := handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -5,6 +5,7 @@
 package handlertest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
 	"github.com/ringhook/ringhook/handlers"
@@ -39,6 +41,10 @@ type App struct {
 	DB         *gorm.DB // the Store's database, for fixtures and assertions the Store has no method for
 	Dispatcher *dispatch.Dispatcher
 	Server     *httptest.Server
+	Echo       *echo.Echo // its route table, for tests that walk every route
+	// API is the served OpenAPI document; every /api request a Client
+	// makes, and its response, is checked against it.
+	API *APIContract
 }
 
 // Quiet is a logger that drops everything, for tests that expect errors.
@@ -49,14 +55,16 @@ type Options struct {
 	Log            *slog.Logger // nil: Quiet
 	SecureCookies  bool
 	TrustedProxies []*net.IPNet
-	Throttle       models.LoginThrottle // zero: models.DefaultLoginThrottle()
-	Now            func() time.Time     // the store's clock; nil: time.Now
+	Throttle       models.LoginThrottle   // zero: models.DefaultLoginThrottle()
+	Now            func() time.Time       // the store's clock; nil: time.Now
+	Deps           []func(*handlers.Deps) // adjust the handlers' dependencies (e.g. APILimits) before start
 }
 
 // New starts an App on the package's test database; it stops with the test.
-func New(t testing.TB) *App {
+// Options adjust the handlers' dependencies (e.g. APILimits) before start.
+func New(t testing.TB, options ...func(*handlers.Deps)) *App {
 	t.Helper()
-	return NewWith(t, Options{})
+	return NewWith(t, Options{Deps: options})
 }
 
 // NewWith starts an App configured by o. Apps of one test package share
@@ -84,11 +92,20 @@ func NewWith(t testing.TB, o Options) *App {
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, o.SecureCookies), Throttle: o.Throttle,
-		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: o.Log})
-	srv := httptest.NewServer(handlers.NewServer(h, handlers.ServerConfig{Log: o.Log, SecureCookies: o.SecureCookies, TrustedProxies: o.TrustedProxies}))
+	deps := handlers.Deps{Store: store, Sessions: session.New(store, key, o.SecureCookies), Throttle: o.Throttle,
+		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: o.Log}
+	for _, adjust := range o.Deps {
+		adjust(&deps)
+	}
+	h := handlers.New(deps)
+	e := handlers.NewServer(h, handlers.ServerConfig{Log: o.Log, SecureCookies: o.SecureCookies, TrustedProxies: o.TrustedProxies})
+	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &App{URL: srv.URL, Store: store, DB: db, Dispatcher: disp, Server: srv}
+	api, err := loadContract(ctx, srv.URL)
+	if err != nil {
+		t.Fatalf("OpenAPI document: %v", err)
+	}
+	return &App{URL: srv.URL, Store: store, DB: db, Dispatcher: disp, Server: srv, Echo: e, API: api}
 }
 
 // Tenant is an account with one signed-up user.
@@ -128,6 +145,7 @@ func (a *App) NewTenant(t testing.TB, role string) Tenant {
 type Client struct {
 	HTTP *http.Client
 	Base string
+	api  *APIContract // nil: no OpenAPI checks
 }
 
 // NewClient returns a signed-out client.
@@ -136,7 +154,7 @@ func (a *App) NewClient(t testing.TB) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Client{Base: a.URL, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	return &Client{Base: a.URL, api: a.API, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -160,9 +178,19 @@ type Response struct {
 	Location string
 }
 
-// Do sends req and reads the whole response.
+// Do sends req and reads the whole response. Requests to /api/ and their
+// responses are checked against the OpenAPI document (APIContract.check).
 func (c *Client) Do(t testing.TB, req *http.Request) Response {
 	t.Helper()
+	var reqBody []byte
+	checked := c.api != nil && strings.HasPrefix(req.URL.Path, "/api/")
+	if checked && req.Body != nil {
+		var err error
+		if reqBody, err = io.ReadAll(req.Body); err != nil {
+			t.Fatalf("read request body: %v", err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
 	res, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
@@ -171,6 +199,9 @@ func (c *Client) Do(t testing.TB, req *http.Request) Response {
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatalf("read body: %v", err)
+	}
+	if checked {
+		c.api.check(t, req, reqBody, res, b)
 	}
 	return Response{Status: res.StatusCode, Body: string(b), Header: res.Header, Location: res.Header.Get("Location")}
 }

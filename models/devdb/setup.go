@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -314,4 +315,39 @@ func chownTree(dir string, owner *account) error {
 		return fmt.Errorf("devdb: chown -R %s to %s: %w", dir, owner.name, err)
 	}
 	return nil
+}
+
+// RunningURL returns a connection URL for database dbname on the private
+// server another process (a `make run`) is running on dataDir, read from
+// its postmaster.pid, and false when no live server owns the directory.
+// Commands such as `ringhook apikey create` use it to work alongside a
+// running server instead of failing to start a second one.
+func RunningURL(dataDir, dbname string) (string, bool) {
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		return "", false
+	}
+	lines := strings.Split(string(data), "\n")
+	if len(lines) < 4 {
+		return "", false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(lines[0]))
+	if err != nil || pid <= 0 || !ownsDataDir(pid, dir) {
+		return "", false
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err != nil || port <= 0 || port > 65535 {
+		return "", false
+	}
+	// ownsDataDir is conservative when /proc says little; the port decides.
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+	if err != nil {
+		return "", false
+	}
+	conn.Close()
+	return (&Server{port: port}).URL(dbname), true
 }

@@ -15,15 +15,29 @@ import (
 // events return *catalog.ValidationError; a repeated event id creates
 // nothing and reports Duplicate.
 func (d *Dispatcher) Ingest(ctx context.Context, accountID string, raw map[string]any) (models.IngestResult, error) {
+	return d.ingest(ctx, accountID, raw, false)
+}
+
+// IngestTest is Ingest in test mode (an sk_test_ API key): the stored event
+// says test: true and its deliveries are test deliveries, sent like any
+// other but marked in the payload and the log and left out of the stats.
+func (d *Dispatcher) IngestTest(ctx context.Context, accountID string, raw map[string]any) (models.IngestResult, error) {
+	return d.ingest(ctx, accountID, raw, true)
+}
+
+func (d *Dispatcher) ingest(ctx context.Context, accountID string, raw map[string]any, test bool) (models.IngestResult, error) {
 	payload, err := catalog.Normalize(raw)
 	if err != nil {
 		return models.IngestResult{}, err
+	}
+	if test {
+		payload["test"] = true // reserved: producers cannot set it themselves
 	}
 	ev, err := eventRecord(accountID, payload)
 	if err != nil {
 		return models.IngestResult{}, err
 	}
-	res, err := d.store.Ingest(ctx, ev, planDeliveries(false))
+	res, err := d.store.Ingest(ctx, ev, planDeliveries(test))
 	if err != nil {
 		return models.IngestResult{}, fmt.Errorf("ingest: %w", err)
 	}
