@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ringhook/ringhook/models/catalog"
 	"github.com/ringhook/ringhook/web/dispatch/payload"
+	"github.com/ringhook/ringhook/web/dispatch/verifyexample"
 )
 
 // updateDocs rewrites the generated parts of docs/events.md instead of
@@ -112,7 +114,12 @@ func TestDocsWorkedExample(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := payload.Verify([]string{docsSecret}, id, ts, sig, content, docsSentAt, 0); err != nil {
+		// The documented receiver accepts the documented request.
+		r := httptest.NewRequest(m.req.Method, m.req.URL, bytes.NewReader(m.req.Body))
+		r.Header.Set("webhook-id", id)
+		r.Header.Set("webhook-timestamp", ts)
+		r.Header.Set("webhook-signature", sig)
+		if _, err := verifyexample.Verify(r, "https://crm.example.com", []string{docsSecret}, docsSentAt); err != nil {
 			t.Fatalf("%s: the documented signature does not verify: %v", m.name, err)
 		}
 		fmt.Fprintf(&sigs, "webhook-signature (%s):%s%s\n", m.name, strings.Repeat(" ", 10-len(m.name)), sig)
