@@ -5,8 +5,10 @@ export GOFLAGS := -buildvcs=false
 
 .PHONY: run build test check generate check-generated check-imports check-tidy check-templ-fmt vet lint fmt bench fuzz
 
-run: ## serve the console (private PostgreSQL when DATABASE_URL is unset)
-	$(GO) run ./cmd/ringhook serve
+run: build ## serve the console (private PostgreSQL when DATABASE_URL is unset)
+	@# The binary itself, not go run: go run exits 1 after Ctrl-C, which
+	@# make reports as an error; ringhook shuts down cleanly and exits 0.
+	./bin/ringhook serve
 
 build:
 	$(GO) build -o bin/ringhook ./cmd/ringhook
