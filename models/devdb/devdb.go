@@ -15,6 +15,7 @@
 package devdb
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -162,7 +163,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		if err := runInitdb(ctx, bins.initdb, dir, owner); err != nil {
 			return nil, err
 		}
-	} else if err := clearStalePid(dir, logf); err != nil {
+	} else if err := clearStalePid(dir, cmp.Or(opts.URLDatabase, "postgres"), logf); err != nil {
 		return nil, err
 	}
 
@@ -365,10 +366,7 @@ func (s *Server) writeURLFile(path, dbname string) error {
 	if path == "" {
 		return nil
 	}
-	if dbname == "" {
-		dbname = "postgres"
-	}
-	url := s.URL(dbname)
+	url := s.URL(cmp.Or(dbname, "postgres"))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("devdb: create directory of %s: %w", path, err)
 	}

@@ -106,3 +106,14 @@ func TestStartFallbackKeepsFiles(t *testing.T) {
 		t.Fatalf("the file in the way is gone: %v", err)
 	}
 }
+
+// TestStartWhileRunningNamesURL checks that a second Start on a running data
+// dir (admin create while make run is up) says how to use the running server.
+func TestStartWhileRunningNamesURL(t *testing.T) {
+	dir := dataDir(t)
+	s := start(t, devdb.Options{DataDir: dir, Fast: true})
+	_, err := devdb.Start(context.Background(), devdb.Options{DataDir: dir, URLDatabase: "ringhook", Logf: t.Logf})
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL="+s.URL("ringhook")) {
+		t.Fatalf("Start error = %v, want it to name DATABASE_URL=%s", err, s.URL("ringhook"))
+	}
+}

@@ -320,11 +320,12 @@ func runInitdb(ctx context.Context, initdb, dir string, owner *account) error {
 }
 
 // clearStalePid handles a postmaster.pid left by an earlier run. When the
-// PID in it belongs to a live postgres serving dir, Start must not continue.
+// PID in it belongs to a live postgres serving dir, Start must not continue;
+// the error names the URL of database urlDB on that server.
 // Otherwise the file (and the Unix socket files next to it) are stale and
 // are removed: postgres itself would refuse to start when the old PID has
 // since been reused by an unrelated live process.
-func clearStalePid(dir string, logf func(string, ...any)) error {
+func clearStalePid(dir, urlDB string, logf func(string, ...any)) error {
 	pidFile := filepath.Join(dir, "postmaster.pid")
 	data, err := os.ReadFile(pidFile)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -340,7 +341,12 @@ func clearStalePid(dir string, logf func(string, ...any)) error {
 		if len(lines) > 3 {
 			port = strings.TrimSpace(lines[3])
 		}
-		return fmt.Errorf("devdb: a PostgreSQL server (pid %d, port %s) is already running on data dir %s; stop it first", pid, port, dir)
+		hint := "stop it first"
+		if n, err := strconv.Atoi(port); err == nil && n > 0 {
+			// Often a `make run` in another terminal: say how to share it.
+			hint += fmt.Sprintf(", or use it with DATABASE_URL=%s", (&Server{port: n}).URL(urlDB))
+		}
+		return fmt.Errorf("devdb: a PostgreSQL server (pid %d, port %s) is already running on data dir %s; %s", pid, port, dir, hint)
 	}
 
 	logf("devdb: removing stale %s (pid %q is not a running postgres on this dir)", pidFile, strings.TrimSpace(lines[0]))
