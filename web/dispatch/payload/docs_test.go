@@ -23,8 +23,9 @@ var updateDocs = flag.Bool("update-docs", false, "rewrite the generated sections
 const eventsDoc = "../../../docs/events.md"
 
 // docsInput is the worked example of docs/events.md as a producer posts it
-// to the ingest API: a national-format caller number, a spaced DID, a
-// local-time start, derived did_number and customer_number left out.
+// to the ingest API: spaced and dashed numbers, a start time with an
+// offset, a lower-case hangup cause, did_number and customer_number left
+// out (they are derived).
 const docsInput = `{
   "event": "call.hangup",
   "event_id": "evt_01JRB3Q7Z8K2M4N6P8R0S2T4V6",
@@ -32,9 +33,9 @@ const docsInput = `{
   "call_id": "call_01JRB3PZ5X",
   "direction": "inbound",
   "call_type": "inbound",
-  "from_number": "919240202904",
+  "from_number": "+91 92402 02904",
   "from_name": "Test Man",
-  "to_number": "+91 82878 42425",
+  "to_number": "+91-82878-42425",
   "call_status": "answered",
   "started_at": "2026-04-09T12:54:22+05:30",
   "answered_at": "2026-04-09T07:24:23Z",
