@@ -29,7 +29,7 @@ func pageText(fragment string) string {
 	return strings.TrimSpace(spaceRE.ReplaceAllString(html.UnescapeString(s), " "))
 }
 
-// coreTriggers are the eleven seed-003 triggers, with their console labels.
+// coreTriggers are the eleven core triggers (catalog.Type.Core), with their console labels.
 var coreTriggers = []struct{ id, label string }{
 	{"call.received", "Call received on server"},
 	{"call.dialed", "Dialed on extensions"},

@@ -1,8 +1,12 @@
-// Code generated from $GOROOT/lib/time/zoneinfo.zip (Area/Location names plus UTC); DO NOT EDIT.
-
 package models
 
 // TimeZones lists the IANA zone names offered in the console, UTC first.
+//
+// The list is kept by hand: it is the Area/Location names of the tz database
+// that Go 1.26 ships ($GOROOT/lib/time/zoneinfo.zip), sorted, with UTC in
+// front. Edit it directly when a zone is added; TestTimeZones checks that
+// every name loads and that the order holds. A webhook may still name any
+// zone time.LoadLocation accepts (see docs/events.md, "Time zones").
 func TimeZones() []string {
 	return []string{
 		"UTC",

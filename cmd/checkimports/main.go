@@ -1,4 +1,4 @@
-// Command checkimports enforces the layer rules of DESIGN.md on the
+// Command checkimports enforces the layer rules of docs/architecture.md on the
 // module's non-test imports:
 //
 //	cmd -> handlers -> {views, web/render, web/session, models}

@@ -38,7 +38,8 @@ func openDatabase(ctx context.Context, cfg config, log *slog.Logger) (db *gorm.D
 			url = running
 		} else {
 			log.Info("DATABASE_URL is unset: starting a private PostgreSQL", "dir", dir)
-			srv, err := devdb.Start(ctx, devdb.Options{DataDir: dir, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }})
+			srv, err := devdb.Start(ctx, devdb.Options{DataDir: dir, Fallback: true, URLFile: filepath.Join(cfg.DataDir, "postgres.url"), URLDatabase: "ringhook",
+				Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }})
 			if err != nil {
 				return nil, dev, closeFn, fmt.Errorf("start private PostgreSQL: %w", err)
 			}

@@ -19,11 +19,11 @@ type Group struct {
 type Type struct {
 	// ID is the event id a webhook subscribes to, e.g. "call.hangup".
 	ID string
-	// Label is the UI string; seed-003 wording for core triggers.
+	// Label is the UI string shown in trigger pickers and the catalog page.
 	Label string
 	// Description says when the event fires.
 	Description string
-	// Core marks the eleven seed-003 triggers that ship first.
+	// Core marks the eleven triggers that shipped first.
 	Core bool
 	// Group is the ID of the Group the type belongs to.
 	Group string
@@ -81,11 +81,11 @@ var groupDefs = [...]groupDef{
 	{GroupWebhook, "Webhook operations"},
 }
 
-// CallFields returns the fields every call.* event carries (EVENTS.md
-// "Call fields"), in the documented order.
+// CallFields returns the fields every call.* event carries (the call block
+// of docs/events.md), in the documented order.
 func CallFields() []string { return append([]string(nil), callFields[:]...) }
 
-// callFields are carried by every call.* event (EVENTS.md "Call fields").
+// callFields are carried by every call.* event (docs/events.md, "Catalog").
 var callFields = [...]string{
 	"call_id", "leg_id", "sequence", "direction", "call_type",
 	"from_number", "from_name", "to_number", "to_name",

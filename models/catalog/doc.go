@@ -4,9 +4,9 @@
 // events, and the validation and normalization of events that producers send
 // to the ingest API.
 //
-// The catalog follows shared/EVENTS.md. Event ids are dotted snake_case
-// ("call.hangup"); labels are the UI strings, with the seed-003 wording kept
-// verbatim for the eleven core triggers.
+// docs/events.md documents the catalog; its tables are generated from this
+// package and checked by TestDocsCatalog and TestDocsFieldTable. Event ids
+// are dotted snake_case ("call.hangup"); labels are the UI strings.
 //
 // # Payloads
 //

@@ -45,7 +45,7 @@ const (
 	maxSafeInt = 1<<53 - 1
 )
 
-// Enumerations (EVENTS.md, documented exhaustively).
+// Enumerations, each listed in full in docs/events.md ("Field reference").
 var (
 	enumCallDirection    = []string{"inbound", "outbound", "internal"}
 	enumMessageDirection = []string{"inbound", "outbound"}

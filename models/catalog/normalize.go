@@ -95,7 +95,7 @@ func (e errs) add(field, format string, args ...any) {
 // The output has every key of Fields(event) present (missing or null input
 // -> nil) plus event and event_id, in the Go types listed in the package
 // doc; Normalize(output) returns an equal map. On invalid input it returns
-// nil and a *ValidationError. The value rules (EVENTS.md "Value rules"):
+// nil and a *ValidationError. The value rules (docs/events.md, "Value rules"):
 //
 //   - event: required, a known type other than webhook.test;
 //   - event_id: required, ^evt_[A-Za-z0-9]{8,64}$;

@@ -159,18 +159,6 @@ func (s *sampler) extensions(n int) []extension {
 	return out
 }
 
-func extList(exts []extension, results ...string) []any {
-	out := make([]any, 0, len(exts))
-	for i, e := range exts {
-		m := map[string]any{"id": e.id, "number": e.number, "name": e.name}
-		if i < len(results) && results[i] != "" {
-			m["result"] = results[i]
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 func setExt(m map[string]any, prefix string, e extension) {
 	m[prefix+"_id"] = e.id
 	m[prefix+"_number"] = e.number

@@ -15,9 +15,11 @@
 package devdb
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -81,6 +83,19 @@ type Options struct {
 	// that should survive a crash.
 	Fast bool
 
+	// Fallback applies when the server runs as the postgres user (we are
+	// root) and that user cannot reach DataDir, as with a checkout under
+	// /root: the cluster is then kept in that user's home directory
+	// (<home>/ringhook-dev/<name>-<hash of DataDir>) and DataDir becomes a
+	// symbolic link to it. Without Fallback, Start fails in that case.
+	Fallback bool
+
+	// URLFile, when set, is where Start writes the connection URL of
+	// database URLDatabase ("postgres" when empty) once the server is
+	// ready; Stop removes the file.
+	URLFile     string
+	URLDatabase string
+
 	// Logf, when set, receives progress messages.
 	Logf func(format string, args ...any)
 }
@@ -92,9 +107,10 @@ type Server struct {
 	logPath string
 	logf    func(format string, args ...any)
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed once the process has been reaped
-	err  error         // result of cmd.Wait, valid after done is closed
+	cmd     *exec.Cmd
+	done    chan struct{} // closed once the process has been reaped
+	err     error         // result of cmd.Wait, valid after done is closed
+	urlFile string        // removed by Stop; empty when none was written
 }
 
 // Start starts a private PostgreSQL server in opts.DataDir, initializing the
@@ -128,6 +144,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 
+	if owner != nil && opts.Fallback {
+		if dir, err = reachableDataDir(dir, owner, logf); err != nil {
+			return nil, err
+		}
+	}
+
 	if err := prepareDataDir(dir, owner); err != nil {
 		return nil, err
 	}
@@ -141,7 +163,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		if err := runInitdb(ctx, bins.initdb, dir, owner); err != nil {
 			return nil, err
 		}
-	} else if err := clearStalePid(dir, logf); err != nil {
+	} else if err := clearStalePid(dir, cmp.Or(opts.URLDatabase, "postgres"), logf); err != nil {
 		return nil, err
 	}
 
@@ -166,6 +188,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s, err := launch(ctx, bins.postgres, dir, port, opts.Fast, owner, logf)
 		if err == nil {
+			if err := s.writeURLFile(opts.URLFile, opts.URLDatabase); err != nil {
+				return nil, errors.Join(err, s.Stop(context.WithoutCancel(ctx)))
+			}
 			return s, nil
 		}
 		lastErr = err
@@ -335,6 +360,24 @@ func (s *Server) URL(dbname string) string {
 	return u.String()
 }
 
+// writeURLFile writes the connection URL of database dbname to path (when
+// path is set), for people and tools that want to reach the server.
+func (s *Server) writeURLFile(path, dbname string) error {
+	if path == "" {
+		return nil
+	}
+	url := s.URL(cmp.Or(dbname, "postgres"))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("devdb: create directory of %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, []byte(url+"\n"), 0o600); err != nil {
+		return fmt.Errorf("devdb: write connection URL to %s: %w", path, err)
+	}
+	s.urlFile = path
+	s.logf("devdb: connection URL %s (kept in %s while the server runs)", url, path)
+	return nil
+}
+
 // Port returns the TCP port the server listens on.
 func (s *Server) Port() int { return s.port }
 
@@ -349,6 +392,13 @@ func (s *Server) LogPath() string { return s.logPath }
 // If it has not exited within 30 seconds, or when ctx ends first, the
 // server's process group is killed. Stop may be called more than once.
 func (s *Server) Stop(ctx context.Context) error {
+	if s.urlFile != "" {
+		// The URL is about to stop working, whatever happens below.
+		if err := os.Remove(s.urlFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.logf("devdb: remove %s: %v", s.urlFile, err)
+		}
+		s.urlFile = ""
+	}
 	pid := s.cmd.Process.Pid
 	select {
 	case <-s.done:

@@ -3,6 +3,7 @@ package devdb
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -93,6 +94,7 @@ func isExecutable(path string) bool {
 // account is the unprivileged user the server runs as when we are root.
 type account struct {
 	name     string
+	home     string
 	uid, gid int
 	groups   []int
 }
@@ -115,7 +117,7 @@ func serverOwner() (*account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devdb: running as root, so PostgreSQL must run as the %q system user, but looking it up failed: %w (install postgresql, create the user, or set DATABASE_URL)", systemUser, err)
 	}
-	a := &account{name: u.Username}
+	a := &account{name: u.Username, home: u.HomeDir}
 	if a.uid, err = strconv.Atoi(u.Uid); err != nil {
 		return nil, fmt.Errorf("devdb: parse uid %q of user %s: %w", u.Uid, u.Username, err)
 	}
@@ -141,13 +143,8 @@ func prepareDataDir(dir string, owner *account) error {
 		return fmt.Errorf("devdb: create parent of data dir %s: %w", dir, err)
 	}
 	if owner != nil {
-		for p := parent; ; p = filepath.Dir(p) {
-			if err := checkTraversable(p, owner); err != nil {
-				return err
-			}
-			if p == filepath.Dir(p) {
-				break
-			}
+		if err := checkParents(dir, owner); err != nil {
+			return err
 		}
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -171,6 +168,90 @@ func prepareDataDir(dir string, owner *account) error {
 		}
 	}
 	return nil
+}
+
+// checkParents reports an error when owner may not search every parent
+// directory of dir.
+func checkParents(dir string, owner *account) error {
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		if err := checkTraversable(p, owner); err != nil {
+			return err
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
+// fallbackDirName is the directory below the server user's home that holds
+// clusters whose requested data dir that user cannot reach.
+const fallbackDirName = "ringhook-dev"
+
+// reachableDataDir returns dir when owner can reach it. Otherwise it returns
+// a directory in owner's home, <home>/ringhook-dev/<name>-<hash>, named
+// after dir so that every checkout gets its own, and makes dir a symbolic
+// link to it: the caller's path still leads to the cluster, and a later
+// Start (or a tool reading postmaster.pid) finds it the same way. An
+// existing non-empty directory at dir is left alone and reported.
+func reachableDataDir(dir string, owner *account, logf func(string, ...any)) (string, error) {
+	why := checkParents(dir, owner)
+	if why == nil {
+		return dir, nil
+	}
+	if target, err := filepath.EvalSymlinks(dir); err == nil && target != dir && checkParents(target, owner) == nil {
+		return target, nil // linked by an earlier run
+	}
+	if owner.home == "" || owner.home == "/" {
+		return "", fmt.Errorf("%w; the %s user has no home directory to keep the cluster in instead", why, owner.name)
+	}
+	sum := sha256.Sum256([]byte(dir))
+	name := filepath.Base(filepath.Dir(filepath.Dir(dir))) // the checkout, for .../<checkout>/.data/postgres
+	alt := filepath.Join(owner.home, fallbackDirName, fmt.Sprintf("%s-%x", pathLabel(name), sum[:6]))
+
+	if fi, err := os.Lstat(dir); err == nil {
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			// A link to somewhere unreachable: point it at alt.
+		case fi.IsDir():
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				return "", fmt.Errorf("devdb: read %s: %w", dir, err)
+			}
+			if len(entries) > 0 {
+				return "", fmt.Errorf("%w; %s already holds files, so it cannot become a link to %s: move them there or set DATABASE_URL", why, dir, alt)
+			}
+		default:
+			return "", fmt.Errorf("devdb: data dir %s is not a directory", dir)
+		}
+		if err := os.Remove(dir); err != nil {
+			return "", fmt.Errorf("devdb: replace %s with a link to %s: %w", dir, alt, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("devdb: stat %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", fmt.Errorf("devdb: create parent of data dir %s: %w", dir, err)
+	}
+	if err := os.Symlink(alt, dir); err != nil {
+		return "", fmt.Errorf("devdb: link %s to %s: %w", dir, alt, err)
+	}
+	logf("devdb: the %s user cannot reach %s, so the cluster is kept in %s (and %s links to it)", owner.name, dir, alt, dir)
+	return alt, nil
+}
+
+// pathLabel keeps letters, digits, '-', '_' and '.' of s for use in a
+// directory name.
+func pathLabel(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return r
+		}
+		return '_'
+	}, s)
+	if s == "" || s == "." || s == ".." {
+		return "data"
+	}
+	return s
 }
 
 // checkTraversable reports an error when owner may not search directory p.
@@ -240,11 +321,12 @@ func runInitdb(ctx context.Context, initdb, dir string, owner *account) error {
 }
 
 // clearStalePid handles a postmaster.pid left by an earlier run. When the
-// PID in it belongs to a live postgres serving dir, Start must not continue.
+// PID in it belongs to a live postgres serving dir, Start must not continue;
+// the error names the URL of database urlDB on that server.
 // Otherwise the file (and the Unix socket files next to it) are stale and
 // are removed: postgres itself would refuse to start when the old PID has
 // since been reused by an unrelated live process.
-func clearStalePid(dir string, logf func(string, ...any)) error {
+func clearStalePid(dir, urlDB string, logf func(string, ...any)) error {
 	pidFile := filepath.Join(dir, "postmaster.pid")
 	data, err := os.ReadFile(pidFile)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -260,7 +342,12 @@ func clearStalePid(dir string, logf func(string, ...any)) error {
 		if len(lines) > 3 {
 			port = strings.TrimSpace(lines[3])
 		}
-		return fmt.Errorf("devdb: a PostgreSQL server (pid %d, port %s) is already running on data dir %s; stop it first", pid, port, dir)
+		hint := "stop it first"
+		if n, err := strconv.Atoi(port); err == nil && n > 0 {
+			// Often a `make run` in another terminal: say how to share it.
+			hint += fmt.Sprintf(", or use it with DATABASE_URL=%s", (&Server{port: n}).URL(urlDB))
+		}
+		return fmt.Errorf("devdb: a PostgreSQL server (pid %d, port %s) is already running on data dir %s; %s", pid, port, dir, hint)
 	}
 
 	logf("devdb: removing stale %s (pid %q is not a running postgres on this dir)", pidFile, strings.TrimSpace(lines[0]))

@@ -1,7 +1,7 @@
 // Package payload turns one canonical event plus one webhook's settings into
 // the exact HTTP request the dispatcher sends, and signs it.
 //
-// The steps follow shared/EVENTS.md:
+// The steps follow the payload rules in docs/events.md:
 //
 //   - [Fields] adds the delivery envelope (api_version, account_id,
 //     webhook_id, test, timezone, the *_local times and custom_data) to a copy

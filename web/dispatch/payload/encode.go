@@ -27,8 +27,8 @@ func EncodeJSON(fields map[string]any) ([]byte, error) {
 }
 
 // EncodeForm flattens fields into application/x-www-form-urlencoded pairs,
-// the same string used as a form body and as a GET query (EVENTS.md rules
-// 1-7):
+// the same string used as a form body and as a GET query (docs/events.md,
+// "Rendering", rules 1-7):
 //
 //   - keys are sorted at every level; keys and values are escaped as by
 //     url.QueryEscape (space becomes +, + becomes %2B, brackets %5B and %5D);

@@ -55,7 +55,7 @@ func TestEncodeFormWorkedExample(t *testing.T) {
 	if got != workedForm {
 		t.Fatalf("form mismatch\n got: %s\nwant: %s", got, workedForm)
 	}
-	// The sample substrings of EVENTS.md, verbatim.
+	// Substrings of the expected form body, pinned one rule at a time.
 	for _, sub := range []string{
 		"account_id=acc_7f2b66a6&answered_at=2026-04-09T07%3A24%3A23.000Z&answered_at_local=2026-04-09T12%3A54%3A23%2B05%3A30",
 		"&api_version=2026-01&call_id=call_01JRB3PZ5X&call_status=answered&call_type=inbound",
@@ -125,9 +125,10 @@ func TestEncodeFormWorkedExample(t *testing.T) {
 	})
 }
 
-// TestReferenceOutput feeds the EVENTS.md reference JSON, verbatim, through
-// both encoders: JSON must come back byte for byte, and the form rendering
-// must have the documented pairs and 41 keys.
+// TestReferenceOutput feeds a reference JSON body (the worked event with an
+// extra custom_data.screen_pop boolean), verbatim, through both encoders:
+// JSON must come back byte for byte, and the form rendering must have the
+// expected pairs and 41 keys.
 func TestReferenceOutput(t *testing.T) {
 	const reference = `{"account_id":"acc_7f2b66a6","answered_at":"2026-04-09T07:24:23.000Z","answered_at_local":"2026-04-09T12:54:23+05:30",
  "api_version":"2026-01","call_id":"call_01JRB3PZ5X","call_status":"answered","call_type":"inbound",

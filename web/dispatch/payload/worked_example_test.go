@@ -6,8 +6,10 @@ import (
 	"github.com/ringhook/ringhook/web/dispatch/payload"
 )
 
-// workedEvent is the canonical call.hangup event of the EVENTS.md worked
-// example, before the envelope is added.
+// workedEvent is a hand-built call.hangup event, before the envelope is added.
+// It skips catalog.Normalize (so it lacks the null keys a stored event has);
+// the normalized version is the worked example of docs/events.md
+// (TestDocsWorkedExample).
 func workedEvent() map[string]any {
 	return map[string]any{
 		"event":            "call.hangup",
@@ -56,8 +58,7 @@ func workedTarget(method, contentType string) payload.Target {
 	}
 }
 
-// workedJSON is the expected JSON body: the EVENTS.md reference output
-// without the illustrative custom_data.screen_pop, plus the test flag.
+// workedJSON is the expected JSON body of workedEvent for workedTarget.
 const workedJSON = `{"account_id":"acc_7f2b66a6","answered_at":"2026-04-09T07:24:23.000Z","answered_at_local":"2026-04-09T12:54:23+05:30",` +
 	`"api_version":"2026-01","call_id":"call_01JRB3PZ5X","call_status":"answered","call_type":"inbound",` +
 	`"custom_data":{"crm_id":"A 1&2"},"customer_number":"+919240202904",` +

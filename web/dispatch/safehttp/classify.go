@@ -42,7 +42,7 @@ func Classify(err error) (kind, message string) {
 	if err == nil {
 		return "", ""
 	}
-	cause, rawURL := unwrapURLError(err)
+	rawURL, cause := unwrapURLError(err)
 
 	var (
 		blocked *BlockedError
@@ -68,13 +68,13 @@ func Classify(err error) (kind, message string) {
 }
 
 // unwrapURLError strips every *url.Error layer from the front of err and
-// returns the remaining cause and the URL the outermost layer carried.
-func unwrapURLError(err error) (cause error, rawURL string) {
+// returns the URL the outermost layer carried and the remaining cause.
+func unwrapURLError(err error) (rawURL string, cause error) {
 	cause = err
 	for {
 		var ue *url.Error
 		if !errors.As(cause, &ue) || ue.Err == nil {
-			return cause, rawURL
+			return rawURL, cause
 		}
 		if rawURL == "" {
 			rawURL = ue.URL
@@ -85,7 +85,7 @@ func unwrapURLError(err error) (cause error, rawURL string) {
 		}
 		// The url.Error is buried inside another wrapper: keep the
 		// wrapper's text but redact the URL in sanitize.
-		return cause, ue.URL
+		return ue.URL, cause
 	}
 }
 
