@@ -174,12 +174,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 
-	attempts := 1
+	portTries := 1 // a taken port is retried only when we chose it
 	if opts.Port == 0 {
-		attempts = autoPortAttempts
+		portTries = autoPortAttempts
 	}
+	const shmTries = 20 // 10 s for a crashed server's backends to exit
 	var lastErr error
-	for range attempts {
+	for ports, shm := 0, 0; ports < portTries && shm < shmTries; {
 		port := opts.Port
 		if port == 0 {
 			if port, err = freePort(); err != nil {
@@ -195,10 +196,25 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		lastErr = err
 		var early *earlyExitError
-		if !errors.As(err, &early) || !early.portTaken() || ctx.Err() != nil {
+		if !errors.As(err, &early) || ctx.Err() != nil {
 			break
 		}
-		logf("devdb: port %d was taken meanwhile; retrying with another port", port)
+		switch {
+		case early.portTaken():
+			ports++
+			logf("devdb: port %d was taken meanwhile; retrying with another port", port)
+		case early.sharedMemoryBusy():
+			// The backends of a crashed server are still exiting; give them a moment.
+			shm++
+			logf("devdb: the previous server's processes still hold shared memory; retrying")
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(500 * time.Millisecond):
+			}
+		default:
+			return nil, lastErr
+		}
 	}
 	return nil, lastErr
 }
@@ -216,6 +232,12 @@ func (e *earlyExitError) Error() string {
 func (e *earlyExitError) Unwrap() error { return e.err }
 
 // portTaken reports whether the log says the TCP port was in use.
+// sharedMemoryBusy reports PostgreSQL's refusal to start while processes
+// of an earlier (crashed) server on the same directory have not exited yet.
+func (e *earlyExitError) sharedMemoryBusy() bool {
+	return strings.Contains(e.logTail, "pre-existing shared memory block")
+}
+
 func (e *earlyExitError) portTaken() bool {
 	return strings.Contains(e.logTail, "Address already in use") ||
 		strings.Contains(e.logTail, "could not create any TCP/IP sockets")
