@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
 	views "github.com/ringhook/ringhook/views/audit"
 	"github.com/ringhook/ringhook/web/render"
 )
@@ -50,7 +51,7 @@ func (h *Handler) AuditLog(c echo.Context) error {
 	if b := c.QueryParam("before"); b != "" {
 		n, err := strconv.ParseInt(b, 10, 64)
 		if err != nil || n <= 0 {
-			return echo.NewHTTPError(http.StatusBadRequest, "This page link is broken (before must be an entry number). Start again from the newest entries.")
+			return fault.Errorf(fault.ErrBadRequest, "This page link is broken (before must be an entry number). Start again from the newest entries.")
 		}
 		before = n
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/views/auth"
 	"github.com/ringhook/ringhook/web/render"
 )
@@ -46,7 +47,7 @@ func (h *Handler) RequireUser(next echo.HandlerFunc) echo.HandlerFunc {
 func (h *Handler) RequireWriter(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if u := currentUser(c); u == nil || !u.CanWrite() {
-			return echo.NewHTTPError(http.StatusForbidden, "Your role can view but not change this account.")
+			return fault.ErrForbidden
 		}
 		return next(c)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,8 +17,8 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/fault"
 	views "github.com/ringhook/ringhook/views/deliveries"
-	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -256,24 +255,21 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 		return err
 	}
 	if h.redeliver == nil {
-		return h.deliveryUnavailable(c, "Redelivery is unavailable: the dispatcher is not running in this process. Try again later.")
+		return fault.Errorf(fault.ErrUnavailable, "Redelivery is unavailable: the dispatcher is not running in this process. Try again later.")
 	}
 	att, err := h.redeliver.Redeliver(ctx, acc.ID, id, actor(c))
 	var notice, kind string
-	var fe models.FieldErrors
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return err
-	case errors.Is(err, models.ErrConflict) && d.RequestMethod == "":
-		notice, kind = "This delivery cannot be redelivered: its request could not be built. "+d.LastError, "error"
-	case errors.Is(err, models.ErrConflict):
-		notice, kind = "This delivery is being sent right now. Try again in a moment.", "error"
-	case errors.As(err, &fe):
-		notice, kind = "Cannot redeliver: "+deliveryFieldMessages(fe), "error"
-	case err != nil:
-		return fmt.Errorf("redeliver %d: %w", id, err)
-	default:
+	switch p := problemOf(err); {
+	case err == nil:
 		notice, kind = redeliverNotice(att)
+	case p.Status == http.StatusNotFound || p.Status >= 500:
+		return fmt.Errorf("redeliver %d: %w", id, err)
+	case errors.Is(err, models.ErrUnrenderable):
+		// The render error is the delivery's own record, shown on its page too.
+		notice, kind = p.Message+" "+d.LastError, "error"
+	default:
+		// A refusal the table knows (in flight, invalid): the notice says why.
+		notice, kind = p.Message, "error"
 	}
 	if !render.IsHTMX(c) {
 		h.flash(c, kind, notice)
@@ -285,28 +281,6 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 	}
 	detail.Timeline.Notice, detail.Timeline.NoticeKind = notice, kind
 	return render.HTML(c, http.StatusOK, views.RedeliverResult(detail))
-}
-
-// deliveryUnavailable answers 503 with a message people can act on.
-func (h *Handler) deliveryUnavailable(c echo.Context, msg string) error {
-	if render.IsHTMX(c) {
-		return c.HTML(http.StatusServiceUnavailable, `<p class="flash flash-error" role="alert">`+html.EscapeString(msg)+`</p>`)
-	}
-	return render.HTML(c, http.StatusServiceUnavailable, layout.ErrorPage(h.page(c, "Service unavailable", "deliveries"), msg))
-}
-
-// deliveryFieldMessages joins the messages in field order, for a stable notice.
-func deliveryFieldMessages(fe models.FieldErrors) string {
-	fields := make([]string, 0, len(fe))
-	for f := range fe {
-		fields = append(fields, f)
-	}
-	slices.Sort(fields)
-	msgs := make([]string, len(fields))
-	for i, f := range fields {
-		msgs[i] = fe[f]
-	}
-	return strings.Join(msgs, " ")
 }
 
 func redeliverNotice(a *models.Attempt) (msg, kind string) {

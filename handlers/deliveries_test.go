@@ -630,7 +630,7 @@ func TestRedeliver(t *testing.T) {
 		}
 	})
 	t.Run("a delivery being sent is reported, not a server error", func(t *testing.T) {
-		fake.set(200, fmt.Errorf("redeliver: %w", models.ErrConflict))
+		fake.set(200, fmt.Errorf("redeliver: %w", models.ErrInFlight))
 		defer fake.set(200, nil)
 		res := c.PostRaw(t, "/deliveries/"+id+"/redeliver", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "being sent right now") {

@@ -5,13 +5,17 @@ package handlers
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/session"
 )
@@ -161,4 +165,19 @@ func (h *Handler) Readyz(c echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "database unavailable")
 	}
 	return c.String(http.StatusOK, "ready")
+}
+
+// formParams reads the submitted form: a body over the limit is
+// fault.ErrTooLarge, anything else unreadable fault.ErrBadRequest.
+func formParams(c echo.Context) (url.Values, error) {
+	v, err := c.FormParams()
+	if err == nil {
+		return v, nil
+	}
+	var he *echo.HTTPError
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) || errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+		return nil, fmt.Errorf("read form: %w", fault.ErrTooLarge)
+	}
+	return nil, fault.Errorf(fault.ErrBadRequest, "The form could not be read.").WithCause(err)
 }

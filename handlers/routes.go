@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 // routes is the one route table.
@@ -54,8 +56,8 @@ func routes(e *echo.Echo, h *Handler) {
 
 	// JSON API. Unknown /api paths answer a JSON 404 here instead of
 	// falling into the console group's catch-all (which redirects to /login).
-	e.RouteNotFound("/api/*", func(echo.Context) error { return echo.ErrNotFound })
-	api := e.Group("/api/v1", h.RequireAPIKey)
+	e.RouteNotFound("/api/*", func(echo.Context) error { return fault.ErrNotFound })
+	api := e.Group("/api/v1", useProblemWriter(writeAPIProblem), h.RequireAPIKey)
 	api.RouteNotFound("/*", apiNotFound(e))
 	api.GET("/account", h.APIAccount)
 	api.POST("/events", h.APIIngestEvent)
@@ -86,9 +88,9 @@ func apiNotFound(e *echo.Echo) echo.HandlerFunc {
 			}
 		}
 		if len(allow) == 0 {
-			return echo.ErrNotFound
+			return fault.ErrNotFound
 		}
 		c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
-		return echo.ErrMethodNotAllowed
+		return fault.ErrMethodNotAllowed
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/static"
 )
 
@@ -54,7 +55,7 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 		CookieSecure:   cfg.SecureCookies,
 		CookieSameSite: http.SameSiteLaxMode,
 		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from Ringhook. Reload the page and try again.")
+			return fault.ErrFormExpired
 		},
 	}))
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/fault"
 	views "github.com/ringhook/ringhook/views/webhooks"
 	"github.com/ringhook/ringhook/web/render"
 )
@@ -46,7 +47,7 @@ func testPanel(w *models.Webhook, selected string) views.TestPanel {
 // and response inline (htmx), or on the webhook's page.
 func (h *Handler) WebhookTest(c echo.Context) error {
 	if h.tester == nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "The dispatcher is not running in this process.")
+		return fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
 	}
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	w, err := h.store.Webhook(ctx, acc.ID, c.Param("id"))
@@ -55,7 +56,7 @@ func (h *Handler) WebhookTest(c echo.Context) error {
 	}
 	eventType := c.FormValue("event_type")
 	if !catalog.Subscribable(eventType) {
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, fmt.Sprintf("Unknown trigger %q.", eventType))
+		return fault.FieldErrors{"event_type": fmt.Sprintf("Unknown trigger %q.", eventType)}
 	}
 	res, err := h.tester.SendTest(ctx, w, eventType)
 	if err != nil {
@@ -108,7 +109,7 @@ func headerLines(hs []models.Header) []views.HeaderLine {
 // backend seed's POST /webhooks/test).
 func (h *Handler) WebhookTestAll(c echo.Context) error {
 	if h.tester == nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "The dispatcher is not running in this process.")
+		return fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
 	}
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	hooks, err := h.store.Webhooks(ctx, acc.ID)

@@ -128,9 +128,9 @@ func (h *Handler) WebhookUpdate(c echo.Context) error {
 }
 
 func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
-	params, err := c.FormParams()
+	params, err := formParams(c)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+		return err
 	}
 	f := parseWebhookForm(params)
 	if f.applyRowOp() {
@@ -319,9 +319,9 @@ func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string
 // WebhookPreview renders the exact request a sample event would produce
 // with the form's current (unsaved) settings.
 func (h *Handler) WebhookPreview(c echo.Context) error {
-	params, err := c.FormParams()
+	params, err := formParams(c)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+		return err
 	}
 	f := parseWebhookForm(params)
 	f.dropEmptyRows()
