@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	views "github.com/ringhook/ringhook/views/apikeys"
+	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -86,7 +87,7 @@ func (h *Handler) APIKeyConfirmRevoke(c echo.Context) error {
 		return err
 	}
 	if k.RevokedAt != nil {
-		h.flash(c, "info", fmt.Sprintf("API key %q is already revoked.", k.Name))
+		h.flash(c, layout.FlashInfo, fmt.Sprintf("API key %q is already revoked.", k.Name))
 		return c.Redirect(http.StatusSeeOther, "/api-keys")
 	}
 	row := h.apiKeyRow(k, currentAccount(c).Location())
@@ -116,6 +117,6 @@ func (h *Handler) APIKeyRevoke(c echo.Context) error {
 	if render.IsHTMX(c) {
 		return render.HTML(c, http.StatusOK, views.RowView(h.apiKeyRow(k, acc.Location()), true))
 	}
-	h.flash(c, "success", msg)
+	h.flash(c, layout.FlashSuccess, msg)
 	return c.Redirect(http.StatusSeeOther, "/api-keys")
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ringhook/ringhook/models/catalog"
 	"github.com/ringhook/ringhook/models/fault"
 	views "github.com/ringhook/ringhook/views/deliveries"
+	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -258,7 +259,8 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 		return fault.Errorf(fault.ErrUnavailable, "Redelivery is unavailable: the dispatcher is not running in this process. Try again later.")
 	}
 	att, err := h.redeliver.Redeliver(ctx, acc.ID, id, actor(c))
-	var notice, kind string
+	var notice string
+	var kind layout.FlashKind
 	switch p := problemOf(err); {
 	case err == nil:
 		notice, kind = redeliverNotice(att)
@@ -266,10 +268,10 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 		return fmt.Errorf("redeliver %d: %w", id, err)
 	case errors.Is(err, models.ErrUnrenderable):
 		// The render error is the delivery's own record, shown on its page too.
-		notice, kind = p.Message+" "+d.LastError, "error"
+		notice, kind = p.Message+" "+d.LastError, layout.FlashError
 	default:
 		// A refusal the table knows (in flight, invalid): the notice says why.
-		notice, kind = p.Message, "error"
+		notice, kind = p.Message, layout.FlashError
 	}
 	if !render.IsHTMX(c) {
 		h.flash(c, kind, notice)
@@ -283,16 +285,16 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 	return render.HTML(c, http.StatusOK, views.RedeliverResult(detail))
 }
 
-func redeliverNotice(a *models.Attempt) (msg, kind string) {
+func redeliverNotice(a *models.Attempt) (msg string, kind layout.FlashKind) {
 	switch {
 	case a == nil:
-		return "Redelivery queued.", "success"
+		return "Redelivery queued.", layout.FlashSuccess
 	case a.Succeeded():
-		return fmt.Sprintf("Redelivered: attempt #%d got %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), "success"
+		return fmt.Sprintf("Redelivered: attempt #%d got %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), layout.FlashSuccess
 	case a.ErrorKind != "" && a.ErrorKind != models.ErrKindHTTPStatus:
-		return fmt.Sprintf("Redelivery attempt #%d failed (%s).", a.Number, a.ErrorKind), "error"
+		return fmt.Sprintf("Redelivery attempt #%d failed (%s).", a.Number, a.ErrorKind), layout.FlashError
 	default:
-		return fmt.Sprintf("Redelivery attempt #%d failed: the receiver answered %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), "error"
+		return fmt.Sprintf("Redelivery attempt #%d failed: the receiver answered %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), layout.FlashError
 	}
 }
 

@@ -140,13 +140,14 @@ func (h *Handler) page(c echo.Context, title, nav string) layout.Page {
 		p.Account = a.Name
 	}
 	for _, f := range h.sessions.Flashes(c) {
-		p.Flashes = append(p.Flashes, layout.Flash{Kind: f.Kind, Message: f.Message})
+		p.Flashes = append(p.Flashes, layout.Flash{Kind: layout.FlashKind(f.Kind), Message: f.Message})
 	}
 	return p
 }
 
-func (h *Handler) flash(c echo.Context, kind, msg string) {
-	if err := h.sessions.AddFlash(c, kind, msg); err != nil {
+// flash queues a one-time message for the next page.
+func (h *Handler) flash(c echo.Context, kind layout.FlashKind, msg string) {
+	if err := h.sessions.AddFlash(c, string(kind), msg); err != nil {
 		h.log.Warn("save flash", "err", err)
 	}
 }

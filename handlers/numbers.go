@@ -8,6 +8,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	views "github.com/ringhook/ringhook/views/numbers"
+	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -40,7 +41,7 @@ func (h *Handler) NumberAdd(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", "Added "+n.Number+".")
+	h.flash(c, layout.FlashSuccess, "Added "+n.Number+".")
 	return c.Redirect(http.StatusSeeOther, "/numbers")
 }
 
@@ -49,12 +50,12 @@ func (h *Handler) NumberDelete(c echo.Context) error {
 	err := h.store.DeletePhoneNumber(c.Request().Context(), currentAccount(c).ID, actor(c), c.Param("id"))
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
-		h.flash(c, "error", fe["number"])
+		h.flash(c, layout.FlashError, fe["number"])
 		return c.Redirect(http.StatusSeeOther, "/numbers")
 	}
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", "Number removed.")
+	h.flash(c, layout.FlashSuccess, "Number removed.")
 	return c.Redirect(http.StatusSeeOther, "/numbers")
 }

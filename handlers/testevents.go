@@ -14,6 +14,7 @@ import (
 	"github.com/ringhook/ringhook/models/catalog"
 	"github.com/ringhook/ringhook/models/fault"
 	views "github.com/ringhook/ringhook/views/webhooks"
+	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -121,9 +122,9 @@ func (h *Handler) WebhookTestAll(c echo.Context) error {
 		return err
 	}
 	if n == 0 {
-		h.flash(c, "info", "No enabled webhooks to test.")
+		h.flash(c, layout.FlashInfo, "No enabled webhooks to test.")
 	} else {
-		h.flash(c, "success", fmt.Sprintf("Queued a test event for %d enabled webhook(s). Results appear in Deliveries.", n))
+		h.flash(c, layout.FlashSuccess, fmt.Sprintf("Queued a test event for %d enabled webhook(s). Results appear in Deliveries.", n))
 	}
 	return render.Redirect(c, "/deliveries")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
 	views "github.com/ringhook/ringhook/views/webhooks"
+	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -166,7 +167,7 @@ func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
 	if id != "" {
 		verb = "saved"
 	}
-	h.flash(c, "success", fmt.Sprintf("Webhook %q %s.", w.Name, verb))
+	h.flash(c, layout.FlashSuccess, fmt.Sprintf("Webhook %q %s.", w.Name, verb))
 	return render.Redirect(c, "/webhooks/"+w.ID)
 }
 
@@ -267,7 +268,7 @@ func (h *Handler) WebhookToggle(c echo.Context) error {
 	if enabled {
 		state = "enabled"
 	}
-	h.flash(c, "success", fmt.Sprintf("Webhook %q %s.", w.Name, state))
+	h.flash(c, layout.FlashSuccess, fmt.Sprintf("Webhook %q %s.", w.Name, state))
 	return c.Redirect(http.StatusSeeOther, "/webhooks/"+w.ID)
 }
 
@@ -286,7 +287,7 @@ func (h *Handler) WebhookDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", fmt.Sprintf("Webhook %q deleted.", w.Name))
+	h.flash(c, layout.FlashSuccess, fmt.Sprintf("Webhook %q deleted.", w.Name))
 	return render.Redirect(c, "/webhooks")
 }
 
@@ -310,7 +311,7 @@ func (h *Handler) WebhookSecretRotate(c echo.Context) error {
 
 func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string) error {
 	if !render.IsHTMX(c) {
-		h.flash(c, "info", "Signing secret: "+shown)
+		h.flash(c, layout.FlashInfo, "Signing secret: "+shown)
 		return c.Redirect(http.StatusSeeOther, "/webhooks/"+w.ID)
 	}
 	return render.HTML(c, http.StatusOK, views.Secret(w.ID, shown, rotationNote(w, h.now()), csrfToken(c), true))
@@ -433,6 +434,6 @@ func (h *Handler) WebhookReplay(c echo.Context) error {
 		}
 		msgs = append(msgs, fmt.Sprintf("%d failed deliveries queued again.", n))
 	}
-	h.flash(c, "success", strings.Join(msgs, " "))
+	h.flash(c, layout.FlashSuccess, strings.Join(msgs, " "))
 	return render.Redirect(c, "/webhooks/"+w.ID)
 }

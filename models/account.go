@@ -12,12 +12,25 @@ import (
 	"gorm.io/gorm"
 )
 
-// Roles a user can have in an account.
+// Role is what a user may do in their account; it is stored as text in
+// users.role.
+type Role string
+
+// The roles, from most to least powerful.
 const (
-	RoleOwner  = "owner"
-	RoleAdmin  = "admin"
-	RoleViewer = "viewer"
+	// RoleOwner may do everything an admin may; the account's first user.
+	RoleOwner Role = "owner"
+	// RoleAdmin may read and change the account's configuration.
+	RoleAdmin Role = "admin"
+	// RoleViewer may read everything and change nothing.
+	RoleViewer Role = "viewer"
 )
+
+// Valid reports whether r is one of the roles above.
+func (r Role) Valid() bool { return r == RoleOwner || r == RoleAdmin || r == RoleViewer }
+
+// CanWrite reports whether the role may change configuration.
+func (r Role) CanWrite() bool { return r == RoleOwner || r == RoleAdmin }
 
 // Account is a tenant of the PBX.
 type Account struct {
@@ -43,13 +56,13 @@ type User struct {
 	AccountID    string
 	Email        string
 	PasswordHash string
-	Role         string
+	Role         Role
 	CreatedAt    time.Time
 	LastLoginAt  *time.Time
 }
 
 // CanWrite reports whether the user may change configuration.
-func (u *User) CanWrite() bool { return u.Role == RoleOwner || u.Role == RoleAdmin }
+func (u *User) CanWrite() bool { return u.Role.CanWrite() }
 
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
@@ -98,7 +111,7 @@ func (s *Store) AccountByName(ctx context.Context, name string) (*Account, error
 }
 
 // CreateUser adds a user with a bcrypt-hashed password.
-func (s *Store) CreateUser(ctx context.Context, accountID, email, password, role string) (*User, error) {
+func (s *Store) CreateUser(ctx context.Context, accountID, email, password string, role Role) (*User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	fe := FieldErrors{}
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
@@ -110,9 +123,7 @@ func (s *Store) CreateUser(ctx context.Context, accountID, email, password, role
 	if len(password) > 72 {
 		fe.Add("password", "Use at most 72 characters.")
 	}
-	switch role {
-	case RoleOwner, RoleAdmin, RoleViewer:
-	default:
+	if !role.Valid() {
 		fe.Add("role", "Choose owner, admin or viewer.")
 	}
 	if err := fe.Err(); err != nil {

@@ -5,6 +5,7 @@ package deliveries
 
 import (
 	"github.com/ringhook/ringhook/views/components"
+	"github.com/ringhook/ringhook/views/layout"
 )
 
 // Option is one choice in a select.
@@ -123,7 +124,7 @@ type Timeline struct {
 	Unavailable  string // why a writer sees no Redeliver button, if so
 	CSRF         string
 	Notice       string // result of the last redelivery, shown on top
-	NoticeKind   string // success|error|info
+	NoticeKind   layout.FlashKind // colour of the notice
 	Pending      string // when the next automatic attempt is due, if any
 }
 
