@@ -7,8 +7,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
-	views "github.com/ringhook/ringhook/views/numbers"
 	"github.com/ringhook/ringhook/views/layout"
+	views "github.com/ringhook/ringhook/views/numbers"
 	"github.com/ringhook/ringhook/web/render"
 )
 

@@ -13,8 +13,8 @@ import (
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
 	"github.com/ringhook/ringhook/models/fault"
-	views "github.com/ringhook/ringhook/views/webhooks"
 	"github.com/ringhook/ringhook/views/layout"
+	views "github.com/ringhook/ringhook/views/webhooks"
 	"github.com/ringhook/ringhook/web/render"
 )
 
