@@ -14,7 +14,7 @@ import (
 	"github.com/ringhook/ringhook/models/catalog"
 	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/views/layout"
-	views "github.com/ringhook/ringhook/views/webhooks"
+	"github.com/ringhook/ringhook/views/webhooks"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -25,13 +25,13 @@ type Tester interface {
 }
 
 // testPanel offers the webhook's own triggers first, then every other type.
-func testPanel(w *models.Webhook, selected string) views.TestPanel {
-	p := views.TestPanel{WebhookID: w.ID}
+func testPanel(w *models.Webhook, selected string) webhooks.TestPanel {
+	p := webhooks.TestPanel{WebhookID: w.ID}
 	if selected == "" && len(w.EventTypes) > 0 {
 		selected = w.EventTypes[0]
 	}
 	add := func(id string) {
-		p.Options = append(p.Options, views.Option{Value: id, Label: triggerLabel(id), Checked: id == selected})
+		p.Options = append(p.Options, webhooks.Option{Value: id, Label: triggerLabel(id), Checked: id == selected})
 	}
 	for _, id := range w.EventTypes {
 		add(id)
@@ -65,15 +65,15 @@ func (h *Handler) WebhookTest(c echo.Context) error {
 	}
 	view := testResultView(res, eventType)
 	if render.IsHTMX(c) {
-		return render.HTML(c, http.StatusOK, views.TestResultView(view))
+		return render.HTML(c, http.StatusOK, webhooks.TestResultView(view))
 	}
 	panel := testPanel(w, eventType)
 	panel.Result = &view
 	return h.renderDetail(c, w, &panel)
 }
 
-func testResultView(res *models.TestResult, eventType string) views.TestResult {
-	v := views.TestResult{Trigger: triggerLabel(eventType), DeliveryID: strconv.FormatInt(res.Delivery.ID, 10)}
+func testResultView(res *models.TestResult, eventType string) webhooks.TestResult {
+	v := webhooks.TestResult{Trigger: triggerLabel(eventType), DeliveryID: strconv.FormatInt(res.Delivery.ID, 10)}
 	a := res.Attempt
 	if a == nil {
 		v.Badge, v.Error = "render error", res.Delivery.LastError
@@ -90,18 +90,18 @@ func testResultView(res *models.TestResult, eventType string) views.TestResult {
 	if !v.OK {
 		v.Error = a.ErrorMessage
 	}
-	v.Request = views.HTTPText(a.RequestMethod, a.RequestURL, headerLines(a.RequestHeaders.V), a.RequestBody)
+	v.Request = webhooks.HTTPText(a.RequestMethod, a.RequestURL, headerLines(a.RequestHeaders.V), a.RequestBody)
 	if a.ResponseStatus != nil {
 		status := fmt.Sprintf("HTTP/1.1 %d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus))
-		v.Response = views.HTTPMessage(status, headerLines(a.ResponseHeaders.V), a.ResponseBody)
+		v.Response = webhooks.HTTPMessage(status, headerLines(a.ResponseHeaders.V), a.ResponseBody)
 	}
 	return v
 }
 
-func headerLines(hs []models.Header) []views.HeaderLine {
-	out := make([]views.HeaderLine, len(hs))
+func headerLines(hs []models.Header) []webhooks.HeaderLine {
+	out := make([]webhooks.HeaderLine, len(hs))
 	for i, h := range hs {
-		out[i] = views.HeaderLine{Name: h.Name, Value: h.Value}
+		out[i] = webhooks.HeaderLine{Name: h.Name, Value: h.Value}
 	}
 	return out
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
 	"github.com/ringhook/ringhook/views/layout"
-	views "github.com/ringhook/ringhook/views/webhooks"
+	"github.com/ringhook/ringhook/views/webhooks"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -31,15 +31,15 @@ func (h *Handler) WebhookList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows := make([]views.Row, len(hooks))
+	rows := make([]webhooks.Row, len(hooks))
 	for i := range hooks {
 		rows[i] = h.webhookRow(&hooks[i], stats[hooks[i].ID])
 	}
-	return render.HTML(c, http.StatusOK, views.List(h.page(c, "Webhooks", "webhooks"), rows, currentUser(c).CanWrite()))
+	return render.HTML(c, http.StatusOK, webhooks.List(h.page(c, "Webhooks", "webhooks"), rows, currentUser(c).CanWrite()))
 }
 
-func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat) views.Row {
-	r := views.Row{ID: w.ID, Name: w.Name, URL: models.RedactURL(w.URL), Method: w.Method, Enabled: w.Enabled,
+func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat) webhooks.Row {
+	r := webhooks.Row{ID: w.ID, Name: w.Name, URL: models.RedactURL(w.URL), Method: w.Method, Enabled: w.Enabled,
 		DisabledReason: w.DisabledReason, SuccessRate: "–", LastDelivery: "never", LastStatus: "muted"}
 	for _, t := range w.EventTypes {
 		r.Triggers = append(r.Triggers, triggerLabel(t))
@@ -100,9 +100,9 @@ func (h *Handler) renderForm(c echo.Context, status int, id string, in models.We
 		title, f.Action = "Edit webhook", "/webhooks/"+id+"/edit"
 	}
 	if render.IsHTMX(c) {
-		return render.HTML(c, status, views.FormBody(csrfToken(c), f))
+		return render.HTML(c, status, webhooks.FormBody(csrfToken(c), f))
 	}
-	return render.HTML(c, status, views.FormPage(h.page(c, title, "webhooks"), f))
+	return render.HTML(c, status, webhooks.FormPage(h.page(c, title, "webhooks"), f))
 }
 
 // WebhookCreate saves a new webhook, or shows the form again with errors.
@@ -183,13 +183,13 @@ func (h *Handler) WebhookShow(c echo.Context) error {
 }
 
 // renderDetail renders a webhook's page with its test panel.
-func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *views.TestPanel) error {
+func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *webhooks.TestPanel) error {
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	stats, err := h.store.WebhookStats(ctx, acc.ID, h.now().Add(-24*time.Hour), w.ID)
 	if err != nil {
 		return err
 	}
-	d := views.Detail{Row: h.webhookRow(w, stats[w.ID]), Description: w.Description, ContentType: w.ContentType,
+	d := webhooks.Detail{Row: h.webhookRow(w, stats[w.ID]), Description: w.Description, ContentType: w.ContentType,
 		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
 		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: w.Timeout().String(),
 		SecretMasked: maskSecret(w.SigningSecret), CreatedBy: w.CreatedBy,
@@ -204,10 +204,10 @@ func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *views.T
 	}
 	d.ReplaySince, d.ReplaySinceLabel = since.Format(time.RFC3339Nano), since.In(acc.Location()).Format("Jan 2, 15:04 MST")
 	for _, hd := range w.Headers.V {
-		d.Headers = append(d.Headers, views.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
+		d.Headers = append(d.Headers, webhooks.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
 	}
 	for _, kv := range models.InputFrom(w).CustomData {
-		d.CustomData = append(d.CustomData, views.HeaderLine{Name: kv.Key, Value: kv.Value})
+		d.CustomData = append(d.CustomData, webhooks.HeaderLine{Name: kv.Key, Value: kv.Value})
 	}
 	for _, f := range w.Filters.V {
 		op := "is one of"
@@ -216,7 +216,7 @@ func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *views.T
 		}
 		d.Filters = append(d.Filters, fmt.Sprintf("%s %s %s", f.Field, op, strings.Join(f.Values, ", ")))
 	}
-	return render.HTML(c, http.StatusOK, views.DetailPage(h.page(c, w.Name, "webhooks"), d, *panel, nil))
+	return render.HTML(c, http.StatusOK, webhooks.DetailPage(h.page(c, w.Name, "webhooks"), d, *panel, nil))
 }
 
 func listOrAll(l []string, all string) string {
@@ -262,7 +262,7 @@ func (h *Handler) WebhookToggle(c echo.Context) error {
 		return err
 	}
 	if render.IsHTMX(c) {
-		return render.HTML(c, http.StatusOK, views.Toggle(h.webhookRow(w, models.WebhookStat{}), csrfToken(c), true, true))
+		return render.HTML(c, http.StatusOK, webhooks.Toggle(h.webhookRow(w, models.WebhookStat{}), csrfToken(c), true, true))
 	}
 	state := "disabled"
 	if enabled {
@@ -278,7 +278,7 @@ func (h *Handler) WebhookConfirmDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render.HTML(c, http.StatusOK, views.ConfirmDelete(h.page(c, "Delete "+w.Name, "webhooks"), w.ID, w.Name))
+	return render.HTML(c, http.StatusOK, webhooks.ConfirmDelete(h.page(c, "Delete "+w.Name, "webhooks"), w.ID, w.Name))
 }
 
 // WebhookDelete removes a webhook.
@@ -314,7 +314,7 @@ func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string
 		h.flash(c, layout.FlashInfo, "Signing secret: "+shown)
 		return c.Redirect(http.StatusSeeOther, "/webhooks/"+w.ID)
 	}
-	return render.HTML(c, http.StatusOK, views.Secret(w.ID, shown, rotationNote(w, h.now()), csrfToken(c), true))
+	return render.HTML(c, http.StatusOK, webhooks.Secret(w.ID, shown, rotationNote(w, h.now()), csrfToken(c), true))
 }
 
 // WebhookPreview renders the exact request a sample event would produce
@@ -327,19 +327,19 @@ func (h *Handler) WebhookPreview(c echo.Context) error {
 	f := parseWebhookForm(params)
 	f.dropEmptyRows()
 	in := f.in
-	pv := views.Preview{Trigger: previewTrigger(in.EventTypes, c.FormValue("preview_trigger"))}
+	pv := webhooks.Preview{Trigger: previewTrigger(in.EventTypes, c.FormValue("preview_trigger"))}
 	for _, id := range in.EventTypes {
 		if catalog.Subscribable(id) {
-			pv.Options = append(pv.Options, views.Option{Value: id, Label: triggerLabel(id), Checked: id == pv.Trigger})
+			pv.Options = append(pv.Options, webhooks.Option{Value: id, Label: triggerLabel(id), Checked: id == pv.Trigger})
 		}
 	}
 	if msg := previewBlocker(in); msg != "" {
 		pv.Error = msg
-		return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+		return render.HTML(c, http.StatusOK, webhooks.PreviewPane(pv))
 	}
 	if h.preview == nil {
 		pv.Error = "Preview is unavailable."
-		return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+		return render.HTML(c, http.StatusOK, webhooks.PreviewPane(pv))
 	}
 	w := &models.Webhook{ID: "wh_preview", AccountID: currentAccount(c).ID, APIVersion: models.DefaultAPIVersion,
 		SigningSecret: "whsec_cHJldmlld3ByZXZpZXdwcmV2aWV3"}
@@ -349,7 +349,7 @@ func (h *Handler) WebhookPreview(c echo.Context) error {
 	if err != nil {
 		h.log.Warn("preview", "err", err)
 		pv.Error = "The preview appears once the settings on the left are valid."
-		return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+		return render.HTML(c, http.StatusOK, webhooks.PreviewPane(pv))
 	}
 	pv.Method, pv.URL, pv.Body = req.Method, req.URL, string(req.Body)
 	if req.Method == models.MethodPOST && in.ContentType == models.ContentJSON {
@@ -359,7 +359,7 @@ func (h *Handler) WebhookPreview(c echo.Context) error {
 		}
 	}
 	pv.Headers = headerLines(req.Headers)
-	return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+	return render.HTML(c, http.StatusOK, webhooks.PreviewPane(pv))
 }
 
 // previewTrigger picks the trigger to preview: the one asked for when the
