@@ -115,7 +115,7 @@ func (h *Handler) APIKeyRevoke(c echo.Context) error {
 		}
 	}
 	if render.IsHTMX(c) {
-		return render.HTML(c, http.StatusOK, apikeys.RowView(h.apiKeyRow(k, acc.Location()), true))
+		return render.HTML(c, http.StatusOK, apikeys.RowView(h.apiKeyRow(k, acc.Location()), currentUser(c).CanWrite()))
 	}
 	h.flash(c, layout.FlashSuccess, msg)
 	return c.Redirect(http.StatusSeeOther, "/api-keys")

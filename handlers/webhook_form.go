@@ -112,16 +112,18 @@ func (f *webhookForm) dropEmptyRows() {
 	f.in.CustomData = slices.DeleteFunc(f.in.CustomData, func(kv models.KV) bool { return strings.TrimSpace(kv.Key) == "" && kv.Value == "" })
 }
 
-// formView turns input + errors into the form's view model.
-func formView(in models.WebhookInput, raw url.Values, errs models.FieldErrors, numbers []models.PhoneNumber, hasSecret bool) webhooks.Form {
-	f := webhooks.Form{
+// formView turns the form's state into its view model; numbers are the
+// account's DIDs to choose from.
+func formView(s formState, numbers []models.PhoneNumber) webhooks.Form {
+	in, errs := s.in, s.errs
+	f := webhooks.Form{ID: s.id,
 		Name: in.Name, Description: in.Description, URL: in.URL, Method: in.Method, ContentType: in.ContentType,
 		TimeZone: in.TimeZone, TimeZones: models.TimeZones(), AuthType: in.AuthType, AuthUsername: in.AuthUsername,
-		HasSecret: hasSecret, AuthSecret: in.AuthSecret, MaxAttempts: strconv.Itoa(in.MaxAttempts), Timeout: strconv.Itoa(in.TimeoutSeconds),
+		HasSecret: s.hasSecret, AuthSecret: in.AuthSecret, MaxAttempts: strconv.Itoa(in.MaxAttempts), Timeout: strconv.Itoa(in.TimeoutSeconds),
 		Enabled: in.Enabled, Errors: map[string]string{},
 	}
-	if raw != nil {
-		f.MaxAttempts, f.Timeout = raw.Get("max_attempts"), raw.Get("timeout")
+	if s.raw != nil {
+		f.MaxAttempts, f.Timeout = s.raw.Get("max_attempts"), s.raw.Get("timeout")
 	}
 	for _, g := range catalog.Groups() {
 		og := webhooks.OptionGroup{Label: g.Label}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -84,20 +85,28 @@ func ago(d time.Duration) string {
 // WebhookNew shows an empty Add Webhook form.
 func (h *Handler) WebhookNew(c echo.Context) error {
 	in := models.NewWebhookInput(currentAccount(c).TimeZone)
-	return h.renderForm(c, http.StatusOK, "", in, nil, nil, false)
+	return h.renderForm(c, http.StatusOK, formState{in: in})
 }
 
-func (h *Handler) renderForm(c echo.Context, status int, id string, in models.WebhookInput, raw map[string][]string, errs models.FieldErrors, hasSecret bool) error {
+// formState is what the Add/Edit webhook form shows.
+type formState struct {
+	id        string              // the webhook being edited; "" for a new one
+	in        models.WebhookInput // the values in the fields
+	raw       url.Values          // the submitted form, to show mistyped numbers as typed; nil on first show
+	errs      models.FieldErrors  // problems next to their fields
+	hasSecret bool                // an auth secret is stored, so a blank secret field keeps it
+}
+
+func (h *Handler) renderForm(c echo.Context, status int, s formState) error {
 	numbers, err := h.store.PhoneNumbers(c.Request().Context(), currentAccount(c).ID)
 	if err != nil {
 		return err
 	}
-	f := formView(in, raw, errs, numbers, hasSecret)
-	f.ID = id
+	f := formView(s, numbers)
 	title := "Add webhook"
 	f.Action = "/webhooks"
-	if id != "" {
-		title, f.Action = "Edit webhook", "/webhooks/"+id+"/edit"
+	if s.id != "" {
+		title, f.Action = "Edit webhook", "/webhooks/"+s.id+"/edit"
 	}
 	if render.IsHTMX(c) {
 		return render.HTML(c, status, webhooks.FormBody(csrfToken(c), f))
@@ -116,7 +125,7 @@ func (h *Handler) WebhookEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderForm(c, http.StatusOK, w.ID, models.InputFrom(w), nil, nil, w.AuthSecret != "")
+	return h.renderForm(c, http.StatusOK, formState{id: w.ID, in: models.InputFrom(w), hasSecret: w.AuthSecret != ""})
 }
 
 // WebhookUpdate saves changes to a webhook.
@@ -135,7 +144,7 @@ func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
 	}
 	f := parseWebhookForm(params)
 	if f.applyRowOp() {
-		return h.renderForm(c, http.StatusOK, id, f.in, f.raw, nil, hasSecret)
+		return h.renderForm(c, http.StatusOK, formState{id: id, in: f.in, raw: f.raw, hasSecret: hasSecret})
 	}
 	f.dropEmptyRows()
 	ctx, acc := c.Request().Context(), currentAccount(c)
@@ -148,7 +157,7 @@ func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
 		for k, v := range fe {
 			f.errors.Add(k, v)
 		}
-		return h.renderForm(c, http.StatusUnprocessableEntity, id, f.in, f.raw, f.errors, hasSecret)
+		return h.renderForm(c, http.StatusUnprocessableEntity, formState{id: id, in: f.in, raw: f.raw, errs: f.errors, hasSecret: hasSecret})
 	}
 	var w *models.Webhook
 	if id == "" {
@@ -158,7 +167,7 @@ func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
 	}
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
-		return h.renderForm(c, http.StatusUnprocessableEntity, id, f.in, f.raw, fe, hasSecret)
+		return h.renderForm(c, http.StatusUnprocessableEntity, formState{id: id, in: f.in, raw: f.raw, errs: fe, hasSecret: hasSecret})
 	}
 	if err != nil {
 		return err
@@ -262,7 +271,8 @@ func (h *Handler) WebhookToggle(c echo.Context) error {
 		return err
 	}
 	if render.IsHTMX(c) {
-		return render.HTML(c, http.StatusOK, webhooks.Toggle(h.webhookRow(w, models.WebhookStat{}), csrfToken(c), true, true))
+		return render.HTML(c, http.StatusOK, webhooks.Toggle(h.webhookRow(w, models.WebhookStat{}),
+			webhooks.ToggleOptions{CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite(), InPlace: true}))
 	}
 	state := "disabled"
 	if enabled {
@@ -314,7 +324,8 @@ func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string
 		h.flash(c, layout.FlashInfo, "Signing secret: "+shown)
 		return c.Redirect(http.StatusSeeOther, "/webhooks/"+w.ID)
 	}
-	return render.HTML(c, http.StatusOK, webhooks.Secret(w.ID, shown, rotationNote(w, h.now()), csrfToken(c), true))
+	return render.HTML(c, http.StatusOK, webhooks.Secret(webhooks.SecretView{WebhookID: w.ID, Shown: shown,
+		Rotated: rotationNote(w, h.now()), CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite()}))
 }
 
 // WebhookPreview renders the exact request a sample event would produce
