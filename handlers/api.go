@@ -16,9 +16,6 @@ import (
 
 const ctxAPIKey = "ringhook.api_key"
 
-// maxJSONBody is the largest request body bindJSON reads.
-const maxJSONBody = 1 << 20
-
 // bindJSON decodes the request's JSON body into v, strictly: the content
 // type must be application/json (415), the body at most 1 MiB (413), one
 // JSON value with no unknown fields and values of the right types (400).
@@ -30,10 +27,10 @@ func bindJSON(c echo.Context, v any) error {
 	if err != nil || mt != echo.MIMEApplicationJSON {
 		return fault.ErrUnsupportedMediaType
 	}
-	if req.ContentLength > maxJSONBody {
+	if req.ContentLength > maxBodyBytes {
 		return fault.ErrTooLarge
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), req.Body, maxJSONBody))
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonBodyError(err)

@@ -19,7 +19,7 @@ func TestBindJSON(t *testing.T) {
 		Enabled *bool    `json:"enabled"`
 		Tags    []string `json:"tags"`
 	}
-	big := `{"name":"` + strings.Repeat("x", maxJSONBody) + `"}`
+	big := `{"name":"` + strings.Repeat("x", maxBodyBytes) + `"}`
 	cases := []struct {
 		name        string
 		contentType string

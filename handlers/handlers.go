@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -168,8 +169,16 @@ func (h *Handler) Readyz(c echo.Context) error {
 	return c.String(http.StatusOK, "ready")
 }
 
-// formParams reads the submitted form: a body over the limit is
-// fault.ErrTooLarge, anything else unreadable fault.ErrBadRequest.
+// maxBodyBytes is the largest request body any route reads: 1 MiB, the
+// figure every "too large" message states.
+const maxBodyBytes = 1 << 20
+
+// maxFormFields is net/url's limit on the fields of one form.
+const maxFormFields = 10000
+
+// formParams reads the submitted form: a body over maxBodyBytes or a form
+// over maxFormFields is fault.ErrTooLarge, anything else unreadable
+// fault.ErrBadRequest.
 func formParams(c echo.Context) (url.Values, error) {
 	v, err := c.FormParams()
 	if err == nil {
@@ -177,8 +186,26 @@ func formParams(c echo.Context) (url.Values, error) {
 	}
 	var he *echo.HTTPError
 	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) || errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+	switch {
+	case errors.As(err, &tooLarge), errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
 		return nil, fmt.Errorf("read form: %w", fault.ErrTooLarge)
+	case strings.Contains(err.Error(), "exceeded limit"):
+		// net/url has no error type for its parameter limit.
+		return nil, fault.Errorf(fault.ErrTooLarge, "The form has more than %d fields.", maxFormFields).WithCause(err)
 	}
 	return nil, fault.Errorf(fault.ErrBadRequest, "The form could not be read.").WithCause(err)
+}
+
+// readForm parses a console post's form before the CSRF check looks for
+// its token there, so a form the parser refuses (too many fields, too
+// large) is answered as such, not as "this form has expired".
+func readForm(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method == http.MethodPost && !isMachineRoute(c) {
+			if _, err := formParams(c); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,11 +41,12 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())
 	e.Use(requestLogger(log))
-	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.BodyLimit(strconv.Itoa(maxBodyBytes))) // bytes; "1M" would be 10^6
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY", ReferrerPolicy: "same-origin",
 		ContentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
 	}))
+	e.Use(readForm) // before CSRF, which reads its token from the form
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		Skipper:        isMachineRoute,
 		TokenLookup:    "form:_csrf,header:X-CSRF-Token",

@@ -73,6 +73,9 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("ringhook-timing-equaliser
 // CreateAccount inserts a new tenant.
 func (s *Store) CreateAccount(ctx context.Context, name, timeZone string) (*Account, error) {
 	name = strings.TrimSpace(name)
+	if fe := (FieldErrors{}); !fe.CheckText("name", name) {
+		return nil, fe
+	}
 	if name == "" {
 		return nil, FieldErrors{"name": "Account name is required."}
 	}
@@ -114,6 +117,7 @@ func (s *Store) AccountByName(ctx context.Context, name string) (*Account, error
 func (s *Store) CreateUser(ctx context.Context, accountID, email, password string, role Role) (*User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	fe := FieldErrors{}
+	fe.CheckText("email", email)
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
 		fe.Add("email", "Enter a valid email address.")
 	}
@@ -144,8 +148,12 @@ func (s *Store) CreateUser(ctx context.Context, accountID, email, password strin
 }
 
 // Authenticate checks an email and password and returns the user.
-// Every failure is ErrInvalidCredentials, and takes as long as a success.
+// Every failure is ErrInvalidCredentials, and takes as long as a success;
+// only an email that is not text at all (fault.IsText) is a FieldErrors.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	if fe := (FieldErrors{}); !fe.CheckText("email", email) {
+		return nil, fe // PostgreSQL cannot even compare it
+	}
 	var u User
 	err := s.db.WithContext(ctx).Where("lower(email) = ?", strings.ToLower(strings.TrimSpace(email))).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -49,8 +49,12 @@ func hashKey(key string) []byte {
 // plaintext, which is never stored and cannot be shown again.
 func (s *Store) CreateAPIKey(ctx context.Context, accountID string, who Actor, name string, live bool) (*APIKey, string, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return nil, "", FieldErrors{"name": "Give the key a name of 1-100 characters."}
+	fe := FieldErrors{}
+	if fe.CheckText("name", name) && (name == "" || utf8.RuneCountInString(name) > 100) {
+		fe.Add("name", "Give the key a name of 1-100 characters.")
+	}
+	if err := fe.Err(); err != nil {
+		return nil, "", err
 	}
 	mode := "sk_test_"
 	if live {

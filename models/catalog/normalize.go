@@ -407,8 +407,8 @@ func scalar(e errs, name string, v any, k kind) (string, bool) {
 		e.add(name, "must be a string")
 		return "", false
 	}
-	if !utf8.ValidString(s) {
-		e.add(name, "must be valid UTF-8")
+	if !fault.IsText(s) {
+		e.add(name, "must be text: valid UTF-8 without NUL bytes")
 		return "", false
 	}
 	limit := MaxScalarBytes

@@ -274,6 +274,9 @@ func TestNormalizeErrors(t *testing.T) {
 		{"placeholder", map[string]any{"from_name": "$caller_name"}, "from_name", "placeholder"},
 		{"placeholder braces", map[string]any{"reference_id": "{{ref}}"}, "reference_id", "placeholder"},
 		{"invalid utf8", map[string]any{"from_name": "a\xffb"}, "from_name", "UTF-8"},
+		{"NUL in text", map[string]any{"from_name": "a\x00b"}, "from_name", "without NUL"},
+		{"NUL in an id", map[string]any{"call_id": "c\x00"}, "call_id", "without NUL"},
+		{"NUL in an enum", map[string]any{"direction": "in\x00bound"}, "direction", "without NUL"},
 		{"name not string", map[string]any{"from_name": map[string]any{}}, "from_name", "must be a string"},
 	}
 	for _, tc := range tests {
