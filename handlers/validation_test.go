@@ -49,7 +49,7 @@ func TestWebhookFormValidation(t *testing.T) {
 		{"invalid UTF-8 in the username", func(f url.Values) { f.Set("auth_username", "a\xffb") }, "Use plain text", ""},
 		{"NUL in a custom data value", func(f url.Values) { f["cd_value"] = []string{"a\x00", "south"} }, "Use plain text", ""},
 		{"NUL in a header name", func(f url.Values) { f["header_name"] = []string{"X-A\x00", "X-Env"} }, "Use plain text", ""},
-				{"duplicate header", func(f url.Values) { f["header_name"] = []string{"X-Env", "x-env"} }, "This header is already set above.", ""},
+		{"duplicate header", func(f url.Values) { f["header_name"] = []string{"X-Env", "x-env"} }, "This header is already set above.", ""},
 		{"basic without user", func(f url.Values) { f.Set("auth_username", "") }, "Username is required for Basic auth.", ""},
 		{"bearer without token", func(f url.Values) { f.Set("auth_type", "bearer"); f.Set("auth_secret", "") }, "Token is required for Bearer auth.", ""},
 		{"custom data key", func(f url.Values) { f["cd_key"] = []string{"bad key!", "region"} }, "Keys are 1-64 letters, digits or underscores.", `value="bad key!"`},
