@@ -637,6 +637,14 @@ func TestRedeliver(t *testing.T) {
 			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
+	t.Run("a delivery that cannot be rendered says so, distinct from one in flight", func(t *testing.T) {
+		fake.set(200, fmt.Errorf("redeliver: %w", models.ErrUnrenderable))
+		defer fake.set(200, nil)
+		res := c.PostRaw(t, "/deliveries/"+id+"/redeliver", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})
+		if res.Status != http.StatusOK || !strings.Contains(res.Body, "its request could not be built") || strings.Contains(res.Body, "being sent right now") {
+			t.Fatalf("%s", handlertest.Describe(res))
+		}
+	})
 	t.Run("another account cannot redeliver it", func(t *testing.T) {
 		before := len(fake.Calls())
 		other := app.NewTenant(t, models.RoleOwner)
