@@ -51,4 +51,5 @@ bench: ## delivery throughput and latency, with the command that made them (BENC
 fuzz:
 	$(GO) test ./models/catalog -run '^$$' -fuzz FuzzNormalize -fuzztime 30s
 	$(GO) test ./web/dispatch/payload -run '^$$' -fuzz FuzzEncodeForm -fuzztime 30s
+	$(GO) test ./handlers -run '^$$' -fuzz FuzzEndpoints -fuzztime 3m -parallel 1 # its ~1000 seeds take a minute to baseline
 	$(GO) test ./web/dispatch/payload -run '^$$' -fuzz FuzzRender -fuzztime 30s

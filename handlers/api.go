@@ -10,73 +10,27 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 const ctxAPIKey = "ringhook.api_key"
 
-// apiErrorBody is the JSON API's one error shape.
-type apiErrorBody struct {
-	Error apiError `json:"error"`
-}
-
-type apiError struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields,omitempty"`
-}
-
-// APIError writes {"error":{"code","message","fields"}} with status.
-func APIError(c echo.Context, status int, message string, fields map[string]string) error {
-	return c.JSON(status, apiErrorBody{Error: apiError{Code: errorCode(status), Message: message, Fields: fields}})
-}
-
-func errorCode(status int) string {
-	switch status {
-	case 400:
-		return "bad_request"
-	case 401:
-		return "unauthorized"
-	case 403:
-		return "forbidden"
-	case 404:
-		return "not_found"
-	case 405:
-		return "method_not_allowed"
-	case 409:
-		return "conflict"
-	case 413:
-		return "too_large"
-	case 415:
-		return "unsupported_media_type"
-	case 422:
-		return "invalid"
-	case 429:
-		return "rate_limited"
-	}
-	if status >= 500 {
-		return "internal"
-	}
-	return "error"
-}
-
-// maxJSONBody is the largest request body bindJSON reads.
-const maxJSONBody = 1 << 20
-
 // bindJSON decodes the request's JSON body into v, strictly: the content
 // type must be application/json (415), the body at most 1 MiB (413), one
 // JSON value with no unknown fields and values of the right types (400).
-// The returned *echo.HTTPError carries a message for the API's error
-// shape; 422 is left to validation of well-formed input (FieldErrors).
+// The errors are fault sentinels, with a message that says what to fix;
+// 422 is left to validation of well-formed input (FieldErrors).
 func bindJSON(c echo.Context, v any) error {
 	req := c.Request()
 	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	if err != nil || mt != echo.MIMEApplicationJSON {
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Send the body as JSON with Content-Type: application/json.")
+		return fault.ErrUnsupportedMediaType
 	}
-	if req.ContentLength > maxJSONBody {
-		return errBodyTooLarge
+	if req.ContentLength > maxBodyBytes {
+		return fault.ErrTooLarge
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), req.Body, maxJSONBody))
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonBodyError(err)
@@ -84,14 +38,12 @@ func bindJSON(c echo.Context, v any) error {
 	// One value only: trailing data is a broken or concatenated body.
 	if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
 		if err == nil {
-			return echo.NewHTTPError(http.StatusBadRequest, "The body must hold a single JSON value; there is more after it.").SetInternal(errors.New("trailing data"))
+			return fault.Errorf(fault.ErrBadRequest, "The body must hold a single JSON value; there is more after it.")
 		}
 		return jsonBodyError(err)
 	}
 	return nil
 }
-
-var errBodyTooLarge = echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The request body is larger than 1 MiB.")
 
 // jsonBodyError turns a decoding error into a message that says what to fix.
 func jsonBodyError(err error) error {
@@ -101,10 +53,10 @@ func jsonBodyError(err error) error {
 		tooLarge *http.MaxBytesError
 		he       *echo.HTTPError
 	)
-	bad := func(msg string) error { return echo.NewHTTPError(http.StatusBadRequest, msg).SetInternal(err) }
+	bad := func(msg string) error { return fault.Errorf(fault.ErrBadRequest, "%s", msg).WithCause(err) }
 	switch {
 	case errors.As(err, &tooLarge), errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
-		return errBodyTooLarge
+		return fault.ErrTooLarge
 	case errors.Is(err, io.EOF):
 		return bad("The body is empty; send a JSON object.")
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 // bearerRealm names the protection space in WWW-Authenticate (RFC 6750).
@@ -81,7 +82,7 @@ func apiUnauthorized(c echo.Context, msg string, invalidToken bool) error {
 		challenge += `, error="invalid_token"`
 	}
 	c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge)
-	return echo.NewHTTPError(http.StatusUnauthorized, msg)
+	return fault.Errorf(fault.ErrUnauthenticated, "%s", msg)
 }
 
 // APIAccount returns the account the API key belongs to:
@@ -121,7 +122,7 @@ func (h *Handler) RequireScope(need models.APIKeyScope) echo.MiddlewareFunc {
 				effective = models.ScopeFull
 			}
 			if !k.Scope.Permits(effective) {
-				return echo.NewHTTPError(http.StatusForbidden, scopeRefusal(k.Scope))
+				return fault.Errorf(fault.ErrForbidden, "%s", scopeRefusal(k.Scope))
 			}
 			return next(c)
 		}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 func TestBindJSON(t *testing.T) {
@@ -17,7 +19,7 @@ func TestBindJSON(t *testing.T) {
 		Enabled *bool    `json:"enabled"`
 		Tags    []string `json:"tags"`
 	}
-	big := `{"name":"` + strings.Repeat("x", maxJSONBody) + `"}`
+	big := `{"name":"` + strings.Repeat("x", maxBodyBytes) + `"}`
 	cases := []struct {
 		name        string
 		contentType string
@@ -61,13 +63,8 @@ func TestBindJSON(t *testing.T) {
 				}
 				return
 			}
-			var he *echo.HTTPError
-			if !errors.As(err, &he) {
-				t.Fatalf("error %v (%T), want *echo.HTTPError", err, err)
-			}
-			msg, _ := he.Message.(string)
-			if he.Code != tc.status || !strings.Contains(msg, tc.message) {
-				t.Fatalf("got %d %q, want %d containing %q", he.Code, msg, tc.status, tc.message)
+			if p := problemOf(err); p.Status != tc.status || !strings.Contains(p.Message, tc.message) {
+				t.Fatalf("got %+v from %v, want %d containing %q", p, err, tc.status, tc.message)
 			}
 		})
 	}
@@ -78,8 +75,7 @@ func TestBindJSON(t *testing.T) {
 		req.Header.Set("Content-Type", "application/json")
 		var v target
 		err := bindJSON(e.NewContext(req, httptest.NewRecorder()), &v)
-		var he *echo.HTTPError
-		if !errors.As(err, &he) || he.Code != http.StatusRequestEntityTooLarge {
+		if !errors.Is(err, fault.ErrTooLarge) {
 			t.Fatalf("got %v", err)
 		}
 	})

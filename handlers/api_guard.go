@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 // APILimits are the JSON API's per-key request rates, enforced in each
@@ -93,7 +94,7 @@ func (h *Handler) RateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if wait := h.guard.reserve(k, h.now()); wait > 0 {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			return echo.NewHTTPError(http.StatusTooManyRequests, "Too many requests with this API key; wait for the time in the Retry-After header, then try again.")
+			return fault.Errorf(fault.ErrRateLimited, "Too many requests with this API key; wait for the time in the Retry-After header, then try again.")
 		}
 		return next(c)
 	}
@@ -127,14 +128,14 @@ func (h *Handler) Idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if len(idem) != 1 || !validIdempotencyKey(idem[0]) {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("The %s header must be one value of 1-%d printable ASCII characters, e.g. a UUID.", IdempotencyHeader, maxIdempotencyKey))
+			return fault.Errorf(fault.ErrBadRequest, "The %s header must be one value of 1-%d printable ASCII characters, e.g. a UUID.", IdempotencyHeader, maxIdempotencyKey)
 		}
-		body, err := io.ReadAll(io.LimitReader(req.Body, maxJSONBody+1))
+		body, err := io.ReadAll(io.LimitReader(req.Body, maxBodyBytes+1))
 		if err != nil {
 			return jsonBodyError(err)
 		}
-		if len(body) > maxJSONBody {
-			return errBodyTooLarge
+		if len(body) > maxBodyBytes {
+			return fault.ErrTooLarge
 		}
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		ref := models.IdempotencyRef{AccountID: k.AccountID, APIKeyID: k.ID, Key: idem[0]}
@@ -195,11 +196,11 @@ func (h *Handler) runIdempotent(c echo.Context, next echo.HandlerFunc, ref model
 // replay answers a repeat from the record that holds its key.
 func replay(c echo.Context, prior *models.IdempotencyKey, hash []byte) error {
 	if !bytes.Equal(prior.RequestHash, hash) {
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, fmt.Sprintf("This %s was already used for a different request (another path or body). Use a new key for a new request.", IdempotencyHeader))
+		return fault.Errorf(fault.ErrIdempotencyKeyReused, "This %s was already used for a different request (another path or body). Use a new key for a new request.", IdempotencyHeader)
 	}
 	if prior.Status == nil {
 		c.Response().Header().Set("Retry-After", "1")
-		return echo.NewHTTPError(http.StatusConflict, fmt.Sprintf("A request with this %s is still being processed; retry in a moment to get its response.", IdempotencyHeader))
+		return fault.Errorf(fault.ErrInFlight, "A request with this %s is still being processed; retry in a moment to get its response.", IdempotencyHeader)
 	}
 	h := c.Response().Header()
 	for name, v := range prior.Headers.V {

@@ -76,7 +76,7 @@ func TestIdempotencyKey(t *testing.T) {
 	t.Run("the same key with another body is a 422 and stores nothing", func(t *testing.T) {
 		const id = "01JRB3Q7Z8K2M4N6P8R0S2AAA2"
 		res := postEvent(t, c, key, "retry-1", event(id))
-		e := assertAPIError(t, res, http.StatusUnprocessableEntity, "invalid")
+		e := assertAPIError(t, res, http.StatusUnprocessableEntity, "idempotency_key_reused")
 		if !strings.Contains(e.Error.Message, "different request") {
 			t.Errorf("message %q", e.Error.Message)
 		}
@@ -115,7 +115,7 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Fatalf("begin: %v %v", started, err)
 		}
 		res := postEvent(t, c, key, "in-flight", body)
-		assertAPIError(t, res, http.StatusConflict, "conflict")
+		assertAPIError(t, res, http.StatusConflict, "in_flight")
 		if res.Header.Get("Retry-After") == "" {
 			t.Error("no Retry-After")
 		}

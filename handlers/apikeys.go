@@ -9,32 +9,33 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
-	views "github.com/ringhook/ringhook/views/apikeys"
+	"github.com/ringhook/ringhook/views/apikeys"
+	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
 )
 
 // APIKeyList shows the account's API keys and, to writers, the create form.
 func (h *Handler) APIKeyList(c echo.Context) error {
-	return h.renderAPIKeys(c, http.StatusOK, views.Form{Mode: "live", Scope: string(models.ScopeFull)}, nil)
+	return h.renderAPIKeys(c, http.StatusOK, apikeys.Form{Mode: "live", Scope: string(models.ScopeFull)}, nil)
 }
 
-func (h *Handler) renderAPIKeys(c echo.Context, status int, f views.Form, created *views.Created) error {
+func (h *Handler) renderAPIKeys(c echo.Context, status int, f apikeys.Form, created *apikeys.Created) error {
 	acc := currentAccount(c)
 	keys, err := h.store.APIKeys(c.Request().Context(), acc.ID)
 	if err != nil {
 		return err
 	}
 	loc := acc.Location()
-	rows := make([]views.Row, len(keys))
+	rows := make([]apikeys.Row, len(keys))
 	for i := range keys {
 		rows[i] = h.apiKeyRow(&keys[i], loc)
 	}
 	f.Scopes = scopeOptions()
-	return render.HTML(c, status, views.Page(h.page(c, "API keys", "api-keys"), rows, f, created, currentUser(c).CanWrite()))
+	return render.HTML(c, status, apikeys.Page(h.page(c, "API keys", "api-keys"), rows, f, created, currentUser(c).CanWrite()))
 }
 
-func (h *Handler) apiKeyRow(k *models.APIKey, loc *time.Location) views.Row {
-	r := views.Row{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scope: string(k.Scope), CreatedBy: k.CreatedBy,
+func (h *Handler) apiKeyRow(k *models.APIKey, loc *time.Location) apikeys.Row {
+	r := apikeys.Row{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scope: string(k.Scope), CreatedBy: k.CreatedBy,
 		CreatedAt: k.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"), LastUsed: "never", Revoked: k.RevokedAt != nil}
 	if k.LastUsedAt != nil {
 		r.LastUsed = ago(h.now().Sub(*k.LastUsedAt))
@@ -48,7 +49,7 @@ func (h *Handler) apiKeyRow(k *models.APIKey, loc *time.Location) views.Row {
 // APIKeyCreate makes a key and shows it once, on the page this request
 // returns: the plaintext never goes into a cookie, a flash or a URL.
 func (h *Handler) APIKeyCreate(c echo.Context) error {
-	f := views.Form{Name: c.FormValue("name"), Mode: c.FormValue("mode"), Scope: c.FormValue("scope")}
+	f := apikeys.Form{Name: c.FormValue("name"), Mode: c.FormValue("mode"), Scope: c.FormValue("scope")}
 	if f.Scope == "" {
 		f.Scope = string(models.ScopeFull) // forms from before scopes existed
 	}
@@ -67,19 +68,19 @@ func (h *Handler) APIKeyCreate(c echo.Context) error {
 		return err
 	}
 	h.log.Info("api key created", "account", k.AccountID, "key", k.ID, "prefix", k.Prefix)
-	return h.renderAPIKeys(c, http.StatusOK, views.Form{Mode: f.Mode, Scope: f.Scope}, &views.Created{Name: k.Name, Key: plain, Scope: string(k.Scope)})
+	return h.renderAPIKeys(c, http.StatusOK, apikeys.Form{Mode: f.Mode, Scope: f.Scope}, &apikeys.Created{Name: k.Name, Key: plain, Scope: string(k.Scope)})
 }
 
 // scopeOptions describes each scope for the create form.
-func scopeOptions() []views.ScopeOption {
+func scopeOptions() []apikeys.ScopeOption {
 	hints := map[models.APIKeyScope]string{
 		models.ScopeFull:   "every API call",
 		models.ScopeRead:   "GET requests only",
 		models.ScopeIngest: "only sending call events (POST /api/v1/events): for a PBX",
 	}
-	out := make([]views.ScopeOption, len(models.APIKeyScopes))
+	out := make([]apikeys.ScopeOption, len(models.APIKeyScopes))
 	for i, s := range models.APIKeyScopes {
-		out[i] = views.ScopeOption{Value: string(s), Hint: hints[s]}
+		out[i] = apikeys.ScopeOption{Value: string(s), Hint: hints[s]}
 	}
 	return out
 }
@@ -105,11 +106,11 @@ func (h *Handler) APIKeyConfirmRevoke(c echo.Context) error {
 		return err
 	}
 	if k.RevokedAt != nil {
-		h.flash(c, "info", fmt.Sprintf("API key %q is already revoked.", k.Name))
+		h.flash(c, layout.FlashInfo, fmt.Sprintf("API key %q is already revoked.", k.Name))
 		return c.Redirect(http.StatusSeeOther, "/api-keys")
 	}
 	row := h.apiKeyRow(k, currentAccount(c).Location())
-	return render.HTML(c, http.StatusOK, views.ConfirmRevoke(h.page(c, "Revoke "+k.Name, "api-keys"), row))
+	return render.HTML(c, http.StatusOK, apikeys.ConfirmRevoke(h.page(c, "Revoke "+k.Name, "api-keys"), row))
 }
 
 // APIKeyRevoke stops a key from working. htmx gets the updated table row;
@@ -133,8 +134,8 @@ func (h *Handler) APIKeyRevoke(c echo.Context) error {
 		}
 	}
 	if render.IsHTMX(c) {
-		return render.HTML(c, http.StatusOK, views.RowView(h.apiKeyRow(k, acc.Location()), true))
+		return render.HTML(c, http.StatusOK, apikeys.RowView(h.apiKeyRow(k, acc.Location()), currentUser(c).CanWrite()))
 	}
-	h.flash(c, "success", msg)
+	h.flash(c, layout.FlashSuccess, msg)
 	return c.Redirect(http.StatusSeeOther, "/api-keys")
 }

@@ -14,7 +14,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
-	views "github.com/ringhook/ringhook/views/audit"
+	"github.com/ringhook/ringhook/models/fault"
+	"github.com/ringhook/ringhook/views/audit"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -50,7 +51,7 @@ func (h *Handler) AuditLog(c echo.Context) error {
 	if b := c.QueryParam("before"); b != "" {
 		n, err := strconv.ParseInt(b, 10, 64)
 		if err != nil || n <= 0 {
-			return echo.NewHTTPError(http.StatusBadRequest, "This page link is broken (before must be an entry number). Start again from the newest entries.")
+			return fault.Errorf(fault.ErrBadRequest, "This page link is broken (before must be an entry number). Start again from the newest entries.")
 		}
 		before = n
 	}
@@ -68,7 +69,7 @@ func (h *Handler) AuditLog(c echo.Context) error {
 		names[w.ID] = w.Name
 	}
 	loc := acc.Location()
-	l := views.Log{TimeZone: loc.String()}
+	l := audit.Log{TimeZone: loc.String()}
 	if len(entries) > auditPageSize {
 		entries = entries[:auditPageSize]
 		l.NextURL = "/audit?before=" + strconv.FormatInt(entries[len(entries)-1].ID, 10)
@@ -79,12 +80,12 @@ func (h *Handler) AuditLog(c echo.Context) error {
 	for i := range entries {
 		l.Rows = append(l.Rows, auditRow(&entries[i], loc, names))
 	}
-	return render.HTML(c, http.StatusOK, views.Page(h.page(c, "Audit log", "audit"), l))
+	return render.HTML(c, http.StatusOK, audit.Page(h.page(c, "Audit log", "audit"), l))
 }
 
 // auditRow converts one entry; webhooks names the account's existing webhooks by id.
-func auditRow(e *models.AuditEntry, loc *time.Location, webhooks map[string]string) views.Row {
-	r := views.Row{ID: strconv.FormatInt(e.ID, 10), Time: e.CreatedAt.In(loc).Format(deliveryTimeLayout), Actor: e.Actor,
+func auditRow(e *models.AuditEntry, loc *time.Location, webhooks map[string]string) audit.Row {
+	r := audit.Row{ID: strconv.FormatInt(e.ID, 10), Time: e.CreatedAt.In(loc).Format(deliveryTimeLayout), Actor: e.Actor,
 		Action: e.Action, ActionLabel: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID, ObjectLabel: e.ObjectID,
 		Changes: auditChanges(e.Before, e.After)}
 	if r.Actor == "" {
@@ -129,7 +130,7 @@ func auditMap(j *models.JSON[any]) map[string]any {
 
 // auditChanges lists the keys whose JSON values differ between before and
 // after, sorted by key; a key missing on one side has "" there.
-func auditChanges(before, after *models.JSON[any]) []views.Change {
+func auditChanges(before, after *models.JSON[any]) []audit.Change {
 	b, a := auditMap(before), auditMap(after)
 	keys := slices.Collect(maps.Keys(b))
 	for k := range a {
@@ -138,7 +139,7 @@ func auditChanges(before, after *models.JSON[any]) []views.Change {
 		}
 	}
 	slices.Sort(keys)
-	var out []views.Change
+	var out []audit.Change
 	for _, k := range keys {
 		var old, cur string
 		if v, ok := b[k]; ok {
@@ -148,7 +149,7 @@ func auditChanges(before, after *models.JSON[any]) []views.Change {
 			cur = auditValue(v)
 		}
 		if old != cur {
-			out = append(out, views.Change{Key: k, Old: shorten(old, maxAuditValue), New: shorten(cur, maxAuditValue)})
+			out = append(out, audit.Change{Key: k, Old: shorten(old, maxAuditValue), New: shorten(cur, maxAuditValue)})
 		}
 	}
 	return out

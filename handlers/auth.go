@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/views/auth"
 	"github.com/ringhook/ringhook/web/render"
 	"github.com/ringhook/ringhook/web/session"
@@ -66,7 +67,7 @@ func (h *Handler) signedIn(c echo.Context) (*models.User, *models.Account, error
 func (h *Handler) RequireWriter(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if u := currentUser(c); u == nil || !u.CanWrite() {
-			return echo.NewHTTPError(http.StatusForbidden, "Your role can view but not change this account.")
+			return fault.ErrForbidden
 		}
 		return next(c)
 	}
@@ -99,6 +100,14 @@ func (h *Handler) Login(c echo.Context) error {
 	}
 	if email == "" || password == "" {
 		return show(http.StatusUnprocessableEntity, "Enter your email and password.")
+	}
+	if !fault.IsText(email) {
+		email = "" // not echoed back: the bytes cannot be shown or stored
+		return show(http.StatusUnprocessableEntity, "The email contains a NUL byte or bytes that are not valid UTF-8; type it as plain text.")
+	}
+	if !fault.IsText(email) {
+		email = "" // not echoed back: the bytes cannot be shown or stored
+		return show(http.StatusUnprocessableEntity, "The email contains a NUL byte or bytes that are not valid UTF-8; type it as plain text.")
 	}
 	wait, err := h.store.ClaimLoginAttempt(ctx, h.throttle, email, ip)
 	if err != nil {

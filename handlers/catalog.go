@@ -13,7 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models/catalog"
-	views "github.com/ringhook/ringhook/views/catalog"
+	catalogview "github.com/ringhook/ringhook/views/catalog" // models/catalog has the same name
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -29,24 +29,24 @@ func (h *Handler) EventCatalog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render.HTML(c, http.StatusOK, views.Page(h.page(c, "Event catalog", "catalog"), v))
+	return render.HTML(c, http.StatusOK, catalogview.Page(h.page(c, "Event catalog", "catalog"), v))
 }
 
 // catalogView converts the catalog for display; it depends on nothing but
 // the catalog, so every visit sees the same page.
-func catalogView() (views.Catalog, error) {
-	var v views.Catalog
+func catalogView() (catalogview.Catalog, error) {
+	var v catalogview.Catalog
 	for _, g := range catalog.Groups() {
-		vg := views.Group{ID: g.ID, Label: g.Label}
+		vg := catalogview.Group{ID: g.ID, Label: g.Label}
 		for _, t := range g.Types {
 			sample, err := samplePayload(t.ID)
 			if err != nil {
-				return views.Catalog{}, err
+				return catalogview.Catalog{}, err
 			}
 			required := catalog.RequiredFields(t.ID)
-			vt := views.Type{ID: t.ID, Label: t.Label, Description: t.Description, Core: t.Core, Sample: sample}
+			vt := catalogview.Type{ID: t.ID, Label: t.Label, Description: t.Description, Core: t.Core, Sample: sample}
 			for _, f := range catalog.Fields(t.ID) {
-				vt.Fields = append(vt.Fields, views.Field{Name: f, Required: slices.Contains(required, f)})
+				vt.Fields = append(vt.Fields, catalogview.Field{Name: f, Required: slices.Contains(required, f)})
 			}
 			if t.Core {
 				v.CoreCount++

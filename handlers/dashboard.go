@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
-	views "github.com/ringhook/ringhook/views/dashboard"
+	"github.com/ringhook/ringhook/views/dashboard"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -38,7 +38,7 @@ func (h *Handler) Dashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s := views.Summary{Webhooks: len(hooks), SuccessRate: "–", TimeZone: loc.String()}
+	s := dashboard.Summary{Webhooks: len(hooks), SuccessRate: "–", TimeZone: loc.String()}
 	for _, w := range hooks {
 		if w.Enabled {
 			s.Enabled++
@@ -48,25 +48,25 @@ func (h *Handler) Dashboard(c echo.Context) error {
 		s.Failed += st.Failed
 		s.Pending += st.Pending
 		if rate, ok := st.SuccessRate(); ok && rate < 0.9 {
-			s.Failing = append(s.Failing, views.Failing{ID: w.ID, Name: w.Name, Rate: fmt.Sprintf("%.0f%%", rate*100)})
+			s.Failing = append(s.Failing, dashboard.Failing{ID: w.ID, Name: w.Name, Rate: fmt.Sprintf("%.0f%%", rate*100)})
 		}
 	}
 	if done := s.Delivered + s.Failed; done > 0 {
 		s.SuccessRate = fmt.Sprintf("%.1f%%", float64(s.Delivered)*100/float64(done))
 	}
-	s.Chart = views.NewChart(chartHours(buckets, loc))
+	s.Chart = dashboard.NewChart(chartHours(buckets, loc))
 	for i := range failed {
 		s.Failures = append(s.Failures, failureView(&failed[i], loc))
 	}
-	return render.HTML(c, http.StatusOK, views.Page(h.page(c, "Dashboard", "dashboard"), s))
+	return render.HTML(c, http.StatusOK, dashboard.Page(h.page(c, "Dashboard", "dashboard"), s))
 }
 
 // chartHours labels the hourly buckets in the account's time zone.
-func chartHours(buckets []models.Bucket, loc *time.Location) []views.Hour {
-	out := make([]views.Hour, len(buckets))
+func chartHours(buckets []models.Bucket, loc *time.Location) []dashboard.Hour {
+	out := make([]dashboard.Hour, len(buckets))
 	for i, b := range buckets {
 		start := b.Start.In(loc)
-		out[i] = views.Hour{Label: start.Format("15:04"), Span: start.Format("2 Jan 15:04") + "–" + start.Add(time.Hour).Format("15:04"),
+		out[i] = dashboard.Hour{Label: start.Format("15:04"), Span: start.Format("2 Jan 15:04") + "–" + start.Add(time.Hour).Format("15:04"),
 			Succeeded: b.Succeeded, Failed: b.Failed, Pending: b.Pending}
 	}
 	return out
@@ -75,7 +75,7 @@ func chartHours(buckets []models.Bucket, loc *time.Location) []views.Hour {
 // maxFailureReason bounds the error text shown in the recent failures list.
 const maxFailureReason = 80
 
-func failureView(r *models.DeliveryRow, loc *time.Location) views.Failure {
+func failureView(r *models.DeliveryRow, loc *time.Location) dashboard.Failure {
 	reason := "failed"
 	switch {
 	case r.LastStatusCode != nil:
@@ -83,6 +83,6 @@ func failureView(r *models.DeliveryRow, loc *time.Location) views.Failure {
 	case r.LastError != "":
 		reason = shorten(r.LastError, maxFailureReason)
 	}
-	return views.Failure{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout),
+	return dashboard.Failure{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout),
 		EventLabel: triggerLabel(r.EventType), WebhookName: r.WebhookName, Reason: reason, Test: r.Test}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,7 +17,8 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
-	views "github.com/ringhook/ringhook/views/deliveries"
+	"github.com/ringhook/ringhook/models/fault"
+	"github.com/ringhook/ringhook/views/deliveries"
 	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
 )
@@ -51,10 +51,10 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 		return err
 	}
 	q := parseDeliveryQuery(c.QueryParams(), hooks, loc)
-	l := views.List{Filters: q.form(hooks), TimeZone: loc.String()}
+	l := deliveries.List{Filters: q.form(hooks), TimeZone: loc.String()}
 	p := h.page(c, "Deliveries", "deliveries")
 	if len(q.errs) > 0 {
-		return render.HTML(c, http.StatusBadRequest, views.ListPage(p, l))
+		return render.HTML(c, http.StatusBadRequest, deliveries.ListPage(p, l))
 	}
 	f := q.filter
 	f.Limit = deliveryPageSize + 1 // one more tells whether a next page exists
@@ -72,11 +72,11 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 	for i := range rows {
 		l.Rows = append(l.Rows, deliveryRow(&rows[i], loc))
 	}
-	return render.HTML(c, http.StatusOK, views.ListPage(p, l))
+	return render.HTML(c, http.StatusOK, deliveries.ListPage(p, l))
 }
 
-func deliveryRow(r *models.DeliveryRow, loc *time.Location) views.Row {
-	return views.Row{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout), EventType: r.EventType,
+func deliveryRow(r *models.DeliveryRow, loc *time.Location) deliveries.Row {
+	return deliveries.Row{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout), EventType: r.EventType,
 		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, Status: r.Status,
 		StatusKind: deliveryStatusKind(r.Status), Attempts: strconv.Itoa(r.AttemptCount), LastCode: deliveryStatusCode(r.LastStatusCode), Test: r.Test}
 }
@@ -190,20 +190,20 @@ func (q deliveryQuery) url(before int64) string {
 }
 
 // form fills the filter form's choices and the submitted values.
-func (q deliveryQuery) form(hooks []models.Webhook) views.Filters {
-	f := views.Filters{CallID: q.filter.CallID, From: q.from, To: q.to, Active: q.hasFilters, Errors: q.errs}
+func (q deliveryQuery) form(hooks []models.Webhook) deliveries.Filters {
+	f := deliveries.Filters{CallID: q.filter.CallID, From: q.from, To: q.to, Active: q.hasFilters, Errors: q.errs}
 	for i := range hooks {
-		f.Webhooks = append(f.Webhooks, views.Option{Value: hooks[i].ID, Label: hooks[i].Name, Selected: hooks[i].ID == q.filter.WebhookID})
+		f.Webhooks = append(f.Webhooks, deliveries.Option{Value: hooks[i].ID, Label: hooks[i].Name, Selected: hooks[i].ID == q.filter.WebhookID})
 	}
 	for _, g := range catalog.Groups() {
-		og := views.OptionGroup{Label: g.Label}
+		og := deliveries.OptionGroup{Label: g.Label}
 		for _, t := range g.Types {
-			og.Options = append(og.Options, views.Option{Value: t.ID, Label: t.Label, Selected: t.ID == q.filter.EventType})
+			og.Options = append(og.Options, deliveries.Option{Value: t.ID, Label: t.Label, Selected: t.ID == q.filter.EventType})
 		}
 		f.EventTypes = append(f.EventTypes, og)
 	}
 	for _, s := range deliveryStatuses {
-		f.Statuses = append(f.Statuses, views.Option{Value: s, Label: strings.ToUpper(s[:1]) + s[1:], Selected: s == q.filter.Status})
+		f.Statuses = append(f.Statuses, deliveries.Option{Value: s, Label: strings.ToUpper(s[:1]) + s[1:], Selected: s == q.filter.Status})
 	}
 	return f
 }
@@ -240,7 +240,7 @@ func (h *Handler) DeliveryShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render.HTML(c, http.StatusOK, views.DetailPage(h.page(c, "Delivery "+d.Summary.ID, "deliveries"), d))
+	return render.HTML(c, http.StatusOK, deliveries.DetailPage(h.page(c, "Delivery "+d.Summary.ID, "deliveries"), d))
 }
 
 // DeliveryRedeliver sends a delivery again as a manual attempt. htmx gets
@@ -256,24 +256,22 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 		return err
 	}
 	if h.redeliver == nil {
-		return h.deliveryUnavailable(c, "Redelivery is unavailable: the dispatcher is not running in this process. Try again later.")
+		return fault.Errorf(fault.ErrUnavailable, "Redelivery is unavailable: the dispatcher is not running in this process. Try again later.")
 	}
 	att, err := h.redeliver.Redeliver(ctx, acc.ID, id, actor(c))
-	var notice, kind string
-	var fe models.FieldErrors
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return err
-	case errors.Is(err, models.ErrConflict) && d.RequestMethod == "":
-		notice, kind = "This delivery cannot be redelivered: its request could not be built. "+d.LastError, "error"
-	case errors.Is(err, models.ErrConflict):
-		notice, kind = "This delivery is being sent right now. Try again in a moment.", "error"
-	case errors.As(err, &fe):
-		notice, kind = "Cannot redeliver: "+deliveryFieldMessages(fe), "error"
-	case err != nil:
-		return fmt.Errorf("redeliver %d: %w", id, err)
-	default:
+	var notice string
+	var kind layout.FlashKind
+	switch p := problemOf(err); {
+	case err == nil:
 		notice, kind = redeliverNotice(att)
+	case p.Status == http.StatusNotFound || p.Status >= 500:
+		return fmt.Errorf("redeliver %d: %w", id, err)
+	case errors.Is(err, models.ErrUnrenderable):
+		// The render error is the delivery's own record, shown on its page too.
+		notice, kind = p.Message+" "+d.LastError, layout.FlashError
+	default:
+		// A refusal the table knows (in flight, invalid): the notice says why.
+		notice, kind = p.Message, layout.FlashError
 	}
 	if !render.IsHTMX(c) {
 		h.flash(c, kind, notice)
@@ -284,41 +282,19 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 		return err
 	}
 	detail.Timeline.Notice, detail.Timeline.NoticeKind = notice, kind
-	return render.HTML(c, http.StatusOK, views.RedeliverResult(detail))
+	return render.HTML(c, http.StatusOK, deliveries.RedeliverResult(detail))
 }
 
-// deliveryUnavailable answers 503 with a message people can act on.
-func (h *Handler) deliveryUnavailable(c echo.Context, msg string) error {
-	if render.IsHTMX(c) {
-		return c.HTML(http.StatusServiceUnavailable, `<p class="flash flash-error" role="alert">`+html.EscapeString(msg)+`</p>`)
-	}
-	return render.HTML(c, http.StatusServiceUnavailable, layout.ErrorPage(h.page(c, "Service unavailable", "deliveries"), msg))
-}
-
-// deliveryFieldMessages joins the messages in field order, for a stable notice.
-func deliveryFieldMessages(fe models.FieldErrors) string {
-	fields := make([]string, 0, len(fe))
-	for f := range fe {
-		fields = append(fields, f)
-	}
-	slices.Sort(fields)
-	msgs := make([]string, len(fields))
-	for i, f := range fields {
-		msgs[i] = fe[f]
-	}
-	return strings.Join(msgs, " ")
-}
-
-func redeliverNotice(a *models.Attempt) (msg, kind string) {
+func redeliverNotice(a *models.Attempt) (msg string, kind layout.FlashKind) {
 	switch {
 	case a == nil:
-		return "Redelivery queued.", "success"
+		return "Redelivery queued.", layout.FlashSuccess
 	case a.Succeeded():
-		return fmt.Sprintf("Redelivered: attempt #%d got %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), "success"
+		return fmt.Sprintf("Redelivered: attempt #%d got %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), layout.FlashSuccess
 	case a.ErrorKind != "" && a.ErrorKind != models.ErrKindHTTPStatus:
-		return fmt.Sprintf("Redelivery attempt #%d failed (%s).", a.Number, a.ErrorKind), "error"
+		return fmt.Sprintf("Redelivery attempt #%d failed (%s).", a.Number, a.ErrorKind), layout.FlashError
 	default:
-		return fmt.Sprintf("Redelivery attempt #%d failed: the receiver answered %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), "error"
+		return fmt.Sprintf("Redelivery attempt #%d failed: the receiver answered %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), layout.FlashError
 	}
 }
 
@@ -329,22 +305,22 @@ func parseDeliveryID(s string) (int64, bool) {
 }
 
 // deliveryDetail loads one delivery of the signed-in account for display.
-func (h *Handler) deliveryDetail(c echo.Context, id int64) (views.Detail, error) {
+func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, error) {
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	d, err := h.store.Delivery(ctx, acc.ID, id)
 	if err != nil {
-		return views.Detail{}, err
+		return deliveries.Detail{}, err
 	}
 	attempts, err := h.store.Attempts(ctx, acc.ID, d.ID)
 	if err != nil {
-		return views.Detail{}, err
+		return deliveries.Detail{}, err
 	}
 	hookName := d.WebhookID
 	switch w, err := h.store.Webhook(ctx, acc.ID, d.WebhookID); {
 	case err == nil:
 		hookName = w.Name
 	case !errors.Is(err, models.ErrNotFound):
-		return views.Detail{}, err
+		return deliveries.Detail{}, err
 	}
 	loc := acc.Location()
 	at := func(t *time.Time) string {
@@ -354,7 +330,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (views.Detail, error)
 		return t.In(loc).Format(deliveryTimeLayout)
 	}
 	idStr := strconv.FormatInt(d.ID, 10)
-	s := views.Summary{ID: idStr, EventID: d.EventID, EventType: d.EventType, EventLabel: triggerLabel(d.EventType), CallID: "–",
+	s := deliveries.Summary{ID: idStr, EventID: d.EventID, EventType: d.EventType, EventLabel: triggerLabel(d.EventType), CallID: "–",
 		WebhookID: d.WebhookID, WebhookName: hookName, Status: d.Status, StatusKind: deliveryStatusKind(d.Status),
 		Attempts: strconv.Itoa(d.AttemptCount), LastCode: deliveryStatusCode(d.LastStatusCode), LastError: d.LastError,
 		Created: at(&d.CreatedAt), Completed: at(d.CompletedAt), Test: d.Test}
@@ -367,7 +343,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (views.Detail, error)
 	case models.StatusSending:
 		s.NextAttempt = "being sent now"
 	}
-	tl := views.Timeline{DeliveryID: idStr, CSRF: csrfToken(c), Pending: s.NextAttempt,
+	tl := deliveries.Timeline{DeliveryID: idStr, CSRF: csrfToken(c), Pending: s.NextAttempt,
 		CanRedeliver: h.redeliver != nil && currentUser(c).CanWrite()}
 	if h.redeliver == nil && currentUser(c).CanWrite() {
 		tl.Unavailable = "Redelivery is unavailable right now: the dispatcher is not running in this process."
@@ -379,11 +355,11 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (views.Detail, error)
 		}
 		tl.Attempts = append(tl.Attempts, v)
 	}
-	return views.Detail{Summary: s, Timeline: tl}, nil
+	return deliveries.Detail{Summary: s, Timeline: tl}, nil
 }
 
-func attemptView(a *models.Attempt, at func(*time.Time) string) views.Attempt {
-	v := views.Attempt{Number: strconv.Itoa(a.Number), Trigger: a.Trigger, StartedAt: at(&a.StartedAt), Duration: attemptDuration(a.DurationMS),
+func attemptView(a *models.Attempt, at func(*time.Time) string) deliveries.Attempt {
+	v := deliveries.Attempt{Number: strconv.Itoa(a.Number), Trigger: a.Trigger, StartedAt: at(&a.StartedAt), Duration: attemptDuration(a.DurationMS),
 		StatusKind: "bad", ErrorKind: a.ErrorKind, ErrorMessage: a.ErrorMessage, NextRetryAt: at(a.NextRetryAt),
 		RequestMethod: a.RequestMethod, RequestURL: models.RedactURL(a.RequestURL), RequestBody: a.RequestBody}
 	if a.Succeeded() {
@@ -400,13 +376,13 @@ func attemptView(a *models.Attempt, at func(*time.Time) string) views.Attempt {
 	// Stored headers are already redacted; redacting again costs nothing
 	// and keeps a secret out of the page should a record have missed it.
 	for _, hd := range a.RequestHeaders.V {
-		v.RequestHeaders = append(v.RequestHeaders, views.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
+		v.RequestHeaders = append(v.RequestHeaders, deliveries.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
 	}
 	if a.ResponseStatus != nil {
 		v.HasResponse = true
 		v.ResponseStatus = strings.TrimSpace(fmt.Sprintf("HTTP %d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus)))
 		for _, hd := range a.ResponseHeaders.V {
-			v.ResponseHeaders = append(v.ResponseHeaders, views.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
+			v.ResponseHeaders = append(v.ResponseHeaders, deliveries.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
 		}
 		v.ResponseBody = a.ResponseBody
 	}

@@ -634,10 +634,18 @@ func TestRedeliver(t *testing.T) {
 		}
 	})
 	t.Run("a delivery being sent is reported, not a server error", func(t *testing.T) {
-		fake.set(200, fmt.Errorf("redeliver: %w", models.ErrConflict))
+		fake.set(200, fmt.Errorf("redeliver: %w", models.ErrInFlight))
 		defer fake.set(200, nil)
 		res := c.PostRaw(t, "/deliveries/"+id+"/redeliver", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "being sent right now") {
+			t.Fatalf("%s", handlertest.Describe(res))
+		}
+	})
+	t.Run("a delivery that cannot be rendered says so, distinct from one in flight", func(t *testing.T) {
+		fake.set(200, fmt.Errorf("redeliver: %w", models.ErrUnrenderable))
+		defer fake.set(200, nil)
+		res := c.PostRaw(t, "/deliveries/"+id+"/redeliver", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})
+		if res.Status != http.StatusOK || !strings.Contains(res.Body, "its request could not be built") || strings.Contains(res.Body, "being sent right now") {
 			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})

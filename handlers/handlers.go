@@ -5,13 +5,18 @@ package handlers
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/session"
 )
@@ -154,13 +159,14 @@ func (h *Handler) page(c echo.Context, title, nav string) layout.Page {
 		p.Account = a.Name
 	}
 	for _, f := range h.sessions.Flashes(c) {
-		p.Flashes = append(p.Flashes, layout.Flash{Kind: f.Kind, Message: f.Message})
+		p.Flashes = append(p.Flashes, layout.Flash{Kind: layout.FlashKind(f.Kind), Message: f.Message})
 	}
 	return p
 }
 
-func (h *Handler) flash(c echo.Context, kind, msg string) {
-	if err := h.sessions.AddFlash(c, kind, msg); err != nil {
+// flash queues a one-time message for the next page.
+func (h *Handler) flash(c echo.Context, kind layout.FlashKind, msg string) {
+	if err := h.sessions.AddFlash(c, string(kind), msg); err != nil {
 		h.log.Warn("save flash", "err", err)
 	}
 }
@@ -179,4 +185,45 @@ func (h *Handler) Readyz(c echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "database unavailable")
 	}
 	return c.String(http.StatusOK, "ready")
+}
+
+// maxBodyBytes is the largest request body any route reads: 1 MiB, the
+// figure every "too large" message states.
+const maxBodyBytes = 1 << 20
+
+// maxFormFields is net/url's limit on the fields of one form.
+const maxFormFields = 10000
+
+// formParams reads the submitted form: a body over maxBodyBytes or a form
+// over maxFormFields is fault.ErrTooLarge, anything else unreadable
+// fault.ErrBadRequest.
+func formParams(c echo.Context) (url.Values, error) {
+	v, err := c.FormParams()
+	if err == nil {
+		return v, nil
+	}
+	var he *echo.HTTPError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge), errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
+		return nil, fmt.Errorf("read form: %w", fault.ErrTooLarge)
+	case strings.Contains(err.Error(), "exceeded limit"):
+		// net/url has no error type for its parameter limit.
+		return nil, fault.Errorf(fault.ErrTooLarge, "The form has more than %d fields.", maxFormFields).WithCause(err)
+	}
+	return nil, fault.Errorf(fault.ErrBadRequest, "The form could not be read.").WithCause(err)
+}
+
+// readForm parses a console post's form before the CSRF check looks for
+// its token there, so a form the parser refuses (too many fields, too
+// large) is answered as such, not as "this form has expired".
+func readForm(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method == http.MethodPost && !isMachineRoute(c) {
+			if _, err := formParams(c); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
 }

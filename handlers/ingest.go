@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 // Ingester accepts call events for the dispatcher.
@@ -32,7 +32,7 @@ type ingestResponse struct {
 // already seen (nothing new is created), 422 for an invalid event.
 func (h *Handler) APIIngestEvent(c echo.Context) error {
 	if h.ingester == nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "Event ingest is not available in this process.")
+		return fault.Errorf(fault.ErrUnavailable, "Event ingest is not available in this process.")
 	}
 	var raw json.RawMessage
 	if err := bindJSON(c, &raw); err != nil {
@@ -42,19 +42,15 @@ func (h *Handler) APIIngestEvent(c echo.Context) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber() // integers stay exact; catalog.Normalize checks them
 	if err := dec.Decode(&event); err != nil || event == nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "The body must be a JSON object describing one event.")
+		return fault.Errorf(fault.ErrBadRequest, "The body must be a JSON object describing one event.")
 	}
 	ingest := h.ingester.Ingest
 	if k := apiKey(c); k != nil && k.TestMode() {
 		ingest = h.ingester.IngestTest
 	}
 	res, err := ingest(c.Request().Context(), currentAccount(c).ID, event)
-	var ve *catalog.ValidationError
-	if errors.As(err, &ve) {
-		return APIError(c, http.StatusUnprocessableEntity, "The event is not valid: "+ve.Error(), ve.Fields)
-	}
 	if err != nil {
-		return err
+		return fmt.Errorf("ingest event: %w", err) // FieldErrors answer 422 with one message per field
 	}
 	status := http.StatusAccepted
 	if res.Duplicate {

@@ -13,7 +13,7 @@ import (
 	"github.com/ringhook/ringhook/models"
 )
 
-func apiPost(t *testing.T, c *handlertest.Client, path, key, contentType, body string) handlertest.Response {
+func apiPost(t testing.TB, c *handlertest.Client, path, key, contentType, body string) handlertest.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, c.Base+path, strings.NewReader(body))
 	if err != nil {

@@ -7,30 +7,31 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
-	views "github.com/ringhook/ringhook/views/numbers"
+	"github.com/ringhook/ringhook/views/layout"
+	"github.com/ringhook/ringhook/views/numbers"
 	"github.com/ringhook/ringhook/web/render"
 )
 
 // NumberList shows the account's DIDs and the add form.
 func (h *Handler) NumberList(c echo.Context) error {
-	return h.renderNumbers(c, http.StatusOK, views.Form{})
+	return h.renderNumbers(c, http.StatusOK, numbers.Form{})
 }
 
-func (h *Handler) renderNumbers(c echo.Context, status int, f views.Form) error {
+func (h *Handler) renderNumbers(c echo.Context, status int, f numbers.Form) error {
 	nums, err := h.store.PhoneNumbers(c.Request().Context(), currentAccount(c).ID)
 	if err != nil {
 		return err
 	}
-	rows := make([]views.Row, len(nums))
+	rows := make([]numbers.Row, len(nums))
 	for i, n := range nums {
-		rows[i] = views.Row{ID: n.ID, Number: n.Number, Label: n.Label}
+		rows[i] = numbers.Row{ID: n.ID, Number: n.Number, Label: n.Label}
 	}
-	return render.HTML(c, status, views.Page(h.page(c, "My Numbers", "numbers"), rows, f, currentUser(c).CanWrite()))
+	return render.HTML(c, status, numbers.Page(h.page(c, "My Numbers", "numbers"), rows, f, currentUser(c).CanWrite()))
 }
 
 // NumberAdd adds a DID.
 func (h *Handler) NumberAdd(c echo.Context) error {
-	f := views.Form{Number: c.FormValue("number"), Label: c.FormValue("label")}
+	f := numbers.Form{Number: c.FormValue("number"), Label: c.FormValue("label")}
 	n, err := h.store.AddPhoneNumber(c.Request().Context(), currentAccount(c).ID, actor(c), f.Number, f.Label)
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
@@ -40,7 +41,7 @@ func (h *Handler) NumberAdd(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", "Added "+n.Number+".")
+	h.flash(c, layout.FlashSuccess, "Added "+n.Number+".")
 	return c.Redirect(http.StatusSeeOther, "/numbers")
 }
 
@@ -49,12 +50,12 @@ func (h *Handler) NumberDelete(c echo.Context) error {
 	err := h.store.DeletePhoneNumber(c.Request().Context(), currentAccount(c).ID, actor(c), c.Param("id"))
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
-		h.flash(c, "error", fe["number"])
+		h.flash(c, layout.FlashError, fe["number"])
 		return c.Redirect(http.StatusSeeOther, "/numbers")
 	}
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", "Number removed.")
+	h.flash(c, layout.FlashSuccess, "Number removed.")
 	return c.Redirect(http.StatusSeeOther, "/numbers")
 }

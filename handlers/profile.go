@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/views/profile"
 	"github.com/ringhook/ringhook/web/render"
 )
@@ -28,7 +29,7 @@ func (h *Handler) renderProfile(c echo.Context, status int, pw profile.Password)
 		return err
 	}
 	loc := a.Location()
-	v := profile.View{Email: u.Email, Role: u.Role, Password: pw}
+	v := profile.View{Email: u.Email, Role: string(u.Role), Password: pw}
 	for _, s := range list {
 		v.Sessions = append(v.Sessions, profile.Session{ID: s.ID, Browser: browserName(s.UserAgent), IP: s.IP, ThisOne: s.ID == cur.ID,
 			Created: s.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"), LastSeen: s.LastSeenAt.In(loc).Format("2006-01-02 15:04 MST")})
@@ -83,7 +84,7 @@ func (h *Handler) ProfileSessionRevoke(c echo.Context) error {
 	u, a := currentUser(c), currentAccount(c)
 	if err := h.store.RevokeSession(c.Request().Context(), a.ID, u.ID, c.Param("id")); err != nil {
 		if errors.Is(err, models.ErrNotFound) {
-			return echo.NewHTTPError(http.StatusNotFound, "That session has already ended, or it is not yours.")
+			return fault.Errorf(fault.ErrNotFound, "That session has already ended, or it is not yours.")
 		}
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 // routes is the one route table.
@@ -60,13 +61,13 @@ func routes(e *echo.Echo, h *Handler) {
 
 	// JSON API. Unknown /api paths answer a JSON 404 here instead of
 	// falling into the console group's catch-all (which redirects to /login).
-	e.RouteNotFound("/api/*", func(echo.Context) error { return echo.ErrNotFound })
+	e.RouteNotFound("/api/*", func(echo.Context) error { return fault.ErrNotFound })
 	e.GET("/api/openapi.json", h.OpenAPI)
 	// Every API route names the scope it needs: read (GETs), ingest
 	// (sending events) or full (anything that changes configuration).
 	// POSTs that create or send also take h.Idempotent (Idempotency-Key).
 	// Each route must be in the OpenAPI document (openapi.json).
-	api := e.Group("/api/v1", h.RequireAPIKey, h.RateLimit)
+	api := e.Group("/api/v1", useProblemWriter(writeAPIProblem), h.RequireAPIKey, h.RateLimit)
 	api.RouteNotFound("/*", apiNotFound(e))
 	read, ingest := h.RequireScope(models.ScopeRead), h.RequireScope(models.ScopeIngest)
 	api.GET("/account", h.APIAccount, read)
@@ -98,9 +99,9 @@ func apiNotFound(e *echo.Echo) echo.HandlerFunc {
 			}
 		}
 		if len(allow) == 0 {
-			return echo.ErrNotFound
+			return fault.ErrNotFound
 		}
 		c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
-		return echo.ErrMethodNotAllowed
+		return fault.ErrMethodNotAllowed
 	}
 }

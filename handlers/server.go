@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/static"
 )
 
@@ -57,7 +59,7 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 		LogErrorFunc: func(_ echo.Context, err error, _ []byte) error {
 			return fmt.Errorf("panic: %w\n%s", err, debug.Stack())
 		}}))
-	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.BodyLimit(strconv.Itoa(maxBodyBytes))) // bytes; "1M" would be 10^6
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY", ReferrerPolicy: "same-origin",
 		ContentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
@@ -71,6 +73,7 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 			}
 		})
 	}
+	e.Use(readForm) // before CSRF, which reads its token from the form
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		Skipper:        isMachineRoute,
 		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
@@ -81,7 +84,7 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 		CookieSecure:   cfg.SecureCookies,
 		CookieSameSite: http.SameSiteLaxMode,
 		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from Ringhook. Reload the page and try again.")
+			return fault.ErrFormExpired
 		},
 	}))
 

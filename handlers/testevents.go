@@ -12,7 +12,9 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
-	views "github.com/ringhook/ringhook/views/webhooks"
+	"github.com/ringhook/ringhook/models/fault"
+	"github.com/ringhook/ringhook/views/layout"
+	"github.com/ringhook/ringhook/views/webhooks"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -23,13 +25,13 @@ type Tester interface {
 }
 
 // testPanel offers the webhook's own triggers first, then every other type.
-func testPanel(w *models.Webhook, selected string) views.TestPanel {
-	p := views.TestPanel{WebhookID: w.ID}
+func testPanel(w *models.Webhook, selected string) webhooks.TestPanel {
+	p := webhooks.TestPanel{WebhookID: w.ID}
 	if selected == "" && len(w.EventTypes) > 0 {
 		selected = w.EventTypes[0]
 	}
 	add := func(id string) {
-		p.Options = append(p.Options, views.Option{Value: id, Label: triggerLabel(id), Checked: id == selected})
+		p.Options = append(p.Options, webhooks.Option{Value: id, Label: triggerLabel(id), Checked: id == selected})
 	}
 	for _, id := range w.EventTypes {
 		add(id)
@@ -46,7 +48,7 @@ func testPanel(w *models.Webhook, selected string) views.TestPanel {
 // and response inline (htmx), or on the webhook's page.
 func (h *Handler) WebhookTest(c echo.Context) error {
 	if h.tester == nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "The dispatcher is not running in this process.")
+		return fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
 	}
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	w, err := h.store.Webhook(ctx, acc.ID, c.Param("id"))
@@ -55,7 +57,7 @@ func (h *Handler) WebhookTest(c echo.Context) error {
 	}
 	eventType := c.FormValue("event_type")
 	if !catalog.Subscribable(eventType) {
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, fmt.Sprintf("Unknown trigger %q.", eventType))
+		return fault.FieldErrors{"event_type": fmt.Sprintf("Unknown trigger %q.", eventType)}
 	}
 	res, err := h.tester.SendTest(ctx, w, eventType)
 	if err != nil {
@@ -63,15 +65,15 @@ func (h *Handler) WebhookTest(c echo.Context) error {
 	}
 	view := testResultView(res, eventType)
 	if render.IsHTMX(c) {
-		return render.HTML(c, http.StatusOK, views.TestResultView(view))
+		return render.HTML(c, http.StatusOK, webhooks.TestResultView(view))
 	}
 	panel := testPanel(w, eventType)
 	panel.Result = &view
 	return h.renderDetail(c, w, &panel)
 }
 
-func testResultView(res *models.TestResult, eventType string) views.TestResult {
-	v := views.TestResult{Trigger: triggerLabel(eventType), DeliveryID: strconv.FormatInt(res.Delivery.ID, 10)}
+func testResultView(res *models.TestResult, eventType string) webhooks.TestResult {
+	v := webhooks.TestResult{Trigger: triggerLabel(eventType), DeliveryID: strconv.FormatInt(res.Delivery.ID, 10)}
 	a := res.Attempt
 	if a == nil {
 		v.Badge, v.Error = "render error", res.Delivery.LastError
@@ -88,18 +90,18 @@ func testResultView(res *models.TestResult, eventType string) views.TestResult {
 	if !v.OK {
 		v.Error = a.ErrorMessage
 	}
-	v.Request = views.HTTPText(a.RequestMethod, a.RequestURL, headerLines(a.RequestHeaders.V), a.RequestBody)
+	v.Request = webhooks.HTTPText(a.RequestMethod, a.RequestURL, headerLines(a.RequestHeaders.V), a.RequestBody)
 	if a.ResponseStatus != nil {
 		status := fmt.Sprintf("HTTP/1.1 %d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus))
-		v.Response = views.HTTPMessage(status, headerLines(a.ResponseHeaders.V), a.ResponseBody)
+		v.Response = webhooks.HTTPMessage(status, headerLines(a.ResponseHeaders.V), a.ResponseBody)
 	}
 	return v
 }
 
-func headerLines(hs []models.Header) []views.HeaderLine {
-	out := make([]views.HeaderLine, len(hs))
+func headerLines(hs []models.Header) []webhooks.HeaderLine {
+	out := make([]webhooks.HeaderLine, len(hs))
 	for i, h := range hs {
-		out[i] = views.HeaderLine{Name: h.Name, Value: h.Value}
+		out[i] = webhooks.HeaderLine{Name: h.Name, Value: h.Value}
 	}
 	return out
 }
@@ -108,7 +110,7 @@ func headerLines(hs []models.Header) []views.HeaderLine {
 // backend seed's POST /webhooks/test).
 func (h *Handler) WebhookTestAll(c echo.Context) error {
 	if h.tester == nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "The dispatcher is not running in this process.")
+		return fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
 	}
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	hooks, err := h.store.Webhooks(ctx, acc.ID)
@@ -120,9 +122,9 @@ func (h *Handler) WebhookTestAll(c echo.Context) error {
 		return err
 	}
 	if n == 0 {
-		h.flash(c, "info", "No enabled webhooks to test.")
+		h.flash(c, layout.FlashInfo, "No enabled webhooks to test.")
 	} else {
-		h.flash(c, "success", fmt.Sprintf("Queued a test event for %d enabled webhook(s). Results appear in Deliveries.", n))
+		h.flash(c, layout.FlashSuccess, fmt.Sprintf("Queued a test event for %d enabled webhook(s). Results appear in Deliveries.", n))
 	}
 	return render.Redirect(c, "/deliveries")
 }

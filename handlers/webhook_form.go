@@ -9,7 +9,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
-	views "github.com/ringhook/ringhook/views/webhooks"
+	"github.com/ringhook/ringhook/views/webhooks"
 )
 
 // filterRows are the filters the form offers, one row each, in this order.
@@ -112,22 +112,24 @@ func (f *webhookForm) dropEmptyRows() {
 	f.in.CustomData = slices.DeleteFunc(f.in.CustomData, func(kv models.KV) bool { return strings.TrimSpace(kv.Key) == "" && kv.Value == "" })
 }
 
-// formView turns input + errors into the form's view model.
-func formView(in models.WebhookInput, raw url.Values, errs models.FieldErrors, numbers []models.PhoneNumber, hasSecret bool) views.Form {
-	f := views.Form{
+// formView turns the form's state into its view model; numbers are the
+// account's DIDs to choose from.
+func formView(s formState, numbers []models.PhoneNumber) webhooks.Form {
+	in, errs := s.in, s.errs
+	f := webhooks.Form{ID: s.id,
 		Name: in.Name, Description: in.Description, URL: in.URL, Method: in.Method, ContentType: in.ContentType,
 		TimeZone: in.TimeZone, TimeZones: models.TimeZones(), AuthType: in.AuthType, AuthUsername: in.AuthUsername,
-		HasSecret: hasSecret, AuthSecret: in.AuthSecret, MaxAttempts: strconv.Itoa(in.MaxAttempts), Timeout: strconv.Itoa(in.TimeoutSeconds),
+		HasSecret: s.hasSecret, AuthSecret: in.AuthSecret, MaxAttempts: strconv.Itoa(in.MaxAttempts), Timeout: strconv.Itoa(in.TimeoutSeconds),
 		Enabled: in.Enabled, Errors: map[string]string{},
 	}
-	if raw != nil {
-		f.MaxAttempts, f.Timeout = raw.Get("max_attempts"), raw.Get("timeout")
+	if s.raw != nil {
+		f.MaxAttempts, f.Timeout = s.raw.Get("max_attempts"), s.raw.Get("timeout")
 	}
 	for _, g := range catalog.Groups() {
-		og := views.OptionGroup{Label: g.Label}
+		og := webhooks.OptionGroup{Label: g.Label}
 		for _, t := range g.Types {
 			if catalog.Subscribable(t.ID) {
-				og.Options = append(og.Options, views.Option{Value: t.ID, Label: t.Label, Hint: t.Description, Checked: slices.Contains(in.EventTypes, t.ID)})
+				og.Options = append(og.Options, webhooks.Option{Value: t.ID, Label: t.Label, Hint: t.Description, Checked: slices.Contains(in.EventTypes, t.ID)})
 			}
 		}
 		if len(og.Options) > 0 {
@@ -138,21 +140,21 @@ func formView(in models.WebhookInput, raw url.Values, errs models.FieldErrors, n
 		f.Warning = `"Call missed or answered" already covers missed calls and hangups: with both checked, each call end is sent twice.`
 	}
 	for _, ct := range []struct{ v, l string }{{"inbound", "Inbound"}, {"outbound", "Outbound"}, {"click_to_call", "Click to Call"}} {
-		f.CallTypes = append(f.CallTypes, views.Option{Value: ct.v, Label: ct.l, Checked: slices.Contains(in.CallTypes, ct.v)})
+		f.CallTypes = append(f.CallTypes, webhooks.Option{Value: ct.v, Label: ct.l, Checked: slices.Contains(in.CallTypes, ct.v)})
 	}
 	for _, n := range numbers {
-		f.Numbers = append(f.Numbers, views.Option{Value: n.Number, Label: n.Label, Checked: slices.Contains(in.DIDNumbers, n.Number)})
+		f.Numbers = append(f.Numbers, webhooks.Option{Value: n.Number, Label: n.Label, Checked: slices.Contains(in.DIDNumbers, n.Number)})
 	}
 	for i, h := range in.Headers {
-		f.Headers = append(f.Headers, views.KVRow{Key: h.Name, Value: h.Value,
+		f.Headers = append(f.Headers, webhooks.KVRow{Key: h.Name, Value: h.Value,
 			KeyErr: errs[fmt.Sprintf("headers.%d.name", i)], ValueErr: errs[fmt.Sprintf("headers.%d.value", i)]})
 	}
 	for i, kv := range in.CustomData {
-		f.CustomData = append(f.CustomData, views.KVRow{Key: kv.Key, Value: kv.Value,
+		f.CustomData = append(f.CustomData, webhooks.KVRow{Key: kv.Key, Value: kv.Value,
 			KeyErr: errs[fmt.Sprintf("custom_data.%d.key", i)], ValueErr: errs[fmt.Sprintf("custom_data.%d.value", i)]})
 	}
 	for _, fr := range filterRows {
-		row := views.FilterRow{Field: fr.field, Label: fr.label, Op: "in", Choices: enumChoices(fr.field)}
+		row := webhooks.FilterRow{Field: fr.field, Label: fr.label, Op: "in", Choices: enumChoices(fr.field)}
 		for i, flt := range in.Filters {
 			if flt.Field == fr.field {
 				row.Op, row.Values, row.Err = flt.Op, strings.Join(flt.Values, ", "), errs[fmt.Sprintf("filters.%d", i)]

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -14,7 +15,8 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
-	views "github.com/ringhook/ringhook/views/webhooks"
+	"github.com/ringhook/ringhook/views/layout"
+	"github.com/ringhook/ringhook/views/webhooks"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -30,15 +32,15 @@ func (h *Handler) WebhookList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows := make([]views.Row, len(hooks))
+	rows := make([]webhooks.Row, len(hooks))
 	for i := range hooks {
 		rows[i] = h.webhookRow(&hooks[i], stats[hooks[i].ID])
 	}
-	return render.HTML(c, http.StatusOK, views.List(h.page(c, "Webhooks", "webhooks"), rows, currentUser(c).CanWrite()))
+	return render.HTML(c, http.StatusOK, webhooks.List(h.page(c, "Webhooks", "webhooks"), rows, currentUser(c).CanWrite()))
 }
 
-func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat) views.Row {
-	r := views.Row{ID: w.ID, Name: w.Name, URL: models.RedactURL(w.URL), Method: w.Method, Enabled: w.Enabled,
+func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat) webhooks.Row {
+	r := webhooks.Row{ID: w.ID, Name: w.Name, URL: models.RedactURL(w.URL), Method: w.Method, Enabled: w.Enabled,
 		DisabledReason: w.DisabledReason, SuccessRate: "–", LastDelivery: "never", LastStatus: "muted"}
 	for _, t := range w.EventTypes {
 		r.Triggers = append(r.Triggers, triggerLabel(t))
@@ -83,25 +85,33 @@ func ago(d time.Duration) string {
 // WebhookNew shows an empty Add Webhook form.
 func (h *Handler) WebhookNew(c echo.Context) error {
 	in := models.NewWebhookInput(currentAccount(c).TimeZone)
-	return h.renderForm(c, http.StatusOK, "", in, nil, nil, false)
+	return h.renderForm(c, http.StatusOK, formState{in: in})
 }
 
-func (h *Handler) renderForm(c echo.Context, status int, id string, in models.WebhookInput, raw map[string][]string, errs models.FieldErrors, hasSecret bool) error {
+// formState is what the Add/Edit webhook form shows.
+type formState struct {
+	id        string              // the webhook being edited; "" for a new one
+	in        models.WebhookInput // the values in the fields
+	raw       url.Values          // the submitted form, to show mistyped numbers as typed; nil on first show
+	errs      models.FieldErrors  // problems next to their fields
+	hasSecret bool                // an auth secret is stored, so a blank secret field keeps it
+}
+
+func (h *Handler) renderForm(c echo.Context, status int, s formState) error {
 	numbers, err := h.store.PhoneNumbers(c.Request().Context(), currentAccount(c).ID)
 	if err != nil {
 		return err
 	}
-	f := formView(in, raw, errs, numbers, hasSecret)
-	f.ID = id
+	f := formView(s, numbers)
 	title := "Add webhook"
 	f.Action = "/webhooks"
-	if id != "" {
-		title, f.Action = "Edit webhook", "/webhooks/"+id+"/edit"
+	if s.id != "" {
+		title, f.Action = "Edit webhook", "/webhooks/"+s.id+"/edit"
 	}
 	if render.IsHTMX(c) {
-		return render.HTML(c, status, views.FormBody(csrfToken(c), f))
+		return render.HTML(c, status, webhooks.FormBody(csrfToken(c), f))
 	}
-	return render.HTML(c, status, views.FormPage(h.page(c, title, "webhooks"), f))
+	return render.HTML(c, status, webhooks.FormPage(h.page(c, title, "webhooks"), f))
 }
 
 // WebhookCreate saves a new webhook, or shows the form again with errors.
@@ -115,7 +125,7 @@ func (h *Handler) WebhookEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderForm(c, http.StatusOK, w.ID, models.InputFrom(w), nil, nil, w.AuthSecret != "")
+	return h.renderForm(c, http.StatusOK, formState{id: w.ID, in: models.InputFrom(w), hasSecret: w.AuthSecret != ""})
 }
 
 // WebhookUpdate saves changes to a webhook.
@@ -128,13 +138,13 @@ func (h *Handler) WebhookUpdate(c echo.Context) error {
 }
 
 func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
-	params, err := c.FormParams()
+	params, err := formParams(c)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+		return err
 	}
 	f := parseWebhookForm(params)
 	if f.applyRowOp() {
-		return h.renderForm(c, http.StatusOK, id, f.in, f.raw, nil, hasSecret)
+		return h.renderForm(c, http.StatusOK, formState{id: id, in: f.in, raw: f.raw, hasSecret: hasSecret})
 	}
 	f.dropEmptyRows()
 	ctx, acc := c.Request().Context(), currentAccount(c)
@@ -147,7 +157,7 @@ func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
 		for k, v := range fe {
 			f.errors.Add(k, v)
 		}
-		return h.renderForm(c, http.StatusUnprocessableEntity, id, f.in, f.raw, f.errors, hasSecret)
+		return h.renderForm(c, http.StatusUnprocessableEntity, formState{id: id, in: f.in, raw: f.raw, errs: f.errors, hasSecret: hasSecret})
 	}
 	var w *models.Webhook
 	if id == "" {
@@ -157,7 +167,7 @@ func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
 	}
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
-		return h.renderForm(c, http.StatusUnprocessableEntity, id, f.in, f.raw, fe, hasSecret)
+		return h.renderForm(c, http.StatusUnprocessableEntity, formState{id: id, in: f.in, raw: f.raw, errs: fe, hasSecret: hasSecret})
 	}
 	if err != nil {
 		return err
@@ -166,7 +176,7 @@ func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
 	if id != "" {
 		verb = "saved"
 	}
-	h.flash(c, "success", fmt.Sprintf("Webhook %q %s.", w.Name, verb))
+	h.flash(c, layout.FlashSuccess, fmt.Sprintf("Webhook %q %s.", w.Name, verb))
 	return render.Redirect(c, "/webhooks/"+w.ID)
 }
 
@@ -182,18 +192,18 @@ func (h *Handler) WebhookShow(c echo.Context) error {
 }
 
 // renderDetail renders a webhook's page with its test panel.
-func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *views.TestPanel) error {
+func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *webhooks.TestPanel) error {
 	return h.renderDetailSecret(c, w, panel, maskSecret(w.SigningSecret))
 }
 
 // renderDetailSecret is renderDetail showing secret where the mask goes.
-func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *views.TestPanel, secret string) error {
+func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *webhooks.TestPanel, secret string) error {
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	stats, err := h.store.WebhookStats(ctx, acc.ID, h.now().Add(-24*time.Hour), w.ID)
 	if err != nil {
 		return err
 	}
-	d := views.Detail{Row: h.webhookRow(w, stats[w.ID]), Description: w.Description, ContentType: w.ContentType,
+	d := webhooks.Detail{Row: h.webhookRow(w, stats[w.ID]), Description: w.Description, ContentType: w.ContentType,
 		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
 		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: w.Timeout().String(),
 		SecretMasked: secret, CreatedBy: w.CreatedBy,
@@ -208,10 +218,10 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *v
 	}
 	d.ReplaySince, d.ReplaySinceLabel = since.Format(time.RFC3339Nano), since.In(acc.Location()).Format("Jan 2, 15:04 MST")
 	for _, hd := range w.Headers.V {
-		d.Headers = append(d.Headers, views.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
+		d.Headers = append(d.Headers, webhooks.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
 	}
 	for _, kv := range models.InputFrom(w).CustomData {
-		d.CustomData = append(d.CustomData, views.HeaderLine{Name: kv.Key, Value: kv.Value})
+		d.CustomData = append(d.CustomData, webhooks.HeaderLine{Name: kv.Key, Value: kv.Value})
 	}
 	for _, f := range w.Filters.V {
 		op := "is one of"
@@ -220,7 +230,7 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *v
 		}
 		d.Filters = append(d.Filters, fmt.Sprintf("%s %s %s", f.Field, op, strings.Join(f.Values, ", ")))
 	}
-	return render.HTML(c, http.StatusOK, views.DetailPage(h.page(c, w.Name, "webhooks"), d, *panel, nil))
+	return render.HTML(c, http.StatusOK, webhooks.DetailPage(h.page(c, w.Name, "webhooks"), d, *panel, nil))
 }
 
 func listOrAll(l []string, all string) string {
@@ -266,13 +276,14 @@ func (h *Handler) WebhookToggle(c echo.Context) error {
 		return err
 	}
 	if render.IsHTMX(c) {
-		return render.HTML(c, http.StatusOK, views.Toggle(h.webhookRow(w, models.WebhookStat{}), csrfToken(c), true, true))
+		return render.HTML(c, http.StatusOK, webhooks.Toggle(h.webhookRow(w, models.WebhookStat{}),
+			webhooks.ToggleOptions{CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite(), InPlace: true}))
 	}
 	state := "disabled"
 	if enabled {
 		state = "enabled"
 	}
-	h.flash(c, "success", fmt.Sprintf("Webhook %q %s.", w.Name, state))
+	h.flash(c, layout.FlashSuccess, fmt.Sprintf("Webhook %q %s.", w.Name, state))
 	return c.Redirect(http.StatusSeeOther, "/webhooks/"+w.ID)
 }
 
@@ -282,7 +293,7 @@ func (h *Handler) WebhookConfirmDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render.HTML(c, http.StatusOK, views.ConfirmDelete(h.page(c, "Delete "+w.Name, "webhooks"), w.ID, w.Name))
+	return render.HTML(c, http.StatusOK, webhooks.ConfirmDelete(h.page(c, "Delete "+w.Name, "webhooks"), w.ID, w.Name))
 }
 
 // WebhookDelete removes a webhook.
@@ -291,7 +302,7 @@ func (h *Handler) WebhookDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", fmt.Sprintf("Webhook %q deleted.", w.Name))
+	h.flash(c, layout.FlashSuccess, fmt.Sprintf("Webhook %q deleted.", w.Name))
 	return render.Redirect(c, "/webhooks")
 }
 
@@ -320,32 +331,33 @@ func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string
 		panel := testPanel(w, "")
 		return h.renderDetailSecret(c, w, &panel, shown)
 	}
-	return render.HTML(c, http.StatusOK, views.Secret(w.ID, shown, rotationNote(w, h.now()), csrfToken(c), true))
+	return render.HTML(c, http.StatusOK, webhooks.Secret(webhooks.SecretView{WebhookID: w.ID, Shown: shown,
+		Rotated: rotationNote(w, h.now()), CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite()}))
 }
 
 // WebhookPreview renders the exact request a sample event would produce
 // with the form's current (unsaved) settings.
 func (h *Handler) WebhookPreview(c echo.Context) error {
-	params, err := c.FormParams()
+	params, err := formParams(c)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+		return err
 	}
 	f := parseWebhookForm(params)
 	f.dropEmptyRows()
 	in := f.in
-	pv := views.Preview{Trigger: previewTrigger(in.EventTypes, c.FormValue("preview_trigger"))}
+	pv := webhooks.Preview{Trigger: previewTrigger(in.EventTypes, c.FormValue("preview_trigger"))}
 	for _, id := range in.EventTypes {
 		if catalog.Subscribable(id) {
-			pv.Options = append(pv.Options, views.Option{Value: id, Label: triggerLabel(id), Checked: id == pv.Trigger})
+			pv.Options = append(pv.Options, webhooks.Option{Value: id, Label: triggerLabel(id), Checked: id == pv.Trigger})
 		}
 	}
 	if msg := previewBlocker(in); msg != "" {
 		pv.Error = msg
-		return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+		return render.HTML(c, http.StatusOK, webhooks.PreviewPane(pv))
 	}
 	if h.preview == nil {
 		pv.Error = "Preview is unavailable."
-		return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+		return render.HTML(c, http.StatusOK, webhooks.PreviewPane(pv))
 	}
 	w := &models.Webhook{ID: "wh_preview", AccountID: currentAccount(c).ID, APIVersion: models.DefaultAPIVersion,
 		SigningSecret: "whsec_cHJldmlld3ByZXZpZXdwcmV2aWV3"}
@@ -355,7 +367,7 @@ func (h *Handler) WebhookPreview(c echo.Context) error {
 	if err != nil {
 		h.log.Warn("preview", "err", err)
 		pv.Error = "The preview appears once the settings on the left are valid."
-		return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+		return render.HTML(c, http.StatusOK, webhooks.PreviewPane(pv))
 	}
 	pv.Method, pv.URL, pv.Body = req.Method, req.URL, string(req.Body)
 	if req.Method == models.MethodPOST && in.ContentType == models.ContentJSON {
@@ -365,7 +377,7 @@ func (h *Handler) WebhookPreview(c echo.Context) error {
 		}
 	}
 	pv.Headers = headerLines(req.Headers)
-	return render.HTML(c, http.StatusOK, views.PreviewPane(pv))
+	return render.HTML(c, http.StatusOK, webhooks.PreviewPane(pv))
 }
 
 // previewTrigger picks the trigger to preview: the one asked for when the
@@ -440,6 +452,6 @@ func (h *Handler) WebhookReplay(c echo.Context) error {
 		}
 		msgs = append(msgs, fmt.Sprintf("%d failed deliveries queued again.", n))
 	}
-	h.flash(c, "success", strings.Join(msgs, " "))
+	h.flash(c, layout.FlashSuccess, strings.Join(msgs, " "))
 	return render.Redirect(c, "/webhooks/"+w.ID)
 }

@@ -13,12 +13,25 @@ import (
 	"gorm.io/gorm"
 )
 
-// Roles a user can have in an account.
+// Role is what a user may do in their account; it is stored as text in
+// users.role.
+type Role string
+
+// The roles, from most to least powerful.
 const (
-	RoleOwner  = "owner"
-	RoleAdmin  = "admin"
-	RoleViewer = "viewer"
+	// RoleOwner may do everything an admin may; the account's first user.
+	RoleOwner Role = "owner"
+	// RoleAdmin may read and change the account's configuration.
+	RoleAdmin Role = "admin"
+	// RoleViewer may read everything and change nothing.
+	RoleViewer Role = "viewer"
 )
+
+// Valid reports whether r is one of the roles above.
+func (r Role) Valid() bool { return r == RoleOwner || r == RoleAdmin || r == RoleViewer }
+
+// CanWrite reports whether the role may change configuration.
+func (r Role) CanWrite() bool { return r == RoleOwner || r == RoleAdmin }
 
 // Account is a tenant of the PBX.
 type Account struct {
@@ -44,13 +57,13 @@ type User struct {
 	AccountID    string
 	Email        string
 	PasswordHash string
-	Role         string
+	Role         Role
 	CreatedAt    time.Time
 	LastLoginAt  *time.Time
 }
 
 // CanWrite reports whether the user may change configuration.
-func (u *User) CanWrite() bool { return u.Role == RoleOwner || u.Role == RoleAdmin }
+func (u *User) CanWrite() bool { return u.Role.CanWrite() }
 
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
@@ -61,6 +74,9 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("ringhook-timing-equaliser
 // CreateAccount inserts a new tenant.
 func (s *Store) CreateAccount(ctx context.Context, name, timeZone string) (*Account, error) {
 	name = strings.TrimSpace(name)
+	if fe := (FieldErrors{}); !fe.CheckText("name", name) {
+		return nil, fe
+	}
 	if name == "" {
 		return nil, FieldErrors{"name": "Account name is required."}
 	}
@@ -99,18 +115,17 @@ func (s *Store) AccountByName(ctx context.Context, name string) (*Account, error
 }
 
 // CreateUser adds a user with a bcrypt-hashed password.
-func (s *Store) CreateUser(ctx context.Context, accountID, email, password, role string) (*User, error) {
+func (s *Store) CreateUser(ctx context.Context, accountID, email, password string, role Role) (*User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	fe := FieldErrors{}
+	fe.CheckText("email", email)
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
 		fe.Add("email", "Enter a valid email address.")
 	}
 	if msg := passwordProblem(password); msg != "" {
 		fe.Add("password", msg)
 	}
-	switch role {
-	case RoleOwner, RoleAdmin, RoleViewer:
-	default:
+	if !role.Valid() {
 		fe.Add("role", "Choose owner, admin or viewer.")
 	}
 	if err := fe.Err(); err != nil {
@@ -131,8 +146,12 @@ func (s *Store) CreateUser(ctx context.Context, accountID, email, password, role
 }
 
 // Authenticate checks an email and password and returns the user.
-// Every failure is ErrInvalidCredentials, and takes as long as a success.
+// Every failure is ErrInvalidCredentials, and takes as long as a success;
+// only an email that is not text at all (fault.IsText) is a FieldErrors.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	if fe := (FieldErrors{}); !fe.CheckText("email", email) {
+		return nil, fe // PostgreSQL cannot even compare it
+	}
 	var u User
 	email = strings.ToLower(strings.TrimSpace(email))
 	var err error

@@ -97,17 +97,17 @@ func hashKey(key string) []byte {
 func (s *Store) CreateAPIKey(ctx context.Context, accountID string, who Actor, in NewAPIKey) (*APIKey, string, error) {
 	name := strings.TrimSpace(in.Name)
 	fe := FieldErrors{}
-	if name == "" || utf8.RuneCountInString(name) > 100 {
-		fe["name"] = "Give the key a name of 1-100 characters."
+	if fe.CheckText("name", name) && (name == "" || utf8.RuneCountInString(name) > 100) {
+		fe.Add("name", "Give the key a name of 1-100 characters.")
 	}
 	if in.Scope == "" {
 		in.Scope = ScopeFull
 	}
 	if !in.Scope.Valid() {
-		fe["scope"] = "Choose full, read or ingest."
+		fe.Add("scope", "Choose full, read or ingest.")
 	}
-	if len(fe) > 0 {
-		return nil, "", fe
+	if err := fe.Err(); err != nil {
+		return nil, "", err
 	}
 	mode := LiveKeyPrefix
 	if in.Test {

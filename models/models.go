@@ -11,60 +11,32 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/models/migrations"
 )
 
-// Sentinel errors the HTTP layer maps to statuses.
+// The error vocabulary lives in models/fault (so catalog and the payload
+// renderer share it); models re-exports what its callers use.
 var (
 	// ErrNotFound means the object does not exist in the caller's account.
-	ErrNotFound = errors.New("not found")
-	// ErrConflict means the change collides with existing data.
-	ErrConflict = errors.New("conflict")
+	ErrNotFound = fault.ErrNotFound
+	// ErrInFlight means an attempt of the delivery is being sent right now.
+	ErrInFlight = fault.ErrInFlight
+	// ErrUnrenderable means a delivery's request cannot be built.
+	ErrUnrenderable = fault.ErrUnrenderable
 	// ErrInvalidCredentials means the email/password or API key did not match.
-	ErrInvalidCredentials = errors.New("invalid credentials")
+	ErrInvalidCredentials = fault.ErrInvalidCredentials
 )
 
 // FieldErrors maps a form/JSON field name to a message a person can act on.
 // A non-empty FieldErrors is returned as the error from Store writes.
-type FieldErrors map[string]string
-
-// Error lists the fields in a stable order.
-func (f FieldErrors) Error() string {
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + ": " + f[k]
-	}
-	return "invalid input: " + strings.Join(parts, "; ")
-}
-
-// Add records msg for field unless the field already has a message,
-// so the first (most basic) problem is the one shown.
-func (f FieldErrors) Add(field, msg string) {
-	if _, ok := f[field]; !ok {
-		f[field] = msg
-	}
-}
-
-// Err returns f as an error, or nil when it is empty.
-func (f FieldErrors) Err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	return f
-}
+type FieldErrors = fault.FieldErrors
 
 // NewID returns prefix + 12 random hex characters, e.g. "wh_91eb05e5a1c2".
 func NewID(prefix string) string {

@@ -54,6 +54,7 @@ func (s *Store) AddPhoneNumber(ctx context.Context, accountID string, who Actor,
 		fe.Add("number", "Enter the number in international format, e.g. +918287842425.")
 	}
 	label = strings.TrimSpace(label)
+	fe.CheckText("label", label)
 	if len(label) > 100 {
 		fe.Add("label", "Use at most 100 characters.")
 	}

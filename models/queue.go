@@ -453,10 +453,10 @@ func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64
 			return fmt.Errorf("redeliver: %w", notFound(err))
 		}
 		if d.Status == StatusSending && d.LeaseUntil != nil && d.LeaseUntil.After(now) {
-			return fmt.Errorf("redeliver: an attempt is in flight: %w", ErrConflict)
+			return fmt.Errorf("redeliver: %w", ErrInFlight)
 		}
 		if d.RequestMethod == "" {
-			return fmt.Errorf("redeliver: the request could not be rendered: %w", ErrConflict)
+			return fmt.Errorf("redeliver: %w", ErrUnrenderable)
 		}
 		var w Webhook
 		if err := tx.Where("account_id = ? AND id = ?", accountID, d.WebhookID).Take(&w).Error; err != nil {

@@ -173,9 +173,13 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 			fe.Add(key, "This header is already set above.")
 		}
 		seen[lower] = true
-		if strings.ContainsAny(h.Value, "\r\n\x00") {
+		switch {
+		case strings.ContainsAny(h.Value, "\r\n\x00"):
 			fe.Add(fmt.Sprintf("headers.%d.value", i), "Header values cannot contain line breaks.")
-		} else if len(h.Value) > 4096 {
+		case !headerValue(h.Value):
+			// Go's HTTP client refuses these, so every send would fail.
+			fe.Add(fmt.Sprintf("headers.%d.value", i), "Header values cannot contain control characters (tab is allowed).")
+		case len(h.Value) > 4096:
 			fe.Add(fmt.Sprintf("headers.%d.value", i), "Use at most 4096 characters.")
 		}
 	}
@@ -195,8 +199,12 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 		}
 	case AuthBearer:
 		in.AuthUsername = ""
-		if in.AuthSecret == "" {
+		switch {
+		case in.AuthSecret == "":
 			fe.Add("auth_secret", "Token is required for Bearer auth.")
+		case !strings.ContainsAny(in.AuthSecret, "\r\n\x00") && !headerValue(in.AuthSecret):
+			// The token is sent as is in the Authorization header (Basic's are base64).
+			fe.Add("auth_secret", "The token cannot contain control characters (tab is allowed).")
 		}
 	default:
 		fe.Add("auth_type", "Choose None, Basic or Bearer.")
@@ -252,36 +260,27 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 	return fe
 }
 
-// checkText refuses bytes PostgreSQL cannot store in text (NUL, invalid
-// UTF-8) in any free-text field, naming the field they were found in.
+// checkText applies the one text rule (fault.IsText) to every free-text
+// field, naming the field (or row) the bad bytes were found in.
 func checkText(fe FieldErrors, in *WebhookInput) {
-	bad := func(s string) bool { return !utf8.ValidString(s) || strings.ContainsRune(s, 0) }
 	for field, v := range map[string]string{"name": in.Name, "description": in.Description, "url": in.URL,
 		"time_zone": in.TimeZone, "auth_username": in.AuthUsername, "auth_secret": in.AuthSecret} {
-		if bad(v) {
-			fe.Add(field, "Use plain text: this contains bytes that are not valid UTF-8.")
-		}
+		fe.CheckText(field, v)
 	}
 	for i, h := range in.Headers {
-		if bad(h.Name) || bad(h.Value) {
-			fe.Add(fmt.Sprintf("headers.%d.value", i), "Use plain text: this contains bytes that are not valid UTF-8.")
-		}
+		fe.CheckText(fmt.Sprintf("headers.%d.name", i), h.Name)
+		fe.CheckText(fmt.Sprintf("headers.%d.value", i), h.Value)
 	}
 	for i, kv := range in.CustomData {
-		if bad(kv.Key) || bad(kv.Value) {
-			fe.Add(fmt.Sprintf("custom_data.%d.value", i), "Use plain text: this contains bytes that are not valid UTF-8.")
-		}
+		fe.CheckText(fmt.Sprintf("custom_data.%d.key", i), kv.Key)
+		fe.CheckText(fmt.Sprintf("custom_data.%d.value", i), kv.Value)
 	}
 	for i, f := range in.Filters {
-		if slices.ContainsFunc(f.Values, bad) || bad(f.Field) || bad(f.Op) {
-			fe.Add(fmt.Sprintf("filters.%d", i), "Use plain text: this contains bytes that are not valid UTF-8.")
-		}
+		fe.CheckText(fmt.Sprintf("filters.%d", i), append([]string{f.Field, f.Op}, f.Values...)...)
 	}
-	for _, list := range [][]string{in.EventTypes, in.CallTypes, in.DIDNumbers} {
-		if slices.ContainsFunc(list, bad) {
-			fe.Add("event_types", "Use plain text: this contains bytes that are not valid UTF-8.")
-		}
-	}
+	fe.CheckText("event_types", in.EventTypes...)
+	fe.CheckText("call_types", in.CallTypes...)
+	fe.CheckText("did_numbers", in.DIDNumbers...)
 }
 
 func checkURL(raw string) string {
@@ -311,6 +310,12 @@ func checkURL(raw string) string {
 		return "URL cannot contain a #fragment."
 	}
 	return ""
+}
+
+// headerValue reports whether s can be sent as an HTTP header value:
+// no control characters other than tab (RFC 9110 field-value).
+func headerValue(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f })
 }
 
 func hasControl(s string) bool {

@@ -21,7 +21,7 @@ func admin(ctx context.Context, cfg config, log *slog.Logger, args []string) err
 	email := fs.String("email", "", "the admin's email (required)")
 	account := fs.String("account", "", "account name; created when it does not exist (required)")
 	password := fs.String("password", "", "password; generated and printed when empty")
-	role := fs.String("role", models.RoleOwner, "owner, admin or viewer")
+	role := fs.String("role", string(models.RoleOwner), "owner, admin or viewer")
 	tz := fs.String("timezone", "UTC", "time zone of a new account")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -52,7 +52,7 @@ func admin(ctx context.Context, cfg config, log *slog.Logger, args []string) err
 		}
 		pw = hex.EncodeToString(b)
 	}
-	u, err := store.CreateUser(ctx, acc.ID, *email, pw, *role)
+	u, err := store.CreateUser(ctx, acc.ID, *email, pw, models.Role(*role))
 	if err != nil {
 		return err
 	}

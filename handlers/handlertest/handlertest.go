@@ -117,7 +117,7 @@ type Tenant struct {
 }
 
 // NewTenant creates an account (with two DIDs) and a user with role.
-func (a *App) NewTenant(t testing.TB, role string) Tenant {
+func (a *App) NewTenant(t testing.TB, role models.Role) Tenant {
 	t.Helper()
 	ctx := context.Background()
 	acc, err := a.Store.CreateAccount(ctx, "Acme "+models.NewID(""), "Asia/Kolkata")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 // FuzzNormalize decodes arbitrary bytes as a JSON object the way the ingest
@@ -42,8 +43,8 @@ func FuzzNormalize(f *testing.F) {
 		}
 		out, err := catalog.Normalize(in)
 		if err != nil {
-			if _, ok := err.(*catalog.ValidationError); !ok {
-				t.Fatalf("error %T is not a *ValidationError: %v", err, err)
+			if _, ok := err.(fault.FieldErrors); !ok {
+				t.Fatalf("error %T is not a fault.FieldErrors: %v", err, err)
 			}
 			if out != nil {
 				t.Fatal("non-nil output with an error")

@@ -13,9 +13,11 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ringhook/ringhook/models/fault"
 )
 
-// PayloadKey is the ValidationError.Fields key for problems with the
+// PayloadKey is the fault.FieldErrors key for problems with the
 // payload as a whole (size, number of errors). It can never be a valid
 // payload key.
 const PayloadKey = "(payload)"
@@ -40,39 +42,6 @@ var (
 	placeholderRe = regexp.MustCompile(`^(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[^}]*\}|\{\{.*\}\})$`)
 )
 
-// ValidationError reports why an event was rejected: Fields maps a payload
-// key (or a path such as "dialed_extensions[0].number", or PayloadKey) to a
-// message a person can act on.
-type ValidationError struct {
-	Fields map[string]string
-}
-
-// Error summarizes the problems in a stable order.
-func (e *ValidationError) Error() string {
-	if e == nil || len(e.Fields) == 0 {
-		return "invalid event"
-	}
-	keys := make([]string, 0, len(e.Fields))
-	for k := range e.Fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	const shown = 5
-	var b strings.Builder
-	b.WriteString("invalid event: ")
-	for i, k := range keys {
-		if i == shown {
-			fmt.Fprintf(&b, "; and %d more", len(keys)-shown)
-			break
-		}
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		fmt.Fprintf(&b, "%s: %s", k, e.Fields[k])
-	}
-	return b.String()
-}
-
 // errs collects field errors, at most maxErrors of them.
 type errs map[string]string
 
@@ -95,7 +64,7 @@ func (e errs) add(field, format string, args ...any) {
 // The output has every key of Fields(event) present (missing or null input
 // -> nil) plus event and event_id, in the Go types listed in the package
 // doc; Normalize(output) returns an equal map. On invalid input it returns
-// nil and a *ValidationError. The value rules (docs/events.md, "Value rules"):
+// nil and a fault.FieldErrors. The value rules (docs/events.md, "Value rules"):
 //
 //   - event: required, a known type other than webhook.test;
 //   - event_id: required, ^evt_[A-Za-z0-9]{8,64}$;
@@ -212,7 +181,7 @@ func Normalize(in map[string]any) (map[string]any, error) {
 		if _, bad := e["occurred_at"]; !bad && out["occurred_at"] == nil {
 			e.add("occurred_at", "required")
 		}
-		return nil, &ValidationError{Fields: e}
+		return nil, fault.FieldErrors(e)
 	}
 
 	for _, f := range fields {
@@ -244,7 +213,7 @@ func Normalize(in map[string]any) (map[string]any, error) {
 		}
 	}
 	if len(e) > 0 {
-		return nil, &ValidationError{Fields: e}
+		return nil, fault.FieldErrors(e)
 	}
 	return out, nil
 }
@@ -438,8 +407,8 @@ func scalar(e errs, name string, v any, k kind) (string, bool) {
 		e.add(name, "must be a string")
 		return "", false
 	}
-	if !utf8.ValidString(s) {
-		e.add(name, "must be valid UTF-8")
+	if !fault.IsText(s) {
+		e.add(name, "must be text: valid UTF-8 without NUL bytes")
 		return "", false
 	}
 	limit := MaxScalarBytes

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 // hangupJSON is a minimal valid call.hangup as a producer would send it.
@@ -273,6 +274,9 @@ func TestNormalizeErrors(t *testing.T) {
 		{"placeholder", map[string]any{"from_name": "$caller_name"}, "from_name", "placeholder"},
 		{"placeholder braces", map[string]any{"reference_id": "{{ref}}"}, "reference_id", "placeholder"},
 		{"invalid utf8", map[string]any{"from_name": "a\xffb"}, "from_name", "UTF-8"},
+		{"NUL in text", map[string]any{"from_name": "a\x00b"}, "from_name", "without NUL"},
+		{"NUL in an id", map[string]any{"call_id": "c\x00"}, "call_id", "without NUL"},
+		{"NUL in an enum", map[string]any{"direction": "in\x00bound"}, "direction", "without NUL"},
 		{"name not string", map[string]any{"from_name": map[string]any{}}, "from_name", "must be a string"},
 	}
 	for _, tc := range tests {
@@ -289,22 +293,22 @@ func TestNormalizeErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Normalize accepted it: %v", out)
 			}
-			var ve *catalog.ValidationError
+			var ve fault.FieldErrors
 			if !errors.As(err, &ve) {
-				t.Fatalf("error %T is not a *ValidationError", err)
+				t.Fatalf("error %T is not a fault.FieldErrors", err)
 			}
 			if out != nil {
 				t.Error("output is not nil on error")
 			}
-			msg, ok := ve.Fields[tc.field]
+			msg, ok := ve[tc.field]
 			if !ok {
-				t.Fatalf("no error for %q; got %v", tc.field, ve.Fields)
+				t.Fatalf("no error for %q; got %v", tc.field, ve)
 			}
 			if !strings.Contains(msg, tc.msg) {
 				t.Errorf("%s: %q does not contain %q", tc.field, msg, tc.msg)
 			}
-			if len(ve.Fields) != 1 {
-				t.Errorf("expected only the %q error, got %v", tc.field, ve.Fields)
+			if len(ve) != 1 {
+				t.Errorf("expected only the %q error, got %v", tc.field, ve)
 			}
 		})
 	}
@@ -368,12 +372,12 @@ func TestNormalizePerTypeRules(t *testing.T) {
 				}
 				return
 			}
-			var ve *catalog.ValidationError
+			var ve fault.FieldErrors
 			if !errors.As(err, &ve) {
-				t.Fatalf("err = %v, want *ValidationError", err)
+				t.Fatalf("err = %v, want fault.FieldErrors", err)
 			}
-			if msg := ve.Fields[tc.field]; !strings.Contains(msg, tc.msg) {
-				t.Errorf("Fields[%q] = %q, want it to contain %q (all: %v)", tc.field, msg, tc.msg, ve.Fields)
+			if msg := ve[tc.field]; !strings.Contains(msg, tc.msg) {
+				t.Errorf("Fields[%q] = %q, want it to contain %q (all: %v)", tc.field, msg, tc.msg, ve)
 			}
 		})
 	}
@@ -397,8 +401,8 @@ func TestNormalizePayloadLimit(t *testing.T) {
 	}
 	in["tags"] = manyTags(80, 1000)
 	_, err := catalog.Normalize(in)
-	var ve *catalog.ValidationError
-	if !errors.As(err, &ve) || !strings.Contains(ve.Fields[catalog.PayloadKey], "limit is 65536") {
+	var ve fault.FieldErrors
+	if !errors.As(err, &ve) || !strings.Contains(ve[catalog.PayloadKey], "limit is 65536") {
 		t.Fatalf("err = %v, want a payload size error", err)
 	}
 }
@@ -417,17 +421,14 @@ func TestValidationErrorMessage(t *testing.T) {
 		t.Fatal("accepted an empty call.hangup")
 	}
 	msg := err.Error()
-	for _, want := range []string{"invalid event: ", "call_id: required", "and 3 more"} {
+	for _, want := range []string{"invalid input: ", "call_id: required", "and 3 more"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("Error() = %q, want it to contain %q", msg, want)
 		}
 	}
-	var ve *catalog.ValidationError
-	if !errors.As(err, &ve) || len(ve.Fields) != 8 { // call_id, call_status, call_type, direction, event_id, from_number, occurred_at, to_number
-		t.Errorf("Fields = %v", ve.Fields)
-	}
-	if (&catalog.ValidationError{}).Error() != "invalid event" {
-		t.Error("empty ValidationError message")
+	var ve fault.FieldErrors
+	if !errors.As(err, &ve) || len(ve) != 8 { // call_id, call_status, call_type, direction, event_id, from_number, occurred_at, to_number
+		t.Errorf("Fields = %v", ve)
 	}
 
 	// many bad keys are capped
@@ -436,8 +437,8 @@ func TestValidationErrorMessage(t *testing.T) {
 		in["Bad"+strings.Repeat("k", i)] = 1
 	}
 	_, err = catalog.Normalize(in)
-	if !errors.As(err, &ve) || len(ve.Fields) > 51 || ve.Fields[catalog.PayloadKey] == "" {
-		t.Errorf("errors not capped: %d", len(ve.Fields))
+	if !errors.As(err, &ve) || len(ve) > 51 || ve[catalog.PayloadKey] == "" {
+		t.Errorf("errors not capped: %d", len(ve))
 	}
 }
 

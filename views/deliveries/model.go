@@ -5,6 +5,7 @@ package deliveries
 
 import (
 	"github.com/ringhook/ringhook/views/components"
+	"github.com/ringhook/ringhook/views/layout"
 )
 
 // Option is one choice in a select.
@@ -122,9 +123,9 @@ type Timeline struct {
 	CanRedeliver bool
 	Unavailable  string // why a writer sees no Redeliver button, if so
 	CSRF         string
-	Notice       string // result of the last redelivery, shown on top
-	NoticeKind   string // success|error|info
-	Pending      string // when the next automatic attempt is due, if any
+	Notice       string           // result of the last redelivery, shown on top
+	NoticeKind   layout.FlashKind // colour of the notice
+	Pending      string           // when the next automatic attempt is due, if any
 }
 
 // Detail is one delivery's page.

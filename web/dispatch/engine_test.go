@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/catalog"
 	"github.com/ringhook/ringhook/web/dispatch"
 )
 
@@ -61,8 +60,8 @@ func TestIngestMatching(t *testing.T) {
 		}
 		for i, ev := range cases {
 			_, err := d.Ingest(context.Background(), f.account.ID, ev)
-			var ve *catalog.ValidationError
-			if !errors.As(err, &ve) || len(ve.Fields) == 0 {
+			var ve models.FieldErrors
+			if !errors.As(err, &ve) || len(ve) == 0 {
 				t.Errorf("case %d: want a validation error, got %v", i, err)
 			}
 		}

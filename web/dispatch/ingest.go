@@ -12,7 +12,7 @@ import (
 
 // Ingest validates a producer's event, stores it with one rendered delivery
 // per matching webhook in one transaction, and wakes the workers. Invalid
-// events return *catalog.ValidationError; a repeated event id creates
+// events return models.FieldErrors; a repeated event id creates
 // nothing and reports Duplicate.
 func (d *Dispatcher) Ingest(ctx context.Context, accountID string, raw map[string]any) (models.IngestResult, error) {
 	return d.ingest(ctx, accountID, raw, false)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 // Content types a POST webhook can use.
@@ -37,6 +39,10 @@ func (e *RenderError) Error() string { return e.Msg }
 
 // Unwrap returns the underlying error, if any.
 func (e *RenderError) Unwrap() error { return e.err }
+
+// Is makes every RenderError a fault.ErrUnrenderable, the vocabulary's
+// name for it outside the dispatcher.
+func (e *RenderError) Is(target error) bool { return target == fault.ErrUnrenderable }
 
 func renderErr(msg string, cause error) *RenderError {
 	if cause != nil {
