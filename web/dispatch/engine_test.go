@@ -130,7 +130,7 @@ func TestTwoDispatchersShareTheQueue(t *testing.T) {
 	for i := 0; i < n; i++ {
 		f.ingest(t, []*dispatch.Dispatcher{d1, d2}[i%2], event("call.received", nil))
 	}
-	count := func(status string) int64 {
+	count := func(status models.DeliveryStatus) int64 {
 		var c int64
 		f.store.DB().Model(&models.Delivery{}).Where("webhook_id = ? AND status = ?", w.ID, status).Count(&c)
 		return c

@@ -17,6 +17,7 @@ import (
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/modeltest"
 	"github.com/ringhook/ringhook/web/dispatch"
+	"github.com/ringhook/ringhook/web/dispatch/verifyexample"
 )
 
 func TestMain(m *testing.M) { modeltest.Main(m, "dispatch") }
@@ -215,6 +216,15 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// verifyReceived runs the receiver-side check (verifyexample.Verify) on a
+// request a test receiver got.
+func verifyReceived(r received, publicURL string, secrets []string, now time.Time) error {
+	req := httptest.NewRequest(r.Method, publicURL+r.URL, bytes.NewReader(r.Body))
+	req.Header = r.Header.Clone()
+	_, err := verifyexample.Verify(req, publicURL, secrets, now)
+	return err
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -23,7 +23,7 @@ const MaxRecordedBody = 16 << 10
 const maxDrain = 256 << 10
 
 // attempt sends one claimed delivery and returns what to record.
-func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger string) models.Outcome {
+func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger models.Trigger) models.Outcome {
 	w := &c.Webhook
 	start := d.now()
 	a := models.Attempt{AccountID: c.AccountID, DeliveryID: c.ID, WebhookID: c.WebhookID, Number: c.AttemptCount,
