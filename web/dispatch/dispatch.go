@@ -2,6 +2,15 @@
 // each delivery once, claims due deliveries from PostgreSQL, sends them with
 // an SSRF-safe client, records every attempt and schedules retries. It
 // imports only models (and its own subpackages).
+//
+// A started Dispatcher runs five parts, each with its own start and stop:
+// the claimer leases due deliveries for idle workers; the senders (the
+// worker pool) send them, turning a panic into an attempt of kind internal
+// that is retried like any failure; the recorder writes outcomes in
+// batches and keeps a batch, retrying with backoff, while the database is
+// away (the claimer pauses meanwhile); the listener wakes the claimer on
+// new deliveries; the reaper returns expired leases to the queue. The
+// states a delivery goes through are drawn in the models package doc.
 package dispatch
 
 import (
@@ -28,11 +37,11 @@ const UserAgent = "Ringhook/" + Version
 // Config tunes a Dispatcher.
 type Config struct {
 	Workers      int           // concurrent sends in this process
-	PerWebhook   int           // max requests in flight per webhook, across processes
+	PerWebhook   int           // max requests in flight per webhook in this process (each process has its own cap)
 	Batch        int           // max deliveries claimed per query
 	Poll         time.Duration // claim at least this often (retries come due without a notify)
 	ReapInterval time.Duration // how often expired leases are returned
-	StopTimeout  time.Duration // how long Stop lets in-flight sends finish
+	StopTimeout  time.Duration // how long Stop lets in-flight sends finish, and then again how long it waits for their recording
 	AutoDisable  models.AutoDisable
 	AllowPrivate string // RINGHOOK_ALLOW_PRIVATE_TARGETS
 	AllowCIDRs   string // RINGHOOK_ALLOW_CIDRS
@@ -41,6 +50,9 @@ type Config struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 	OnRecord     func([]models.Outcome) // observes recorded batches (tests, metrics)
+	// WrapTransport, when set, wraps the SSRF-safe transport (tests inject
+	// faults with it; the guard still runs underneath).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Dispatcher renders, sends and records webhook deliveries.
@@ -54,11 +66,9 @@ type Dispatcher struct {
 	rndMu sync.Mutex
 	rnd   *rand.Rand
 
-	inFlight    inFlight
-	wakeCh      chan struct{}
-	stop        context.CancelFunc
-	cancelSends context.CancelFunc
-	done        chan struct{}
+	inFlight inFlight
+	wakeCh   chan struct{}
+	parts    *parts // set by Start
 }
 
 // New builds a Dispatcher; Start runs its workers.
@@ -75,7 +85,11 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Dispatcher{store: store, client: safehttp.NewClient(policy, safehttp.Options{}), log: cfg.Log, now: cfg.Now, cfg: cfg,
+	client := safehttp.NewClient(policy, safehttp.Options{})
+	if cfg.WrapTransport != nil {
+		client.Transport = cfg.WrapTransport(client.Transport)
+	}
+	return &Dispatcher{store: store, client: client, log: cfg.Log, now: cfg.Now, cfg: cfg,
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)), wakeCh: make(chan struct{}, 1)}, nil
 }
 

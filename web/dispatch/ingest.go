@@ -74,7 +74,7 @@ func (d *Dispatcher) Redeliver(ctx context.Context, accountID string, deliveryID
 	if err != nil {
 		return nil, err
 	}
-	o := d.attempt(ctx, c, models.TriggerManual)
+	o := d.send(ctx, c, models.TriggerManual)
 	if _, err := d.store.Record(ctx, d.now(), []models.Outcome{o}, d.cfg.AutoDisable); err != nil {
 		return nil, fmt.Errorf("redeliver: %w", err)
 	}
@@ -98,7 +98,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, w *models.Webhook, eventType 
 	if c.Status != models.StatusSending {
 		return res, nil
 	}
-	o := d.attempt(ctx, c, models.TriggerTest)
+	o := d.send(ctx, c, models.TriggerTest)
 	if _, err := d.store.Record(ctx, d.now(), []models.Outcome{o}, d.cfg.AutoDisable); err != nil {
 		return nil, fmt.Errorf("send test: %w", err)
 	}

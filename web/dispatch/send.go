@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -21,6 +22,34 @@ const MaxRecordedBody = 16 << 10
 // maxDrain is how much of a long response is read (and dropped) so the
 // connection can be reused; beyond it the connection is closed.
 const maxDrain = 256 << 10
+
+// internalError is what an attempt that hit a bug in Ringhook records; the
+// details (panic value and stack) go to the log only.
+const internalError = "Ringhook hit an internal error while sending this attempt (details are in the server log)."
+
+// send makes one attempt at a claimed delivery and returns what to record.
+// A panic while rendering or sending is recovered: it is logged with its
+// stack and recorded as this attempt's error (kind internal), and the
+// delivery is retried like after any failure, so one bad delivery cannot
+// take the process or the other deliveries down.
+func (d *Dispatcher) send(ctx context.Context, c *models.Claimed, trigger models.Trigger) (o models.Outcome) {
+	start := d.now()
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		d.log.Error("panic while sending a delivery: recorded as an internal error and retried",
+			"delivery", c.ID, "webhook", c.WebhookID, "attempt", c.AttemptCount, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		a := models.Attempt{AccountID: c.AccountID, DeliveryID: c.ID, WebhookID: c.WebhookID, Number: c.AttemptCount,
+			Trigger: trigger, StartedAt: start, DurationMS: int(d.now().Sub(start) / time.Millisecond),
+			RequestMethod: c.RequestMethod, RequestURL: models.RedactURL(c.RequestURL),
+			RequestHeaders: models.JSON[[]models.Header]{V: []models.Header{}}, ResponseHeaders: models.JSON[[]models.Header]{V: []models.Header{}},
+			ErrorKind: models.ErrKindInternal, ErrorMessage: internalError}
+		o = d.outcome(c, a, nil, start)
+	}()
+	return d.attempt(ctx, c, trigger)
+}
 
 // attempt sends one claimed delivery and returns what to record.
 func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger models.Trigger) models.Outcome {
