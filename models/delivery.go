@@ -95,6 +95,7 @@ type Delivery struct {
 	AttemptCount   int
 	NextAttemptAt  *time.Time
 	LeaseUntil     *time.Time
+	LeaseHolder    *string // the dispatcher (see Store.Heartbeat) holding the lease
 	LastStatusCode *int
 	LastError      string
 	RequestMethod  string

@@ -120,10 +120,10 @@ func insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, now time.Ti
 }
 
 // CreateTestDelivery stores a test event and its delivery for one webhook.
-// When claim is true the delivery comes back already leased (status
-// sending, attempt 1) for the caller to send right away; otherwise it is
-// queued for the workers.
-func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDelivery, claim bool) (*Claimed, error) {
+// When claim is true the delivery comes back already leased to holder
+// (status sending, attempt 1) for the caller to send right away; otherwise
+// it is queued for the workers.
+func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDelivery, claim bool, holder string) (*Claimed, error) {
 	now := s.now()
 	ev.ReceivedAt = now
 	var out *Claimed
@@ -147,8 +147,8 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDeliver
 			return nil
 		}
 		lease := now.Add(nd.Webhook.Timeout() + leaseMargin)
-		d.Status, d.AttemptCount, d.LeaseUntil, d.UpdatedAt = StatusSending, 1, &lease, now
-		if err := tx.Select("status", "attempt_count", "lease_until", "updated_at").Save(&d).Error; err != nil {
+		d.Status, d.AttemptCount, d.LeaseUntil, d.LeaseHolder, d.UpdatedAt = StatusSending, 1, &lease, holderOrNil(holder), now
+		if err := tx.Select("status", "attempt_count", "lease_until", "lease_holder", "updated_at").Save(&d).Error; err != nil {
 			return fmt.Errorf("lease test delivery: %w", err)
 		}
 		out = &Claimed{Delivery: d, Webhook: *nd.Webhook}
@@ -208,7 +208,7 @@ WITH busy AS (
 	ORDER BY c.next_attempt_at
 	LIMIT @limit
 )
-UPDATE deliveries d SET status = @sending, attempt_count = d.attempt_count + 1,
+UPDATE deliveries d SET status = @sending, attempt_count = d.attempt_count + 1, lease_holder = @holder,
 	lease_until = CAST(@now AS timestamptz) + make_interval(secs => w.timeout_ms / 1000.0 + @margin), updated_at = @now
 FROM cand p, webhooks w
 WHERE d.id = p.id AND w.id = d.webhook_id
@@ -226,13 +226,14 @@ type claimRow struct {
 	WPreviousSecretExpiresAt *time.Time `gorm:"column:w_previous_secret_expires_at"`
 }
 
-// Claim leases up to limit due deliveries of enabled webhooks, using SKIP
-// LOCKED so concurrent dispatchers never claim the same row. inFlight is the
+// Claim leases up to limit due deliveries of enabled webhooks to holder (a
+// dispatcher id, see Heartbeat), using SKIP LOCKED so concurrent
+// dispatchers never claim the same row. inFlight is the
 // caller's count of requests in flight per webhook; no webhook gets more
 // than perWebhook in flight in that caller. (The cap is per process:
 // counting 'sending' rows in the database instead cost a scan of every
 // recently finished delivery on each claim.)
-func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int, inFlight map[string]int) ([]Claimed, error) {
+func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int, inFlight map[string]int, holder string) ([]Claimed, error) {
 	busy, err := json.Marshal(inFlight)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -243,6 +244,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 	var rows []claimRow
 	err = s.db.WithContext(ctx).Raw(claimSQL, map[string]any{
 		"now": now, "cap": perWebhook, "limit": limit, "margin": leaseMargin.Seconds(), "busy": string(busy), "sending": string(StatusSending),
+		"holder": holderOrNil(holder),
 	}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -262,6 +264,7 @@ type Outcome struct {
 	Status        DeliveryStatus // pending (retry), succeeded or failed
 	NextAttemptAt *time.Time     // when Status is pending
 	DisableReason string         // non-empty: disable the webhook now (410 Gone)
+	LeaseHolder   string         // the lease the attempt ran under; the outcome applies only while it still holds
 }
 
 // AutoDisable is the failure rule: a webhook whose attempts failed Failures
@@ -346,10 +349,10 @@ WITH o AS (
 		CAST(@request_bodies AS text[]), CAST(@response_statuses AS int[]), CAST(@response_headers AS text[]),
 		CAST(@response_bodies AS text[]), CAST(@error_kinds AS text[]), CAST(@error_messages AS text[]),
 		CAST(@next_retry_ats AS timestamptz[]), CAST(@statuses AS text[]), CAST(@next_attempt_ats AS timestamptz[]),
-		CAST(@last_errors AS text[]))
+		CAST(@last_errors AS text[]), CAST(@lease_holders AS text[]))
 	AS o(account_id, delivery_id, webhook_id, number, trigger, started_at, duration_ms, request_method,
 		request_url, request_headers, request_body, response_status, response_headers, response_body,
-		error_kind, error_message, next_retry_at, status, next_attempt_at, last_error)
+		error_kind, error_message, next_retry_at, status, next_attempt_at, last_error, lease_holder)
 ), ins AS (
 	INSERT INTO attempts (account_id, delivery_id, webhook_id, number, trigger, started_at, duration_ms, request_method,
 		request_url, request_headers, request_body, response_status, response_headers, response_body,
@@ -363,11 +366,12 @@ WITH o AS (
 	UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL
 	WHERE id IN (` + lockHooksInOrder + `) AND consecutive_failures > 0
 )
-UPDATE deliveries d SET status = o.status, next_attempt_at = o.next_attempt_at, lease_until = NULL,
+UPDATE deliveries d SET status = o.status, next_attempt_at = o.next_attempt_at, lease_until = NULL, lease_holder = NULL,
 	last_status_code = o.response_status, last_error = o.last_error,
 	completed_at = CASE WHEN o.status = @pending THEN NULL ELSE CAST(@now AS timestamptz) END, updated_at = @now
 FROM o
-WHERE d.id = o.delivery_id AND d.status = @sending AND d.attempt_count = o.number`
+WHERE d.id = o.delivery_id AND d.status = @sending AND d.attempt_count = o.number
+	AND d.lease_holder IS NOT DISTINCT FROM nullif(o.lease_holder, '')`
 
 // recordArgs lays a batch out as the column arrays of recordSQL; resetHooks
 // are the webhooks whose failure streak ends.
@@ -376,7 +380,7 @@ func recordArgs(now time.Time, outs []Outcome, resetHooks []string) map[string]a
 	var (
 		accountIDs, webhookIDs, triggers, methods, urls, reqHeaders = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		reqBodies, resHeaders, resBodies, kinds, messages, statuses = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		lastErrors                                                  = make([]string, n)
+		lastErrors, holders                                         = make([]string, n), make([]string, n)
 		deliveryIDs                                                 = make([]int64, n)
 		numbers, durations                                          = make([]int, n), make([]int, n)
 		resStatuses                                                 = make([]*int, n)
@@ -390,7 +394,7 @@ func recordArgs(now time.Time, outs []Outcome, resetHooks []string) map[string]a
 		reqHeaders[i], resHeaders[i] = headersJSON(a.RequestHeaders.V), headersJSON(a.ResponseHeaders.V)
 		reqBodies[i], resStatuses[i], resBodies[i] = a.RequestBody, a.ResponseStatus, a.ResponseBody
 		kinds[i], messages[i], nextRetries[i] = string(a.ErrorKind), a.ErrorMessage, a.NextRetryAt
-		statuses[i], nextAttempts[i], lastErrors[i] = string(o.Status), o.NextAttemptAt, a.lastError()
+		statuses[i], nextAttempts[i], lastErrors[i], holders[i] = string(o.Status), o.NextAttemptAt, a.lastError(), o.LeaseHolder
 	}
 	if resetHooks == nil {
 		resetHooks = []string{}
@@ -403,7 +407,7 @@ func recordArgs(now time.Time, outs []Outcome, resetHooks []string) map[string]a
 		"response_statuses": pgArray[*int](resStatuses), "response_headers": pgArray[string](resHeaders),
 		"response_bodies": pgArray[string](resBodies), "error_kinds": pgArray[string](kinds), "error_messages": pgArray[string](messages),
 		"next_retry_ats": pgArray[*time.Time](nextRetries), "statuses": pgArray[string](statuses),
-		"next_attempt_ats": pgArray[*time.Time](nextAttempts), "last_errors": pgArray[string](lastErrors),
+		"next_attempt_ats": pgArray[*time.Time](nextAttempts), "last_errors": pgArray[string](lastErrors), "lease_holders": pgArray[string](holders),
 		"hook_ids": pgArray[string](resetHooks), "now": now, "pending": string(StatusPending), "sending": string(StatusSending),
 	}
 }
@@ -526,7 +530,7 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 // the queue, due now. The attempt number is handed back too, since no
 // attempt was recorded for it.
 func (s *Store) ReapExpired(ctx context.Context, now time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Exec(`UPDATE deliveries SET status = @pending, lease_until = NULL, next_attempt_at = @now,
+	res := s.db.WithContext(ctx).Exec(`UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
 		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now WHERE status = `+sqlSending+` AND lease_until < @now`,
 		map[string]any{"pending": string(StatusPending), "now": now})
 	if res.Error != nil {
@@ -535,9 +539,56 @@ func (s *Store) ReapExpired(ctx context.Context, now time.Time) (int64, error) {
 	return res.RowsAffected, nil
 }
 
-// ClaimOne leases one delivery of the account for a manual redelivery,
-// whatever its state, unless an attempt is in flight right now.
-func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64, now time.Time) (*Claimed, error) {
+// holderOrNil stores an empty holder as NULL.
+func holderOrNil(holder string) *string {
+	if holder == "" {
+		return nil
+	}
+	return &holder
+}
+
+// Heartbeat registers dispatcher id (host and pid describe it for
+// operators) or refreshes its beat. Leases held by a dispatcher whose beat
+// is older than ReapStale's cut-off go back to the queue.
+func (s *Store) Heartbeat(ctx context.Context, id, host string, pid int, now time.Time) error {
+	err := s.db.WithContext(ctx).Exec(`INSERT INTO dispatchers (id, host, pid, started_at, beat_at) VALUES (@id, @host, @pid, @now, @now)
+		ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at`, map[string]any{"id": id, "host": host, "pid": pid, "now": now}).Error
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Unregister removes dispatcher id after a clean stop.
+func (s *Store) Unregister(ctx context.Context, id string) error {
+	if err := s.db.WithContext(ctx).Exec(`DELETE FROM dispatchers WHERE id = @id`, map[string]any{"id": id}).Error; err != nil {
+		return fmt.Errorf("unregister dispatcher: %w", err)
+	}
+	return nil
+}
+
+// ReapStale returns to the queue, due now, the deliveries leased by
+// dispatchers other than self whose last beat is before staleBefore (they
+// crashed or lost the database), handing their attempt numbers back, then
+// forgets those dispatchers once they hold nothing.
+func (s *Store) ReapStale(ctx context.Context, now, staleBefore time.Time, self string) (int64, error) {
+	args := map[string]any{"pending": string(StatusPending), "now": now, "stale": staleBefore, "self": self}
+	res := s.db.WithContext(ctx).Exec(`UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
+		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now
+		WHERE status = `+sqlSending+` AND lease_holder IN (SELECT id FROM dispatchers WHERE beat_at < @stale AND id <> @self)`, args)
+	if res.Error != nil {
+		return 0, fmt.Errorf("reap leases of stale dispatchers: %w", res.Error)
+	}
+	if err := s.db.WithContext(ctx).Exec(`DELETE FROM dispatchers p WHERE beat_at < @stale AND id <> @self
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.status = `+sqlSending+` AND d.lease_holder = p.id)`, args).Error; err != nil {
+		return 0, fmt.Errorf("forget stale dispatchers: %w", err)
+	}
+	return res.RowsAffected, nil
+}
+
+// ClaimOne leases one delivery of the account to holder for a manual
+// redelivery, whatever its state, unless an attempt is in flight right now.
+func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64, now time.Time, holder string) (*Claimed, error) {
 	var out *Claimed
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var d Delivery
@@ -556,8 +607,8 @@ func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64
 			return fmt.Errorf("redeliver: %w", notFound(err))
 		}
 		lease := now.Add(w.Timeout() + leaseMargin)
-		d.Status, d.AttemptCount, d.LeaseUntil, d.UpdatedAt, d.CompletedAt = StatusSending, d.AttemptCount+1, &lease, now, nil
-		if err := tx.Select("status", "attempt_count", "lease_until", "updated_at", "completed_at").Save(&d).Error; err != nil {
+		d.Status, d.AttemptCount, d.LeaseUntil, d.LeaseHolder, d.UpdatedAt, d.CompletedAt = StatusSending, d.AttemptCount+1, &lease, holderOrNil(holder), now, nil
+		if err := tx.Select("status", "attempt_count", "lease_until", "lease_holder", "updated_at", "completed_at").Save(&d).Error; err != nil {
 			return fmt.Errorf("redeliver: lease: %w", err)
 		}
 		out = &Claimed{Delivery: d, Webhook: w}

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -42,6 +43,8 @@ type Config struct {
 	Poll         time.Duration // claim at least this often (retries come due without a notify)
 	ReapInterval time.Duration // how often expired leases are returned
 	StopTimeout  time.Duration // how long Stop lets in-flight sends finish, and then again how long it waits for their recording
+	Heartbeat    time.Duration // how often this process beats (and checks others' beats)
+	StaleAfter   time.Duration // a dispatcher silent this long counts as gone: its leases return to the queue
 	AutoDisable  models.AutoDisable
 	AllowPrivate string // RINGHOOK_ALLOW_PRIVATE_TARGETS
 	AllowCIDRs   string // RINGHOOK_ALLOW_CIDRS
@@ -54,6 +57,9 @@ type Config struct {
 	// faults with it; the guard still runs underneath).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
+
+// ID names this dispatcher in the dispatchers table and on its leases.
+func (d *Dispatcher) ID() string { return d.id }
 
 // Dispatcher renders, sends and records webhook deliveries.
 type Dispatcher struct {
@@ -69,6 +75,9 @@ type Dispatcher struct {
 	inFlight inFlight
 	wakeCh   chan struct{}
 	parts    *parts // set by Start
+
+	id   string // names this process in the dispatchers table and on its leases
+	host string
 }
 
 // New builds a Dispatcher; Start runs its workers.
@@ -89,7 +98,8 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	if cfg.WrapTransport != nil {
 		client.Transport = cfg.WrapTransport(client.Transport)
 	}
-	return &Dispatcher{store: store, client: client, log: cfg.Log, now: cfg.Now, cfg: cfg,
+	host, _ := os.Hostname()
+	return &Dispatcher{store: store, client: client, log: cfg.Log, now: cfg.Now, cfg: cfg, id: models.NewID("dsp_"), host: host,
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)), wakeCh: make(chan struct{}, 1)}, nil
 }
 

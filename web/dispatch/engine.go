@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,8 @@ const (
 	DefaultPoll         = 500 * time.Millisecond
 	DefaultReapInterval = 15 * time.Second
 	DefaultStopTimeout  = 10 * time.Second
+	DefaultHeartbeat    = time.Second
+	DefaultStaleAfter   = 5 * time.Second
 
 	recorderCount = 4
 	recordBatch   = 256
@@ -48,6 +51,12 @@ func (c *Config) defaults() {
 	if c.StopTimeout <= 0 {
 		c.StopTimeout = DefaultStopTimeout
 	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.StaleAfter <= 0 {
+		c.StaleAfter = DefaultStaleAfter
+	}
 	if c.AutoDisable.Failures == 0 {
 		c.AutoDisable = models.AutoDisable{Failures: 50, Window: time.Hour}
 	}
@@ -69,14 +78,16 @@ func (d *Dispatcher) wake() {
 }
 
 // parts are the running pieces of a started dispatcher. Work flows
-// claimer -> senders -> recorders; the listener and the reaper wake the
-// claimer. Each part has its own start and stop.
+// claimer -> senders -> recorder; the listener and the reaper wake the
+// claimer; the heart beats for this process and hands back the leases of
+// processes that stopped beating. Each part has its own start and stop.
 type parts struct {
 	claimer  *claimer
 	senders  *senders
 	recorder *recorder
 	listener *ticking
 	reaper   *ticking
+	heart    *ticking
 }
 
 // Start runs the dispatcher's parts until Stop. It returns at once.
@@ -92,11 +103,16 @@ func (d *Dispatcher) Start(ctx context.Context) {
 	p.claimer = &claimer{d: d, work: work, slots: p.senders.slots, rec: p.recorder}
 	p.listener = &ticking{run: d.listen}
 	p.reaper = &ticking{run: d.reap}
+	p.heart = &ticking{run: d.beat}
+	// Register before the first claim, so every lease names a holder
+	// other processes can see beating.
+	d.heartbeat(base)
 	p.recorder.start(base)
 	p.senders.start(base)
 	p.claimer.start(base)
 	p.listener.start(base)
 	p.reaper.start(base)
+	p.heart.start(base)
 	d.parts = p
 }
 
@@ -133,15 +149,56 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 	p.recorder.giveUp()
 	<-p.senders.done
 	<-p.recorder.done
+	p.heart.stop()
 	if n := p.recorder.dropped.Load(); n > 0 {
-		return fmt.Errorf("dispatcher: %d outcomes unrecorded at stop (the database did not answer); their deliveries go out again when their leases expire", n)
+		// Stay registered with a stale beat: other processes hand the
+		// leases back within StaleAfter.
+		return fmt.Errorf("dispatcher: %d outcomes unrecorded at stop (the database did not answer); other dispatchers send them again once this one counts as gone", n)
 	}
-	return nil
+	return d.unregister(ctx)
+}
+
+// unregister removes this process from the dispatchers table.
+func (d *Dispatcher) unregister(ctx context.Context) error {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.StopTimeout)
+	defer cancel()
+	return d.store.Unregister(uctx, d.id)
+}
+
+// heartbeat records that this process is alive.
+func (d *Dispatcher) heartbeat(ctx context.Context) {
+	if err := d.store.Heartbeat(ctx, d.id, d.host, os.Getpid(), d.now()); err != nil && ctx.Err() == nil {
+		d.log.Error("dispatcher heartbeat", "err", err)
+	}
+}
+
+// beat refreshes this process's heartbeat every Heartbeat and returns to
+// the queue the leases of dispatchers silent for StaleAfter, so the work
+// of a crashed process resumes within seconds, whatever the webhook
+// timeout (the lease itself runs for the timeout plus a margin).
+func (d *Dispatcher) beat(ctx context.Context) {
+	t := time.NewTicker(d.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		d.heartbeat(ctx)
+		now := d.now()
+		if n, err := d.store.ReapStale(ctx, now, now.Add(-d.cfg.StaleAfter), d.id); err != nil && ctx.Err() == nil {
+			d.log.Error("reap leases of stopped dispatchers", "err", err)
+		} else if n > 0 {
+			d.log.Warn("returned deliveries leased by a dispatcher that stopped beating to the queue", "count", n)
+			d.wake()
+		}
+	}
 }
 
 // claim leases up to n due deliveries given what this process has in flight.
 func (d *Dispatcher) claim(ctx context.Context, n int, inFlight map[string]int) ([]models.Claimed, error) {
-	return d.store.Claim(ctx, d.now(), n, d.cfg.PerWebhook, inFlight)
+	return d.store.Claim(ctx, d.now(), n, d.cfg.PerWebhook, inFlight, d.id)
 }
 
 // claimer leases due deliveries for free workers, as many as are free (up

@@ -78,7 +78,7 @@ func TestCrashedWorkerLosesNothing(t *testing.T) {
 		f.ingest(t, d, event("call.received", nil))
 	}
 	// A process claims the batch and dies before sending anything.
-	claimed, err := f.store.Claim(context.Background(), f.clock.Now(), 10, 10, nil)
+	claimed, err := f.store.Claim(context.Background(), f.clock.Now(), 10, 10, nil, "")
 	if err != nil || len(claimed) != 5 {
 		t.Fatalf("claimed %d: %v", len(claimed), err)
 	}
@@ -330,7 +330,7 @@ func TestWebhookDeletedMidFlight(t *testing.T) {
 	gone := f.webhook(t, rc.URL, nil)
 	d := f.dispatcher(t, nil)
 	f.ingest(t, d, event("call.received", nil))
-	claimed, err := f.store.Claim(context.Background(), f.clock.Now(), 10, 10, nil)
+	claimed, err := f.store.Claim(context.Background(), f.clock.Now(), 10, 10, nil, "")
 	if err != nil || len(claimed) != 2 {
 		t.Fatalf("claimed %d: %v", len(claimed), err)
 	}

@@ -118,6 +118,9 @@ func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger mod
 // outcome decides the delivery's next state from an attempt.
 func (d *Dispatcher) outcome(c *models.Claimed, a models.Attempt, resHeader http.Header, now time.Time) models.Outcome {
 	o := models.Outcome{Attempt: a}
+	if c.LeaseHolder != nil {
+		o.LeaseHolder = *c.LeaseHolder
+	}
 	if a.Succeeded() {
 		o.Status = models.StatusSucceeded
 		return o

@@ -1,6 +1,7 @@
 package dispatch_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,6 +242,82 @@ func TestDatabaseAwayWhileRecording(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "recorded outcomes after the database came back") {
 		t.Errorf("recovery not logged:\n%s", logs.String())
+	}
+	if err := d.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCrashedProcessResumesWithinSeconds kills a real dispatcher process
+// (this test binary, re-run as a child) while it holds a lease of a
+// webhook with the longest timeout (a 90 s lease): another dispatcher sees
+// its heartbeat stop and sends the delivery again within 10 s.
+func TestCrashedProcessResumesWithinSeconds(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	var resentAt time.Time
+	var hits atomic.Int32
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 1 {
+			<-r.Context().Done() // the child's request hangs until the child dies
+			return
+		}
+		mu.Lock()
+		if resentAt.IsZero() {
+			resentAt = time.Now()
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	w := f.webhook(t, rc.URL, func(in *models.WebhookInput) { in.TimeoutSeconds = 60 })
+
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), childEnv+"=1", childDBEnv+"="+devdb.TestURL())
+	var childLog bytes.Buffer
+	child.Stderr = &childLog
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = child.Process.Kill()
+		_ = child.Wait()
+		if t.Failed() {
+			t.Logf("child log:\n%s", childLog.String())
+		}
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "started dsp_") {
+		t.Fatalf("child: %q, %v", line, err)
+	}
+
+	f.ingest(t, f.dispatcher(t, nil), event("call.received", nil))
+	waitFor(t, 10*time.Second, "the child to send", func() bool { return hits.Load() == 1 })
+	d := f.dispatcher(t, func(c *dispatch.Config) { c.Now, c.Poll = time.Now, 50*time.Millisecond })
+	ctx := context.Background()
+	d.Start(ctx)
+	t.Cleanup(func() { _ = d.Stop(ctx) })
+
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := time.Now()
+	_ = child.Wait()
+	waitFor(t, 20*time.Second, "the delivery to succeed after the crash", func() bool {
+		return f.deliveries(t, w.ID)[0].Status == models.StatusSucceeded
+	})
+	mu.Lock()
+	took := resentAt.Sub(killedAt)
+	mu.Unlock()
+	t.Logf("resent %s after the crash (lease %s)", took.Round(time.Millisecond), w.Timeout()+30*time.Second)
+	if took > 10*time.Second {
+		t.Errorf("resent %s after the crash, want within 10s", took)
+	}
+	if at := f.attempts(t, f.deliveries(t, w.ID)[0].ID); len(at) != 1 || at[0].Number != 1 || at[0].ErrorKind != "" {
+		t.Errorf("attempts %+v, want one successful attempt 1 (the child's was never recorded)", at)
 	}
 	if err := d.Stop(ctx); err != nil {
 		t.Fatal(err)
