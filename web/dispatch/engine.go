@@ -78,16 +78,16 @@ func (d *Dispatcher) wake() {
 }
 
 // parts are the running pieces of a started dispatcher. Work flows
-// claimer -> senders -> recorder; the listener and the reaper wake the
+// claimer -> sender -> recorder; the listener and the reaper wake the
 // claimer; the heart beats for this process and hands back the leases of
 // processes that stopped beating. Each part has its own start and stop.
 type parts struct {
 	claimer  *claimer
-	senders  *senders
+	sender   *sender
 	recorder *recorder
-	listener *ticking
-	reaper   *ticking
-	heart    *ticking
+	listener *listener
+	reaper   *reaper
+	heart    *heart
 }
 
 // Start runs the dispatcher's parts until Stop. It returns at once.
@@ -99,16 +99,16 @@ func (d *Dispatcher) Start(ctx context.Context) {
 	// bounded in memory.
 	results := make(chan models.Outcome, d.cfg.Workers)
 	p := &parts{recorder: &recorder{d: d, in: results}}
-	p.senders = &senders{d: d, work: work, results: results, slots: make(chan struct{}, d.cfg.Workers)}
-	p.claimer = &claimer{d: d, work: work, slots: p.senders.slots, rec: p.recorder}
-	p.listener = &ticking{run: d.listen}
-	p.reaper = &ticking{run: d.reap}
-	p.heart = &ticking{run: d.beat}
+	p.sender = &sender{d: d, work: work, results: results, slots: make(chan struct{}, d.cfg.Workers)}
+	p.claimer = &claimer{d: d, work: work, slots: p.sender.slots, rec: p.recorder}
+	p.listener = &listener{d: d}
+	p.reaper = &reaper{d: d}
+	p.heart = &heart{d: d}
 	// Register before the first claim, so every lease names a holder
 	// other processes can see beating.
 	d.heartbeat(base)
 	p.recorder.start(base)
-	p.senders.start(base)
+	p.sender.start(base)
 	p.claimer.start(base)
 	p.listener.start(base)
 	p.reaper.start(base)
@@ -133,11 +133,11 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 	grace := time.NewTimer(d.cfg.StopTimeout)
 	defer grace.Stop()
 	select {
-	case <-p.senders.done:
+	case <-p.sender.done:
 	case <-grace.C:
 	case <-ctx.Done():
 	}
-	p.senders.cancel()
+	p.sender.cancel()
 	bound := time.NewTimer(d.cfg.StopTimeout)
 	defer bound.Stop()
 	select {
@@ -147,7 +147,7 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	p.recorder.giveUp()
-	<-p.senders.done
+	<-p.sender.done
 	<-p.recorder.done
 	p.heart.stop()
 	if n := p.recorder.dropped.Load(); n > 0 {
@@ -224,7 +224,7 @@ func (c *claimer) start(ctx context.Context) {
 	}()
 }
 
-// stop ends claiming; what was claimed has been handed to the senders.
+// stop ends claiming; what was claimed has been handed to the sender.
 func (c *claimer) stop() {
 	c.cancel()
 	<-c.done
@@ -295,10 +295,10 @@ func (c *claimer) run(ctx context.Context) {
 	}
 }
 
-// senders are the worker pool: each sends one claimed delivery at a time
+// sender is the worker pool: each worker sends one claimed delivery at a time
 // (recovering from a panic as an internal-error attempt, see send) and
 // hands the outcome to the recorders before taking more work.
-type senders struct {
+type sender struct {
 	d       *Dispatcher
 	work    <-chan *models.Claimed
 	results chan<- models.Outcome
@@ -308,7 +308,7 @@ type senders struct {
 	done   chan struct{}
 }
 
-func (s *senders) start(ctx context.Context) {
+func (s *sender) start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.done = make(chan struct{})
 	var wg sync.WaitGroup
@@ -440,29 +440,53 @@ func (d *Dispatcher) write(ctx context.Context, batch []models.Outcome) error {
 	return nil
 }
 
-// ticking is a part that runs one loop until stopped: the listener and
-// the reaper.
-type ticking struct {
-	run    func(context.Context)
+// loop is the start and stop of a part that runs one loop: the listener,
+// the reaper and the heart.
+type loop struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func (t *ticking) start(ctx context.Context) {
-	ctx, t.cancel = context.WithCancel(ctx)
-	t.done = make(chan struct{})
+func (l *loop) run(ctx context.Context, body func(context.Context)) {
+	ctx, l.cancel = context.WithCancel(ctx)
+	l.done = make(chan struct{})
 	go func() {
-		defer close(t.done)
-		t.run(ctx)
+		defer close(l.done)
+		body(ctx)
 	}()
 }
 
-func (t *ticking) stop() {
-	t.cancel()
-	<-t.done
+func (l *loop) stop() {
+	l.cancel()
+	<-l.done
 }
 
-// reap returns expired leases to the queue every ReapInterval.
+// reaper returns expired leases to the queue every ReapInterval.
+type reaper struct {
+	loop
+	d *Dispatcher
+}
+
+func (r *reaper) start(ctx context.Context) { r.run(ctx, r.d.reap) }
+
+// listener wakes the claimer on every notification of new deliveries.
+type listener struct {
+	loop
+	d *Dispatcher
+}
+
+func (l *listener) start(ctx context.Context) { l.run(ctx, l.d.listen) }
+
+// heart beats for this process and hands back the leases of dispatchers
+// that stopped beating (see beat).
+type heart struct {
+	loop
+	d *Dispatcher
+}
+
+func (h *heart) start(ctx context.Context) { h.run(ctx, h.d.beat) }
+
+// reap is the reaper's loop.
 func (d *Dispatcher) reap(ctx context.Context) {
 	t := time.NewTicker(d.cfg.ReapInterval)
 	defer t.Stop()
@@ -481,8 +505,7 @@ func (d *Dispatcher) reap(ctx context.Context) {
 	}
 }
 
-// listen wakes the claimer on every notification of new deliveries,
-// reconnecting after a second when the connection drops.
+// listen reconnects after a second when the connection drops.
 func (d *Dispatcher) listen(ctx context.Context) {
 	for ctx.Err() == nil {
 		if err := d.store.Listen(ctx, d.wake); err != nil {
