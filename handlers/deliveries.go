@@ -36,7 +36,7 @@ const deliveryPageSize = 50
 const maxCallIDLength = 128
 
 // deliveryStatuses are the statuses the log can be filtered by, in display order.
-var deliveryStatuses = []string{models.StatusPending, models.StatusSending, models.StatusSucceeded, models.StatusFailed, models.StatusCancelled}
+var deliveryStatuses = models.DeliveryStatuses
 
 // deliveryTimeLayout is how the delivery pages print times (in the account's zone).
 const deliveryTimeLayout = "2006-01-02 15:04:05"
@@ -77,7 +77,7 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 
 func deliveryRow(r *models.DeliveryRow, loc *time.Location) deliveries.Row {
 	return deliveries.Row{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout), EventType: r.EventType,
-		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, Status: r.Status,
+		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, Status: string(r.Status),
 		StatusKind: deliveryStatusKind(r.Status), Attempts: strconv.Itoa(r.AttemptCount), LastCode: deliveryStatusCode(r.LastStatusCode), Test: r.Test}
 }
 
@@ -110,8 +110,8 @@ func parseDeliveryQuery(v url.Values, hooks []models.Webhook, loc *time.Location
 		}
 	}
 	if s := strings.TrimSpace(v.Get("status")); s != "" {
-		q.filter.Status = s
-		if !slices.Contains(deliveryStatuses, s) {
+		q.filter.Status = models.DeliveryStatus(s)
+		if !slices.Contains(deliveryStatuses, q.filter.Status) {
 			q.errs["status"] = "Unknown status. Choose one from the list."
 		}
 	}
@@ -176,7 +176,7 @@ func (q deliveryQuery) url(before int64) string {
 	}
 	set("webhook", q.filter.WebhookID)
 	set("event_type", q.filter.EventType)
-	set("status", q.filter.Status)
+	set("status", string(q.filter.Status))
 	set("call_id", q.filter.CallID)
 	set("from", q.from)
 	set("to", q.to)
@@ -202,8 +202,9 @@ func (q deliveryQuery) form(hooks []models.Webhook) deliveries.Filters {
 		}
 		f.EventTypes = append(f.EventTypes, og)
 	}
-	for _, s := range deliveryStatuses {
-		f.Statuses = append(f.Statuses, deliveries.Option{Value: s, Label: strings.ToUpper(s[:1]) + s[1:], Selected: s == q.filter.Status})
+	for _, st := range deliveryStatuses {
+		s := string(st)
+		f.Statuses = append(f.Statuses, deliveries.Option{Value: s, Label: strings.ToUpper(s[:1]) + s[1:], Selected: st == q.filter.Status})
 	}
 	return f
 }
@@ -331,7 +332,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 	}
 	idStr := strconv.FormatInt(d.ID, 10)
 	s := deliveries.Summary{ID: idStr, EventID: d.EventID, EventType: d.EventType, EventLabel: triggerLabel(d.EventType), CallID: "–",
-		WebhookID: d.WebhookID, WebhookName: hookName, Status: d.Status, StatusKind: deliveryStatusKind(d.Status),
+		WebhookID: d.WebhookID, WebhookName: hookName, Status: string(d.Status), StatusKind: deliveryStatusKind(d.Status),
 		Attempts: strconv.Itoa(d.AttemptCount), LastCode: deliveryStatusCode(d.LastStatusCode), LastError: d.LastError,
 		Created: at(&d.CreatedAt), Completed: at(d.CompletedAt), Test: d.Test}
 	if d.CallID != nil && *d.CallID != "" {
@@ -359,8 +360,8 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 }
 
 func attemptView(a *models.Attempt, at func(*time.Time) string) deliveries.Attempt {
-	v := deliveries.Attempt{Number: strconv.Itoa(a.Number), Trigger: a.Trigger, StartedAt: at(&a.StartedAt), Duration: attemptDuration(a.DurationMS),
-		StatusKind: "bad", ErrorKind: a.ErrorKind, ErrorMessage: a.ErrorMessage, NextRetryAt: at(a.NextRetryAt),
+	v := deliveries.Attempt{Number: strconv.Itoa(a.Number), Trigger: string(a.Trigger), StartedAt: at(&a.StartedAt), Duration: attemptDuration(a.DurationMS),
+		StatusKind: "bad", ErrorKind: string(a.ErrorKind), ErrorMessage: a.ErrorMessage, NextRetryAt: at(a.NextRetryAt),
 		RequestMethod: a.RequestMethod, RequestURL: models.RedactURL(a.RequestURL), RequestBody: a.RequestBody}
 	if a.Succeeded() {
 		v.StatusKind = "ok"
@@ -369,7 +370,7 @@ func attemptView(a *models.Attempt, at func(*time.Time) string) deliveries.Attem
 	case a.ResponseStatus != nil:
 		v.StatusText = strconv.Itoa(*a.ResponseStatus)
 	case a.ErrorKind != "":
-		v.StatusText = a.ErrorKind
+		v.StatusText = string(a.ErrorKind)
 	default:
 		v.StatusText = "no response"
 	}
@@ -404,7 +405,7 @@ func deliveryStatusCode(code *int) string {
 }
 
 // deliveryStatusKind is the badge colour of a delivery status.
-func deliveryStatusKind(status string) string {
+func deliveryStatusKind(status models.DeliveryStatus) string {
 	switch status {
 	case models.StatusSucceeded:
 		return "ok"

@@ -48,7 +48,7 @@ func logWebhook(t *testing.T, app *handlertest.App, tn handlertest.Tenant, name 
 
 // seedDelivery stores an event and its delivery for w, as the dispatcher
 // would have. The stored request carries the real secret; pages must never show it.
-func seedDelivery(t *testing.T, app *handlertest.App, w *models.Webhook, eventType, status, callID string, created time.Time) models.Delivery {
+func seedDelivery(t *testing.T, app *handlertest.App, w *models.Webhook, eventType string, status models.DeliveryStatus, callID string, created time.Time) models.Delivery {
 	t.Helper()
 	db := app.DB
 	ev := models.Event{AccountID: w.AccountID, ID: models.NewID("evt_"), Type: eventType, OccurredAt: created, ReceivedAt: created,

@@ -85,7 +85,7 @@ func testResultView(res *models.TestResult, eventType string) webhooks.TestResul
 	case a.ResponseStatus != nil:
 		v.Badge = fmt.Sprintf("%d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus))
 	default:
-		v.Badge = a.ErrorKind
+		v.Badge = string(a.ErrorKind)
 	}
 	if !v.OK {
 		v.Error = a.ErrorMessage

@@ -49,7 +49,7 @@ func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat) webhooks.
 		r.SuccessRate = fmt.Sprintf("%.1f%%", rate*100)
 	}
 	if st.LastAt != nil {
-		r.LastDelivery = ago(h.now().Sub(*st.LastAt)) + " · " + st.LastStatus
+		r.LastDelivery = ago(h.now().Sub(*st.LastAt)) + " · " + string(st.LastStatus)
 		switch st.LastStatus {
 		case models.StatusSucceeded:
 			r.LastStatus = "ok"

@@ -21,10 +21,11 @@ const (
 // DeliveryFilter narrows the delivery log. Empty strings and nil times do
 // not filter. From is inclusive and To exclusive (created_at).
 type DeliveryFilter struct {
-	WebhookID, EventType, Status, CallID string
-	From, To                             *time.Time
-	Before                               int64 // keyset: only ids below Before; 0 starts at the newest
-	Limit                                int   // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
+	WebhookID, EventType, CallID string
+	Status                       DeliveryStatus
+	From, To                     *time.Time
+	Before                       int64 // keyset: only ids below Before; 0 starts at the newest
+	Limit                        int   // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
 }
 
 // limit returns the effective page size.
@@ -61,7 +62,7 @@ func searchable(s string) bool {
 // one keyset page at a time: pass the last row's ID as Before for the next page.
 func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilter) ([]DeliveryRow, error) {
 	if !validID(accountID) || (f.WebhookID != "" && !validID(f.WebhookID)) || !searchable(f.EventType) ||
-		!searchable(f.Status) || !searchable(f.CallID) {
+		!searchable(string(f.Status)) || !searchable(f.CallID) {
 		return []DeliveryRow{}, nil // nothing can match
 	}
 	cols := make([]string, 0, len(deliveryListColumns)+1)
@@ -171,13 +172,13 @@ func (s *Store) DeliveryCounts(ctx context.Context, accountID string, since time
 			WHERE account_id = ? AND NOT test AND created_at >= ? AND created_at < ?
 		)
 		SELECT g.i,
-		       count(d.i) FILTER (WHERE d.status = 'succeeded') AS succeeded,
-		       count(d.i) FILTER (WHERE d.status = 'failed') AS failed,
-		       count(d.i) FILTER (WHERE d.status IN ('pending', 'sending')) AS pending
+		       count(d.i) FILTER (WHERE d.status = ?) AS succeeded,
+		       count(d.i) FILTER (WHERE d.status = ?) AS failed,
+		       count(d.i) FILTER (WHERE d.status IN (?, ?)) AS pending
 		FROM generate_series(0, ?::int - 1) AS g(i)
 		LEFT JOIN d ON d.i = g.i
 		GROUP BY g.i
-		ORDER BY g.i`, start, accountID, start, end, buckets).Scan(&rows).Error
+		ORDER BY g.i`, start, accountID, start, end, StatusSucceeded, StatusFailed, StatusPending, StatusSending, buckets).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("delivery counts: %w", err)
 	}
@@ -197,7 +198,7 @@ func (s *Store) FailedSince(ctx context.Context, accountID, webhookID string, si
 	}
 	var n int64
 	err := s.db.WithContext(ctx).Model(&Delivery{}).
-		Where("account_id = ? AND webhook_id = ? AND status = 'failed' AND NOT test AND request_method <> '' AND completed_at >= ?", accountID, webhookID, since).
+		Where("account_id = ? AND webhook_id = ? AND status = ? AND NOT test AND request_method <> '' AND completed_at >= ?", accountID, webhookID, StatusFailed, since).
 		Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count failed deliveries: %w", err)
@@ -219,9 +220,9 @@ func (s *Store) RequeueFailed(ctx context.Context, accountID, webhookID string, 
 			return fmt.Errorf("replay failed deliveries: %w", notFound(err))
 		}
 		now := s.now()
-		res := tx.Exec(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, completed_at = NULL, updated_at = ?
-			WHERE account_id = ? AND webhook_id = ? AND status = 'failed' AND NOT test AND request_method <> '' AND completed_at >= ?`,
-			now, now, accountID, webhookID, since)
+		res := tx.Exec(`UPDATE deliveries SET status = ?, next_attempt_at = ?, completed_at = NULL, updated_at = ?
+			WHERE account_id = ? AND webhook_id = ? AND status = ? AND NOT test AND request_method <> '' AND completed_at >= ?`,
+			StatusPending, now, now, accountID, webhookID, StatusFailed, since)
 		if res.Error != nil {
 			return fmt.Errorf("replay failed deliveries: %w", res.Error)
 		}

@@ -43,7 +43,7 @@ func newWebhook(t *testing.T, s *models.Store, accountID, name string) *models.W
 }
 
 // insertDelivery stores an event and one delivery of it for w.
-func insertDelivery(t *testing.T, s *models.Store, w *models.Webhook, eventType, status, callID string, created time.Time, test bool) models.Delivery {
+func insertDelivery(t *testing.T, s *models.Store, w *models.Webhook, eventType string, status models.DeliveryStatus, callID string, created time.Time, test bool) models.Delivery {
 	t.Helper()
 	db := s.DB().WithContext(context.Background())
 	ev := models.Event{AccountID: w.AccountID, ID: models.NewID("evt_"), Type: eventType, OccurredAt: created, ReceivedAt: created,
@@ -77,7 +77,7 @@ func newLogFixture(t *testing.T, s *models.Store) *logFixture {
 	f := &logFixture{store: s, account: newAccount(t, s)}
 	f.hooks = []*models.Webhook{newWebhook(t, s, f.account.ID, "alpha"), newWebhook(t, s, f.account.ID, "beta")}
 	types := []string{"call.hangup", "call.missed", "call.answered"}
-	statuses := []string{models.StatusSucceeded, models.StatusFailed, models.StatusPending, models.StatusSucceeded, models.StatusSending}
+	statuses := []models.DeliveryStatus{models.StatusSucceeded, models.StatusFailed, models.StatusPending, models.StatusSucceeded, models.StatusSending}
 	for i := 0; i < 30; i++ {
 		d := insertDelivery(t, s, f.hooks[i%2], types[i%3], statuses[i%5], fmt.Sprintf("call-%d", i%4), fixtureBase.Add(time.Duration(i)*time.Hour), false)
 		f.deliveries = append(f.deliveries, d)
@@ -400,7 +400,7 @@ func TestDeliveryCounts(t *testing.T) {
 	acc := newAccount(t, s)
 	w := newWebhook(t, s, acc.ID, "counted")
 	since := fixtureBase.Add(30 * time.Minute) // truncated to fixtureBase
-	put := func(hour int, minute int, status string, test bool) {
+	put := func(hour int, minute int, status models.DeliveryStatus, test bool) {
 		insertDelivery(t, s, w, "call.hangup", status, "c", fixtureBase.Add(time.Duration(hour)*time.Hour+time.Duration(minute)*time.Minute), test)
 	}
 	put(-1, 59, models.StatusSucceeded, false) // before the window

@@ -6,15 +6,6 @@ import (
 	"time"
 )
 
-// Delivery statuses.
-const (
-	StatusPending   = "pending"
-	StatusSending   = "sending"
-	StatusSucceeded = "succeeded"
-	StatusFailed    = "failed"
-	StatusCancelled = "cancelled"
-)
-
 // RenderedRequest is a request exactly as it goes over the wire.
 type RenderedRequest struct {
 	Method  string
@@ -29,7 +20,7 @@ type WebhookStat struct {
 	Failed     int
 	Pending    int
 	LastAt     *time.Time
-	LastStatus string
+	LastStatus DeliveryStatus
 }
 
 // SuccessRate is succeeded / finished, and false when nothing finished.
@@ -50,23 +41,25 @@ func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.T
 		Failed     int
 		Pending    int
 		LastAt     *time.Time
-		LastStatus string
+		LastStatus DeliveryStatus
 	}
 	var rows []row
-	only, args := "", []any{accountID, since}
+	args := map[string]any{"account": accountID, "since": since, "succeeded": string(StatusSucceeded), "failed": string(StatusFailed),
+		"pending": string(StatusPending), "sending": string(StatusSending)}
+	only := ""
 	if len(webhookIDs) > 0 {
-		only, args = " AND webhook_id IN ?", append(args, webhookIDs)
+		only, args["hooks"] = " AND webhook_id = ANY(CAST(@hooks AS text[]))", pgArray[string](webhookIDs)
 	}
 	err := s.db.WithContext(ctx).Raw(`
 		SELECT webhook_id,
-		       count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
-		       count(*) FILTER (WHERE status = 'failed') AS failed,
-		       count(*) FILTER (WHERE status IN ('pending', 'sending')) AS pending,
+		       count(*) FILTER (WHERE status = @succeeded) AS succeeded,
+		       count(*) FILTER (WHERE status = @failed) AS failed,
+		       count(*) FILTER (WHERE status IN (@pending, @sending)) AS pending,
 		       max(created_at) AS last_at,
 		       (array_agg(status ORDER BY id DESC))[1] AS last_status
 		FROM deliveries
-		WHERE account_id = ? AND created_at >= ? AND NOT test`+only+`
-		GROUP BY webhook_id`, args...).Scan(&rows).Error
+		WHERE account_id = @account AND created_at >= @since AND NOT test`+only+`
+		GROUP BY webhook_id`, args).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("webhook stats: %w", err)
 	}
@@ -97,11 +90,12 @@ type Delivery struct {
 	EventID        string
 	EventType      string
 	CallID         *string
-	Status         string
+	Status         DeliveryStatus
 	Test           bool
 	AttemptCount   int
 	NextAttemptAt  *time.Time
 	LeaseUntil     *time.Time
+	LeaseHolder    *string // the dispatcher (see Store.Heartbeat) holding the lease
 	LastStatusCode *int
 	LastError      string
 	RequestMethod  string
@@ -113,24 +107,6 @@ type Delivery struct {
 	CompletedAt    *time.Time
 }
 
-// Attempt triggers.
-const (
-	TriggerAuto   = "auto"
-	TriggerManual = "manual"
-	TriggerTest   = "test"
-)
-
-// Error kinds of a failed attempt.
-const (
-	ErrKindTimeout    = "timeout"
-	ErrKindDNS        = "dns"
-	ErrKindConnect    = "connect"
-	ErrKindTLS        = "tls"
-	ErrKindHTTPStatus = "http_status"
-	ErrKindBlocked    = "blocked"
-	ErrKindRender     = "render"
-)
-
 // Attempt is one try at sending a delivery, as it went over the wire
 // (secrets redacted, bodies truncated).
 type Attempt struct {
@@ -139,7 +115,7 @@ type Attempt struct {
 	DeliveryID      int64
 	WebhookID       string
 	Number          int
-	Trigger         string
+	Trigger         Trigger
 	StartedAt       time.Time
 	DurationMS      int `gorm:"column:duration_ms"`
 	RequestMethod   string
@@ -149,7 +125,7 @@ type Attempt struct {
 	ResponseStatus  *int
 	ResponseHeaders JSON[[]Header]
 	ResponseBody    string
-	ErrorKind       string
+	ErrorKind       ErrorKind
 	ErrorMessage    string
 	NextRetryAt     *time.Time
 }

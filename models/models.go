@@ -3,6 +3,21 @@
 // field, the domain's sentinel errors, and Store, whose every method takes
 // the account id and filters by it so one tenant can never reach another's
 // rows.
+//
+// The typed states of the dispatcher live here too ([DeliveryStatus],
+// [Trigger], [ErrorKind]), used by Go code and passed to SQL as parameters.
+// A delivery moves through its states like this:
+//
+//	pending ──claim (lease)──▶ sending ──2xx───────────────────▶ succeeded
+//	   ▲                        │  │
+//	   ├──failure, will retry───┘  └──failure, no attempt left──▶ failed
+//	   ├──lease expired (the reaper hands the attempt number back)
+//	   └──replay of failed deliveries (manual redelivery leases directly)
+//	pending, sending ──withdrawn──▶ cancelled
+//
+// Only a pending delivery is claimed, and only the attempt holding a sending
+// delivery's lease may move it on. succeeded, failed and cancelled are final
+// for the dispatcher.
 package models
 
 import (

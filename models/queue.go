@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -47,14 +47,15 @@ func (s *Store) Ingest(ctx context.Context, ev *Event, plan PlanFunc) (IngestRes
 		if ins.RowsAffected == 0 {
 			res.Duplicate = true
 			var n int64
-			if err := tx.Model(&Delivery{}).Where("account_id = ? AND event_id = ?", ev.AccountID, ev.ID).Count(&n).Error; err != nil {
+			if err := tx.Model(&Delivery{}).Where("account_id = @account AND event_id = @event", map[string]any{"account": ev.AccountID, "event": ev.ID}).
+				Count(&n).Error; err != nil {
 				return fmt.Errorf("count deliveries: %w", err)
 			}
 			res.Deliveries = int(n)
 			return nil
 		}
 		var hooks []Webhook
-		if err := tx.Where("account_id = ? AND enabled AND event_types @> ARRAY[?]::text[]", ev.AccountID, ev.Type).
+		if err := tx.Where("account_id = @account AND enabled AND event_types @> ARRAY[CAST(@type AS text)]", map[string]any{"account": ev.AccountID, "type": ev.Type}).
 			Order("id").Find(&hooks).Error; err != nil {
 			return fmt.Errorf("match webhooks: %w", err)
 		}
@@ -111,7 +112,7 @@ func insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, now time.Ti
 		}
 	}
 	if queued {
-		if err := tx.Exec("SELECT pg_notify(?, '')", notifyChannel).Error; err != nil {
+		if err := tx.Exec("SELECT pg_notify(@channel, '')", map[string]any{"channel": notifyChannel}).Error; err != nil {
 			return 0, fmt.Errorf("notify dispatchers: %w", err)
 		}
 	}
@@ -119,10 +120,10 @@ func insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, now time.Ti
 }
 
 // CreateTestDelivery stores a test event and its delivery for one webhook.
-// When claim is true the delivery comes back already leased (status
-// sending, attempt 1) for the caller to send right away; otherwise it is
-// queued for the workers.
-func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDelivery, claim bool) (*Claimed, error) {
+// When claim is true the delivery comes back already leased to holder
+// (status sending, attempt 1) for the caller to send right away; otherwise
+// it is queued for the workers.
+func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDelivery, claim bool, holder string) (*Claimed, error) {
 	now := s.now()
 	ev.ReceivedAt = now
 	var out *Claimed
@@ -138,7 +139,7 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDeliver
 			return nil
 		}
 		var d Delivery
-		if err := tx.Where("account_id = ? AND event_id = ?", ev.AccountID, ev.ID).Take(&d).Error; err != nil {
+		if err := tx.Where("account_id = @account AND event_id = @event", map[string]any{"account": ev.AccountID, "event": ev.ID}).Take(&d).Error; err != nil {
 			return fmt.Errorf("load test delivery: %w", err)
 		}
 		if d.Status != StatusPending { // render failed: nothing to send
@@ -146,8 +147,8 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDeliver
 			return nil
 		}
 		lease := now.Add(nd.Webhook.Timeout() + leaseMargin)
-		d.Status, d.AttemptCount, d.LeaseUntil, d.UpdatedAt = StatusSending, 1, &lease, now
-		if err := tx.Select("status", "attempt_count", "lease_until", "updated_at").Save(&d).Error; err != nil {
+		d.Status, d.AttemptCount, d.LeaseUntil, d.LeaseHolder, d.UpdatedAt = StatusSending, 1, &lease, holderOrNil(holder), now
+		if err := tx.Select("status", "attempt_count", "lease_until", "lease_holder", "updated_at").Save(&d).Error; err != nil {
 			return fmt.Errorf("lease test delivery: %w", err)
 		}
 		out = &Claimed{Delivery: d, Webhook: *nd.Webhook}
@@ -158,6 +159,19 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDeliver
 	}
 	return out, nil
 }
+
+// The claim and the reaper filter on the statuses that the partial indexes
+// deliveries_webhook_due_idx and deliveries_lease_idx are defined for. A
+// parameter there would keep a generic plan from using those indexes, so
+// these two predicates spell the status in the statement text, taken from
+// the constants; everywhere else statuses are parameters.
+const (
+	sqlPending = "'" + string(StatusPending) + "'"
+	sqlSending = "'" + string(StatusSending) + "'"
+)
+
+// systemActor signs the changes the dispatcher makes on its own.
+var systemActor = Actor{Label: "ringhook"}
 
 // leaseMargin is added to a webhook's timeout to form the claim lease: a
 // worker that has not recorded by then is presumed dead.
@@ -186,7 +200,7 @@ WITH busy AS (
 ), cand AS (
 	SELECT c.id, c.next_attempt_at FROM room r CROSS JOIN LATERAL (
 		SELECT d.id, d.next_attempt_at FROM deliveries d
-		WHERE d.webhook_id = r.id AND d.status = 'pending' AND d.next_attempt_at <= @now
+		WHERE d.webhook_id = r.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
 		ORDER BY d.next_attempt_at
 		LIMIT r.room
 		FOR UPDATE SKIP LOCKED
@@ -194,7 +208,7 @@ WITH busy AS (
 	ORDER BY c.next_attempt_at
 	LIMIT @limit
 )
-UPDATE deliveries d SET status = 'sending', attempt_count = d.attempt_count + 1,
+UPDATE deliveries d SET status = @sending, attempt_count = d.attempt_count + 1, lease_holder = @holder,
 	lease_until = CAST(@now AS timestamptz) + make_interval(secs => w.timeout_ms / 1000.0 + @margin), updated_at = @now
 FROM cand p, webhooks w
 WHERE d.id = p.id AND w.id = d.webhook_id
@@ -212,13 +226,14 @@ type claimRow struct {
 	WPreviousSecretExpiresAt *time.Time `gorm:"column:w_previous_secret_expires_at"`
 }
 
-// Claim leases up to limit due deliveries of enabled webhooks, using SKIP
-// LOCKED so concurrent dispatchers never claim the same row. inFlight is the
+// Claim leases up to limit due deliveries of enabled webhooks to holder (a
+// dispatcher id, see Heartbeat), using SKIP LOCKED so concurrent
+// dispatchers never claim the same row. inFlight is the
 // caller's count of requests in flight per webhook; no webhook gets more
 // than perWebhook in flight in that caller. (The cap is per process:
 // counting 'sending' rows in the database instead cost a scan of every
 // recently finished delivery on each claim.)
-func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int, inFlight map[string]int) ([]Claimed, error) {
+func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int, inFlight map[string]int, holder string) ([]Claimed, error) {
 	busy, err := json.Marshal(inFlight)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -228,7 +243,8 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 	}
 	var rows []claimRow
 	err = s.db.WithContext(ctx).Raw(claimSQL, map[string]any{
-		"now": now, "cap": perWebhook, "limit": limit, "margin": leaseMargin.Seconds(), "busy": string(busy),
+		"now": now, "cap": perWebhook, "limit": limit, "margin": leaseMargin.Seconds(), "busy": string(busy), "sending": string(StatusSending),
+		"holder": holderOrNil(holder),
 	}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -245,9 +261,10 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 // Outcome is one finished attempt and the delivery's next state.
 type Outcome struct {
 	Attempt       Attempt
-	Status        string     // pending (retry), succeeded or failed
-	NextAttemptAt *time.Time // when Status is pending
-	DisableReason string     // non-empty: disable the webhook now (410 Gone)
+	Status        DeliveryStatus // pending (retry), succeeded or failed
+	NextAttemptAt *time.Time     // when Status is pending
+	DisableReason string         // non-empty: disable the webhook now (410 Gone)
+	LeaseHolder   string         // the lease the attempt ran under; the outcome applies only while it still holds
 }
 
 // AutoDisable is the failure rule: a webhook whose attempts failed Failures
@@ -262,34 +279,38 @@ type AutoDisable struct {
 // the 410 and auto-disable rules. It returns the ids of the webhooks it
 // disabled. When every attempt succeeded (the common case) it is a single
 // statement: one round trip and one commit.
+//
+// Recorders run concurrently, and several of them may hold outcomes of the
+// same webhooks: every statement that writes webhook rows locks them in id
+// order first (see lockHooksInOrder), so two recorders never wait on each
+// other in a cycle.
 func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule AutoDisable) ([]string, error) {
 	if len(outs) == 0 {
 		return nil, nil
 	}
-	var failed bool
-	var okHooks []string
-	seen := map[string]bool{}
+	failed := false
 	for _, o := range outs {
 		if !o.Attempt.Succeeded() && o.Attempt.Trigger != TriggerTest {
 			failed = true
 		}
 	}
-	for _, o := range outs {
-		if o.Attempt.Succeeded() && !seen[o.Attempt.WebhookID] {
-			seen[o.Attempt.WebhookID] = true
-			okHooks = append(okHooks, o.Attempt.WebhookID)
-		}
-	}
-	stmt, args := recordSQL(now, outs, okHooks, !failed)
 	if !failed {
-		if err := s.db.WithContext(ctx).Exec(stmt, args...).Error; err != nil {
+		var okHooks []string
+		seen := map[string]bool{}
+		for _, o := range outs {
+			if o.Attempt.Succeeded() && !seen[o.Attempt.WebhookID] {
+				seen[o.Attempt.WebhookID] = true
+				okHooks = append(okHooks, o.Attempt.WebhookID)
+			}
+		}
+		if err := s.db.WithContext(ctx).Exec(recordSQL, recordArgs(now, outs, okHooks)).Error; err != nil {
 			return nil, fmt.Errorf("record attempts: %w", err)
 		}
 		return nil, nil
 	}
 	var disabled []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(stmt, args...).Error; err != nil {
+		if err := tx.Exec(recordSQL, recordArgs(now, outs, nil)).Error; err != nil {
 			return fmt.Errorf("record attempts: %w", err)
 		}
 		var err error
@@ -299,58 +320,130 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 	return disabled, err
 }
 
-// attemptColumns are written by recordSQL, in this order.
-const attemptColumns = "account_id, delivery_id, webhook_id, number, trigger, started_at, duration_ms, request_method, " +
-	"request_url, request_headers, request_body, response_status, response_headers, response_body, error_kind, error_message, next_retry_at"
+// pgArray passes a slice as one PostgreSQL array parameter; GORM would
+// otherwise expand it into a list of placeholders.
+type pgArray[T any] []T
 
-// recordSQL builds one statement that inserts the attempts, moves each
-// delivery to its next state (only while this attempt still holds the
-// lease: after an expired lease a newer attempt owns the row) and, when
-// resetHealth is set, clears the failure streak of webhooks that succeeded.
-func recordSQL(now time.Time, outs []Outcome, okHooks []string, resetHealth bool) (string, []any) {
-	var ins, upd strings.Builder
-	insArgs := make([]any, 0, len(outs)*17)
-	updArgs := make([]any, 0, len(outs)*7)
+// Value hands the slice to pgx, which encodes it as an array.
+func (a pgArray[T]) Value() (driver.Value, error) { return []T(a), nil }
+
+// lockHooksInOrder is the subquery through which every write of webhook
+// rows by Record goes: it takes the row locks in id order (the lock is taken
+// as each sorted row is emitted), so concurrent recorders cannot deadlock.
+// FOR NO KEY UPDATE does not block the foreign-key checks of attempts
+// being inserted elsewhere.
+const lockHooksInOrder = `SELECT id FROM webhooks WHERE id = ANY(CAST(@hook_ids AS text[])) ORDER BY id FOR NO KEY UPDATE`
+
+// recordSQL inserts a batch of attempts, moves each delivery to its next
+// state (only while this attempt still holds the lease: after an expired
+// lease a newer attempt owns the row) and clears the failure streak of the
+// webhooks in @hook_ids that have one. Every column arrives as one array,
+// so the text and the plan of the statement do not depend on the batch
+// size. The EXISTS keeps a delivery deleted meanwhile (its webhook was
+// deleted) from failing the whole batch on the foreign key.
+const recordSQL = `
+WITH o AS (
+	SELECT * FROM unnest(CAST(@account_ids AS text[]), CAST(@delivery_ids AS bigint[]), CAST(@webhook_ids AS text[]),
+		CAST(@numbers AS int[]), CAST(@triggers AS text[]), CAST(@started_ats AS timestamptz[]), CAST(@durations AS int[]),
+		CAST(@request_methods AS text[]), CAST(@request_urls AS text[]), CAST(@request_headers AS text[]),
+		CAST(@request_bodies AS text[]), CAST(@response_statuses AS int[]), CAST(@response_headers AS text[]),
+		CAST(@response_bodies AS text[]), CAST(@error_kinds AS text[]), CAST(@error_messages AS text[]),
+		CAST(@next_retry_ats AS timestamptz[]), CAST(@statuses AS text[]), CAST(@next_attempt_ats AS timestamptz[]),
+		CAST(@last_errors AS text[]), CAST(@lease_holders AS text[]))
+	AS o(account_id, delivery_id, webhook_id, number, trigger, started_at, duration_ms, request_method,
+		request_url, request_headers, request_body, response_status, response_headers, response_body,
+		error_kind, error_message, next_retry_at, status, next_attempt_at, last_error, lease_holder)
+), ins AS (
+	INSERT INTO attempts (account_id, delivery_id, webhook_id, number, trigger, started_at, duration_ms, request_method,
+		request_url, request_headers, request_body, response_status, response_headers, response_body,
+		error_kind, error_message, next_retry_at)
+	SELECT account_id, delivery_id, webhook_id, number, trigger, started_at, duration_ms, request_method,
+		request_url, CAST(request_headers AS jsonb), request_body, response_status, CAST(response_headers AS jsonb), response_body,
+		error_kind, error_message, next_retry_at
+	FROM o WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.id = o.delivery_id)
+	ON CONFLICT (delivery_id, number) DO NOTHING
+), reset AS (
+	UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL
+	WHERE id IN (` + lockHooksInOrder + `) AND consecutive_failures > 0
+)
+UPDATE deliveries d SET status = o.status, next_attempt_at = o.next_attempt_at, lease_until = NULL, lease_holder = NULL,
+	last_status_code = o.response_status, last_error = o.last_error,
+	completed_at = CASE WHEN o.status = @pending THEN NULL ELSE CAST(@now AS timestamptz) END, updated_at = @now
+FROM o
+WHERE d.id = o.delivery_id AND d.status = @sending AND d.attempt_count = o.number
+	AND d.lease_holder IS NOT DISTINCT FROM nullif(o.lease_holder, '')`
+
+// recordArgs lays a batch out as the column arrays of recordSQL; resetHooks
+// are the webhooks whose failure streak ends.
+func recordArgs(now time.Time, outs []Outcome, resetHooks []string) map[string]any {
+	n := len(outs)
+	var (
+		accountIDs, webhookIDs, triggers, methods, urls, reqHeaders = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		reqBodies, resHeaders, resBodies, kinds, messages, statuses = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		lastErrors, holders                                         = make([]string, n), make([]string, n)
+		deliveryIDs                                                 = make([]int64, n)
+		numbers, durations                                          = make([]int, n), make([]int, n)
+		resStatuses                                                 = make([]*int, n)
+		startedAts                                                  = make([]time.Time, n)
+		nextRetries, nextAttempts                                   = make([]*time.Time, n), make([]*time.Time, n)
+	)
 	for i, o := range outs {
 		a := o.Attempt
-		if i > 0 {
-			ins.WriteByte(',')
-			upd.WriteByte(',')
-		}
-		ins.WriteString("(?, ?::bigint, ?, ?::int, ?, ?::timestamptz, ?::int, ?, ?, ?::jsonb, ?, ?::int, ?::jsonb, ?, ?, ?, ?::timestamptz)")
-		insArgs = append(insArgs, a.AccountID, a.DeliveryID, a.WebhookID, a.Number, a.Trigger, a.StartedAt, a.DurationMS, a.RequestMethod,
-			a.RequestURL, a.RequestHeaders, a.RequestBody, a.ResponseStatus, a.ResponseHeaders, a.ResponseBody, a.ErrorKind, a.ErrorMessage, a.NextRetryAt)
-		upd.WriteString("(?::bigint, ?::int, ?::text, ?::timestamptz, ?::int, ?::text, ?::timestamptz)")
-		var completed *time.Time
-		if o.Status != StatusPending {
-			completed = &now
-		}
-		msg := a.ErrorMessage
-		if msg == "" && a.ErrorKind == ErrKindHTTPStatus && a.ResponseStatus != nil {
-			msg = fmt.Sprintf("HTTP %d", *a.ResponseStatus)
-		}
-		updArgs = append(updArgs, a.DeliveryID, a.Number, o.Status, o.NextAttemptAt, a.ResponseStatus, msg, completed)
+		accountIDs[i], deliveryIDs[i], webhookIDs[i], numbers[i], triggers[i] = a.AccountID, a.DeliveryID, a.WebhookID, a.Number, string(a.Trigger)
+		startedAts[i], durations[i], methods[i], urls[i] = a.StartedAt, a.DurationMS, a.RequestMethod, a.RequestURL
+		reqHeaders[i], resHeaders[i] = headersJSON(a.RequestHeaders.V), headersJSON(a.ResponseHeaders.V)
+		reqBodies[i], resStatuses[i], resBodies[i] = a.RequestBody, a.ResponseStatus, a.ResponseBody
+		kinds[i], messages[i], nextRetries[i] = string(a.ErrorKind), a.ErrorMessage, a.NextRetryAt
+		statuses[i], nextAttempts[i], lastErrors[i], holders[i] = string(o.Status), o.NextAttemptAt, a.lastError(), o.LeaseHolder
 	}
-	args := insArgs
-	reset := ""
-	if resetHealth && len(okHooks) > 0 {
-		reset = `, reset AS (UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL
-			WHERE id IN ? AND consecutive_failures > 0)`
-		args = append(args, okHooks)
+	if resetHooks == nil {
+		resetHooks = []string{}
 	}
-	args = append(args, now)
-	args = append(args, updArgs...)
-	// The EXISTS keeps a delivery deleted meanwhile (its webhook was
-	// deleted) from failing the whole batch on the foreign key.
-	return `WITH ins AS (INSERT INTO attempts (` + attemptColumns + `)
-			SELECT * FROM (VALUES ` + ins.String() + `) AS a(` + attemptColumns + `)
-			WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.id = a.delivery_id)
-			ON CONFLICT (delivery_id, number) DO NOTHING)` + reset + `
-		UPDATE deliveries d SET status = v.status, next_attempt_at = v.next, lease_until = NULL,
-			last_status_code = v.code, last_error = v.err, completed_at = v.completed, updated_at = ?
-		FROM (VALUES ` + upd.String() + `) AS v(id, number, status, next, code, err, completed)
-		WHERE d.id = v.id AND d.status = 'sending' AND d.attempt_count = v.number`, args
+	return map[string]any{
+		"account_ids": pgArray[string](accountIDs), "delivery_ids": pgArray[int64](deliveryIDs), "webhook_ids": pgArray[string](webhookIDs),
+		"numbers": pgArray[int](numbers), "triggers": pgArray[string](triggers), "started_ats": pgArray[time.Time](startedAts),
+		"durations": pgArray[int](durations), "request_methods": pgArray[string](methods), "request_urls": pgArray[string](urls),
+		"request_headers": pgArray[string](reqHeaders), "request_bodies": pgArray[string](reqBodies),
+		"response_statuses": pgArray[*int](resStatuses), "response_headers": pgArray[string](resHeaders),
+		"response_bodies": pgArray[string](resBodies), "error_kinds": pgArray[string](kinds), "error_messages": pgArray[string](messages),
+		"next_retry_ats": pgArray[*time.Time](nextRetries), "statuses": pgArray[string](statuses),
+		"next_attempt_ats": pgArray[*time.Time](nextAttempts), "last_errors": pgArray[string](lastErrors), "lease_holders": pgArray[string](holders),
+		"hook_ids": pgArray[string](resetHooks), "now": now, "pending": string(StatusPending), "sending": string(StatusSending),
+	}
 }
+
+// headersJSON encodes a header list for a jsonb column (never null).
+func headersJSON(hs []Header) string {
+	if hs == nil {
+		return "[]"
+	}
+	b, err := json.Marshal(hs)
+	if err != nil { // a []Header always encodes
+		return "[]"
+	}
+	return string(b)
+}
+
+// lastError is what the delivery log shows for this attempt.
+func (a *Attempt) lastError() string {
+	if a.ErrorMessage == "" && a.ErrorKind == ErrKindHTTPStatus && a.ResponseStatus != nil {
+		return fmt.Sprintf("HTTP %d", *a.ResponseStatus)
+	}
+	return a.ErrorMessage
+}
+
+// healthSQL moves each webhook's consecutive-failure streak by one batch's
+// outcomes in one statement: a batch without failures ends the streak, one
+// whose last success came before failures restarts it at those failures,
+// and one with failures only extends it. Rows are locked in id order.
+const healthSQL = `
+UPDATE webhooks w SET
+	consecutive_failures = CASE WHEN s.fails = 0 THEN 0 WHEN s.reset THEN s.fails ELSE w.consecutive_failures + s.fails END,
+	failing_since = CASE WHEN s.fails = 0 THEN NULL WHEN s.reset THEN s.first_fail ELSE coalesce(w.failing_since, s.first_fail) END
+FROM unnest(CAST(@hook_ids AS text[]), CAST(@resets AS bool[]), CAST(@fails AS int[]), CAST(@first_fails AS timestamptz[]))
+	AS s(id, reset, fails, first_fail)
+WHERE w.id = s.id AND w.id IN (` + lockHooksInOrder + `)
+RETURNING w.id, w.account_id, w.enabled, w.consecutive_failures, w.failing_since`
 
 // updateHealth keeps each webhook's consecutive-failure streak and applies
 // the disable rules.
@@ -358,12 +451,11 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 	type streak struct {
 		reset     bool // a success in this batch restarts the streak
 		fails     int  // failures after the last success
-		firstFail time.Time
+		firstFail *time.Time
 		reason410 string
 		lastErr   string
 	}
 	byHook := map[string]*streak{}
-	var order []string
 	for _, o := range outs {
 		if o.Attempt.Trigger == TriggerTest {
 			continue // a test of a broken endpoint should not disable it
@@ -372,43 +464,46 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		if st == nil {
 			st = &streak{}
 			byHook[o.Attempt.WebhookID] = st
-			order = append(order, o.Attempt.WebhookID)
 		}
 		if o.Attempt.Succeeded() {
-			st.reset, st.fails = true, 0
+			st.reset, st.fails, st.firstFail = true, 0, nil
 			continue
 		}
 		if st.fails == 0 {
-			st.firstFail = o.Attempt.StartedAt
+			at := o.Attempt.StartedAt
+			st.firstFail = &at
 		}
 		st.fails++
-		st.lastErr = o.Attempt.ErrorMessage
-		if o.Attempt.ErrorKind == ErrKindHTTPStatus && o.Attempt.ResponseStatus != nil {
-			st.lastErr = fmt.Sprintf("HTTP %d", *o.Attempt.ResponseStatus)
-		}
+		st.lastErr = o.Attempt.lastError()
 		if o.DisableReason != "" {
 			st.reason410 = o.DisableReason
 		}
 	}
+	ids := make([]string, 0, len(byHook))
+	for id := range byHook {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	resets, fails, firstFails := make([]bool, len(ids)), make([]int, len(ids)), make([]*time.Time, len(ids))
+	for i, id := range ids {
+		resets[i], fails[i], firstFails[i] = byHook[id].reset, byHook[id].fails, byHook[id].firstFail
+	}
+	var rows []struct {
+		ID                  string
+		AccountID           string
+		Enabled             bool
+		ConsecutiveFailures int
+		FailingSince        *time.Time
+	}
+	if err := tx.Raw(healthSQL, map[string]any{"hook_ids": pgArray[string](ids), "resets": pgArray[bool](resets),
+		"fails": pgArray[int](fails), "first_fails": pgArray[*time.Time](firstFails)}).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("record webhook health: %w", err)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
 	var disabled []string
-	for _, id := range order {
-		st := byHook[id]
-		var w Webhook
-		q := tx.Model(&w).Clauses(clause.Returning{}).Where("id = ?", id)
-		var res *gorm.DB
-		switch {
-		case st.fails == 0:
-			res = q.UpdateColumns(map[string]any{"consecutive_failures": 0, "failing_since": nil})
-		case st.reset:
-			res = q.UpdateColumns(map[string]any{"consecutive_failures": st.fails, "failing_since": st.firstFail})
-		default:
-			res = q.UpdateColumns(map[string]any{"consecutive_failures": gorm.Expr("consecutive_failures + ?", st.fails),
-				"failing_since": gorm.Expr("coalesce(failing_since, ?::timestamptz)", st.firstFail)})
-		}
-		if res.Error != nil {
-			return nil, fmt.Errorf("record webhook health: %w", res.Error)
-		}
-		if !w.Enabled {
+	for _, w := range rows {
+		st := byHook[w.ID]
+		if !w.Enabled || st == nil {
 			continue
 		}
 		reason := st.reason410
@@ -419,14 +514,14 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		if reason == "" {
 			continue
 		}
-		if err := tx.Model(&Webhook{}).Where("id = ? AND enabled", id).
-			Updates(map[string]any{"enabled": false, "disabled_reason": reason, "disabled_at": now, "updated_at": now, "updated_by": "ringhook"}).Error; err != nil {
+		if err := tx.Exec(`UPDATE webhooks SET enabled = false, disabled_reason = @reason, disabled_at = @now, updated_at = @now,
+			updated_by = @by WHERE id = @id AND enabled`, map[string]any{"reason": reason, "now": now, "id": w.ID, "by": systemActor.Label}).Error; err != nil {
 			return nil, fmt.Errorf("auto-disable webhook: %w", err)
 		}
-		if err := audit(tx, w.AccountID, Actor{Label: "ringhook"}, "webhook.auto_disabled", "webhook", id, nil, map[string]any{"reason": reason}, now); err != nil {
+		if err := audit(tx, w.AccountID, systemActor, "webhook.auto_disabled", "webhook", w.ID, nil, map[string]any{"reason": reason}, now); err != nil {
 			return nil, err
 		}
-		disabled = append(disabled, id)
+		disabled = append(disabled, w.ID)
 	}
 	return disabled, nil
 }
@@ -435,21 +530,70 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 // the queue, due now. The attempt number is handed back too, since no
 // attempt was recorded for it.
 func (s *Store) ReapExpired(ctx context.Context, now time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Exec(`UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = ?,
-		attempt_count = greatest(attempt_count - 1, 0), updated_at = ? WHERE status = 'sending' AND lease_until < ?`, now, now, now)
+	res := s.db.WithContext(ctx).Exec(`UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
+		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now WHERE status = `+sqlSending+` AND lease_until < @now`,
+		map[string]any{"pending": string(StatusPending), "now": now})
 	if res.Error != nil {
 		return 0, fmt.Errorf("reap expired leases: %w", res.Error)
 	}
 	return res.RowsAffected, nil
 }
 
-// ClaimOne leases one delivery of the account for a manual redelivery,
-// whatever its state, unless an attempt is in flight right now.
-func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64, now time.Time) (*Claimed, error) {
+// holderOrNil stores an empty holder as NULL.
+func holderOrNil(holder string) *string {
+	if holder == "" {
+		return nil
+	}
+	return &holder
+}
+
+// Heartbeat registers dispatcher id (host and pid describe it for
+// operators) or refreshes its beat. Leases held by a dispatcher whose beat
+// is older than ReapStale's cut-off go back to the queue.
+func (s *Store) Heartbeat(ctx context.Context, id, host string, pid int, now time.Time) error {
+	err := s.db.WithContext(ctx).Exec(`INSERT INTO dispatchers (id, host, pid, started_at, beat_at) VALUES (@id, @host, @pid, @now, @now)
+		ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at`, map[string]any{"id": id, "host": host, "pid": pid, "now": now}).Error
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Unregister removes dispatcher id after a clean stop.
+func (s *Store) Unregister(ctx context.Context, id string) error {
+	if err := s.db.WithContext(ctx).Exec(`DELETE FROM dispatchers WHERE id = @id`, map[string]any{"id": id}).Error; err != nil {
+		return fmt.Errorf("unregister dispatcher: %w", err)
+	}
+	return nil
+}
+
+// ReapStale returns to the queue, due now, the deliveries leased by
+// dispatchers other than self whose last beat is before staleBefore (they
+// crashed or lost the database), handing their attempt numbers back, then
+// forgets those dispatchers once they hold nothing.
+func (s *Store) ReapStale(ctx context.Context, now, staleBefore time.Time, self string) (int64, error) {
+	args := map[string]any{"pending": string(StatusPending), "now": now, "stale": staleBefore, "self": self}
+	res := s.db.WithContext(ctx).Exec(`UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
+		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now
+		WHERE status = `+sqlSending+` AND lease_holder IN (SELECT id FROM dispatchers WHERE beat_at < @stale AND id <> @self)`, args)
+	if res.Error != nil {
+		return 0, fmt.Errorf("reap leases of stale dispatchers: %w", res.Error)
+	}
+	if err := s.db.WithContext(ctx).Exec(`DELETE FROM dispatchers p WHERE beat_at < @stale AND id <> @self
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.status = `+sqlSending+` AND d.lease_holder = p.id)`, args).Error; err != nil {
+		return 0, fmt.Errorf("forget stale dispatchers: %w", err)
+	}
+	return res.RowsAffected, nil
+}
+
+// ClaimOne leases one delivery of the account to holder for a manual
+// redelivery, whatever its state, unless an attempt is in flight right now.
+func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64, now time.Time, holder string) (*Claimed, error) {
 	var out *Claimed
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var d Delivery
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, deliveryID).Take(&d).Error; err != nil {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = @account AND id = @id", map[string]any{"account": accountID, "id": deliveryID}).
+			Take(&d).Error; err != nil {
 			return fmt.Errorf("redeliver: %w", notFound(err))
 		}
 		if d.Status == StatusSending && d.LeaseUntil != nil && d.LeaseUntil.After(now) {
@@ -459,12 +603,12 @@ func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64
 			return fmt.Errorf("redeliver: %w", ErrUnrenderable)
 		}
 		var w Webhook
-		if err := tx.Where("account_id = ? AND id = ?", accountID, d.WebhookID).Take(&w).Error; err != nil {
+		if err := tx.Where("account_id = @account AND id = @id", map[string]any{"account": accountID, "id": d.WebhookID}).Take(&w).Error; err != nil {
 			return fmt.Errorf("redeliver: %w", notFound(err))
 		}
 		lease := now.Add(w.Timeout() + leaseMargin)
-		d.Status, d.AttemptCount, d.LeaseUntil, d.UpdatedAt, d.CompletedAt = StatusSending, d.AttemptCount+1, &lease, now, nil
-		if err := tx.Select("status", "attempt_count", "lease_until", "updated_at", "completed_at").Save(&d).Error; err != nil {
+		d.Status, d.AttemptCount, d.LeaseUntil, d.LeaseHolder, d.UpdatedAt, d.CompletedAt = StatusSending, d.AttemptCount+1, &lease, holderOrNil(holder), now, nil
+		if err := tx.Select("status", "attempt_count", "lease_until", "lease_holder", "updated_at", "completed_at").Save(&d).Error; err != nil {
 			return fmt.Errorf("redeliver: lease: %w", err)
 		}
 		out = &Claimed{Delivery: d, Webhook: w}

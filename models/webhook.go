@@ -112,13 +112,17 @@ func (w *Webhook) auditView() map[string]any {
 	}
 }
 
-// NewSigningSecret returns a fresh Standard Webhooks secret "whsec_<base64>".
+// SigningSecretPrefix starts every signing secret (Standard Webhooks).
+const SigningSecretPrefix = "whsec_"
+
+// NewSigningSecret returns a fresh Standard Webhooks secret: the prefix and
+// the standard base64 of 24 random bytes, the HMAC key.
 func NewSigningSecret() (string, error) {
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("new signing secret: %w", err)
 	}
-	return "whsec_" + base64.StdEncoding.EncodeToString(b[:]), nil
+	return SigningSecretPrefix + base64.StdEncoding.EncodeToString(b[:]), nil
 }
 
 // Webhooks lists the account's webhooks by name.

@@ -46,7 +46,8 @@ func Close(db *gorm.DB) {
 // package share a database and a dispatcher claims every account's due
 // work, so each test parks what earlier tests left in the queue.
 func ParkQueue(db *gorm.DB) error {
-	return db.Exec("UPDATE deliveries SET status = 'cancelled' WHERE status IN ('pending', 'sending')").Error
+	return db.Exec("UPDATE deliveries SET status = ? WHERE status IN ?",
+		models.StatusCancelled, []models.DeliveryStatus{models.StatusPending, models.StatusSending}).Error
 }
 
 // SeedPhoneNumber adds number (E.164) to the account as a fixture: not a

@@ -2,6 +2,17 @@
 // each delivery once, claims due deliveries from PostgreSQL, sends them with
 // an SSRF-safe client, records every attempt and schedules retries. It
 // imports only models (and its own subpackages).
+//
+// A started Dispatcher runs six parts, each with its own start and stop:
+// the claimer leases due deliveries for idle workers; the sender (the
+// worker pool) sends them, turning a panic into an attempt of kind internal
+// that is retried like any failure; the recorder writes outcomes in
+// batches and keeps a batch, retrying with backoff, while the database is
+// away (the claimer pauses meanwhile); the listener wakes the claimer on
+// new deliveries; the reaper returns expired leases to the queue; the heart
+// registers the process, beats, and hands back the leases of dispatchers
+// that stopped beating. The states a delivery goes through are drawn in the
+// models package doc.
 package dispatch
 
 import (
@@ -10,6 +21,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -28,11 +40,13 @@ const UserAgent = "Ringhook/" + Version
 // Config tunes a Dispatcher.
 type Config struct {
 	Workers      int           // concurrent sends in this process
-	PerWebhook   int           // max requests in flight per webhook, across processes
+	PerWebhook   int           // max requests in flight per webhook in this process (each process has its own cap)
 	Batch        int           // max deliveries claimed per query
 	Poll         time.Duration // claim at least this often (retries come due without a notify)
 	ReapInterval time.Duration // how often expired leases are returned
-	StopTimeout  time.Duration // how long Stop lets in-flight sends finish
+	StopTimeout  time.Duration // how long Stop lets in-flight sends finish, and then again how long it waits for their recording
+	Heartbeat    time.Duration // how often this process beats (and checks others' beats)
+	StaleAfter   time.Duration // a dispatcher silent this long counts as gone: its leases return to the queue
 	AutoDisable  models.AutoDisable
 	AllowPrivate string // RINGHOOK_ALLOW_PRIVATE_TARGETS
 	AllowCIDRs   string // RINGHOOK_ALLOW_CIDRS
@@ -41,7 +55,13 @@ type Config struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 	OnRecord     func([]models.Outcome) // observes recorded batches (tests, metrics)
+	// WrapTransport, when set, wraps the SSRF-safe transport (tests inject
+	// faults with it; the guard still runs underneath).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
+
+// ID names this dispatcher in the dispatchers table and on its leases.
+func (d *Dispatcher) ID() string { return d.id }
 
 // Dispatcher renders, sends and records webhook deliveries.
 type Dispatcher struct {
@@ -54,11 +74,12 @@ type Dispatcher struct {
 	rndMu sync.Mutex
 	rnd   *rand.Rand
 
-	inFlight    inFlight
-	wakeCh      chan struct{}
-	stop        context.CancelFunc
-	cancelSends context.CancelFunc
-	done        chan struct{}
+	inFlight inFlight
+	wakeCh   chan struct{}
+	parts    *parts // set by Start
+
+	id   string // names this process in the dispatchers table and on its leases
+	host string
 }
 
 // New builds a Dispatcher; Start runs its workers.
@@ -75,7 +96,12 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Dispatcher{store: store, client: safehttp.NewClient(policy, safehttp.Options{}), log: cfg.Log, now: cfg.Now, cfg: cfg,
+	client := safehttp.NewClient(policy, safehttp.Options{})
+	if cfg.WrapTransport != nil {
+		client.Transport = cfg.WrapTransport(client.Transport)
+	}
+	host, _ := os.Hostname()
+	return &Dispatcher{store: store, client: client, log: cfg.Log, now: cfg.Now, cfg: cfg, id: models.NewID("dsp_"), host: host,
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)), wakeCh: make(chan struct{}, 1)}, nil
 }
 

@@ -2,10 +2,11 @@ package dispatch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringhook/ringhook/models"
@@ -19,9 +20,16 @@ const (
 	DefaultPoll         = 500 * time.Millisecond
 	DefaultReapInterval = 15 * time.Second
 	DefaultStopTimeout  = 10 * time.Second
+	DefaultHeartbeat    = time.Second
+	DefaultStaleAfter   = 5 * time.Second
 
 	recorderCount = 4
 	recordBatch   = 256
+
+	// A recorder whose write failed waits this long before the next try,
+	// doubling up to recordBackoffMax, for as long as the database is away.
+	recordBackoffMin = 100 * time.Millisecond
+	recordBackoffMax = 2 * time.Second
 )
 
 func (c *Config) defaults() {
@@ -43,6 +51,12 @@ func (c *Config) defaults() {
 	if c.StopTimeout <= 0 {
 		c.StopTimeout = DefaultStopTimeout
 	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.StaleAfter <= 0 {
+		c.StaleAfter = DefaultStaleAfter
+	}
 	if c.AutoDisable.Failures == 0 {
 		c.AutoDisable = models.AutoDisable{Failures: 50, Window: time.Hour}
 	}
@@ -55,7 +69,7 @@ func (d *Dispatcher) jitter() *rand.Rand {
 	return d.rnd
 }
 
-// wake nudges the claim loop (after an ingest or a notification).
+// wake nudges the claimer (after an ingest or a notification).
 func (d *Dispatcher) wake() {
 	select {
 	case d.wakeCh <- struct{}{}:
@@ -63,119 +77,164 @@ func (d *Dispatcher) wake() {
 	}
 }
 
-// Start runs the claim loop, the workers, the recorder, the reaper and the
-// LISTEN loop until Stop. It returns at once.
+// parts are the running pieces of a started dispatcher. Work flows
+// claimer -> sender -> recorder; the listener and the reaper wake the
+// claimer; the heart beats for this process and hands back the leases of
+// processes that stopped beating. Each part has its own start and stop.
+type parts struct {
+	claimer  *claimer
+	sender   *sender
+	recorder *recorder
+	listener *listener
+	reaper   *reaper
+	heart    *heart
+}
+
+// Start runs the dispatcher's parts until Stop. It returns at once.
 func (d *Dispatcher) Start(ctx context.Context) {
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
-	d.stop, d.cancelSends = cancel, cancelSends
+	base := context.WithoutCancel(ctx)
 	work := make(chan *models.Claimed)
+	// Room for one outcome per worker: beyond that, workers wait for the
+	// recorders, so outcomes waiting on a slow or absent database stay
+	// bounded in memory.
 	results := make(chan models.Outcome, d.cfg.Workers)
-	slots := make(chan struct{}, d.cfg.Workers)
-	for range d.cfg.Workers {
-		slots <- struct{}{}
-	}
-	var workers sync.WaitGroup
-	for range d.cfg.Workers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for c := range work {
-				o := d.attempt(sendCtx, c, models.TriggerAuto)
-				d.inFlight.add(c.WebhookID, -1)
-				slots <- struct{}{}
-				d.wake() // room under the webhook's cap, maybe
-				results <- o
-			}
-		}()
-	}
-	d.done = make(chan struct{})
-	// Several recorders overlap their commits (PostgreSQL groups them), so
-	// the wait for one fsync does not bound throughput.
-	var recorders sync.WaitGroup
-	for range recorderCount {
-		recorders.Add(1)
-		go func() {
-			defer recorders.Done()
-			d.recordLoop(results)
-		}()
-	}
-	recorderDone := make(chan struct{})
-	go func() {
-		recorders.Wait()
-		close(recorderDone)
-	}()
-	go d.listenLoop(runCtx)
-	go d.reapLoop(runCtx)
-	go func() {
-		d.claimLoop(runCtx, work, slots)
-		close(work)
-		workers.Wait()
-		close(results)
-		<-recorderDone
-		close(d.done)
-	}()
+	p := &parts{recorder: &recorder{d: d, in: results}}
+	p.sender = &sender{d: d, work: work, results: results, slots: make(chan struct{}, d.cfg.Workers)}
+	p.claimer = &claimer{d: d, work: work, slots: p.sender.slots, rec: p.recorder}
+	p.listener = &listener{d: d}
+	p.reaper = &reaper{d: d}
+	p.heart = &heart{d: d}
+	// Register before the first claim, so every lease names a holder
+	// other processes can see beating.
+	d.heartbeat(base)
+	p.recorder.start(base)
+	p.sender.start(base)
+	p.claimer.start(base)
+	p.listener.start(base)
+	p.reaper.start(base)
+	p.heart.start(base)
+	d.parts = p
 }
 
 // Stop stops claiming, lets in-flight sends finish within the stop timeout
 // (then cancels them; their attempts are recorded as failed and retried),
-// and records everything before returning.
+// and records every outcome before returning. Recording gets the stop
+// timeout again (or until ctx ends); outcomes the database did not take by
+// then are left to the reaper (their leases expire and they are sent
+// again), and Stop says how many.
 func (d *Dispatcher) Stop(ctx context.Context) error {
-	if d.stop == nil {
+	p := d.parts
+	if p == nil {
 		return nil
 	}
-	d.stop()
-	timer := time.NewTimer(d.cfg.StopTimeout)
-	defer timer.Stop()
+	p.claimer.stop()
+	p.listener.stop()
+	p.reaper.stop()
+	grace := time.NewTimer(d.cfg.StopTimeout)
+	defer grace.Stop()
 	select {
-	case <-d.done:
-		return nil
-	case <-timer.C:
+	case <-p.sender.done:
+	case <-grace.C:
 	case <-ctx.Done():
 	}
-	d.cancelSends()
+	p.sender.cancel()
+	bound := time.NewTimer(d.cfg.StopTimeout)
+	defer bound.Stop()
 	select {
-	case <-d.done:
+	case <-p.recorder.done:
 		return nil
-	case <-time.After(5 * time.Second):
-		return errors.New("dispatcher: in-flight work did not finish")
+	case <-bound.C:
+	case <-ctx.Done():
+	}
+	p.recorder.giveUp()
+	<-p.sender.done
+	<-p.recorder.done
+	p.heart.stop()
+	if n := p.recorder.dropped.Load(); n > 0 {
+		// Stay registered with a stale beat: other processes hand the
+		// leases back within StaleAfter.
+		return fmt.Errorf("dispatcher: %d outcomes unrecorded at stop (the database did not answer); other dispatchers send them again once this one counts as gone", n)
+	}
+	return d.unregister(ctx)
+}
+
+// unregister removes this process from the dispatchers table.
+func (d *Dispatcher) unregister(ctx context.Context) error {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.StopTimeout)
+	defer cancel()
+	return d.store.Unregister(uctx, d.id)
+}
+
+// heartbeat records that this process is alive.
+func (d *Dispatcher) heartbeat(ctx context.Context) {
+	if err := d.store.Heartbeat(ctx, d.id, d.host, os.Getpid(), d.now()); err != nil && ctx.Err() == nil {
+		d.log.Error("dispatcher heartbeat", "err", err)
 	}
 }
 
-func (d *Dispatcher) claimLoop(ctx context.Context, work chan<- *models.Claimed, slots chan struct{}) {
-	poll := time.NewTimer(0)
-	defer poll.Stop()
+// beat refreshes this process's heartbeat every Heartbeat and returns to
+// the queue the leases of dispatchers silent for StaleAfter, so the work
+// of a crashed process resumes within seconds, whatever the webhook
+// timeout (the lease itself runs for the timeout plus a margin).
+func (d *Dispatcher) beat(ctx context.Context) {
+	t := time.NewTicker(d.cfg.Heartbeat)
+	defer t.Stop()
 	for {
-		// Take at least one free worker, then every other free one.
 		select {
 		case <-ctx.Done():
 			return
-		case <-slots:
+		case <-t.C:
 		}
-		free := 1
-	more:
-		for free < d.cfg.Batch {
-			select {
-			case <-slots:
-				free++
-			default:
-				break more
-			}
+		d.heartbeat(ctx)
+		now := d.now()
+		if n, err := d.store.ReapStale(ctx, now, now.Add(-d.cfg.StaleAfter), d.id); err != nil && ctx.Err() == nil {
+			d.log.Error("reap leases of stopped dispatchers", "err", err)
+		} else if n > 0 {
+			d.log.Warn("returned deliveries leased by a dispatcher that stopped beating to the queue", "count", n)
+			d.wake()
 		}
-		claimed, err := d.store.Claim(ctx, d.now(), free, d.cfg.PerWebhook, d.inFlight.snapshot())
-		if err != nil && ctx.Err() == nil {
-			d.log.Error("claim deliveries", "err", err)
-		}
-		for i := range claimed {
-			d.inFlight.add(claimed[i].WebhookID, 1)
-			work <- &claimed[i]
-		}
-		for range free - len(claimed) {
-			slots <- struct{}{}
-		}
-		if len(claimed) == free {
-			continue // more may be due right now
-		}
+	}
+}
+
+// claim leases up to n due deliveries given what this process has in flight.
+func (d *Dispatcher) claim(ctx context.Context, n int, inFlight map[string]int) ([]models.Claimed, error) {
+	return d.store.Claim(ctx, d.now(), n, d.cfg.PerWebhook, inFlight, d.id)
+}
+
+// claimer leases due deliveries for free workers, as many as are free (up
+// to the batch size) in one statement, and never more per webhook than the
+// per-process cap. It pauses while the recorders cannot write.
+type claimer struct {
+	d     *Dispatcher
+	work  chan<- *models.Claimed
+	slots chan struct{} // one token per idle worker
+	rec   *recorder
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (c *claimer) start(ctx context.Context) {
+	ctx, c.cancel = context.WithCancel(ctx)
+	c.done = make(chan struct{})
+	go func() {
+		defer close(c.done)
+		defer close(c.work)
+		c.run(ctx)
+	}()
+}
+
+// stop ends claiming; what was claimed has been handed to the sender.
+func (c *claimer) stop() {
+	c.cancel()
+	<-c.done
+}
+
+func (c *claimer) run(ctx context.Context) {
+	d := c.d
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	wait := func() bool {
 		if !poll.Stop() {
 			select {
 			case <-poll.C:
@@ -185,24 +244,141 @@ func (d *Dispatcher) claimLoop(ctx context.Context, work chan<- *models.Claimed,
 		poll.Reset(d.cfg.Poll)
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-d.wakeCh:
 		case <-poll.C:
+		}
+		return true
+	}
+	for {
+		// Outcomes waiting on the database: claiming more would only
+		// add to them.
+		if c.rec.stalled() {
+			if !wait() {
+				return
+			}
+			continue
+		}
+		// Take at least one free worker, then every other free one.
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.slots:
+		}
+		free := 1
+	more:
+		for free < d.cfg.Batch {
+			select {
+			case <-c.slots:
+				free++
+			default:
+				break more
+			}
+		}
+		claimed, err := d.claim(ctx, free, d.inFlight.snapshot())
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("claim deliveries", "err", err)
+		}
+		for i := range claimed {
+			d.inFlight.add(claimed[i].WebhookID, 1)
+			c.work <- &claimed[i]
+		}
+		for range free - len(claimed) {
+			c.slots <- struct{}{}
+		}
+		if len(claimed) == free {
+			continue // more may be due right now
+		}
+		if !wait() {
+			return
 		}
 	}
 }
 
-// recordLoop writes outcomes in batches: whatever has arrived by the time
-// the previous write finished goes into the next transaction. (Lingering to
-// grow batches was measured slower: rows stay 'sending', and so count
-// against the per-webhook cap, until recorded.)
-func (d *Dispatcher) recordLoop(results <-chan models.Outcome) {
-	for o := range results {
+// sender is the worker pool: each worker sends one claimed delivery at a time
+// (recovering from a panic as an internal-error attempt, see send) and
+// hands the outcome to the recorders before taking more work.
+type sender struct {
+	d       *Dispatcher
+	work    <-chan *models.Claimed
+	results chan<- models.Outcome
+	slots   chan struct{}
+
+	cancel context.CancelFunc // cuts in-flight requests short
+	done   chan struct{}
+}
+
+func (s *sender) start(ctx context.Context) {
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	var wg sync.WaitGroup
+	for range s.d.cfg.Workers {
+		s.slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range s.work {
+				o := s.d.send(ctx, c, models.TriggerAuto)
+				s.d.inFlight.add(c.WebhookID, -1)
+				s.results <- o
+				s.slots <- struct{}{}
+				s.d.wake() // room under the webhook's cap, maybe
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.results)
+		close(s.done)
+	}()
+}
+
+// recorder writes outcomes in batches with several writers: whatever has
+// arrived by the time the previous write finished goes into the next
+// transaction, and overlapping commits let PostgreSQL group their flushes.
+// (Lingering to grow batches was measured slower: rows stay 'sending', and
+// so count against the per-webhook cap, until recorded.) A batch the
+// database refuses is kept and retried with backoff until it is written;
+// meanwhile the claimer pauses and the workers wait, so memory stays bounded.
+type recorder struct {
+	d  *Dispatcher
+	in <-chan models.Outcome
+
+	failing atomic.Int32 // writers holding a batch the database refused
+	dropped atomic.Int64 // outcomes given up at Stop
+
+	ctx    context.Context
+	giveUp context.CancelFunc
+	done   chan struct{}
+}
+
+func (r *recorder) start(ctx context.Context) {
+	r.ctx, r.giveUp = context.WithCancel(ctx)
+	r.done = make(chan struct{})
+	var wg sync.WaitGroup
+	for range recorderCount {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.loop()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(r.done)
+	}()
+}
+
+// stalled reports whether some outcomes are waiting for the database.
+func (r *recorder) stalled() bool { return r.failing.Load() > 0 }
+
+func (r *recorder) loop() {
+	for o := range r.in {
 		batch := []models.Outcome{o}
 	drain:
 		for len(batch) < recordBatch {
 			select {
-			case o, ok := <-results:
+			case o, ok := <-r.in:
 				if !ok {
 					break drain
 				}
@@ -211,34 +387,107 @@ func (d *Dispatcher) recordLoop(results <-chan models.Outcome) {
 				break drain
 			}
 		}
-		d.record(context.Background(), batch)
+		r.keep(batch)
 	}
 }
 
-func (d *Dispatcher) record(ctx context.Context, batch []models.Outcome) {
-	for try := 0; ; try++ {
-		disabled, err := d.store.Record(ctx, d.now(), batch, d.cfg.AutoDisable)
+// keep writes batch, retrying with backoff for as long as it takes, until
+// Stop gives up.
+func (r *recorder) keep(batch []models.Outcome) {
+	backoff := recordBackoffMin
+	for try := 1; ; try++ {
+		err := r.d.write(r.ctx, batch)
 		if err == nil {
-			for _, id := range disabled {
-				d.log.Warn("webhook disabled automatically", "webhook", id)
-			}
-			if d.cfg.OnRecord != nil {
-				d.cfg.OnRecord(batch)
+			if try > 1 {
+				r.failing.Add(-1)
+				r.d.log.Info("recorded outcomes after the database came back", "outcomes", len(batch), "tries", try)
 			}
 			return
 		}
-		// The database is away: keep the results (the leases keep the rows
-		// from being sent again) and retry; after the lease the reaper would
-		// hand them out again, so give up well before that.
-		d.log.Error("record attempts", "err", err, "try", try)
-		if try >= 5 {
+		if r.ctx.Err() != nil {
+			if try > 1 {
+				r.failing.Add(-1)
+			}
+			r.dropped.Add(int64(len(batch)))
+			r.d.log.Error("stopped before outcomes could be recorded; the reaper will send them again", "outcomes", len(batch), "err", err)
 			return
 		}
-		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
+		if try == 1 {
+			r.failing.Add(1)
+		}
+		r.d.log.Error("record attempts: keeping the outcomes and trying again", "err", err, "outcomes", len(batch), "try", try, "retry_in", backoff)
+		select {
+		case <-r.ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, recordBackoffMax)
 	}
 }
 
-func (d *Dispatcher) reapLoop(ctx context.Context) {
+// write records one batch once: the one path by which automatic outcomes
+// reach the database.
+func (d *Dispatcher) write(ctx context.Context, batch []models.Outcome) error {
+	disabled, err := d.store.Record(ctx, d.now(), batch, d.cfg.AutoDisable)
+	if err != nil {
+		return err
+	}
+	for _, id := range disabled {
+		d.log.Warn("webhook disabled automatically", "webhook", id)
+	}
+	if d.cfg.OnRecord != nil {
+		d.cfg.OnRecord(batch)
+	}
+	return nil
+}
+
+// loop is the start and stop of a part that runs one loop: the listener,
+// the reaper and the heart.
+type loop struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (l *loop) run(ctx context.Context, body func(context.Context)) {
+	ctx, l.cancel = context.WithCancel(ctx)
+	l.done = make(chan struct{})
+	go func() {
+		defer close(l.done)
+		body(ctx)
+	}()
+}
+
+func (l *loop) stop() {
+	l.cancel()
+	<-l.done
+}
+
+// reaper returns expired leases to the queue every ReapInterval.
+type reaper struct {
+	loop
+	d *Dispatcher
+}
+
+func (r *reaper) start(ctx context.Context) { r.run(ctx, r.d.reap) }
+
+// listener wakes the claimer on every notification of new deliveries.
+type listener struct {
+	loop
+	d *Dispatcher
+}
+
+func (l *listener) start(ctx context.Context) { l.run(ctx, l.d.listen) }
+
+// heart beats for this process and hands back the leases of dispatchers
+// that stopped beating (see beat).
+type heart struct {
+	loop
+	d *Dispatcher
+}
+
+func (h *heart) start(ctx context.Context) { h.run(ctx, h.d.beat) }
+
+// reap is the reaper's loop.
+func (d *Dispatcher) reap(ctx context.Context) {
 	t := time.NewTicker(d.cfg.ReapInterval)
 	defer t.Stop()
 	for {
@@ -256,7 +505,8 @@ func (d *Dispatcher) reapLoop(ctx context.Context) {
 	}
 }
 
-func (d *Dispatcher) listenLoop(ctx context.Context) {
+// listen reconnects after a second when the connection drops.
+func (d *Dispatcher) listen(ctx context.Context) {
 	for ctx.Err() == nil {
 		if err := d.store.Listen(ctx, d.wake); err != nil {
 			d.log.Warn("listen for deliveries", "err", err)
@@ -269,10 +519,11 @@ func (d *Dispatcher) listenLoop(ctx context.Context) {
 }
 
 // ProcessDue claims one batch of due deliveries, sends them concurrently and
-// records the results before returning how many it sent. Tests drive the
-// dispatcher with it (and an injected clock) instead of Start.
+// records the outcomes before returning how many it sent: one turn of the
+// same parts Start runs (claim, send, write), synchronously. Tests use it to
+// step the dispatcher with an injected clock.
 func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
-	claimed, err := d.store.Claim(ctx, d.now(), d.cfg.Batch, d.cfg.PerWebhook, nil)
+	claimed, err := d.claim(ctx, d.cfg.Batch, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -282,11 +533,14 @@ func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i] = d.attempt(ctx, &claimed[i], models.TriggerAuto)
+			outs[i] = d.send(ctx, &claimed[i], models.TriggerAuto)
 		}()
 	}
 	wg.Wait()
-	if _, err := d.store.Record(ctx, d.now(), outs, d.cfg.AutoDisable); err != nil {
+	if len(outs) == 0 {
+		return 0, nil
+	}
+	if err := d.write(ctx, outs); err != nil {
 		return 0, fmt.Errorf("record: %w", err)
 	}
 	return len(claimed), nil

@@ -77,7 +77,7 @@ func TestCrashedWorkerLosesNothing(t *testing.T) {
 		f.ingest(t, d, event("call.received", nil))
 	}
 	// A process claims the batch and dies before sending anything.
-	claimed, err := f.store.Claim(context.Background(), f.clock.Now(), 10, 10, nil)
+	claimed, err := f.store.Claim(context.Background(), f.clock.Now(), 10, 10, nil, "")
 	if err != nil || len(claimed) != 5 {
 		t.Fatalf("claimed %d: %v", len(claimed), err)
 	}
@@ -129,7 +129,7 @@ func TestTwoDispatchersShareTheQueue(t *testing.T) {
 	for i := 0; i < n; i++ {
 		f.ingest(t, []*dispatch.Dispatcher{d1, d2}[i%2], event("call.received", nil))
 	}
-	count := func(status string) int64 {
+	count := func(status models.DeliveryStatus) int64 {
 		var c int64
 		f.db.Model(&models.Delivery{}).Where("webhook_id = ? AND status = ?", w.ID, status).Count(&c)
 		return c
@@ -329,7 +329,7 @@ func TestWebhookDeletedMidFlight(t *testing.T) {
 	gone := f.webhook(t, rc.URL, nil)
 	d := f.dispatcher(t, nil)
 	f.ingest(t, d, event("call.received", nil))
-	claimed, err := f.store.Claim(context.Background(), f.clock.Now(), 10, 10, nil)
+	claimed, err := f.store.Claim(context.Background(), f.clock.Now(), 10, 10, nil, "")
 	if err != nil || len(claimed) != 2 {
 		t.Fatalf("claimed %d: %v", len(claimed), err)
 	}

@@ -84,11 +84,11 @@ func newDelivery(w *models.Webhook, payload map[string]any, test bool) models.Ne
 // Redeliver sends an existing delivery again now, as a manual attempt, and
 // returns the attempt as recorded.
 func (d *Dispatcher) Redeliver(ctx context.Context, accountID string, deliveryID int64, who models.Actor) (*models.Attempt, error) {
-	c, err := d.store.ClaimOne(ctx, accountID, deliveryID, d.now())
+	c, err := d.store.ClaimOne(ctx, accountID, deliveryID, d.now(), d.id)
 	if err != nil {
 		return nil, err
 	}
-	o := d.attempt(ctx, c, models.TriggerManual)
+	o := d.send(ctx, c, models.TriggerManual)
 	if _, err := d.store.Record(ctx, d.now(), []models.Outcome{o}, d.cfg.AutoDisable); err != nil {
 		return nil, fmt.Errorf("redeliver: %w", err)
 	}
@@ -104,7 +104,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, w *models.Webhook, eventType 
 		return nil, err
 	}
 	nd := newDelivery(w, ev.Payload.V, true)
-	c, err := d.store.CreateTestDelivery(ctx, ev, nd, true)
+	c, err := d.store.CreateTestDelivery(ctx, ev, nd, true, d.id)
 	if err != nil {
 		return nil, fmt.Errorf("send test: %w", err)
 	}
@@ -112,7 +112,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, w *models.Webhook, eventType 
 	if c.Status != models.StatusSending {
 		return res, nil
 	}
-	o := d.attempt(ctx, c, models.TriggerTest)
+	o := d.send(ctx, c, models.TriggerTest)
 	if _, err := d.store.Record(ctx, d.now(), []models.Outcome{o}, d.cfg.AutoDisable); err != nil {
 		return nil, fmt.Errorf("send test: %w", err)
 	}
@@ -134,7 +134,7 @@ func (d *Dispatcher) SendTestToAll(ctx context.Context, accountID string, hooks 
 		if err != nil {
 			return n, err
 		}
-		if _, err := d.store.CreateTestDelivery(ctx, ev, newDelivery(w, ev.Payload.V, true), false); err != nil {
+		if _, err := d.store.CreateTestDelivery(ctx, ev, newDelivery(w, ev.Payload.V, true), false, ""); err != nil {
 			return n, fmt.Errorf("send test to all: %w", err)
 		}
 		n++

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,9 +20,40 @@ import (
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/modeltest"
 	"github.com/ringhook/ringhook/web/dispatch"
+	"github.com/ringhook/ringhook/web/dispatch/verifyexample"
 )
 
-func TestMain(m *testing.M) { modeltest.Main(m, "dispatch") }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChildDispatcher())
+	}
+	modeltest.Main(m, "dispatch")
+}
+
+// childEnv makes the test binary run a dispatcher against the database in
+// childDBEnv until it is killed (see TestCrashedProcessResumesWithinSeconds).
+const (
+	childEnv   = "RINGHOOK_TEST_CHILD_DISPATCHER"
+	childDBEnv = "RINGHOOK_TEST_CHILD_DATABASE"
+)
+
+func runChildDispatcher() int {
+	ctx := context.Background()
+	db, err := models.Open(ctx, os.Getenv(childDBEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child dispatcher:", err)
+		return 2
+	}
+	d, err := dispatch.New(models.NewStore(db, time.Now), dispatch.Config{AllowPrivate: "true", LoopbackOnly: true,
+		Poll: 50 * time.Millisecond, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child dispatcher:", err)
+		return 2
+	}
+	d.Start(ctx)
+	fmt.Println("started", d.ID())
+	select {} // until the parent kills the process
+}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -218,6 +250,15 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// verifyReceived runs the receiver-side check (verifyexample.Verify) on a
+// request a test receiver got.
+func verifyReceived(r received, publicURL string, secrets []string, now time.Time) error {
+	req := httptest.NewRequest(r.Method, publicURL+r.URL, bytes.NewReader(r.Body))
+	req.Header = r.Header.Clone()
+	_, err := verifyexample.Verify(req, publicURL, secrets, now)
+	return err
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,8 +23,36 @@ const MaxRecordedBody = 16 << 10
 // connection can be reused; beyond it the connection is closed.
 const maxDrain = 256 << 10
 
+// internalError is what an attempt that hit a bug in Ringhook records; the
+// details (panic value and stack) go to the log only.
+const internalError = "Ringhook hit an internal error while sending this attempt (details are in the server log)."
+
+// send makes one attempt at a claimed delivery and returns what to record.
+// A panic while rendering or sending is recovered: it is logged with its
+// stack and recorded as this attempt's error (kind internal), and the
+// delivery is retried like after any failure, so one bad delivery cannot
+// take the process or the other deliveries down.
+func (d *Dispatcher) send(ctx context.Context, c *models.Claimed, trigger models.Trigger) (o models.Outcome) {
+	start := d.now()
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		d.log.Error("panic while sending a delivery: recorded as an internal error and retried",
+			"delivery", c.ID, "webhook", c.WebhookID, "attempt", c.AttemptCount, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		a := models.Attempt{AccountID: c.AccountID, DeliveryID: c.ID, WebhookID: c.WebhookID, Number: c.AttemptCount,
+			Trigger: trigger, StartedAt: start, DurationMS: int(d.now().Sub(start) / time.Millisecond),
+			RequestMethod: c.RequestMethod, RequestURL: models.RedactURL(c.RequestURL),
+			RequestHeaders: models.JSON[[]models.Header]{V: []models.Header{}}, ResponseHeaders: models.JSON[[]models.Header]{V: []models.Header{}},
+			ErrorKind: models.ErrKindInternal, ErrorMessage: internalError}
+		o = d.outcome(c, a, nil, start)
+	}()
+	return d.attempt(ctx, c, trigger)
+}
+
 // attempt sends one claimed delivery and returns what to record.
-func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger string) models.Outcome {
+func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger models.Trigger) models.Outcome {
 	w := &c.Webhook
 	start := d.now()
 	a := models.Attempt{AccountID: c.AccountID, DeliveryID: c.ID, WebhookID: c.WebhookID, Number: c.AttemptCount,
@@ -89,6 +118,9 @@ func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger str
 // outcome decides the delivery's next state from an attempt.
 func (d *Dispatcher) outcome(c *models.Claimed, a models.Attempt, resHeader http.Header, now time.Time) models.Outcome {
 	o := models.Outcome{Attempt: a}
+	if c.LeaseHolder != nil {
+		o.LeaseHolder = *c.LeaseHolder
+	}
 	if a.Succeeded() {
 		o.Status = models.StatusSucceeded
 		return o

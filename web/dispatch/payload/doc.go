@@ -11,8 +11,10 @@
 //     and body. The result is stored and reused unchanged on every retry.
 //   - [SignatureHeader] signs the request the Standard Webhooks way over
 //     id.timestamp.content, where content is [SignedContent]: the body for
-//     POST and the full URL for GET. [Verify] is the receiver's side.
+//     POST and the full URL for GET. The receiver's side is
+//     web/dispatch/verifyexample (the one verifier); new secrets come from
+//     models.NewSigningSecret (the one owner of the secret format).
 //
-// The package is pure: no I/O besides the random reader given to [NewSecret],
-// no package state, and every function is safe for concurrent use.
+// The package is pure: no I/O, no package state, and every function is safe
+// for concurrent use.
 package payload

@@ -11,46 +11,20 @@ import (
 	"time"
 
 	"github.com/ringhook/ringhook/web/dispatch/payload"
+	"github.com/ringhook/ringhook/web/dispatch/verifyexample"
 )
 
-// verifyRinghook is what a receiver runs before trusting a delivery. It
-// returns the signed content: the raw body for POST, the full URL for GET.
-//
-// publicURL is the scheme and host exactly as configured in the Ringhook
-// webhook ("https://crm.example.com"); do not rebuild it from r.Host or r.TLS
-// behind a proxy. secrets holds the current secret, plus the previous one
-// during a rotation.
-func verifyRinghook(r *http.Request, publicURL string, secrets []string) ([]byte, error) {
-	var content []byte
-	if r.Method == http.MethodGet {
-		// GET deliveries sign the full request URL, query included.
-		content = []byte(publicURL + r.URL.RequestURI())
-	} else {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			return nil, fmt.Errorf("read body: %w", err)
-		}
-		content = body // verify the raw bytes, before any parsing
-	}
-	err := payload.Verify(secrets,
-		r.Header.Get("webhook-id"),
-		r.Header.Get("webhook-timestamp"),
-		r.Header.Get("webhook-signature"),
-		content, time.Now(), 5*time.Minute)
-	if err != nil {
-		return nil, err
-	}
-	return content, nil
-}
-
-// ExampleVerify shows a Go receiver verifying Ringhook deliveries with
-// net/http: a signed POST, a signed GET and a tampered POST.
-func ExampleVerify() {
+// Example_receiver shows a Go receiver verifying Ringhook deliveries with
+// net/http and verifyexample.Verify (the check the README quotes): a signed
+// POST, a signed GET and a tampered POST. publicURL is the scheme and host
+// exactly as configured in the webhook; do not rebuild it from r.Host or
+// r.TLS behind a proxy.
+func Example_receiver() {
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	var publicURL string // set once the test server runs
 
 	receiver := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := verifyRinghook(r, publicURL, []string{secret}); err != nil {
+		if _, err := verifyexample.Verify(r, publicURL, []string{secret}, time.Now()); err != nil {
 			http.Error(w, "invalid signature", http.StatusUnauthorized)
 			return
 		}

@@ -3,14 +3,16 @@ package payload_test
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
+	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/web/dispatch/payload"
+	"github.com/ringhook/ringhook/web/dispatch/verifyexample"
 )
 
 // Standard Webhooks reference vector.
@@ -70,17 +72,20 @@ func TestSignErrors(t *testing.T) {
 	}
 }
 
-func TestVerify(t *testing.T) {
+// TestVerifyRoundTrip checks what SignatureHeader produces against the
+// receiver-side check the README quotes (verifyexample.Verify, the one
+// verifier), rotation included.
+func TestVerifyRoundTrip(t *testing.T) {
 	oldSecret := refSecret
-	newSecret, err := payload.NewSecret(bytes.NewReader(bytes.Repeat([]byte{7}, 24)))
+	newSecret := models.SigningSecretPrefix + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 24))
+	otherSecret, err := models.NewSigningSecret()
 	if err != nil {
-		t.Fatalf("NewSecret: %v", err)
+		t.Fatalf("NewSigningSecret: %v", err)
 	}
-	otherSecret, _ := payload.NewSecret(nil)
 	ts := time.Unix(refUnix, 0)
 	tsHeader := strconv.FormatInt(refUnix, 10)
-	body := []byte(refBody)
-	rotation, err := payload.SignatureHeader([]string{oldSecret, newSecret}, refID, ts, body)
+	body := refBody
+	rotation, err := payload.SignatureHeader([]string{oldSecret, newSecret}, refID, ts, []byte(body))
 	if err != nil {
 		t.Fatalf("SignatureHeader: %v", err)
 	}
@@ -89,85 +94,46 @@ func TestVerify(t *testing.T) {
 	}
 
 	tests := []struct {
-		name      string
-		secrets   []string
-		id, tsH   string
-		sig       string
-		content   []byte
-		now       time.Time
-		tolerance time.Duration
-		want      error // nil = valid; otherwise errors.Is target (or any error when errAny)
-		errAny    bool
+		name    string
+		secrets []string
+		id, tsH string
+		sig     string
+		content string
+		now     time.Time
+		valid   bool
 	}{
-		{name: "reference vector", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts},
-		{name: "rotation, receiver has old secret", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: rotation, content: body, now: ts},
-		{name: "rotation, receiver has new secret", secrets: []string{newSecret}, id: refID, tsH: tsHeader, sig: rotation, content: body, now: ts},
-		{name: "receiver holds both", secrets: []string{otherSecret, newSecret}, id: refID, tsH: tsHeader, sig: rotation, content: body, now: ts},
-		{name: "unknown versions skipped", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: "v1a,abc v2,xyz " + refSig, content: body, now: ts},
-		{name: "within tolerance", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts.Add(4 * time.Minute), tolerance: 5 * time.Minute},
-		{name: "default tolerance", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts.Add(-299 * time.Second)},
+		{name: "reference vector", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts, valid: true},
+		{name: "rotation, receiver has old secret", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: rotation, content: body, now: ts, valid: true},
+		{name: "rotation, receiver has new secret", secrets: []string{newSecret}, id: refID, tsH: tsHeader, sig: rotation, content: body, now: ts, valid: true},
+		{name: "receiver holds both", secrets: []string{otherSecret, newSecret}, id: refID, tsH: tsHeader, sig: rotation, content: body, now: ts, valid: true},
+		{name: "unknown versions skipped", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: "v1a,abc v2,xyz " + refSig, content: body, now: ts, valid: true},
+		{name: "within tolerance", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts.Add(4 * time.Minute), valid: true},
+		{name: "future within tolerance", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts.Add(-299 * time.Second), valid: true},
 
-		{name: "tampered body", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: []byte(`{"test": 2432232315}`), now: ts, want: payload.ErrNoMatchingSignature},
-		{name: "tampered id", secrets: []string{oldSecret}, id: refID + "x", tsH: tsHeader, sig: refSig, content: body, now: ts, want: payload.ErrNoMatchingSignature},
-		{name: "timestamp header changed", secrets: []string{oldSecret}, id: refID, tsH: strconv.FormatInt(refUnix+1, 10), sig: refSig, content: body, now: ts, want: payload.ErrNoMatchingSignature},
-		{name: "wrong secret", secrets: []string{otherSecret}, id: refID, tsH: tsHeader, sig: rotation, content: body, now: ts, want: payload.ErrNoMatchingSignature},
-		{name: "signature without version", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: strings.TrimPrefix(refSig, "v1,"), content: body, now: ts, want: payload.ErrNoMatchingSignature},
-		{name: "old timestamp", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts.Add(6 * time.Minute), tolerance: 5 * time.Minute, want: payload.ErrTimestampOutOfRange},
-		{name: "future timestamp", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts.Add(-301 * time.Second), want: payload.ErrTimestampOutOfRange},
-		{name: "timestamp not a number", secrets: []string{oldSecret}, id: refID, tsH: "2021-02-21", sig: refSig, content: body, now: ts, want: payload.ErrMissingHeaders},
-		{name: "missing signature", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: " ", content: body, now: ts, want: payload.ErrMissingHeaders},
-		{name: "missing id", secrets: []string{oldSecret}, tsH: tsHeader, sig: refSig, content: body, now: ts, want: payload.ErrMissingHeaders},
-		{name: "no secrets", id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts, errAny: true},
-		{name: "bad secret", secrets: []string{"whsec_%%%"}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts, errAny: true},
+		{name: "tampered body", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: `{"test": 2432232315}`, now: ts},
+		{name: "tampered id", secrets: []string{oldSecret}, id: refID + "x", tsH: tsHeader, sig: refSig, content: body, now: ts},
+		{name: "timestamp header changed", secrets: []string{oldSecret}, id: refID, tsH: strconv.FormatInt(refUnix+1, 10), sig: refSig, content: body, now: ts},
+		{name: "wrong secret", secrets: []string{otherSecret}, id: refID, tsH: tsHeader, sig: rotation, content: body, now: ts},
+		{name: "old timestamp", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts.Add(6 * time.Minute)},
+		{name: "future timestamp", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts.Add(-301 * time.Second)},
+		{name: "timestamp not a number", secrets: []string{oldSecret}, id: refID, tsH: "2021-02-21", sig: refSig, content: body, now: ts},
+		{name: "missing signature", secrets: []string{oldSecret}, id: refID, tsH: tsHeader, content: body, now: ts},
+		{name: "missing id", secrets: []string{oldSecret}, tsH: tsHeader, sig: refSig, content: body, now: ts},
+		{name: "no secrets", id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts},
+		{name: "bad secret", secrets: []string{"whsec_%%%"}, id: refID, tsH: tsHeader, sig: refSig, content: body, now: ts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := payload.Verify(tc.secrets, tc.id, tc.tsH, tc.sig, tc.content, tc.now, tc.tolerance)
-			switch {
-			case tc.errAny:
-				if err == nil {
-					t.Error("Verify = nil, want an error")
-				}
-			case tc.want == nil:
-				if err != nil {
-					t.Errorf("Verify = %v, want nil", err)
-				}
-			case !errors.Is(err, tc.want):
-				t.Errorf("Verify = %v, want %v", err, tc.want)
+			r := httptest.NewRequest(http.MethodPost, "https://crm.example.com/in", strings.NewReader(tc.content))
+			r.Header.Set("webhook-id", tc.id)
+			r.Header.Set("webhook-timestamp", tc.tsH)
+			r.Header.Set("webhook-signature", tc.sig)
+			_, err := verifyexample.Verify(r, "https://crm.example.com", tc.secrets, tc.now)
+			if (err == nil) != tc.valid {
+				t.Errorf("Verify = %v, want valid=%v", err, tc.valid)
 			}
 		})
 	}
-}
-
-func TestNewSecret(t *testing.T) {
-	t.Run("known bytes", func(t *testing.T) {
-		got, err := payload.NewSecret(bytes.NewReader(make([]byte, 24)))
-		if err != nil {
-			t.Fatalf("NewSecret: %v", err)
-		}
-		if want := "whsec_" + strings.Repeat("A", 32); got != want {
-			t.Errorf("NewSecret = %q, want %q", got, want)
-		}
-	})
-	t.Run("random secrets differ and decode to 24 bytes", func(t *testing.T) {
-		a, errA := payload.NewSecret(nil)
-		b, errB := payload.NewSecret(nil)
-		if errA != nil || errB != nil || a == b {
-			t.Fatalf("NewSecret = %q, %v; %q, %v", a, errA, b, errB)
-		}
-		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(a, "whsec_"))
-		if err != nil || len(key) != 24 || !strings.HasPrefix(a, "whsec_") {
-			t.Errorf("secret %q decodes to %d bytes, %v", a, len(key), err)
-		}
-	})
-	t.Run("short reader fails", func(t *testing.T) {
-		if s, err := payload.NewSecret(bytes.NewReader(make([]byte, 10))); err == nil {
-			t.Errorf("NewSecret = %q, want error", s)
-		}
-		if s, err := payload.NewSecret(iotest.ErrReader(errors.New("boom"))); err == nil {
-			t.Errorf("NewSecret = %q, want error", s)
-		}
-	})
 }
 
 func TestSignedContentGET(t *testing.T) {
@@ -183,17 +149,22 @@ func TestSignedContentGET(t *testing.T) {
 		t.Fatalf("SignatureHeader: %v", err)
 	}
 	tests := []struct {
-		name    string
-		content string
-		valid   bool
+		name      string
+		url       string // as received
+		publicURL string // as the receiver configured it
+		valid     bool
 	}{
-		{"full URL verifies", req.URL, true},
-		{"query only does not", req.URL[strings.Index(req.URL, "?")+1:], false},
-		{"changed query does not", strings.Replace(req.URL, "token=abc", "token=abd", 1), false},
+		{"full URL verifies", req.URL, "https://example.com", true},
+		{"another host does not", req.URL, "https://example.org", false},
+		{"changed query does not", strings.Replace(req.URL, "token=abc", "token=abd", 1), "https://example.com", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := payload.Verify([]string{refSecret}, "evt_01JRB3Q7Z8K2M4N6P8R0S2T4V6", strconv.FormatInt(refUnix, 10), sig, []byte(tc.content), ts, 0)
+			r := httptest.NewRequest(http.MethodGet, tc.url, nil)
+			r.Header.Set("webhook-id", "evt_01JRB3Q7Z8K2M4N6P8R0S2T4V6")
+			r.Header.Set("webhook-timestamp", strconv.FormatInt(refUnix, 10))
+			r.Header.Set("webhook-signature", sig)
+			_, err := verifyexample.Verify(r, tc.publicURL, []string{refSecret}, ts)
 			if (err == nil) != tc.valid {
 				t.Errorf("Verify = %v, want valid=%v", err, tc.valid)
 			}

@@ -13,16 +13,8 @@ import (
 	"os"
 	"strings"
 	"unicode/utf8"
-)
 
-// Error kinds returned by [Classify]. Except for KindBlocked they match the
-// error_kind values of the delivery attempt record.
-const (
-	KindBlocked = "blocked" // the SSRF policy refused the destination address
-	KindTimeout = "timeout" // a deadline expired (request context or transport timeout)
-	KindDNS     = "dns"     // the host name could not be resolved
-	KindTLS     = "tls"     // TLS handshake or certificate verification failed
-	KindConnect = "connect" // connection refused or reset, and any other transport failure
+	"github.com/ringhook/ringhook/models"
 )
 
 // maxMessageLen bounds the length of a Classify message in bytes.
@@ -32,13 +24,13 @@ const maxMessageLen = 300
 // request it sent) to the error kind of a delivery attempt and a short,
 // human-readable message. The checks run in this order: blocked, timeout,
 // dns, tls, connect; anything else, including a cancelled request context,
-// falls back to KindConnect.
+// falls back to models.ErrKindConnect.
 //
 // The message never contains the request URL with its query string or
 // user info, which may hold secrets: the *url.Error wrapper added by
 // http.Client is dropped and only its cause is described. Classify(nil)
-// returns two empty strings.
-func Classify(err error) (kind, message string) {
+// returns the empty kind and message.
+func Classify(err error) (kind models.ErrorKind, message string) {
 	if err == nil {
 		return "", ""
 	}
@@ -50,19 +42,19 @@ func Classify(err error) (kind, message string) {
 	)
 	switch {
 	case errors.As(err, &blocked):
-		kind, message = KindBlocked, blocked.Error()
+		kind, message = models.ErrKindBlocked, blocked.Error()
 	case isTimeout(err):
-		kind, message = KindTimeout, "timed out: "+cause.Error()
+		kind, message = models.ErrKindTimeout, "timed out: "+cause.Error()
 	case errors.As(err, &dnsErr):
-		kind, message = KindDNS, describeDNS(dnsErr)
+		kind, message = models.ErrKindDNS, describeDNS(dnsErr)
 	case isTLS(err):
-		kind, message = KindTLS, "TLS error: "+cause.Error()
+		kind, message = models.ErrKindTLS, "TLS error: "+cause.Error()
 	case errors.Is(err, context.Canceled):
-		kind, message = KindConnect, "request canceled"
+		kind, message = models.ErrKindConnect, "request canceled"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		kind, message = KindConnect, "connection closed by the server before a complete response ("+cause.Error()+")"
+		kind, message = models.ErrKindConnect, "connection closed by the server before a complete response ("+cause.Error()+")"
 	default:
-		kind, message = KindConnect, cause.Error()
+		kind, message = models.ErrKindConnect, cause.Error()
 	}
 	return kind, sanitize(message, rawURL)
 }

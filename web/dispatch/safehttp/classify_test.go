@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/ringhook/ringhook/models"
 )
 
 // TestClassifyErrorValues covers error shapes that are awkward to provoke
@@ -27,29 +29,29 @@ func TestClassifyErrorValues(t *testing.T) {
 	tests := []struct {
 		name     string
 		err      error
-		wantKind string
+		wantKind models.ErrorKind
 		wantMsg  string
 	}{
 		{"nil", nil, "", ""},
-		{"blocked", wrapURL(dialErr(&BlockedError{IP: netip.MustParseAddr("10.0.0.1")})), KindBlocked, "10.0.0.1 refused: private address"},
-		{"blocked mapped", wrapURL(dialErr(&BlockedError{IP: netip.MustParseAddr("::ffff:127.0.0.1")})), KindBlocked, "loopback"},
-		{"deadline", wrapURL(context.DeadlineExceeded), KindTimeout, "timed out"},
-		{"deadline wrapped", wrapURL(fmt.Errorf("reading body: %w", os.ErrDeadlineExceeded)), KindTimeout, "timed out"},
-		{"net timeout", wrapURL(dialErr(&timeoutErr{})), KindTimeout, "i/o timeout"},
-		{"dns not found", wrapURL(dialErr(&net.DNSError{Err: "no such host", Name: "hooks.example.com", IsNotFound: true})), KindDNS, "DNS lookup of hooks.example.com failed: no such host"},
-		{"dns server failure", wrapURL(dialErr(&net.DNSError{Err: "server misbehaving", Name: "hooks.example.com"})), KindDNS, "server misbehaving"},
-		{"dns timeout", wrapURL(dialErr(&net.DNSError{Err: "i/o timeout", Name: "hooks.example.com", IsTimeout: true})), KindTimeout, "timed out"},
-		{"x509 unknown authority", wrapURL(x509.UnknownAuthorityError{}), KindTLS, "TLS error"},
-		{"x509 hostname", wrapURL(x509.HostnameError{Certificate: &x509.Certificate{}, Host: "hooks.example.com"}), KindTLS, "TLS error"},
-		{"tls remote alert", wrapURL(&net.OpError{Op: "remote error", Err: errors.New("tls: handshake failure")}), KindTLS, "handshake failure"},
-		{"tls plain error", wrapURL(errors.New("tls: first record does not look like a TLS handshake")), KindTLS, "first record"},
-		{"refused", wrapURL(dialErr(&os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED})), KindConnect, "connection refused"},
-		{"reset", wrapURL(&net.OpError{Op: "read", Net: "tcp", Err: &os.SyscallError{Syscall: "read", Err: syscall.ECONNRESET}}), KindConnect, "connection reset"},
-		{"eof", wrapURL(io.EOF), KindConnect, "connection closed by the server"},
-		{"canceled", wrapURL(context.Canceled), KindConnect, "request canceled"},
-		{"other", wrapURL(errors.New("something odd")), KindConnect, "something odd"},
-		{"url error buried", fmt.Errorf("send: %w", wrapURL(errors.New("boom"))), KindConnect, "https://hooks.example.com/in"},
-		{"nested url errors", wrapURL(wrapURL(errors.New("boom"))), KindConnect, "boom"},
+		{"blocked", wrapURL(dialErr(&BlockedError{IP: netip.MustParseAddr("10.0.0.1")})), models.ErrKindBlocked, "10.0.0.1 refused: private address"},
+		{"blocked mapped", wrapURL(dialErr(&BlockedError{IP: netip.MustParseAddr("::ffff:127.0.0.1")})), models.ErrKindBlocked, "loopback"},
+		{"deadline", wrapURL(context.DeadlineExceeded), models.ErrKindTimeout, "timed out"},
+		{"deadline wrapped", wrapURL(fmt.Errorf("reading body: %w", os.ErrDeadlineExceeded)), models.ErrKindTimeout, "timed out"},
+		{"net timeout", wrapURL(dialErr(&timeoutErr{})), models.ErrKindTimeout, "i/o timeout"},
+		{"dns not found", wrapURL(dialErr(&net.DNSError{Err: "no such host", Name: "hooks.example.com", IsNotFound: true})), models.ErrKindDNS, "DNS lookup of hooks.example.com failed: no such host"},
+		{"dns server failure", wrapURL(dialErr(&net.DNSError{Err: "server misbehaving", Name: "hooks.example.com"})), models.ErrKindDNS, "server misbehaving"},
+		{"dns timeout", wrapURL(dialErr(&net.DNSError{Err: "i/o timeout", Name: "hooks.example.com", IsTimeout: true})), models.ErrKindTimeout, "timed out"},
+		{"x509 unknown authority", wrapURL(x509.UnknownAuthorityError{}), models.ErrKindTLS, "TLS error"},
+		{"x509 hostname", wrapURL(x509.HostnameError{Certificate: &x509.Certificate{}, Host: "hooks.example.com"}), models.ErrKindTLS, "TLS error"},
+		{"tls remote alert", wrapURL(&net.OpError{Op: "remote error", Err: errors.New("tls: handshake failure")}), models.ErrKindTLS, "handshake failure"},
+		{"tls plain error", wrapURL(errors.New("tls: first record does not look like a TLS handshake")), models.ErrKindTLS, "first record"},
+		{"refused", wrapURL(dialErr(&os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED})), models.ErrKindConnect, "connection refused"},
+		{"reset", wrapURL(&net.OpError{Op: "read", Net: "tcp", Err: &os.SyscallError{Syscall: "read", Err: syscall.ECONNRESET}}), models.ErrKindConnect, "connection reset"},
+		{"eof", wrapURL(io.EOF), models.ErrKindConnect, "connection closed by the server"},
+		{"canceled", wrapURL(context.Canceled), models.ErrKindConnect, "request canceled"},
+		{"other", wrapURL(errors.New("something odd")), models.ErrKindConnect, "something odd"},
+		{"url error buried", fmt.Errorf("send: %w", wrapURL(errors.New("boom"))), models.ErrKindConnect, "https://hooks.example.com/in"},
+		{"nested url errors", wrapURL(wrapURL(errors.New("boom"))), models.ErrKindConnect, "boom"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

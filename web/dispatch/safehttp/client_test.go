@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ringhook/ringhook/models"
 )
 
 // countingServer starts an httptest server on 127.0.0.1 whose handler
@@ -82,8 +84,8 @@ func TestClientPolicy(t *testing.T) {
 				t.Errorf("BlockedError.IP = %s, want %s", be.IP, want)
 			}
 			kind, msg := Classify(err)
-			if kind != KindBlocked {
-				t.Errorf("Classify kind = %q, want %q (message %q)", kind, KindBlocked, msg)
+			if kind != models.ErrKindBlocked {
+				t.Errorf("Classify kind = %q, want %q (message %q)", kind, models.ErrKindBlocked, msg)
 			}
 			if strings.Contains(msg, "s3cr3t") || strings.Contains(msg, "/hook") {
 				t.Errorf("Classify message leaks the URL: %q", msg)
@@ -203,15 +205,15 @@ func TestClassifyRealErrors(t *testing.T) {
 		policy   Policy
 		url      string
 		timeout  time.Duration
-		wantKind string
+		wantKind models.ErrorKind
 		wantMsg  string
 	}{
-		{"timeout", Policy{AllowPrivate: true}, slow.URL + "/?sig=s3cr3t", 100 * time.Millisecond, KindTimeout, "timed out"},
-		{"dns", Policy{AllowPrivate: true}, "http://hook.ringhook.invalid/?sig=s3cr3t", 0, KindDNS, "hook.ringhook.invalid"},
-		{"connect refused", Policy{AllowPrivate: true}, "http://" + closedAddr + "/?sig=s3cr3t", 0, KindConnect, "refused"},
-		{"tls untrusted", Policy{AllowPrivate: true}, tlsSrv.URL + "/?sig=s3cr3t", 0, KindTLS, "certificate"},
-		{"tls to plain http", Policy{AllowPrivate: true}, strings.Replace(plain.URL, "http:", "https:", 1) + "/?sig=s3cr3t", 0, KindTLS, "TLS"},
-		{"rebinding name to loopback", Policy{}, "http://rebind.ringhook.test:" + portOf(t, plain.URL) + "/?sig=s3cr3t", 0, KindBlocked, "127.0.0.1"},
+		{"timeout", Policy{AllowPrivate: true}, slow.URL + "/?sig=s3cr3t", 100 * time.Millisecond, models.ErrKindTimeout, "timed out"},
+		{"dns", Policy{AllowPrivate: true}, "http://hook.ringhook.invalid/?sig=s3cr3t", 0, models.ErrKindDNS, "hook.ringhook.invalid"},
+		{"connect refused", Policy{AllowPrivate: true}, "http://" + closedAddr + "/?sig=s3cr3t", 0, models.ErrKindConnect, "refused"},
+		{"tls untrusted", Policy{AllowPrivate: true}, tlsSrv.URL + "/?sig=s3cr3t", 0, models.ErrKindTLS, "certificate"},
+		{"tls to plain http", Policy{AllowPrivate: true}, strings.Replace(plain.URL, "http:", "https:", 1) + "/?sig=s3cr3t", 0, models.ErrKindTLS, "TLS"},
+		{"rebinding name to loopback", Policy{}, "http://rebind.ringhook.test:" + portOf(t, plain.URL) + "/?sig=s3cr3t", 0, models.ErrKindBlocked, "127.0.0.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
