@@ -12,7 +12,8 @@ import (
 	views "github.com/ringhook/ringhook/views/webhooks"
 )
 
-// filterRows are the filters the form offers, one row each, in this order.
+// filterRows are the filters the form offers, one row each, in the order
+// of catalog.FilterFields (a test pins the two lists together).
 var filterRows = []struct{ field, label string }{
 	{"direction", "Direction"},
 	{"call_status", "Call result"},
@@ -137,8 +138,8 @@ func formView(in models.WebhookInput, raw url.Values, errs models.FieldErrors, n
 	if slices.Contains(in.EventTypes, "call.ended") && (slices.Contains(in.EventTypes, "call.missed") || slices.Contains(in.EventTypes, "call.hangup")) {
 		f.Warning = `"Call missed or answered" already covers missed calls and hangups: with both checked, each call end is sent twice.`
 	}
-	for _, ct := range []struct{ v, l string }{{"inbound", "Inbound"}, {"outbound", "Outbound"}, {"click_to_call", "Click to Call"}} {
-		f.CallTypes = append(f.CallTypes, views.Option{Value: ct.v, Label: ct.l, Checked: slices.Contains(in.CallTypes, ct.v)})
+	for _, ct := range catalog.Values("call_type") {
+		f.CallTypes = append(f.CallTypes, views.Option{Value: ct, Label: callTypeLabels[ct], Checked: slices.Contains(in.CallTypes, ct)})
 	}
 	for _, n := range numbers {
 		f.Numbers = append(f.Numbers, views.Option{Value: n.Number, Label: n.Label, Checked: slices.Contains(in.DIDNumbers, n.Number)})
@@ -152,7 +153,7 @@ func formView(in models.WebhookInput, raw url.Values, errs models.FieldErrors, n
 			KeyErr: errs[fmt.Sprintf("custom_data.%d.key", i)], ValueErr: errs[fmt.Sprintf("custom_data.%d.value", i)]})
 	}
 	for _, fr := range filterRows {
-		row := views.FilterRow{Field: fr.field, Label: fr.label, Op: "in", Choices: enumChoices(fr.field)}
+		row := views.FilterRow{Field: fr.field, Label: fr.label, Op: "in", Choices: catalog.Values(fr.field)}
 		for i, flt := range in.Filters {
 			if flt.Field == fr.field {
 				row.Op, row.Values, row.Err = flt.Op, strings.Join(flt.Values, ", "), errs[fmt.Sprintf("filters.%d", i)]
@@ -167,12 +168,5 @@ func formView(in models.WebhookInput, raw url.Values, errs models.FieldErrors, n
 	return f
 }
 
-func enumChoices(field string) []string {
-	switch field {
-	case "direction":
-		return []string{"inbound", "outbound", "internal"}
-	case "call_status":
-		return []string{"answered", "missed"}
-	}
-	return nil
-}
+// callTypeLabels are the form's "Call Type" labels of catalog.Values("call_type").
+var callTypeLabels = map[string]string{"inbound": "Inbound", "outbound": "Outbound", "click_to_call": "Click to Call"}

@@ -30,9 +30,6 @@ const (
 	SecretOverlap = 24 * time.Hour
 )
 
-// CallTypes are the seed-003 "Call Type" filter values.
-var CallTypes = []string{"inbound", "outbound", "click_to_call"}
-
 // Header is one custom request header, kept in the order the admin entered it.
 type Header struct {
 	Name  string `json:"name"`

@@ -15,7 +15,11 @@ import (
 // events return *catalog.ValidationError; a repeated event id creates
 // nothing and reports Duplicate.
 func (d *Dispatcher) Ingest(ctx context.Context, accountID string, raw map[string]any) (models.IngestResult, error) {
-	payload, err := catalog.Normalize(raw)
+	country, err := d.store.DefaultCountry(ctx, accountID)
+	if err != nil {
+		return models.IngestResult{}, fmt.Errorf("ingest: %w", err)
+	}
+	payload, err := catalog.NormalizeFor(raw, country)
 	if err != nil {
 		return models.IngestResult{}, err
 	}
