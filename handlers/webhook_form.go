@@ -47,7 +47,7 @@ func parseWebhookForm(v url.Values) webhookForm {
 	}
 	names, values := v["header_name"], v["header_value"]
 	for i := range max(len(names), len(values)) {
-		in.Headers = append(in.Headers, models.Header{Name: at(names, i), Value: at(values, i)})
+		in.Headers = append(in.Headers, models.Header{Name: at(names, i), Value: at(values, i), Secret: slices.Contains(v["header_secret"], strconv.Itoa(i))})
 	}
 	keys, vals := v["cd_key"], v["cd_value"]
 	for i := range max(len(keys), len(vals)) {
@@ -145,7 +145,7 @@ func formView(in models.WebhookInput, raw url.Values, errs models.FieldErrors, n
 		f.Numbers = append(f.Numbers, views.Option{Value: n.Number, Label: n.Label, Checked: slices.Contains(in.DIDNumbers, n.Number)})
 	}
 	for i, h := range in.Headers {
-		f.Headers = append(f.Headers, views.KVRow{Key: h.Name, Value: h.Value,
+		f.Headers = append(f.Headers, views.KVRow{Key: h.Name, Value: h.Value, Secret: h.Secret,
 			KeyErr: errs[fmt.Sprintf("headers.%d.name", i)], ValueErr: errs[fmt.Sprintf("headers.%d.value", i)]})
 	}
 	for i, kv := range in.CustomData {

@@ -203,7 +203,7 @@ func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *views.T
 	}
 	d.ReplaySince, d.ReplaySinceLabel = since.Format(time.RFC3339Nano), since.In(acc.Location()).Format("Jan 2, 15:04 MST")
 	for _, hd := range w.Headers.V {
-		d.Headers = append(d.Headers, views.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
+		d.Headers = append(d.Headers, views.HeaderLine{Name: hd.Name, Value: models.RedactHeader(hd).Value})
 	}
 	for _, kv := range models.InputFrom(w).CustomData {
 		d.CustomData = append(d.CustomData, views.HeaderLine{Name: kv.Key, Value: kv.Value})

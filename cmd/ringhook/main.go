@@ -3,6 +3,7 @@
 //	ringhook serve              serve the console, API and dispatcher (default)
 //	ringhook migrate            apply database migrations and exit
 //	ringhook admin create ...   create an account admin
+//	ringhook rotate-key         re-encrypt secrets at rest under the current key
 //	ringhook simulate ...       send realistic call events to a running server
 //	ringhook bench ...          measure the dispatcher on this machine
 //
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string) error {
 		return migrate(ctx, cfg, log)
 	case "admin":
 		return admin(ctx, cfg, log, args)
+	case "rotate-key":
+		return rotateKey(ctx, cfg, log, args, os.Stdout)
 	case "simulate":
 		return simulate(ctx, args, os.Stdout, os.Stderr)
 	case "bench":
@@ -62,7 +65,8 @@ const usage = `usage: ringhook [command]
   serve                                    serve the console, API and dispatcher (default)
   migrate                                  apply database migrations
   admin create --email E --account NAME    create an admin (and the account if new)
-               [--password P] [--role owner|admin|viewer]
+               [--password P] [--role owner|admin|viewer] [--timezone TZ] [--country CC]
+  rotate-key [--generate]                  re-encrypt secrets at rest under the current key
   simulate --key sk_… [--url http://127.0.0.1:8080] [--rate 5] [--duration 30s | --calls N]
            [--seed S] [--dids +918287842425,…]   POST realistic call lifecycles to <url>/api/v1/events
   bench [--events 20000] [--rate 200] [--workers W] [--webhooks 4] [--cpuprofile FILE]
