@@ -105,3 +105,47 @@ func TestFilterValuesAreTheCatalogs(t *testing.T) {
 		t.Fatalf("misspelt status: %s", handlertest.Describe(res))
 	}
 }
+
+// TestSecretHeaderForm: a header marked secret in the form is stored
+// sealed, never shown again (detail page redacts it, the edit form leaves
+// it blank) and kept when the edit leaves it blank.
+func TestSecretHeaderForm(t *testing.T) {
+	app := handlertest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	c := app.SignIn(t, tn)
+	const token = "tenant-secret-4242"
+	form := fullForm("secret header")
+	form["header_name"], form["header_value"], form["header_secret"] = []string{"X-Tenant", "X-Env"}, []string{token, "prod"}, []string{"0"}
+	if res := c.Post(t, "/webhooks", form); res.Status != http.StatusSeeOther {
+		t.Fatalf("save: %s", handlertest.Describe(res))
+	}
+	w := mustWebhook(t, app, tn, "secret header")
+	if !w.Headers.V[0].Secret || w.Headers.V[0].Value != token || w.Headers.V[1].Secret {
+		t.Fatalf("headers %+v", w.Headers.V)
+	}
+	var raw string
+	if err := app.Store.DB().Raw(`SELECT headers::text FROM webhooks WHERE id = ?`, w.ID).Scan(&raw).Error; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(raw, token) || !strings.Contains(raw, "prod") {
+		t.Errorf("stored headers %s", raw)
+	}
+	for _, path := range []string{"/webhooks/" + w.ID, "/webhooks/" + w.ID + "/edit"} {
+		if body := c.Get(t, path).Body; strings.Contains(body, token) {
+			t.Errorf("%s shows the secret header value", path)
+		}
+	}
+	if body := c.Get(t, "/webhooks/"+w.ID).Body; !strings.Contains(body, models.Redacted) {
+		t.Error("the detail page does not show the secret header as redacted")
+	}
+	edit := fullForm("secret header")
+	edit["header_name"], edit["header_value"], edit["header_secret"] = []string{"X-Tenant", "X-Env"}, []string{"", "staging"}, []string{"0"}
+	edit.Set("auth_secret", "")
+	if res := c.Post(t, "/webhooks/"+w.ID+"/edit", edit); res.Status != http.StatusSeeOther {
+		t.Fatalf("edit: %s", handlertest.Describe(res))
+	}
+	got, err := app.Store.Webhook(context.Background(), tn.Account.ID, w.ID)
+	if err != nil || got.Headers.V[0].Value != token || got.Headers.V[1].Value != "staging" {
+		t.Fatalf("after edit: %+v %v", got.Headers.V, err)
+	}
+}

@@ -145,7 +145,7 @@ func formView(in models.WebhookInput, raw url.Values, errs models.FieldErrors, n
 		f.Numbers = append(f.Numbers, views.Option{Value: n.Number, Label: n.Label, Checked: slices.Contains(in.DIDNumbers, n.Number)})
 	}
 	for i, h := range in.Headers {
-		f.Headers = append(f.Headers, views.KVRow{Key: h.Name, Value: h.Value, Secret: h.Secret,
+		f.Headers = append(f.Headers, views.KVRow{Key: h.Name, Value: h.Value, Secret: h.IsSecret(),
 			KeyErr: errs[fmt.Sprintf("headers.%d.name", i)], ValueErr: errs[fmt.Sprintf("headers.%d.value", i)]})
 	}
 	for i, kv := range in.CustomData {

@@ -69,6 +69,11 @@ func InputFrom(w *Webhook) WebhookInput {
 		Method: w.Method, ContentType: w.ContentType, CallTypes: slices.Clone(w.CallTypes), DIDNumbers: slices.Clone(w.DIDNumbers),
 		TimeZone: w.TimeZone, Headers: slices.Clone(w.Headers.V), AuthType: w.AuthType, AuthUsername: w.AuthUsername,
 		Filters: slices.Clone(w.Filters.V), MaxAttempts: w.MaxAttempts, TimeoutSeconds: w.TimeoutMS / 1000, Enabled: w.Enabled}
+	for i, h := range in.Headers {
+		if h.IsSecret() {
+			in.Headers[i].Value = "" // kept by keepStoredSecret when left blank
+		}
+	}
 	keys := make([]string, 0, len(w.CustomData.V))
 	for k := range w.CustomData.V {
 		keys = append(keys, k)
@@ -360,6 +365,19 @@ func (in *WebhookInput) keepStoredSecret(w *Webhook) {
 	if in.AuthSecret == "" && in.AuthType == w.AuthType {
 		in.AuthSecret = w.AuthSecret
 	}
+	// The same for secret custom headers, matched by name.
+	hs := slices.Clone(in.Headers)
+	for i, h := range hs {
+		if h.Value != "" || !h.IsSecret() {
+			continue
+		}
+		for _, stored := range w.Headers.V {
+			if stored.IsSecret() && strings.EqualFold(strings.TrimSpace(h.Name), stored.Name) {
+				hs[i].Value = stored.Value
+			}
+		}
+	}
+	in.Headers = hs
 }
 
 func accountNumbers(db *gorm.DB, accountID string) ([]string, error) {
