@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/crypto"
 	"github.com/ringhook/ringhook/models/devdb"
+	"github.com/ringhook/ringhook/models/migrations"
 	"github.com/ringhook/ringhook/models/modeltest"
 )
 
@@ -238,5 +240,41 @@ func TestReencryptSecrets(t *testing.T) {
 	}
 	if _, err := storeWith(t, tdb.URL, oldKey).Webhook(ctx, acc.ID, w.ID); !errors.Is(err, crypto.ErrUnknownKey) {
 		t.Errorf("the dropped key still opens: %v", err)
+	}
+}
+
+// TestRedactSignaturesMigration runs migration 0007 over an attempt stored
+// the old way (webhook-signature in clear) and checks only that value goes.
+func TestRedactSignaturesMigration(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, nil)
+	acc := newAccount(t, s)
+	w := newWebhook(t, s, acc.ID, "sig")
+	d := insertDelivery(t, s, w, "call.hangup", models.StatusSucceeded, "", time.Now(), false)
+	a := models.Attempt{AccountID: acc.ID, DeliveryID: d.ID, WebhookID: w.ID, Number: 1, Trigger: models.TriggerAuto, StartedAt: time.Now(),
+		RequestMethod: "POST", RequestURL: w.URL, ResponseHeaders: models.JSON[[]models.Header]{V: []models.Header{}},
+		RequestHeaders: models.JSON[[]models.Header]{V: []models.Header{{Name: "webhook-id", Value: "evt_1"},
+			{Name: "webhook-signature", Value: "v1,c2lnbmF0dXJl"}, {Name: "X-Env", Value: "prod"}}}}
+	if err := s.DB().Create(&a).Error; err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(all, func(m migrations.Migration) bool { return m.Version == 7 })
+	if i < 0 {
+		t.Fatal("no migration 0007")
+	}
+	if err := s.DB().WithContext(ctx).Exec(all[i].SQL).Error; err != nil {
+		t.Fatal(err)
+	}
+	var got models.Attempt
+	if err := s.DB().Where("id = ?", a.ID).Take(&got).Error; err != nil {
+		t.Fatal(err)
+	}
+	want := []models.Header{{Name: "webhook-id", Value: "evt_1"}, {Name: "webhook-signature", Value: models.Redacted}, {Name: "X-Env", Value: "prod"}}
+	if !slices.Equal(got.RequestHeaders.V, want) {
+		t.Errorf("after 0007: %+v", got.RequestHeaders.V)
 	}
 }
