@@ -117,3 +117,24 @@ func TestParseKey(t *testing.T) {
 		t.Error("a 16-byte key accepted")
 	}
 }
+
+// BenchmarkOpen is the cost a claim pays per sealed value.
+func BenchmarkOpen(b *testing.B) {
+	k, _ := crypto.NewKeyring(crypto.NewKey())
+	v, _ := k.Seal("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	for b.Loop() {
+		if _, err := k.Open(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSeal is the cost ingest pays per credential header stored.
+func BenchmarkSeal(b *testing.B) {
+	k, _ := crypto.NewKeyring(crypto.NewKey())
+	for b.Loop() {
+		if _, err := k.Seal("Basic cmluZ2hvb2s6czNjcmV0LWJhc2ljLXBhc3M="); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
