@@ -232,10 +232,13 @@ func (s *Store) reencryptDeliveries(ctx context.Context, last int64) (int, int64
 		// Rows with a secret-looking header whose value is not sealed under
 		// the current key; the name rule is looksSecret's, as a regexp.
 		var ds []Delivery
-		err := tx.Raw(`SELECT id, request_headers FROM deliveries d WHERE id > ? AND EXISTS (
+		// (CASE guards jsonb_array_elements from a JSON null header list.)
+		err := tx.Raw(`SELECT id, request_headers FROM deliveries d WHERE id > ? AND CASE
+				WHEN jsonb_typeof(d.request_headers) = 'array' THEN EXISTS (
 				SELECT 1 FROM jsonb_array_elements(d.request_headers) h
 				WHERE (coalesce((h->>'secret')::boolean, false) OR lower(h->>'name') ~ ?)
 				  AND h->>'value' <> '' AND NOT starts_with(h->>'value', ?))
+				ELSE false END
 			ORDER BY id LIMIT ? FOR UPDATE`,
 			last, strings.Join(secretWords, "|"), s.keys.Prefix(), reencryptBatch).Scan(&ds).Error
 		if err != nil {

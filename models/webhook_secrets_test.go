@@ -258,6 +258,16 @@ func TestRedactSignaturesMigration(t *testing.T) {
 	if err := s.DB().Create(&a).Error; err != nil {
 		t.Fatal(err)
 	}
+	// A row whose header list was written as JSON null must not stop it.
+	nullRow := a
+	nullRow.ID, nullRow.Number, nullRow.RequestHeaders = 0, 2, models.JSON[[]models.Header]{}
+	if err := s.DB().Create(&nullRow).Error; err != nil {
+		t.Fatal(err)
+	}
+	var typ string
+	if err := s.DB().Raw(`SELECT jsonb_typeof(request_headers) FROM attempts WHERE id = ?`, nullRow.ID).Scan(&typ).Error; err != nil || typ != "null" {
+		t.Fatalf("the null-headers row holds %q (%v)", typ, err)
+	}
 	all, err := migrations.All()
 	if err != nil {
 		t.Fatal(err)

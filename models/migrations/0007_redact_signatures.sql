@@ -9,6 +9,9 @@ UPDATE attempts a SET request_headers = (
         CASE WHEN lower(h->>'name') LIKE '%signature%' AND coalesce(h->>'value', '') <> ''
              THEN jsonb_set(h, '{value}', '"[redacted]"') ELSE h END ORDER BY ord), '[]'::jsonb)
     FROM jsonb_array_elements(a.request_headers) WITH ORDINALITY AS x(h, ord))
-WHERE EXISTS (
+-- (CASE, not AND: rows written with a null header list hold a JSON scalar,
+-- which jsonb_array_elements refuses.)
+WHERE CASE WHEN jsonb_typeof(a.request_headers) = 'array' THEN EXISTS (
     SELECT 1 FROM jsonb_array_elements(a.request_headers) h
-    WHERE lower(h->>'name') LIKE '%signature%' AND coalesce(h->>'value', '') NOT IN ('', '[redacted]'));
+    WHERE lower(h->>'name') LIKE '%signature%' AND coalesce(h->>'value', '') NOT IN ('', '[redacted]'))
+    ELSE false END;
