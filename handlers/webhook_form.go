@@ -12,7 +12,8 @@ import (
 	"github.com/ringhook/ringhook/views/webhooks"
 )
 
-// filterRows are the filters the form offers, one row each, in this order.
+// filterRows are the filters the form offers, one row each, in the order
+// of catalog.FilterFields (a test pins the two lists together).
 var filterRows = []struct{ field, label string }{
 	{"direction", "Direction"},
 	{"call_status", "Call result"},
@@ -46,7 +47,7 @@ func parseWebhookForm(v url.Values) webhookForm {
 	}
 	names, values := v["header_name"], v["header_value"]
 	for i := range max(len(names), len(values)) {
-		in.Headers = append(in.Headers, models.Header{Name: at(names, i), Value: at(values, i)})
+		in.Headers = append(in.Headers, models.Header{Name: at(names, i), Value: at(values, i), Secret: slices.Contains(v["header_secret"], strconv.Itoa(i))})
 	}
 	keys, vals := v["cd_key"], v["cd_value"]
 	for i := range max(len(keys), len(vals)) {
@@ -139,14 +140,14 @@ func formView(s formState, numbers []models.PhoneNumber) webhooks.Form {
 	if slices.Contains(in.EventTypes, "call.ended") && (slices.Contains(in.EventTypes, "call.missed") || slices.Contains(in.EventTypes, "call.hangup")) {
 		f.Warning = `"Call missed or answered" already covers missed calls and hangups: with both checked, each call end is sent twice.`
 	}
-	for _, ct := range []struct{ v, l string }{{"inbound", "Inbound"}, {"outbound", "Outbound"}, {"click_to_call", "Click to Call"}} {
-		f.CallTypes = append(f.CallTypes, webhooks.Option{Value: ct.v, Label: ct.l, Checked: slices.Contains(in.CallTypes, ct.v)})
+	for _, ct := range catalog.Values("call_type") {
+		f.CallTypes = append(f.CallTypes, webhooks.Option{Value: ct, Label: callTypeLabels[ct], Checked: slices.Contains(in.CallTypes, ct)})
 	}
 	for _, n := range numbers {
 		f.Numbers = append(f.Numbers, webhooks.Option{Value: n.Number, Label: n.Label, Checked: slices.Contains(in.DIDNumbers, n.Number)})
 	}
 	for i, h := range in.Headers {
-		f.Headers = append(f.Headers, webhooks.KVRow{Key: h.Name, Value: h.Value,
+		f.Headers = append(f.Headers, webhooks.KVRow{Key: h.Name, Value: h.Value, Secret: h.IsSecret(),
 			KeyErr: errs[fmt.Sprintf("headers.%d.name", i)], ValueErr: errs[fmt.Sprintf("headers.%d.value", i)]})
 	}
 	for i, kv := range in.CustomData {
@@ -154,7 +155,7 @@ func formView(s formState, numbers []models.PhoneNumber) webhooks.Form {
 			KeyErr: errs[fmt.Sprintf("custom_data.%d.key", i)], ValueErr: errs[fmt.Sprintf("custom_data.%d.value", i)]})
 	}
 	for _, fr := range filterRows {
-		row := webhooks.FilterRow{Field: fr.field, Label: fr.label, Op: "in", Choices: enumChoices(fr.field)}
+		row := webhooks.FilterRow{Field: fr.field, Label: fr.label, Op: "in", Choices: catalog.Values(fr.field)}
 		for i, flt := range in.Filters {
 			if flt.Field == fr.field {
 				row.Op, row.Values, row.Err = flt.Op, strings.Join(flt.Values, ", "), errs[fmt.Sprintf("filters.%d", i)]
@@ -169,12 +170,5 @@ func formView(s formState, numbers []models.PhoneNumber) webhooks.Form {
 	return f
 }
 
-func enumChoices(field string) []string {
-	switch field {
-	case "direction":
-		return []string{"inbound", "outbound", "internal"}
-	case "call_status":
-		return []string{"answered", "missed"}
-	}
-	return nil
-}
+// callTypeLabels are the form's "Call Type" labels of catalog.Values("call_type").
+var callTypeLabels = map[string]string{"inbound": "Inbound", "outbound": "Outbound", "click_to_call": "Click to Call"}

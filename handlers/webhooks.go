@@ -218,7 +218,7 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 	}
 	d.ReplaySince, d.ReplaySinceLabel = since.Format(time.RFC3339Nano), since.In(acc.Location()).Format("Jan 2, 15:04 MST")
 	for _, hd := range w.Headers.V {
-		d.Headers = append(d.Headers, webhooks.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
+		d.Headers = append(d.Headers, webhooks.HeaderLine{Name: hd.Name, Value: models.RedactHeader(hd).Value})
 	}
 	for _, kv := range models.InputFrom(w).CustomData {
 		d.CustomData = append(d.CustomData, webhooks.HeaderLine{Name: kv.Key, Value: kv.Value})

@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
+
+	"github.com/ringhook/ringhook/models/catalog"
 )
 
 // Role is what a user may do in their account; it is stored as text in
@@ -35,10 +37,13 @@ func (r Role) CanWrite() bool { return r == RoleOwner || r == RoleAdmin }
 
 // Account is a tenant of the PBX.
 type Account struct {
-	ID        string
-	Name      string
-	TimeZone  string
-	CreatedAt time.Time
+	ID       string
+	Name     string
+	TimeZone string
+	// DefaultCountry (ISO 3166-1 alpha-2, one of catalog.Countries) is how
+	// bare national phone numbers of this account are read.
+	DefaultCountry string
+	CreatedAt      time.Time
 }
 
 // Location is the account's time zone, UTC when unset or unknown.
@@ -71,7 +76,8 @@ const MinPasswordLength = 10
 // dummyHash keeps sign-in timing the same whether or not the email exists.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("ringhook-timing-equaliser"), bcrypt.DefaultCost)
 
-// CreateAccount inserts a new tenant.
+// CreateAccount inserts a new tenant with catalog.DefaultCountry as its
+// default country (SetDefaultCountry changes it).
 func (s *Store) CreateAccount(ctx context.Context, name, timeZone string) (*Account, error) {
 	name = strings.TrimSpace(name)
 	if fe := (FieldErrors{}); !fe.CheckText("name", name) {
@@ -86,11 +92,41 @@ func (s *Store) CreateAccount(ctx context.Context, name, timeZone string) (*Acco
 	if _, err := time.LoadLocation(timeZone); err != nil {
 		return nil, FieldErrors{"time_zone": "Unknown time zone."}
 	}
-	a := &Account{ID: NewID("acc_"), Name: name, TimeZone: timeZone, CreatedAt: s.now()}
+	a := &Account{ID: NewID("acc_"), Name: name, TimeZone: timeZone, DefaultCountry: catalog.DefaultCountry, CreatedAt: s.now()}
 	if err := s.db.WithContext(ctx).Create(a).Error; err != nil {
 		return nil, fmt.Errorf("create account: %w", err)
 	}
 	return a, nil
+}
+
+// SetDefaultCountry changes how the account reads bare national phone
+// numbers. Numbers already stored keep their E.164 form.
+func (s *Store) SetDefaultCountry(ctx context.Context, accountID, country string) error {
+	c, ok := catalog.LookupCountry(country)
+	if !ok {
+		return FieldErrors{"default_country": "Choose a supported country (ISO 3166 code such as IN or US)."}
+	}
+	res := s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", accountID).Update("default_country", c.Code)
+	if res.Error != nil {
+		return fmt.Errorf("set default country: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DefaultCountry returns the account's default country for phone numbers.
+func (s *Store) DefaultCountry(ctx context.Context, accountID string) (string, error) {
+	var c string
+	err := s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", accountID).Pluck("default_country", &c).Error
+	if err != nil {
+		return "", fmt.Errorf("account default country: %w", err)
+	}
+	if c == "" {
+		return "", fmt.Errorf("account default country: %w", ErrNotFound)
+	}
+	return c, nil
 }
 
 // Account returns one account by id.

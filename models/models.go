@@ -32,6 +32,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/ringhook/ringhook/models/crypto"
 	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/models/migrations"
 )
@@ -96,19 +97,41 @@ func Migrate(ctx context.Context, db *gorm.DB) ([]string, error) {
 	return migrations.Apply(ctx, sqlDB)
 }
 
-// Store is the account-scoped data access layer.
+// Store is the account-scoped data access layer. It seals secrets on write
+// and opens them on read (see webhook_secrets.go), so callers only ever see
+// plaintext structs.
 type Store struct {
-	db  *gorm.DB
-	now func() time.Time
+	db   *gorm.DB
+	now  func() time.Time
+	keys *crypto.Keyring
 }
 
+// StoreOption configures a Store.
+type StoreOption func(*Store)
+
+// WithKeyring sets the keys that seal secrets at rest. Without it the Store
+// seals under a random key of its own, readable only by that Store: enough
+// for tests and one-shot tools, never for serve, which always passes the
+// configured keyring.
+func WithKeyring(k *crypto.Keyring) StoreOption { return func(s *Store) { s.keys = k } }
+
 // NewStore wraps db. now may be nil (time.Now).
-func NewStore(db *gorm.DB, now func() time.Time) *Store {
+func NewStore(db *gorm.DB, now func() time.Time, opts ...StoreOption) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: func() time.Time { return now().UTC() }}
+	s := &Store{db: db, now: func() time.Time { return now().UTC() }}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.keys == nil {
+		s.keys = crypto.Ephemeral()
+	}
+	return s
 }
+
+// Keyring is the Store's encryption keyring.
+func (s *Store) Keyring() *crypto.Keyring { return s.keys }
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

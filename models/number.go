@@ -3,11 +3,12 @@ package models
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/ringhook/ringhook/models/catalog"
 )
 
 // PhoneNumber is one of the account's own numbers (a DID, "My Numbers").
@@ -17,24 +18,6 @@ type PhoneNumber struct {
 	Number    string
 	Label     string
 	CreatedAt time.Time
-}
-
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
-// NormalizeE164 strips spaces, dashes, dots and parentheses and turns a
-// leading 00 into +. It reports whether the result is valid E.164.
-func NormalizeE164(s string) (string, bool) {
-	s = strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '.', '(', ')', '\t':
-			return -1
-		}
-		return r
-	}, s)
-	if strings.HasPrefix(s, "00") {
-		s = "+" + s[2:]
-	}
-	return s, e164.MatchString(s)
 }
 
 // PhoneNumbers lists the account's numbers in number order.
@@ -48,10 +31,20 @@ func (s *Store) PhoneNumbers(ctx context.Context, accountID string) ([]PhoneNumb
 
 // AddPhoneNumber adds a DID to the account.
 func (s *Store) AddPhoneNumber(ctx context.Context, accountID string, who Actor, number, label string) (*PhoneNumber, error) {
+	country, err := s.DefaultCountry(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("add number: %w", err)
+	}
 	fe := FieldErrors{}
-	n, ok := NormalizeE164(number)
+	// The same normaliser as event ingest, so a DID typed here equals the
+	// did_number of the events that reach it.
+	n, ok := catalog.NormalizePhone(number, country)
 	if !ok {
-		fe.Add("number", "Enter the number in international format, e.g. +918287842425.")
+		msg := "Enter the number in international format, e.g. +918287842425."
+		if c, ok := catalog.LookupCountry(country); ok {
+			msg = fmt.Sprintf("Enter the number in international format (+%s…) or as a national number of %s.", c.CallingCode, c.Name)
+		}
+		fe.Add("number", msg)
 	}
 	label = strings.TrimSpace(label)
 	fe.CheckText("label", label)
@@ -62,7 +55,7 @@ func (s *Store) AddPhoneNumber(ctx context.Context, accountID string, who Actor,
 		return nil, err
 	}
 	p := &PhoneNumber{ID: NewID("num_"), AccountID: accountID, Number: n, Label: label, CreatedAt: s.now()}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(p).Error; err != nil {
 			if isUniqueViolation(err) {
 				return FieldErrors{"number": "This number is already in the account."}

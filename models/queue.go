@@ -59,13 +59,16 @@ func (s *Store) Ingest(ctx context.Context, ev *Event, plan PlanFunc) (IngestRes
 			Order("id").Find(&hooks).Error; err != nil {
 			return fmt.Errorf("match webhooks: %w", err)
 		}
+		if err := s.openWebhooks(hooks); err != nil {
+			return fmt.Errorf("match webhooks: %w", err)
+		}
 		matched := hooks[:0]
 		for _, w := range hooks {
 			if w.Matches(ev.Payload.V) {
 				matched = append(matched, w)
 			}
 		}
-		n, err := insertDeliveries(tx, ev, plan(ev, matched), now)
+		n, err := s.insertDeliveries(tx, ev, plan(ev, matched), now)
 		res.Deliveries = n
 		return err
 	})
@@ -76,16 +79,21 @@ func (s *Store) Ingest(ctx context.Context, ev *Event, plan PlanFunc) (IngestRes
 }
 
 // insertDeliveries writes planned deliveries (and render-failure attempts)
-// and notifies dispatchers when something was queued.
-func insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, now time.Time) (int, error) {
+// (credential headers sealed) and notifies dispatchers when something was
+// queued.
+func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, now time.Time) (int, error) {
 	if len(planned) == 0 {
 		return 0, nil
 	}
 	rows := make([]Delivery, len(planned))
 	for i, p := range planned {
+		headers, err := s.sealRequestHeaders(p.Webhook, nonNil(p.Request.Headers))
+		if err != nil {
+			return 0, err
+		}
 		d := Delivery{AccountID: ev.AccountID, WebhookID: p.Webhook.ID, EventID: ev.ID, EventType: ev.Type, CallID: ev.CallID,
 			Status: StatusPending, Test: p.Test, NextAttemptAt: &now, RequestMethod: p.Request.Method, RequestURL: p.Request.URL,
-			RequestHeaders: JSON[[]Header]{V: nonNil(p.Request.Headers)}, RequestBody: p.Request.Body, CreatedAt: now, UpdatedAt: now}
+			RequestHeaders: JSON[[]Header]{V: headers}, RequestBody: p.Request.Body, CreatedAt: now, UpdatedAt: now}
 		if p.RenderErr != "" {
 			d.Status, d.NextAttemptAt, d.CompletedAt, d.LastError, d.AttemptCount = StatusFailed, nil, &now, p.RenderErr, 1
 		}
@@ -132,7 +140,7 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDeliver
 			return fmt.Errorf("store test event: %w", err)
 		}
 		nd.Test = true
-		if _, err := insertDeliveries(tx, ev, []NewDelivery{nd}, now); err != nil {
+		if _, err := s.insertDeliveries(tx, ev, []NewDelivery{nd}, now); err != nil {
 			return err
 		}
 		if !claim {
@@ -140,6 +148,9 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDeliver
 		}
 		var d Delivery
 		if err := tx.Where("account_id = @account AND event_id = @event", map[string]any{"account": ev.AccountID, "event": ev.ID}).Take(&d).Error; err != nil {
+			return fmt.Errorf("load test delivery: %w", err)
+		}
+		if err := s.openDelivery(&d); err != nil {
 			return fmt.Errorf("load test delivery: %w", err)
 		}
 		if d.Status != StatusPending { // render failed: nothing to send
@@ -254,6 +265,9 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 		out[i] = Claimed{Delivery: r.Delivery, Webhook: Webhook{ID: r.WebhookID, AccountID: r.AccountID, Enabled: true,
 			TimeoutMS: r.WTimeoutMS, MaxAttempts: r.WMaxAttempts, SigningSecret: r.WSigningSecret,
 			PreviousSecret: r.WPreviousSecret, PreviousSecretExpiresAt: r.WPreviousSecretExpiresAt}}
+		if err := s.openClaimed(&out[i]); err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
 	}
 	return out, nil
 }
@@ -605,6 +619,12 @@ func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64
 		var w Webhook
 		if err := tx.Where("account_id = @account AND id = @id", map[string]any{"account": accountID, "id": d.WebhookID}).Take(&w).Error; err != nil {
 			return fmt.Errorf("redeliver: %w", notFound(err))
+		}
+		if err := s.openWebhook(&w); err != nil {
+			return fmt.Errorf("redeliver: %w", err)
+		}
+		if err := s.openDelivery(&d); err != nil {
+			return fmt.Errorf("redeliver: %w", err)
 		}
 		lease := now.Add(w.Timeout() + leaseMargin)
 		d.Status, d.AttemptCount, d.LeaseUntil, d.LeaseHolder, d.UpdatedAt, d.CompletedAt = StatusSending, d.AttemptCount+1, &lease, holderOrNil(holder), now, nil

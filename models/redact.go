@@ -8,7 +8,10 @@ import (
 // Redacted replaces secret values in logs, attempt records and the audit log.
 const Redacted = "[redacted]"
 
-var secretWords = []string{"auth", "token", "secret", "password", "passwd", "key", "cookie", "session", "credential"}
+// secretWords mark a header or query parameter name as secret. "signature"
+// covers webhook-signature: a valid signature of a known body is as good as
+// the secret for replaying it.
+var secretWords = []string{"auth", "token", "secret", "password", "passwd", "key", "cookie", "session", "credential", "signature"}
 
 func looksSecret(name string) bool {
 	n := strings.ToLower(name)
@@ -27,6 +30,17 @@ func RedactHeaderValue(name, value string) string {
 		return Redacted
 	}
 	return value
+}
+
+// RedactHeader hides the value of a header marked secret or whose name
+// suggests a secret; attempt records keep only this form.
+func RedactHeader(h Header) Header {
+	if h.Secret && h.Value != "" {
+		h.Value = Redacted
+		return h
+	}
+	h.Value = RedactHeaderValue(h.Name, h.Value)
+	return h
 }
 
 // RedactURL hides a URL's password and the values of query parameters whose

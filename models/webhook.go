@@ -30,14 +30,18 @@ const (
 	SecretOverlap = 24 * time.Hour
 )
 
-// CallTypes are the seed-003 "Call Type" filter values.
-var CallTypes = []string{"inbound", "outbound", "click_to_call"}
-
 // Header is one custom request header, kept in the order the admin entered it.
 type Header struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+	// Secret marks a value that is sealed at rest and redacted in attempt
+	// records and the audit log. Headers whose names look secret
+	// (Authorization, X-Api-Key, ...) are treated as secret either way.
+	Secret bool `json:"secret,omitempty"`
 }
+
+// IsSecret reports whether the header's value is a secret.
+func (h Header) IsSecret() bool { return h.Secret || looksSecret(h.Name) }
 
 // Filter narrows a webhook to events whose payload Field is (or is not) one of Values.
 type Filter struct {
@@ -100,7 +104,7 @@ func (w *Webhook) auditView() map[string]any {
 	auth := w.AuthType
 	headers := make([]Header, len(w.Headers.V))
 	for i, h := range w.Headers.V {
-		headers[i] = Header{Name: h.Name, Value: RedactHeaderValue(h.Name, h.Value)}
+		headers[i] = RedactHeader(h)
 	}
 	return map[string]any{
 		"name": w.Name, "description": w.Description, "event_types": []string(w.EventTypes),
@@ -131,6 +135,9 @@ func (s *Store) Webhooks(ctx context.Context, accountID string) ([]Webhook, erro
 	if err := s.db.WithContext(ctx).Where("account_id = ?", accountID).Order("lower(name)").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
+	if err := s.openWebhooks(out); err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
 	return out, nil
 }
 
@@ -142,6 +149,9 @@ func (s *Store) Webhook(ctx context.Context, accountID, id string) (*Webhook, er
 	var w Webhook
 	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
 		return nil, fmt.Errorf("get webhook: %w", notFound(err))
+	}
+	if err := s.openWebhook(&w); err != nil {
+		return nil, fmt.Errorf("get webhook: %w", err)
 	}
 	return &w, nil
 }
@@ -159,7 +169,11 @@ func (s *Store) CreateWebhook(ctx context.Context, accountID string, who Actor, 
 		if err := s.applyInput(ctx, tx, accountID, w, in); err != nil {
 			return err
 		}
-		if err := tx.Create(w).Error; err != nil {
+		sealed, err := s.sealedWebhook(w)
+		if err != nil {
+			return fmt.Errorf("create webhook: %w", err)
+		}
+		if err := tx.Create(sealed).Error; err != nil {
 			return uniqueName(err, "create webhook")
 		}
 		return audit(tx, accountID, who, "webhook.created", "webhook", w.ID, nil, w.auditView(), now)
@@ -181,6 +195,9 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
 			return fmt.Errorf("update webhook: %w", notFound(err))
 		}
+		if err := s.openWebhook(&w); err != nil {
+			return fmt.Errorf("update webhook: %w", err)
+		}
 		before := w.auditView()
 		in.keepStoredSecret(&w)
 		if err := s.applyInput(ctx, tx, accountID, &w, in); err != nil {
@@ -191,7 +208,11 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 			w.DisabledReason, w.DisabledAt = "", nil
 			w.ConsecutiveFailures, w.FailingSince = 0, nil
 		}
-		if err := tx.Save(&w).Error; err != nil {
+		sealed, err := s.sealedWebhook(&w)
+		if err != nil {
+			return fmt.Errorf("update webhook: %w", err)
+		}
+		if err := tx.Save(sealed).Error; err != nil {
 			return uniqueName(err, "update webhook")
 		}
 		return audit(tx, accountID, who, "webhook.updated", "webhook", w.ID, before, w.auditView(), w.UpdatedAt)
@@ -212,6 +233,9 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
 			return fmt.Errorf("toggle webhook: %w", notFound(err))
+		}
+		if err := s.openWebhook(&w); err != nil {
+			return fmt.Errorf("toggle webhook: %w", err)
 		}
 		now := s.now()
 		w.Enabled, w.UpdatedBy, w.UpdatedAt = enabled, who.Label, now
@@ -247,6 +271,9 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Act
 		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
 			return fmt.Errorf("delete webhook: %w", notFound(err))
 		}
+		if err := s.openWebhook(&w); err != nil {
+			return fmt.Errorf("delete webhook: %w", err)
+		}
 		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Delete(&Webhook{}).Error; err != nil {
 			return fmt.Errorf("delete webhook: %w", err)
 		}
@@ -273,11 +300,18 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, accountID, id string, w
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
 			return fmt.Errorf("rotate secret: %w", notFound(err))
 		}
+		if err := s.openWebhook(&w); err != nil {
+			return fmt.Errorf("rotate secret: %w", err)
+		}
 		now := s.now()
 		expires := now.Add(SecretOverlap)
 		w.PreviousSecret, w.PreviousSecretExpiresAt, w.SigningSecret = w.SigningSecret, &expires, secret
 		w.UpdatedBy, w.UpdatedAt = who.Label, now
-		if err := tx.Select("signing_secret", "previous_secret", "previous_secret_expires_at", "updated_by", "updated_at").Save(&w).Error; err != nil {
+		sealed, err := s.sealedWebhook(&w)
+		if err != nil {
+			return fmt.Errorf("rotate secret: %w", err)
+		}
+		if err := tx.Select("signing_secret", "previous_secret", "previous_secret_expires_at", "updated_by", "updated_at").Save(sealed).Error; err != nil {
 			return fmt.Errorf("rotate secret: %w", err)
 		}
 		return audit(tx, accountID, who, "webhook.secret_rotated", "webhook", w.ID, nil, map[string]any{"previous_expires_at": expires}, now)

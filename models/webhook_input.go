@@ -26,9 +26,6 @@ const (
 	MaxTimeoutSec     = 60
 )
 
-// FilterFields are the payload fields a webhook filter may test.
-var FilterFields = []string{"direction", "call_status", "disposition", "queue_id"}
-
 // KV is one custom_data row, kept ordered so errors can point at a row.
 type KV struct {
 	Key   string `json:"key"`
@@ -72,6 +69,11 @@ func InputFrom(w *Webhook) WebhookInput {
 		Method: w.Method, ContentType: w.ContentType, CallTypes: slices.Clone(w.CallTypes), DIDNumbers: slices.Clone(w.DIDNumbers),
 		TimeZone: w.TimeZone, Headers: slices.Clone(w.Headers.V), AuthType: w.AuthType, AuthUsername: w.AuthUsername,
 		Filters: slices.Clone(w.Filters.V), MaxAttempts: w.MaxAttempts, TimeoutSeconds: w.TimeoutMS / 1000, Enabled: w.Enabled}
+	for i, h := range in.Headers {
+		if h.IsSecret() {
+			in.Headers[i].Value = "" // kept by keepStoredSecret when left blank
+		}
+	}
 	keys := make([]string, 0, len(w.CustomData.V))
 	for k := range w.CustomData.V {
 		keys = append(keys, k)
@@ -135,7 +137,7 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 
 	in.CallTypes = dedupe(in.CallTypes)
 	for _, c := range in.CallTypes {
-		if !slices.Contains(CallTypes, c) {
+		if !slices.Contains(catalog.Values("call_type"), c) {
 			fe.Add("call_types", fmt.Sprintf("Unknown call type %q.", c))
 		}
 	}
@@ -237,10 +239,19 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 	in.Filters = slices.DeleteFunc(slices.Clone(in.Filters), func(f Filter) bool { return len(f.Values) == 0 && f.Field == "" })
 	for i, f := range in.Filters {
 		k := fmt.Sprintf("filters.%d", i)
-		f.Values = dedupe(f.Values)
+		// Enum values are spelled as Normalize spells them, or they never match.
+		bad, vals := "", make([]string, len(f.Values))
+		for j, v := range f.Values {
+			canon, ok := catalog.CanonicalValue(f.Field, v)
+			if !ok && bad == "" && strings.TrimSpace(v) != "" {
+				bad = v
+			}
+			vals[j] = canon
+		}
+		f.Values = dedupe(vals)
 		in.Filters[i].Values = f.Values
 		switch {
-		case !slices.Contains(FilterFields, f.Field):
+		case !slices.Contains(catalog.FilterFields(), f.Field):
 			fe.Add(k, fmt.Sprintf("Unknown filter field %q.", f.Field))
 		case f.Op != "in" && f.Op != "not_in":
 			fe.Add(k, "Choose \"is one of\" or \"is not one of\".")
@@ -248,6 +259,8 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 			fe.Add(k, "Give at least one value.")
 		case len(f.Values) > 50:
 			fe.Add(k, "Use at most 50 values.")
+		case bad != "":
+			fe.Add(k, fmt.Sprintf("%q is not one of %s.", bad, strings.Join(catalog.Values(f.Field), ", ")))
 		}
 	}
 
@@ -357,6 +370,19 @@ func (in *WebhookInput) keepStoredSecret(w *Webhook) {
 	if in.AuthSecret == "" && in.AuthType == w.AuthType {
 		in.AuthSecret = w.AuthSecret
 	}
+	// The same for secret custom headers, matched by name.
+	hs := slices.Clone(in.Headers)
+	for i, h := range hs {
+		if h.Value != "" || !h.IsSecret() {
+			continue
+		}
+		for _, stored := range w.Headers.V {
+			if stored.IsSecret() && strings.EqualFold(strings.TrimSpace(h.Name), stored.Name) {
+				hs[i].Value = stored.Value
+			}
+		}
+	}
+	in.Headers = hs
 }
 
 func accountNumbers(db *gorm.DB, accountID string) ([]string, error) {

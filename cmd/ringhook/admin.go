@@ -11,11 +11,12 @@ import (
 	"os"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/catalog"
 )
 
 func admin(ctx context.Context, cfg config, log *slog.Logger, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: ringhook admin create --email E --account NAME [--password P] [--role owner|admin|viewer]")
+		return fmt.Errorf("usage: ringhook admin create --email E --account NAME [--password P] [--role owner|admin|viewer] [--timezone TZ] [--country CC]")
 	}
 	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
 	email := fs.String("email", "", "the admin's email (required)")
@@ -23,11 +24,15 @@ func admin(ctx context.Context, cfg config, log *slog.Logger, args []string) err
 	password := fs.String("password", "", "password; generated and printed when empty")
 	role := fs.String("role", string(models.RoleOwner), "owner, admin or viewer")
 	tz := fs.String("timezone", "UTC", "time zone of a new account")
+	country := fs.String("country", "", "default country of the account's phone numbers (ISO 3166 code, e.g. IN); a new account gets "+catalog.DefaultCountry)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if *email == "" || *account == "" {
 		return errors.New("--email and --account are required")
+	}
+	if _, ok := catalog.LookupCountry(*country); *country != "" && !ok {
+		return fmt.Errorf("--country %q: not a supported ISO 3166 country code (e.g. IN, US, GB)", *country)
 	}
 	db, _, closeDB, err := openDatabase(ctx, cfg, log)
 	if err != nil {
@@ -43,6 +48,11 @@ func admin(ctx context.Context, cfg config, log *slog.Logger, args []string) err
 		log.Info("created account", "id", acc.ID, "name", acc.Name)
 	} else if err != nil {
 		return err
+	}
+	if *country != "" {
+		if err := store.SetDefaultCountry(ctx, acc.ID, *country); err != nil {
+			return fmt.Errorf("--country: %w", err)
+		}
 	}
 	pw := *password
 	if pw == "" {

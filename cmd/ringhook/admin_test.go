@@ -34,9 +34,20 @@ func TestMigrateAndAdminCreate(t *testing.T) {
 		t.Fatalf("the new admin cannot sign in: %v", err)
 	}
 	acc, err := store.Account(ctx, u.AccountID)
-	if err != nil || acc.Name != "Acme Telecom" {
+	if err != nil || acc.Name != "Acme Telecom" || acc.DefaultCountry != "IN" {
 		t.Fatalf("account %+v: %v", acc, err)
 	}
+	if err := run(ctx, []string{"admin", "create", "--email", "us@example.com", "--account", "US Co", "--password", "correct horse 1", "--country", "us"}); err != nil {
+		t.Fatalf("admin create --country: %v", err)
+	}
+	if us, err := store.AccountByName(ctx, "US Co"); err != nil || us.DefaultCountry != "US" {
+		t.Fatalf("--country us: %+v %v", us, err)
+	}
+	defer func() {
+		if _, err := store.AccountByName(ctx, "C"); err == nil {
+			t.Error("an unsupported --country still created the account")
+		}
+	}()
 
 	cases := []struct {
 		name string
@@ -49,6 +60,7 @@ func TestMigrateAndAdminCreate(t *testing.T) {
 		{"short password", []string{"admin", "create", "--email", "y@example.com", "--account", "A", "--password", "short"}, "at least"},
 		{"bad role", []string{"admin", "create", "--email", "z@example.com", "--account", "A", "--role", "god"}, "owner, admin or viewer"},
 		{"unknown subcommand", []string{"admin", "delete"}, "usage"},
+		{"unsupported country", []string{"admin", "create", "--email", "c@example.com", "--account", "C", "--country", "XX"}, "supported ISO 3166"},
 		{"unknown command", []string{"explode"}, "unknown command"},
 	}
 	for _, tc := range cases {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/web/dispatch"
+	"github.com/ringhook/ringhook/models/crypto"
 )
 
 // config is everything the environment can set.
@@ -23,6 +24,8 @@ type config struct {
 	DataDir             string // for the private PostgreSQL, session key and dev login
 	Addr                string
 	SessionKey          []byte
+	EncryptionKey       []byte   // RINGHOOK_ENCRYPTION_KEY; nil: kept in DataDir (see keyring)
+	OldEncryptionKeys   [][]byte // RINGHOOK_ENCRYPTION_OLD_KEYS, still opened during a rotation
 	SecureCookies       bool
 	TrustedProxies      []*net.IPNet // whose X-Forwarded-For is believed; none by default
 	AllowPrivateTargets string
@@ -71,6 +74,21 @@ func loadConfig() (config, error) {
 		if c.SessionKey, err = hex.DecodeString(k); err != nil || len(c.SessionKey) < 32 {
 			return c, errors.New("RINGHOOK_SESSION_KEY must be at least 64 hex characters (32 bytes)")
 		}
+	}
+	if k := os.Getenv("RINGHOOK_ENCRYPTION_KEY"); k != "" {
+		if c.EncryptionKey, err = crypto.ParseKey(k); err != nil {
+			return c, fmt.Errorf("RINGHOOK_ENCRYPTION_KEY: %w", err)
+		}
+	}
+	for _, k := range strings.Split(os.Getenv("RINGHOOK_ENCRYPTION_OLD_KEYS"), ",") {
+		if strings.TrimSpace(k) == "" {
+			continue
+		}
+		old, err := crypto.ParseKey(k)
+		if err != nil {
+			return c, fmt.Errorf("RINGHOOK_ENCRYPTION_OLD_KEYS: %w", err)
+		}
+		c.OldEncryptionKeys = append(c.OldEncryptionKeys, old)
 	}
 	return c, nil
 }

@@ -4,6 +4,7 @@
 //	ringhook migrate            apply database migrations and exit
 //	ringhook admin create ...   create an account admin
 //	ringhook apikey create ...  create an API key and print it once
+//	ringhook rotate-key         re-encrypt secrets at rest under the current key
 //	ringhook simulate ...       send realistic call events to a running server
 //	ringhook bench ...          measure the dispatcher on this machine
 //
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string) error {
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil
-	case "serve", "migrate", "admin", "apikey":
+	case "serve", "migrate", "admin", "apikey", "rotate-key":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string) error {
 		return migrate(ctx, cfg, log)
 	case "apikey":
 		return apikey(ctx, cfg, log, args, os.Stdout)
+	case "rotate-key":
+		return rotateKey(ctx, cfg, log, args, os.Stdout)
 	default:
 		return admin(ctx, cfg, log, args)
 	}
@@ -77,9 +80,10 @@ const usage = `usage: ringhook [command]
   serve                                    serve the console, API and dispatcher (default)
   migrate                                  apply database migrations
   admin create --email E --account NAME    create an admin (and the account if new)
-               [--password P] [--role owner|admin|viewer]
+               [--password P] [--role owner|admin|viewer] [--timezone TZ] [--country CC]
   apikey create --account NAME --name N    create an API key and print it once
                 [--scope full|read|ingest] [--test]
+  rotate-key [--generate]                  re-encrypt secrets at rest under the current key
   simulate --key sk_… [--url http://127.0.0.1:8080] [--rate 5] [--duration 30s | --calls N]
            [--seed S] [--dids +918287842425,…]   POST realistic call lifecycles to <url>/api/v1/events
   bench [--phases A,B,C,I] [--events 20000] [--rate 200] [--workers W] [--webhooks 4] [--cpuprofile FILE] …

@@ -98,7 +98,19 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer closeDB()
-	store := models.NewStore(db, nil)
+	keys, err := keyring(cfg)
+	if err != nil {
+		return err
+	}
+	store := models.NewStore(db, nil, models.WithKeyring(keys))
+	// Seal what an older version stored in clear, and finish a rotation. A
+	// value sealed under a key that is not configured is reported, not fatal:
+	// the rest of the console and dispatcher still work.
+	if res, err := store.ReencryptSecrets(ctx); err != nil {
+		log.Error("re-encrypting secrets at rest stopped; check RINGHOOK_ENCRYPTION_KEY and RINGHOOK_ENCRYPTION_OLD_KEYS", "err", err)
+	} else if res.Webhooks+res.Deliveries > 0 {
+		log.Info("re-encrypted secrets at rest", "webhooks", res.Webhooks, "stored_requests", res.Deliveries, "key", keys.CurrentID())
+	}
 
 	allowPrivate := cfg.AllowPrivateTargets
 	if dev && allowPrivate == "" {

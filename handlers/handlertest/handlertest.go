@@ -83,7 +83,7 @@ func NewWith(t testing.TB, o Options) *App {
 	if err := modeltest.ParkQueue(db); err != nil {
 		t.Fatalf("park stale deliveries: %v", err)
 	}
-	store := models.NewStore(db, o.Now)
+	store := models.NewStore(db, o.Now, models.WithKeyring(modeltest.Keyring()))
 	disp, err := dispatch.New(store, dispatch.Config{AllowPrivate: "true", LoopbackOnly: true, Log: Quiet})
 	if err != nil {
 		t.Fatalf("dispatcher: %v", err)

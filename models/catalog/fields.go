@@ -1,6 +1,9 @@
 package catalog
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // kind is how a field's value is validated and normalized.
 type kind int
@@ -210,4 +213,43 @@ func EnumValues(typeID, field string) []string {
 		return nil
 	}
 	return slices.Clone(s.enum)
+}
+
+// filterFields are the payload fields a webhook filter may test, in the
+// order the form shows them.
+var filterFields = []string{"direction", "call_status", "disposition", "queue_id"}
+
+// FilterFields returns the payload fields a webhook filter may test. The
+// form's filter rows, filter validation and filter matching read this list.
+func FilterFields() []string { return slices.Clone(filterFields) }
+
+// Values returns the documented values of an enum payload field
+// ("call_status": ringing, in_progress, answered, missed), or nil when the
+// field is not an enum. "direction" is the call set, a superset of the
+// messaging one. The form's choices, filter validation and Normalize all
+// read the same lists.
+func Values(field string) []string {
+	spec, ok := fieldSpecs[field]
+	if !ok || spec.kind != kEnum {
+		return nil
+	}
+	return slices.Clone(spec.enum)
+}
+
+// CanonicalValue folds v the way Normalize folds an enum value (trimmed,
+// lower case, '-' and ' ' as '_') and reports whether it is one of
+// Values(field). For a field that is not an enum it returns v trimmed, true.
+func CanonicalValue(field, v string) (string, bool) {
+	spec, ok := fieldSpecs[field]
+	v = strings.TrimSpace(v)
+	if !ok || spec.kind != kEnum {
+		return v, true
+	}
+	v = foldEnum(v)
+	return v, slices.Contains(spec.enum, v)
+}
+
+// foldEnum is the one spelling rule for enum values.
+func foldEnum(s string) string {
+	return strings.ToLower(strings.NewReplacer("-", "_", " ", "_").Replace(s))
 }

@@ -83,8 +83,9 @@ func (e errs) add(field, format string, args ...any) {
 //     "outbound" forbids it;
 //   - enums: trimmed, lower-cased, '-' and ' ' turned into '_', then
 //     checked against the documented set;
-//   - phone numbers: see NormalizeE164; a number that cannot be normalized
-//     is kept unchanged and copied to <field>_raw;
+//   - phone numbers: see NormalizePhone, with the account's default country
+//     (NormalizeFor); a number that cannot be normalized is kept unchanged
+//     and copied to <field>_raw;
 //   - did_number and customer_number, when missing, are derived from
 //     to_number/from_number: inbound -> did=to, customer=from; outbound and
 //     click_to_call -> did=from, customer=to; internal calls derive nothing;
@@ -100,7 +101,15 @@ func (e errs) add(field, format string, args ...any) {
 //     {id, number, name, result?} (number required); media_urls an array of
 //     http(s) URLs; tags an array of non-empty strings; at most MaxListItems;
 //   - the canonical payload, as compact JSON, is at most MaxPayloadBytes.
-func Normalize(in map[string]any) (map[string]any, error) {
+//
+// Normalize has no default country: phone numbers are recognised only in
+// international form. Ingest uses NormalizeFor with the account's country.
+func Normalize(in map[string]any) (map[string]any, error) { return NormalizeFor(in, "") }
+
+// NormalizeFor is Normalize with a default country (ISO 3166-1 alpha-2, see
+// NormalizePhone) for phone numbers sent in national form. Its output is
+// canonical for every country: NormalizeFor(out, any) returns an equal map.
+func NormalizeFor(in map[string]any, country string) (map[string]any, error) {
 	e := errs{}
 	out := make(map[string]any, len(in)+8)
 
@@ -177,7 +186,7 @@ func Normalize(in map[string]any) (map[string]any, error) {
 
 	if td == nil {
 		// Still check occurred_at so the producer sees every problem at once.
-		normalizeField(e, out, fieldSpecs["occurred_at"], "occurred_at", in["occurred_at"])
+		normalizeField(e, out, fieldSpecs["occurred_at"], "occurred_at", in["occurred_at"], country)
 		if _, bad := e["occurred_at"]; !bad && out["occurred_at"] == nil {
 			e.add("occurred_at", "required")
 		}
@@ -186,7 +195,7 @@ func Normalize(in map[string]any) (map[string]any, error) {
 
 	for _, f := range fields {
 		spec, _ := specFor(td, f)
-		normalizeField(e, out, spec, f, in[f])
+		normalizeField(e, out, spec, f, in[f], country)
 	}
 	if tags, ok := in["tags"]; ok && td.Call && tags != nil {
 		if v, ok := normalizeList(e, "tags", tags, kText); ok {
@@ -296,8 +305,9 @@ func deriveNumbers(e errs, td *typeDef, out map[string]any) {
 }
 
 // normalizeField validates v as field name and stores the canonical value
-// in out (nil when absent), recording any problem in e.
-func normalizeField(e errs, out map[string]any, spec fieldSpec, name string, v any) {
+// in out (nil when absent), recording any problem in e. country is the
+// default country for phone numbers.
+func normalizeField(e errs, out map[string]any, spec fieldSpec, name string, v any, country string) {
 	out[name] = nil
 	if v == nil {
 		return
@@ -358,7 +368,7 @@ func normalizeField(e errs, out map[string]any, spec fieldSpec, name string, v a
 		if !ok || s == "" {
 			return
 		}
-		if n, ok := NormalizeE164(s); ok {
+		if n, ok := NormalizePhone(s, country); ok {
 			out[name] = n
 			return
 		}
@@ -439,7 +449,7 @@ func scalar(e errs, name string, v any, k kind) (string, bool) {
 	}
 	switch k {
 	case kEnum:
-		s = strings.ToLower(strings.NewReplacer("-", "_", " ", "_").Replace(s))
+		s = foldEnum(s)
 	case kCode, kDigits:
 		s = strings.ToUpper(s)
 	case kID:
@@ -542,10 +552,10 @@ func normalizeExtList(e errs, name string, v any) ([]any, bool) {
 			}
 		}
 		entry := map[string]any{}
-		normalizeField(e, entry, fieldSpec{kind: kID}, p+".id", m["id"])
-		normalizeField(e, entry, fieldSpec{kind: kID}, p+".number", m["number"])
-		normalizeField(e, entry, fieldSpec{kind: kText}, p+".name", m["name"])
-		normalizeField(e, entry, fieldSpec{kind: kEnum, enum: enumExtensionResult}, p+".result", m["result"])
+		normalizeField(e, entry, fieldSpec{kind: kID}, p+".id", m["id"], "")
+		normalizeField(e, entry, fieldSpec{kind: kID}, p+".number", m["number"], "")
+		normalizeField(e, entry, fieldSpec{kind: kText}, p+".name", m["name"], "")
+		normalizeField(e, entry, fieldSpec{kind: kEnum, enum: enumExtensionResult}, p+".result", m["result"], "")
 		if _, bad := e[p+".number"]; !bad && entry[p+".number"] == nil {
 			e.add(p+".number", "required")
 		}

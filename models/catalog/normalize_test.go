@@ -38,7 +38,8 @@ func decode(t testing.TB, s string) map[string]any {
 }
 
 func TestNormalizeCanonical(t *testing.T) {
-	out, err := catalog.Normalize(decode(t, hangupJSON))
+	// hangupJSON's from_number is Smartflo's bare "919240202904": an IN account's form.
+	out, err := catalog.NormalizeFor(decode(t, hangupJSON), "IN")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestNormalizeValues(t *testing.T) {
 					in[k] = v
 				}
 			}
-			out, err := catalog.Normalize(in)
+			out, err := catalog.NormalizeFor(in, "IN")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -442,47 +443,136 @@ func TestValidationErrorMessage(t *testing.T) {
 	}
 }
 
-func TestNormalizeE164(t *testing.T) {
+func TestNormalizePhone(t *testing.T) {
+	// Each input is read under no default country, IN, US and GB.
 	tests := []struct {
-		in   string
-		want string
-		ok   bool
+		in                string
+		none, in_, us, gb string // "" = not a phone number under that country
 	}{
-		{"+919240202904", "+919240202904", true},
-		{"919240202904", "+919240202904", true},     // Smartflo, 12 digits
-		{"9240202904", "+9240202904", true},         // 10 digits: '+' added as the rule says
-		{"+1 (415) 555-0100", "+14155550100", true}, // spaces, parentheses, dashes
-		{"001-415-555-0100", "+14155550100", true},  // 00 prefix
-		{"0044 20 7946 0000", "+442079460000", true},
-		{"+44.20.7946.0000", "+442079460000", true},
-		{" +91 82878 42425 ", "+918287842425", true},
-		{"+1234567", "+1234567", true},                  // 7 digits with '+': shortest E.164 accepted
-		{"123456789012345", "+123456789012345", true},   // 15 digits
-		{"1234567890123456", "1234567890123456", false}, // 16 digits
-		{"+1234567890123456", "+1234567890123456", false},
-		{"+123456", "+123456", false},
-		{"123456789", "123456789", false}, // 9 digits without '+'
-		{"08012345678", "08012345678", false},
-		{"+0123456789", "+0123456789", false},
-		{"101", "101", false}, // an extension
-		{"anonymous", "anonymous", false},
-		{"+91 92402 0290x", "+91 92402 0290x", false},
-		{"++919240202904", "++919240202904", false},
-		{"", "", false},
-		{"00", "00", false},
-		{"tel:+919240202904", "tel:+919240202904", false},
+		{"+919240202904", "+919240202904", "+919240202904", "+919240202904", "+919240202904"},
+		{"919240202904", "", "+919240202904", "", ""},                        // Smartflo: IN calling code + 10 digits
+		{"9240202904", "", "+919240202904", "+19240202904", "+449240202904"}, // the bare national number the issue names
+		{"09240202904", "", "+919240202904", "", "+449240202904"},            // trunk 0
+		{"091 92402 02904", "", "", "", ""},                                  // trunk 0 and calling code: neither form
+		{"+1 (415) 555-0100", "+14155550100", "+14155550100", "+14155550100", "+14155550100"},
+		{"001-415-555-0100", "+14155550100", "+14155550100", "+14155550100", "+14155550100"}, // 00 prefix
+		{"(415) 555-0100", "", "+914155550100", "+14155550100", "+444155550100"},
+		{"1 415 555 0100", "", "", "+14155550100", ""}, // NANP 1 + ten digits
+		{"0044 20 7946 0000", "+442079460000", "+442079460000", "+442079460000", "+442079460000"},
+		{"020 7946 0000", "", "+912079460000", "", "+442079460000"},
+		{"442079460000", "", "", "", "+442079460000"},
+		{" +91 82878 42425 ", "+918287842425", "+918287842425", "+918287842425", "+918287842425"},
+		{"+1234567", "+1234567", "+1234567", "+1234567", "+1234567"}, // shortest E.164 accepted
+		{"+1234567890123456", "", "", "", ""},                        // 16 digits
+		{"+123456", "", "", "", ""},
+		{"123456789", "", "", "", "+44123456789"}, // 9 digits: a GB national length only
+		{"+0123456789", "", "", "", ""},
+		{"0", "", "", "", ""},
+		{"00", "", "", "", ""},
+		{"101", "", "", "", ""}, // an extension
+		{"anonymous", "", "", "", ""},
+		{"+91 92402 0290x", "", "", "", ""},
+		{"++919240202904", "", "", "", ""},
+		{"", "", "", "", ""},
+		{"tel:+919240202904", "", "", "", ""},
+		{"910123456789", "", "", "", ""}, // calling code then a 0: not a national number
 	}
 	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			got, ok := catalog.NormalizeE164(tc.in)
-			if got != tc.want || ok != tc.ok {
-				t.Errorf("NormalizeE164(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
-			}
-			if ok {
-				if again, ok2 := catalog.NormalizeE164(got); again != got || !ok2 {
-					t.Errorf("not idempotent: %q -> %q", got, again)
+		for _, c := range []struct{ country, want string }{{"", tc.none}, {"IN", tc.in_}, {"US", tc.us}, {"GB", tc.gb}} {
+			t.Run(c.country+"/"+tc.in, func(t *testing.T) {
+				got, ok := catalog.NormalizePhone(tc.in, c.country)
+				want, wantOK := c.want, c.want != ""
+				if !wantOK {
+					want = tc.in // unchanged when not a number
 				}
+				if got != want || ok != wantOK {
+					t.Errorf("NormalizePhone(%q, %q) = %q, %v; want %q, %v", tc.in, c.country, got, ok, want, wantOK)
+				}
+				if ok {
+					// Idempotent, and canonical under every country.
+					for _, other := range []string{"", "IN", "US", "GB", "SG"} {
+						if again, ok2 := catalog.NormalizePhone(got, other); again != got || !ok2 {
+							t.Errorf("%q under %q -> %q, %v", got, other, again, ok2)
+						}
+					}
+				}
+			})
+		}
+	}
+	t.Run("lower-case and unknown country codes", func(t *testing.T) {
+		if got, ok := catalog.NormalizePhone("8287842425", "in"); got != "+918287842425" || !ok {
+			t.Errorf("lower-case in: %q %v", got, ok)
+		}
+		if got, ok := catalog.NormalizePhone("8287842425", "XX"); got != "8287842425" || ok {
+			t.Errorf("unknown country guessed: %q %v", got, ok)
+		}
+	})
+	t.Run("NormalizeE164 is the no-country case", func(t *testing.T) {
+		for _, tc := range tests {
+			a, aok := catalog.NormalizeE164(tc.in)
+			b, bok := catalog.NormalizePhone(tc.in, "")
+			if a != b || aok != bok {
+				t.Errorf("%q: NormalizeE164 %q %v, NormalizePhone %q %v", tc.in, a, aok, b, bok)
 			}
-		})
+		}
+	})
+}
+
+// TestCountriesUnambiguous pins the property the table promises: no bare
+// digit string is both a national number and a calling-code form, so the
+// normaliser never has to guess between them; codes are unique ISO alpha-2.
+func TestCountriesUnambiguous(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range catalog.Countries() {
+		if len(c.Code) != 2 || strings.ToUpper(c.Code) != c.Code || seen[c.Code] {
+			t.Errorf("bad or repeated code %q", c.Code)
+		}
+		seen[c.Code] = true
+		if c.MinLen < 4 || c.MinLen > c.MaxLen || len(c.CallingCode)+c.MaxLen > 15 || c.CallingCode == "" || c.CallingCode[0] == '0' {
+			t.Errorf("%s: implausible lengths or calling code %+v", c.Code, c)
+		}
+		// A national number without trunk (it starts with 1-9, as calling
+		// codes do) must be shorter than the shortest calling-code form; with
+		// the trunk it starts with 0, which no calling code does.
+		if len(c.CallingCode)+c.MinLen <= c.MaxLen {
+			t.Errorf("%s: %d-digit national numbers overlap calling-code forms of %d digits", c.Code, c.MaxLen, len(c.CallingCode)+c.MinLen)
+		}
+		if got, ok := catalog.LookupCountry(strings.ToLower(c.Code)); !ok || got != c {
+			t.Errorf("LookupCountry(%q) = %+v, %v", c.Code, got, ok)
+		}
+	}
+	if _, ok := catalog.LookupCountry(catalog.DefaultCountry); !ok {
+		t.Errorf("DefaultCountry %q is not in the table", catalog.DefaultCountry)
+	}
+}
+
+func TestNormalizeForCountry(t *testing.T) {
+	in := decode(t, `{"event":"call.hangup","event_id":"evt_01JRB3Q7Z8K2M4N6P8R0S2T4V6","occurred_at":"2026-04-09T07:24:53Z",
+		"call_id":"c1","direction":"inbound","call_type":"inbound","from_number":"09240202904","to_number":"918287842425",
+		"call_status":"answered"}`)
+	out, err := catalog.NormalizeFor(in, "IN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"from_number": "+919240202904", "to_number": "+918287842425",
+		"did_number": "+918287842425", "customer_number": "+919240202904"} {
+		if out[k] != want {
+			t.Errorf("%s = %v, want %v", k, out[k], want)
+		}
+	}
+	if _, ok := out["from_number_raw"]; ok {
+		t.Errorf("from_number_raw set for a number that normalized: %v", out)
+	}
+	again, err := catalog.NormalizeFor(out, "US")
+	if err != nil || !reflect.DeepEqual(again, out) {
+		t.Errorf("output not canonical under another country: %v %v", again, err)
+	}
+	// Without a country the national form is kept raw, not guessed.
+	noCountry, err := catalog.Normalize(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if noCountry["from_number"] != "09240202904" || noCountry["from_number_raw"] != "09240202904" {
+		t.Errorf("no country: from_number %v raw %v", noCountry["from_number"], noCountry["from_number_raw"])
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/crypto"
 )
 
 // Main is a TestMain body: it creates the package's database, migrates it,
@@ -54,7 +56,7 @@ func ParkQueue(db *gorm.DB) error {
 // user's action, so unlike Store.AddPhoneNumber it writes no audit entry
 // for tests that read the audit log.
 func SeedPhoneNumber(ctx context.Context, db *gorm.DB, accountID, number, label string) (*models.PhoneNumber, error) {
-	n, ok := models.NormalizeE164(number)
+	n, ok := catalog.NormalizePhone(number, "") // international form only
 	if !ok {
 		return nil, fmt.Errorf("seed phone number: %q is not E.164", number)
 	}
@@ -63,4 +65,18 @@ func SeedPhoneNumber(ctx context.Context, db *gorm.DB, accountID, number, label 
 		return nil, fmt.Errorf("seed phone number: %w", err)
 	}
 	return p, nil
+}
+
+// testKey seals secrets in tests. It is fixed so that several Stores and
+// processes of one test share it, as the processes of a deployment share
+// RINGHOOK_ENCRYPTION_KEY; it protects nothing.
+var testKey = []byte("ringhook-test-key-32-bytes-long!")
+
+// Keyring is the keyring every test Store of a test database uses.
+func Keyring() *crypto.Keyring {
+	k, err := crypto.NewKeyring(testKey)
+	if err != nil {
+		panic(fmt.Sprintf("modeltest: test key: %v", err)) // a 32-byte constant cannot fail
+	}
+	return k
 }

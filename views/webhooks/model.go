@@ -41,6 +41,9 @@ type OptionGroup struct {
 type KVRow struct {
 	Key, Value       string
 	KeyErr, ValueErr string
+	// Secret (headers only): the value is encrypted at rest and redacted in
+	// attempt records.
+	Secret bool
 }
 
 // FilterRow edits one payload filter.

@@ -129,7 +129,7 @@ func render(w *models.Webhook, event map[string]any, test bool) (models.Rendered
 	}
 	out := models.RenderedRequest{Method: req.Method, URL: req.URL, Body: req.Body}
 	for _, h := range req.Header {
-		out.Headers = append(out.Headers, models.Header{Name: h.Name, Value: h.Value})
+		out.Headers = append(out.Headers, models.Header{Name: h.Name, Value: h.Value, Secret: w.SecretHeader(h.Name)})
 	}
 	return out, nil
 }

@@ -26,7 +26,11 @@ func (d *Dispatcher) IngestTest(ctx context.Context, accountID string, raw map[s
 }
 
 func (d *Dispatcher) ingest(ctx context.Context, accountID string, raw map[string]any, test bool) (models.IngestResult, error) {
-	payload, err := catalog.Normalize(raw)
+	country, err := d.store.DefaultCountry(ctx, accountID)
+	if err != nil {
+		return models.IngestResult{}, fmt.Errorf("ingest: %w", err)
+	}
+	payload, err := catalog.NormalizeFor(raw, country)
 	if err != nil {
 		return models.IngestResult{}, err
 	}

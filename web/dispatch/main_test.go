@@ -44,7 +44,7 @@ func runChildDispatcher() int {
 		fmt.Fprintln(os.Stderr, "child dispatcher:", err)
 		return 2
 	}
-	d, err := dispatch.New(models.NewStore(db, time.Now), dispatch.Config{AllowPrivate: "true", LoopbackOnly: true,
+	d, err := dispatch.New(models.NewStore(db, time.Now, models.WithKeyring(modeltest.Keyring())), dispatch.Config{AllowPrivate: "true", LoopbackOnly: true,
 		Poll: 50 * time.Millisecond, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child dispatcher:", err)
@@ -135,7 +135,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	clk := newClock()
-	f := &fixture{store: models.NewStore(db, clk.Now), db: db, clock: clk}
+	f := &fixture{store: models.NewStore(db, clk.Now, models.WithKeyring(modeltest.Keyring())), db: db, clock: clk}
 	return f.another(t)
 }
 

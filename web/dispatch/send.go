@@ -151,7 +151,7 @@ func (d *Dispatcher) outcome(c *models.Claimed, a models.Attempt, resHeader http
 func redactHeaders(hs []models.Header) []models.Header {
 	out := make([]models.Header, len(hs))
 	for i, h := range hs {
-		out[i] = models.Header{Name: h.Name, Value: models.RedactHeaderValue(h.Name, h.Value)}
+		out[i] = models.RedactHeader(h)
 	}
 	return out
 }

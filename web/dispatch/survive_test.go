@@ -201,7 +201,7 @@ func TestDatabaseAwayWhileRecording(t *testing.T) {
 			s.Close()
 		}
 	})
-	away := models.NewStore(db, f.clock.Now) // the dispatcher's store, through the proxy
+	away := models.NewStore(db, f.clock.Now, models.WithKeyring(modeltest.Keyring())) // the dispatcher's store, through the proxy
 
 	gate := make(chan struct{})
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
