@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/ringhook/ringhook/handlers"
-	"github.com/ringhook/ringhook/web/dispatch"
 	"github.com/ringhook/ringhook/models/crypto"
+	"github.com/ringhook/ringhook/web/dispatch"
 )
 
 // config is everything the environment can set.
