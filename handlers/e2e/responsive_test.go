@@ -32,7 +32,8 @@ var (
 
 // docScreenshots are the pages saved to $RINGHOOK_SCREENSHOT_DIR (docs/ for
 // the README); every page's screenshots go to the test's artifact directory.
-var docScreenshots = []string{"dashboard", "webhook-form", "delivery-detail", "dashboard-dark"}
+var docScreenshots = []string{"dashboard-1366.png", "dashboard-390.png", "webhook-form-1366.png", "webhook-form-390.png",
+	"delivery-detail-1366.png", "delivery-detail-390.png", "dashboard-dark-390.png"}
 
 // resize emulates s: its width and height, and for a phone mobile viewport
 // handling (the page's meta viewport applies).
@@ -71,7 +72,7 @@ func (b *browser) shoot(page string, s screen) {
 	}
 	name := page + "-" + s.name + ".png"
 	dirs := []string{b.t.ArtifactDir()}
-	if d := os.Getenv("RINGHOOK_SCREENSHOT_DIR"); d != "" && slices.Contains(docScreenshots, page) {
+	if d := os.Getenv("RINGHOOK_SCREENSHOT_DIR"); d != "" && slices.Contains(docScreenshots, name) {
 		dirs = append(dirs, d)
 	}
 	for _, dir := range dirs {
@@ -182,8 +183,11 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A second webhook whose receiver fails, for the dashboard's recent failures.
+	down := newReceiver(t, reply{Status: http.StatusInternalServerError, Body: "Internal Server Error"})
 	other := models.NewWebhookInput("UTC")
-	other.Name, other.EventTypes, other.URL = "CRM sync", []string{"call.answered"}, rc.URL+"/crm"
+	other.Name, other.EventTypes, other.URL = "CRM sync", []string{"call.received"}, down.URL+"/crm"
+	other.MaxAttempts = 1
 	if _, err := app.Store.CreateWebhook(ctx, tn.Account.ID, who, other); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +195,8 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// One delivery with three attempts: two 503s, then a 200 on redelivery.
+	// One event for both webhooks: CRM sync's delivery fails (500, no retries), the
+	// helpdesk's takes three attempts: two 503s, then a 200 on redelivery.
 	if _, err := app.Dispatcher.Ingest(ctx, tn.Account.ID, map[string]any{
 		"event": "call.received", "event_id": "evt_e2e" + strings.ToLower(models.NewID("")), "occurred_at": "2026-04-09T07:24:53.000Z",
 		"call_id": "call_e2e_responsive_0123456789abcdef", "leg_id": "leg_1", "direction": "inbound", "call_type": "inbound",
@@ -200,8 +205,8 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("ingest: %v", err)
 	}
-	if n, err := app.Dispatcher.ProcessDue(ctx); err != nil || n != 1 {
-		t.Fatalf("process due: sent %d (err %v), want 1", n, err)
+	if n, err := app.Dispatcher.ProcessDue(ctx); err != nil || n != 2 {
+		t.Fatalf("process due: sent %d (err %v), want 2", n, err)
 	}
 	var d models.Delivery
 	if err := app.DB.Where("account_id = ? AND webhook_id = ?", tn.Account.ID, w.ID).Take(&d).Error; err != nil {
