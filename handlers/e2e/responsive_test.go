@@ -59,6 +59,16 @@ func (b *browser) colorScheme(v string) {
 	}
 }
 
+// scripts turns the page's JavaScript on or off (from the next page load).
+func (b *browser) scripts(on bool) {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on}); err != nil {
+		b.t.Fatalf("turn JavaScript on=%v: %v", on, err)
+	}
+}
+
 // shoot saves a viewport screenshot as name.png in the test's artifact
 // directory (kept with go test -artifacts) and, for the pages of
 // docScreenshots, in $RINGHOOK_SCREENSHOT_DIR.
@@ -347,6 +357,17 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 	b.waitFor("the menu to open on click", visible(`header nav a[href="/deliveries"]`))
 	b.do("press Space on Menu", chromedp.Focus(chromedp.CSS(".menu > summary")), chromedp.KeyEvent(" "))
 	b.waitFor("the menu to close on Space", `!document.querySelector(".menu").open`)
+
+	t.Log("without JavaScript the menu still opens by click")
+	b.scripts(false)
+	b.open("/audit", http.StatusOK)
+	if evalJS[bool](b, `typeof htmx !== "undefined"`) {
+		t.Fatal("htmx ran with JavaScript disabled")
+	}
+	b.click(".menu > summary")
+	b.waitFor("the menu to open without JavaScript", visible(`header nav a[href="/numbers"]`))
+	b.load("open My Numbers from the menu", chromedp.Click(chromedp.CSS(`header nav a[href="/numbers"]`)), http.StatusOK)
+	b.scripts(true)
 
 	t.Log("at 1366 px the links show without opening anything")
 	b.resize(desktop)
