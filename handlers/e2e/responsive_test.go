@@ -169,7 +169,8 @@ func visible(sel string) string {
 
 // TestEveryPageFitsPhoneAndDesktop walks every console page a signed-in
 // admin reaches, with realistic data (a webhook with a long URL, deliveries
-// with several attempts, numbers, a new API key, audit entries, a form with
+// with several attempts, numbers, a new API key and its revoke confirmation,
+// audit entries, a form with
 // validation errors, a test-event result), at 1366 and 390 px: the document
 // is never wider than the screen and no element pokes out of it. At 390 px
 // the navigation is a menu that opens by click and by keyboard; the skip
@@ -309,6 +310,12 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 	b.load("click Create key", chromedp.Click(button("Create key")), http.StatusOK)
 	b.waitFor("the new key", `(document.querySelector("#new-api-key")?.textContent ?? "").startsWith("sk_live_")`)
 	check("api-keys", "/api-keys")
+	keyRow := evalJS[string](b, `document.querySelector("#api-keys tbody tr[id^=key-]")?.id ?? ""`)
+	if keyRow == "" {
+		t.Fatalf("the new key has no row%s", b.where())
+	}
+	b.open("/api-keys/"+strings.TrimPrefix(keyRow, "key-")+"/revoke", http.StatusOK)
+	check("api-key-revoke", "/api-keys")
 
 	t.Log("an error page")
 	b.open("/webhooks/wh_doesnotexist", http.StatusNotFound)
