@@ -170,11 +170,11 @@ func visible(sel string) string {
 // TestEveryPageFitsPhoneAndDesktop walks every console page a signed-in
 // admin reaches, with realistic data (a webhook with a long URL, deliveries
 // with several attempts, numbers, a new API key and its revoke confirmation,
-// audit entries, a form with
-// validation errors, a test-event result), at 1366 and 390 px: the document
-// is never wider than the screen and no element pokes out of it. At 390 px
-// the navigation is a menu that opens by click and by keyboard; the skip
-// link is the first Tab stop; dark mode follows prefers-color-scheme.
+// audit entries, a form with validation errors, a test-event result, a 404),
+// at 1366 and 390 px: the document is never wider than the screen and no
+// element pokes out of it. At 390 px the navigation is a menu that opens by
+// click, by keyboard and without JavaScript; the skip link is the first Tab
+// stop; dark mode follows prefers-color-scheme.
 func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
