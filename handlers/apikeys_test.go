@@ -67,7 +67,7 @@ func TestAPIKeyConsoleScopes(t *testing.T) {
 	}
 	t.Run("the list shows each key's scope", func(t *testing.T) {
 		res := c.Get(t, "/api-keys")
-		if n := strings.Count(res.Body, `<td class="key-scope">`); n != len(models.APIKeyScopes) {
+		if n := strings.Count(res.Body, `<td class="key-scope" data-label="Scope">`); n != len(models.APIKeyScopes) {
 			t.Fatalf("%d scope cells: %s", n, handlertest.Describe(res))
 		}
 	})

@@ -425,7 +425,7 @@ func TestPagesForViewer(t *testing.T) {
 			if res.Status != http.StatusOK {
 				t.Fatalf("%s", handlertest.Describe(res))
 			}
-			if !strings.Contains(res.Body, `<a href="`+p.nav+`" class="active">`) {
+			if !strings.Contains(res.Body, `<a href="`+p.nav+`" class="active" aria-current="page">`) {
 				t.Errorf("navigation does not mark %s as current", p.nav)
 			}
 		})

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -266,13 +267,15 @@ func (b *browser) acceptDialogs() (messages func() []string) {
 	}
 }
 
-// screenshot saves a full-page PNG as name in $RINGHOOK_SCREENSHOT_DIR, when set.
+// screenshot saves a full-page PNG as name in the test's artifact directory
+// when go test runs with -artifacts (the README's screenshots come from
+// TestEveryPageFitsPhoneAndDesktop instead).
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
-	dir := os.Getenv("RINGHOOK_SCREENSHOT_DIR")
-	if dir == "" {
+	if f := flag.Lookup("test.artifacts"); f == nil || f.Value.String() != "true" {
 		return
 	}
+	dir := b.t.ArtifactDir()
 	ctx, cancel := b.step()
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))

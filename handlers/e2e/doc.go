@@ -5,9 +5,10 @@
 //
 // The tests need the browser. Without it they are skipped, except when the
 // environment variable CI is "true": then they fail, because CI must install
-// it. Set RINGHOOK_SCREENSHOT_DIR to a directory to save full-page screenshots
-// of the filled-in form and of the webhook list (webhook-form.png,
-// webhooks-list.png) there, for example for the README:
+// it. TestEveryPageFitsPhoneAndDesktop opens every console page at 1366 and
+// 390 px and screenshots each; go test -artifacts keeps the screenshots (and
+// the other tests' full-page ones). Set RINGHOOK_SCREENSHOT_DIR to save the
+// README's few (dashboard, webhook form, delivery detail) there:
 //
-//	RINGHOOK_SCREENSHOT_DIR=$PWD/docs go test ./handlers/e2e -run TestNewUserCreatesWebhook
+//	RINGHOOK_SCREENSHOT_DIR=$PWD/docs go test ./handlers/e2e -run TestEveryPageFitsPhoneAndDesktop
 package e2e
