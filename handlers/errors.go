@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
@@ -55,6 +56,9 @@ var problemTable = []problemRow{
 	{fault.ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "This Idempotency-Key was already used for a different request. Use a new key for a new request."},
 }
 
+// retryUnavailableSeconds is the Retry-After of a 503.
+const retryUnavailableSeconds = "5"
+
 // internalProblem answers every error the table does not know. Its text
 // is logged, never shown.
 var internalProblem = Problem{Status: http.StatusInternalServerError, Code: "internal",
@@ -77,6 +81,9 @@ var frameworkKinds = map[int]error{
 // problemOf maps err through problemTable. A fault.Error's message
 // replaces the row's; FieldErrors fill Fields and the message's summary.
 func problemOf(err error) Problem {
+	if models.DatabaseUnavailable(err) && !errors.Is(err, fault.ErrUnavailable) {
+		err = fault.Errorf(fault.ErrUnavailable, "The database is not answering right now. Nothing was changed; try again in a few seconds.").WithCause(err)
+	}
 	for _, r := range problemTable {
 		if !errors.Is(err, r.kind) {
 			continue
@@ -130,6 +137,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		p := problemOf(err)
 		// A 5xx is logged, with err, by the request logger: once per request.
+		if p.Status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
+			c.Response().Header().Set("Retry-After", retryUnavailableSeconds) // producers back off, then retry
+		}
 		write, ok := c.Get(ctxProblemWriter).(ProblemWriter)
 		switch {
 		case ok:

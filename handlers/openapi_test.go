@@ -62,7 +62,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 				}
 				var wants []string
 				if !public {
-					wants = []string{"401", "403", "429", "500"}
+					wants = []string{"401", "403", "429", "500", "503"}
 				}
 				if op.RequestBody != nil {
 					wants = append(wants, "400", "413", "415", "422")

@@ -45,6 +45,9 @@ type App struct {
 	// API is the served OpenAPI document; every /api request a Client
 	// makes, and its response, is checked against it.
 	API *APIContract
+	// DBProxy sits between the App and PostgreSQL when Options.DBProxy
+	// is set: stopping it takes the database away.
+	DBProxy *modeltest.Proxy
 }
 
 // Quiet is a logger that drops everything, for tests that expect errors.
@@ -58,6 +61,7 @@ type Options struct {
 	Throttle       models.LoginThrottle   // zero: models.DefaultLoginThrottle()
 	Now            func() time.Time       // the store's clock; nil: time.Now
 	Deps           []func(*handlers.Deps) // adjust the handlers' dependencies (e.g. APILimits) before start
+	DBProxy        bool                   // reach PostgreSQL through App.DBProxy, so a test can take it away
 }
 
 // New starts an App on the package's test database; it stops with the test.
@@ -75,7 +79,18 @@ func NewWith(t testing.TB, o Options) *App {
 		o.Log = Quiet
 	}
 	ctx := context.Background()
-	db, err := modeltest.Open(ctx)
+	dbURL := modeltest.URL()
+	var proxy *modeltest.Proxy
+	if o.DBProxy {
+		u, err := url.Parse(dbURL)
+		if err != nil {
+			t.Fatalf("test database URL: %v", err)
+		}
+		proxy = modeltest.NewProxy(t, u.Host)
+		u.Host = proxy.Addr()
+		dbURL = u.String()
+	}
+	db, err := models.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
@@ -105,7 +120,7 @@ func NewWith(t testing.TB, o Options) *App {
 	if err != nil {
 		t.Fatalf("OpenAPI document: %v", err)
 	}
-	return &App{URL: srv.URL, Store: store, DB: db, Dispatcher: disp, Server: srv, Echo: e, API: api}
+	return &App{URL: srv.URL, Store: store, DB: db, Dispatcher: disp, Server: srv, Echo: e, API: api, DBProxy: proxy}
 }
 
 // Tenant is an account with one signed-up user.

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -120,65 +118,6 @@ func TestPanickingTransportIsRecordedAndRetried(t *testing.T) {
 	}
 }
 
-// tcpProxy forwards loopback connections to PostgreSQL; stopping it cuts
-// every connection and refuses new ones, as a database that went away.
-type tcpProxy struct {
-	t        *testing.T
-	addr     string // where it listens, stable across restarts
-	upstream string
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    []net.Conn
-}
-
-func newTCPProxy(t *testing.T, upstream string) *tcpProxy {
-	p := &tcpProxy{t: t, upstream: upstream, addr: "127.0.0.1:0"}
-	p.start()
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *tcpProxy) start() {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("proxy listen: %v", err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(u, c); u.Close() }()
-			go func() { _, _ = io.Copy(c, u); c.Close() }()
-		}
-	}()
-}
-
-func (p *tcpProxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 // TestDatabaseAwayWhileRecording cuts the dispatcher's database connection
 // (a TCP proxy stops) while a request is in flight: the outcome is kept and
 // retried with backoff, nothing is claimed or sent again meanwhile, and
@@ -189,8 +128,8 @@ func TestDatabaseAwayWhileRecording(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newTCPProxy(t, u.Host)
-	u.Host = proxy.addr
+	proxy := modeltest.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
 	ctx := context.Background()
 	db, err := models.Open(ctx, u.String())
 	if err != nil {
@@ -220,7 +159,7 @@ func TestDatabaseAwayWhileRecording(t *testing.T) {
 	f.ingest(t, d, event("call.received", nil))
 	waitFor(t, 10*time.Second, "the request to be in flight", func() bool { return rc.hits.Load() == 1 })
 
-	proxy.stop()
+	proxy.Stop()
 	close(gate)
 	waitFor(t, 10*time.Second, "the recorder to retry", func() bool {
 		return strings.Count(logs.String(), "keeping the outcomes and trying again") >= 3
@@ -230,7 +169,7 @@ func TestDatabaseAwayWhileRecording(t *testing.T) {
 		t.Fatalf("while the database is away: %s with %d attempts", dl.Status, len(f.attempts(t, dl.ID)))
 	}
 
-	proxy.start()
+	proxy.Start()
 	waitFor(t, 15*time.Second, "the outcome to be recorded", func() bool {
 		return f.deliveries(t, w.ID)[0].Status == models.StatusSucceeded
 	})
