@@ -41,7 +41,11 @@ type OptionGroup struct {
 type KVRow struct {
 	Key, Value       string
 	KeyErr, ValueErr string
+	Kind             string // custom data only: text, number or boolean
 }
+
+// CustomDataModes are the custom data placements the form offers (value, label).
+var CustomDataModes = [][2]string{{"nested", "nested under custom_data"}, {"merged", "merged at top level (overrides event fields)"}}
 
 // FilterRow edits one payload filter.
 type FilterRow struct {
@@ -73,7 +77,9 @@ type Form struct {
 	HasSecret    bool   // a secret is stored; leaving the field blank keeps it
 	AuthSecret   string // what was typed, kept when the form comes back with errors
 	CustomData   []KVRow
-	Filters      []FilterRow
+	// CustomDataMode is "nested" or "merged".
+	CustomDataMode string
+	Filters        []FilterRow
 	MaxAttempts  string
 	Timeout      string
 	Enabled      bool
@@ -111,6 +117,7 @@ type Detail struct {
 	Headers       []HeaderLine
 	Auth          string
 	CustomData    []HeaderLine
+	CustomMode    string // how custom data is placed, in words
 	Filters       []string
 	MaxAttempts   int
 	Timeout       string

@@ -46,9 +46,13 @@ type Target struct {
 	ContentType string
 	// TimeZone is an IANA zone name; empty means UTC.
 	TimeZone string
-	// CustomData is the webhook's static extra data, sent nested under
-	// custom_data and never merged into the top level.
-	CustomData map[string]string
+	// CustomData is the webhook's static extra data (string, number or
+	// bool values), sent nested under custom_data unless CustomDataMerged.
+	CustomData map[string]any
+	// CustomDataMerged puts each custom_data value at the top level
+	// instead, overriding an event field of the same name (Kazoo's rule);
+	// no custom_data key is sent then.
+	CustomDataMerged bool
 	// Headers are the admin's custom headers, in order.
 	Headers []Header
 	// Auth is the request authentication.
@@ -123,10 +127,12 @@ func Fields(event map[string]any, t Target) (map[string]any, error) {
 	isTest, _ := event["test"].(bool)
 	out["test"] = t.Test || isTest
 	out["timezone"] = zone
-	custom := make(map[string]any, len(t.CustomData))
-	for k, v := range t.CustomData {
-		custom[k] = v
+	if t.CustomDataMerged {
+		maps.Copy(out, t.CustomData)
+		return out, nil
 	}
+	custom := make(map[string]any, len(t.CustomData))
+	maps.Copy(custom, t.CustomData)
 	out["custom_data"] = custom
 	return out, nil
 }
