@@ -80,11 +80,11 @@ type Form struct {
 	// CustomDataMode is "nested" or "merged".
 	CustomDataMode string
 	Filters        []FilterRow
-	MaxAttempts  string
-	Timeout      string
-	Enabled      bool
-	Errors       map[string]string
-	Warning      string
+	MaxAttempts    string
+	Timeout        string
+	Enabled        bool
+	Errors         map[string]string
+	Warning        string
 }
 
 // Err returns the message for field, or "".
