@@ -65,7 +65,6 @@ func kazooErr(t *testing.T, res handlertest.Response, status int, wantInMessage 
 	return env
 }
 
-
 // TestKazooDocumentExamples sends the Wirecloud/Kazoo document's own
 // requests (only host, token and ids replaced) in a sensible order.
 func TestKazooDocumentExamples(t *testing.T) {

@@ -77,6 +77,7 @@ func routes(e *echo.Echo, h *Handler) {
 	// more specific than the native group's catch-all, so RequireAPIKey
 	// never runs for them.
 	kazooRoutes(e, h)
+	backendRoutes(e, h)
 }
 
 // apiNotFound answers /api/v1 paths no route matched for the request's
