@@ -23,7 +23,7 @@ import (
 
 // dialectPrefixes are the path prefixes the dialects answer; programs call
 // them with API keys and no cookies, so CSRF does not apply.
-var dialectPrefixes = []string{kazooPrefix, backendPrefix}
+var dialectPrefixes = []string{kazooPrefix, backendPrefix, kixiePrefix}
 
 // IsDialectPath reports whether p is a vendor dialect's path. Dialects follow
 // their vendors' documents, not Ringhook's OpenAPI contract, so the contract
@@ -84,10 +84,18 @@ func (h *Handler) dialectErrors(name string, write problemWriter) echo.Middlewar
 	}
 }
 
+// methodScope is the scope a request needs: GETs read, anything else full.
+func methodScope(c echo.Context) models.APIKeyScope {
+	if m := c.Request().Method; m == http.MethodGet || m == http.MethodHead {
+		return models.ScopeRead
+	}
+	return models.ScopeFull
+}
+
 // dialectAuth authenticates plain as an API key the way the native API
 // does (same Store call, scopes and rate limit) and puts the key and its
-// account in the context. GETs need the read scope, anything else full.
-func (h *Handler) dialectAuth(c echo.Context, plain string) error {
+// account in the context; the key's scope must permit need.
+func (h *Handler) dialectAuth(c echo.Context, plain string, need models.APIKeyScope) error {
 	plain = strings.TrimSpace(plain)
 	if plain == "" {
 		return echo.NewHTTPError(http.StatusUnauthorized, "Send an API key (sk_live_… or sk_test_…).")
@@ -113,10 +121,6 @@ func (h *Handler) dialectAuth(c echo.Context, plain string) error {
 	}
 	c.Set(ctxAPIKey, k)
 	c.Set(ctxAccount, acc)
-	need := models.ScopeRead
-	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
-		need = models.ScopeFull
-	}
 	if !k.Scope.Permits(need) {
 		return echo.NewHTTPError(http.StatusForbidden, scopeRefusal(k.Scope))
 	}

@@ -146,7 +146,7 @@ func (h *Handler) BackendAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if scheme, rest, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
 			v = rest
 		}
-		if err := h.dialectAuth(c, v); err != nil {
+		if err := h.dialectAuth(c, v, methodScope(c)); err != nil {
 			if he, ok := err.(*echo.HTTPError); ok && he.Code == http.StatusUnauthorized {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, bearerRealm)
 			}

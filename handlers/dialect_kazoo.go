@@ -205,7 +205,7 @@ func requestID(c echo.Context) string {
 // account is not the key's (another account's ids change nothing).
 func (h *Handler) KazooAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := h.dialectAuth(c, c.Request().Header.Get("X-Auth-Token")); err != nil {
+		if err := h.dialectAuth(c, c.Request().Header.Get("X-Auth-Token"), methodScope(c)); err != nil {
 			return err
 		}
 		if c.Param("account_id") != currentAccount(c).ID {

@@ -78,6 +78,7 @@ func routes(e *echo.Echo, h *Handler) {
 	// never runs for them.
 	kazooRoutes(e, h)
 	backendRoutes(e, h)
+	kixieRoutes(e, h)
 }
 
 // apiNotFound answers /api/v1 paths no route matched for the request's
