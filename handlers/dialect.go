@@ -23,7 +23,7 @@ import (
 
 // dialectPrefixes are the path prefixes the dialects answer; programs call
 // them with API keys and no cookies, so CSRF does not apply.
-var dialectPrefixes = []string{kazooPrefix, backendPrefix, kixiePrefix}
+var dialectPrefixes = []string{kazooPrefix, backendPrefix, kixiePrefix, dixaPrefix}
 
 // IsDialectPath reports whether p is a vendor dialect's path. Dialects follow
 // their vendors' documents, not Ringhook's OpenAPI contract, so the contract

@@ -79,6 +79,7 @@ func routes(e *echo.Echo, h *Handler) {
 	kazooRoutes(e, h)
 	backendRoutes(e, h)
 	kixieRoutes(e, h)
+	dixaRoutes(e, h)
 }
 
 // apiNotFound answers /api/v1 paths no route matched for the request's

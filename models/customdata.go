@@ -108,3 +108,15 @@ func ParseScalar(kind, s string) (any, error) {
 	}
 	return s, fmt.Errorf("choose text, number or true/false")
 }
+
+// DialectState keeps how a vendor dialect's client spelled a webhook, so
+// the dialect can answer in the client's words. The webhook's EventTypes
+// and Filters stay the truth: a dialect uses EventNames only for types the
+// webhook still has, and Filters only while they still translate to the
+// webhook's filters.
+type DialectState struct {
+	// EventNames maps a catalog event type to the name the client sent.
+	EventNames map[string]string `json:"event_names,omitempty"`
+	// Filters are the vendor's filters exactly as sent.
+	Filters json.RawMessage `json:"filters,omitempty"`
+}

@@ -64,6 +64,7 @@ type Webhook struct {
 	AuthSecret              string
 	CustomData              JSON[map[string]any] // values are string, float64 or bool
 	CustomDataMode          CustomDataMode
+	DialectState            JSON[DialectState] // vendor dialects' spelling; not configuration
 	Filters                 JSON[[]Filter]
 	APIVersion              string `gorm:"column:api_version"`
 	MaxAttempts             int

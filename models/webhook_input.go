@@ -58,6 +58,9 @@ type WebhookInput struct {
 	AuthSecret     string // password or bearer token; empty on update keeps the stored one
 	CustomData     []KV
 	CustomDataMode CustomDataMode // empty means nested
+	// DialectState replaces the stored vendor spelling when not nil (only
+	// dialects set it; console edits keep it).
+	DialectState   *DialectState
 	Filters        []Filter
 	MaxAttempts    int
 	TimeoutSeconds int
@@ -407,6 +410,9 @@ func (in WebhookInput) ApplyTo(w *Webhook) {
 	w.AuthType, w.AuthUsername, w.AuthSecret = in.AuthType, in.AuthUsername, in.AuthSecret
 	w.MaxAttempts, w.TimeoutMS, w.Enabled = in.MaxAttempts, in.TimeoutSeconds*1000, in.Enabled
 	w.CustomDataMode = in.CustomDataMode
+	if in.DialectState != nil {
+		w.DialectState = JSON[DialectState]{V: *in.DialectState}
+	}
 	if w.CustomDataMode == "" {
 		w.CustomDataMode = CustomDataNested
 	}

@@ -10,3 +10,9 @@ DROP INDEX IF EXISTS webhooks_account_name_key;
 -- booleans; the column was jsonb already.
 ALTER TABLE webhooks ADD COLUMN custom_data_mode text NOT NULL DEFAULT 'nested'
     CHECK (custom_data_mode IN ('nested', 'merged'));
+
+-- What a vendor dialect needs to answer in its client's own words: the
+-- event names the client used (catalog id -> name) and the vendor filters
+-- exactly as sent (Dixa's CombinedFilters). The webhook's own event_types
+-- and filters stay the one truth; this only keeps spelling.
+ALTER TABLE webhooks ADD COLUMN dialect_state jsonb NOT NULL DEFAULT '{}';
