@@ -377,6 +377,9 @@ func kazooRoutes(e *echo.Echo, h *Handler) {
 	g.GET("/webhooks/attempts", h.KazooAttempts)
 	g.GET("/webhooks/:webhook_id", h.KazooGet)
 	g.POST("/webhooks/:webhook_id", h.KazooUpdate)
+	// The document's edit example has no slash (…/webhooks{webhook_id});
+	// a script copied from it works too.
+	g.POST("/webhooks:webhook_id", h.KazooUpdate)
 	g.DELETE("/webhooks/:webhook_id", h.KazooDelete)
 	g.GET("/webhooks/:webhook_id/attempts", h.KazooAttempts)
 	// Unknown paths and methods under the account answer in Kazoo's shape.

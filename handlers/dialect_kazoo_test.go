@@ -118,6 +118,12 @@ func TestKazooDocumentExamples(t *testing.T) {
 	if edited.URI != "http://my.server.com/calls/new_call.php" || edited.ID != created.ID {
 		t.Fatalf("edited %+v", edited)
 	}
+	// The document's own edit URL, …/webhooks{webhook_id} without the slash.
+	typo := kazooOK[kazooHook](t, send(t, c, http.MethodPost, base+created.ID,
+		`{"data":{"name":"New Calls", "uri":"http://my.server.com/calls/new_call.php", "http_verb":"post", "hook":"channel_create", "retries":3}}`, authJSON), http.StatusOK)
+	if typo.ID != created.ID {
+		t.Fatalf("edit through the document's URL %+v", typo)
+	}
 
 	// The merged custom_data reaches the receiver at the top level,
 	// overriding the event's account_id, as the document's example shows.
@@ -165,7 +171,7 @@ func TestKazooDocumentExamples(t *testing.T) {
 	actors := auditActors(t, app, tn, created.ID)
 	// Newest first; the key shows by its prefix (sk_live_ + 8 characters).
 	by := " by api key " + key[:16] + " via Kazoo API"
-	if want := []string{"webhook.deleted" + by, "webhook.updated" + by, "webhook.created" + by}; !slices.Equal(actors, want) {
+	if want := []string{"webhook.deleted" + by, "webhook.updated" + by, "webhook.updated" + by, "webhook.created" + by}; !slices.Equal(actors, want) {
 		t.Fatalf("audit %q, want %q", actors, want)
 	}
 }
