@@ -150,3 +150,61 @@ func (r *receiver) last() string {
 	}
 	return r.bodies[len(r.bodies)-1]
 }
+
+// TestEveryDialectSeesEveryWebhook: a webhook made through each dialect,
+// renamed in the console, reads back under its new name and its URL
+// through all four dialects, the console list and the Store (the native
+// API has no webhook routes yet).
+func TestEveryDialectSeesEveryWebhook(t *testing.T) {
+	app := handlertest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	key := mustAPIKey(t, app, tn, "all", true)
+	c := app.NewClient(t)
+	console := app.SignIn(t, tn)
+	acct := tn.Account.ID
+	kz := map[string]string{"X-Auth-Token": key}
+	create := map[string]func(url string) string{
+		"kazoo": func(u string) string {
+			return kazooOK[kazooHook](t, send(t, c, http.MethodPut, "/api/v1/accounts/"+acct+"/webhooks",
+				`{"data":{"name":"k","uri":"`+u+`","hook":"channel_destroy"}}`, kz), http.StatusCreated).ID
+		},
+		"backend": func(u string) string {
+			return backendData[backendHook](t, send(t, c, http.MethodPost, "/v1/backend/webhooks", `{"url":"`+u+`"}`,
+				map[string]string{"Authorization": "Bearer " + key}), http.StatusCreated).ID
+		},
+		"kixie": func(u string) string {
+			return kixieOK(t, send(t, c, http.MethodPost, "/app/v1/api/postwebhook", kixieBody(kixieCreateDoc, key, acct, "", u), nil)).WebhookID
+		},
+		"dixa": func(u string) string {
+			return dixaData[dixaHook](t, send(t, c, http.MethodPost, "/beta/webhooks", strings.Replace(dixaCreateDoc, "https://example.webhook/dashboard_integration", u, 1),
+				map[string]string{"Authorization": key}), http.StatusCreated).ID
+		},
+	}
+	for name, mk := range create {
+		t.Run(name, func(t *testing.T) {
+			u := "https://" + name + ".example.com/hook"
+			id := mk(u)
+			renamed := "Made in " + name
+			consoleEdit(t, app, console, tn, id, func(f url.Values) { f.Set("name", renamed) })
+
+			k := kazooOK[kazooHook](t, send(t, c, http.MethodGet, "/api/v1/accounts/"+acct+"/webhooks/"+id, "", kz), http.StatusOK)
+			b := backendData[backendHook](t, send(t, c, http.MethodGet, "/v1/backend/webhooks/"+id, "", map[string]string{"Authorization": "Bearer " + key}), http.StatusOK)
+			d := dixaData[dixaHook](t, send(t, c, http.MethodGet, "/beta/webhooks/"+id, "", map[string]string{"Authorization": key}), http.StatusOK)
+			var kx kixieHook
+			for _, h := range kixieList(t, c, kixieBody(kixieListDoc, key, acct, "", "")) {
+				if h.WebhookID == id {
+					kx = h
+				}
+			}
+			if k.Name != renamed || d.Name != renamed || kx.Name != renamed || k.URI != u || b.URL != u || d.URL != u || kx.Location != u {
+				t.Errorf("kazoo %s %s, backend %s, dixa %s %s, kixie %s %s", k.Name, k.URI, b.URL, d.Name, d.URL, kx.Name, kx.Location)
+			}
+			if list := console.Get(t, "/webhooks"); !strings.Contains(list.Body, renamed) || !strings.Contains(list.Body, name+".example.com/hook") {
+				t.Errorf("the console list does not show %q", renamed)
+			}
+			if w, err := app.Store.Webhook(context.Background(), acct, id); err != nil || w.Name != renamed {
+				t.Errorf("store: %+v %v", w, err)
+			}
+		})
+	}
+}

@@ -64,7 +64,8 @@ type Target struct {
 // Fields returns a copy of event with the delivery envelope added:
 // api_version (DefaultAPIVersion when the target pins none), account_id,
 // webhook_id, test, timezone, custom_data (an empty map when the webhook has
-// none) and one <field>_local next to each UTC time field present among
+// none; with CustomDataMerged its values go to the top level instead,
+// overriding event fields of the same name) and one <field>_local next to each UTC time field present among
 // occurred_at, started_at, answered_at, ended_at, set_at and due_at.
 //
 // A local time is RFC 3339 with seconds precision and a numeric offset in the
