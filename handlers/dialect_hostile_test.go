@@ -31,7 +31,9 @@ func TestDialectsNeverAnswer500(t *testing.T) {
 		fields       []string // members to try hostile values in
 		wrap         func(member, value string) string
 	}
-	kazoo := func(m, v string) string { return `{"data":{"name":"n","uri":"https://a.example","hook":"channel_create","` + m + `":` + v + `}}` }
+	kazoo := func(m, v string) string {
+		return `{"data":{"name":"n","uri":"https://a.example","hook":"channel_create","` + m + `":` + v + `}}`
+	}
 	flat := func(base string) func(m, v string) string {
 		return func(m, v string) string { return strings.Replace(base, "{", `{"`+m+`":`+v+`,`, 1) }
 	}
