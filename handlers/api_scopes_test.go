@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
 )
@@ -23,7 +24,10 @@ import (
 func apiRoutes(e *echo.Echo) []string {
 	var out []string
 	for _, r := range e.Routes() {
-		if r.Method != echo.RouteNotFound && strings.HasPrefix(r.Path, "/api/") {
+		// Vendor dialects (the Kazoo routes under /api/v1/accounts) are
+		// excluded on purpose: they follow their vendor's document, not
+		// the OpenAPI contract; dialect_kazoo_test.go checks their shapes.
+		if r.Method != echo.RouteNotFound && strings.HasPrefix(r.Path, "/api/") && !handlers.IsDialectPath(r.Path) {
 			out = append(out, r.Method+" "+r.Path)
 		}
 	}

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -196,7 +197,7 @@ func TestWebhookLifecycle(t *testing.T) {
 			{"headers", len(w.Headers.V), 2},
 			{"header order", w.Headers.V[0].Name + "," + w.Headers.V[1].Name, "X-Tenant,X-Env"},
 			{"auth", w.AuthType + ":" + w.AuthUsername + ":" + w.AuthSecret, "basic:ringhook:s3cret-pass"},
-			{"custom_data", w.CustomData.V["crm_id"] + "|" + w.CustomData.V["region"], "A 1&2|south"},
+			{"custom_data", fmt.Sprint(w.CustomData.V["crm_id"]) + "|" + fmt.Sprint(w.CustomData.V["region"]), "A 1&2|south"},
 			{"filters", len(w.Filters.V), 2},
 			{"filter values", strings.Join(w.Filters.V[1].Values, "|"), "spam|wrong number"},
 			{"filter op", w.Filters.V[1].Op, "not_in"},

@@ -81,9 +81,6 @@ var frameworkKinds = map[int]error{
 // problemOf maps err through problemTable. A fault.Error's message
 // replaces the row's; FieldErrors fill Fields and the message's summary.
 func problemOf(err error) Problem {
-	if models.DatabaseUnavailable(err) && !errors.Is(err, fault.ErrUnavailable) {
-		err = fault.Errorf(fault.ErrUnavailable, "The database is not answering right now. Nothing was changed; try again in a few seconds.").WithCause(err)
-	}
 	for _, r := range problemTable {
 		if !errors.Is(err, r.kind) {
 			continue
@@ -106,6 +103,9 @@ func problemOf(err error) Problem {
 		if kind, ok := frameworkKinds[he.Code]; ok {
 			return problemOf(kind)
 		}
+	}
+	if models.DatabaseUnavailable(err) {
+		return problemOf(fault.Errorf(fault.ErrUnavailable, "The database is not answering right now. Nothing was changed; try again in a few seconds.").WithCause(err))
 	}
 	return internalProblem
 }

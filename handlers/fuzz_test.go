@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
 )
@@ -130,7 +131,8 @@ func FuzzEndpoints(f *testing.F) {
 	e := app.Server.Config.Handler.(*echo.Echo)
 	var routes []string
 	for _, r := range e.Routes() {
-		if r.Method == http.MethodPost && !slices.Contains(routes, r.Path) {
+		// The vendor dialects have their own sweep (TestDialectsNeverAnswer500).
+		if r.Method == http.MethodPost && !slices.Contains(routes, r.Path) && !handlers.IsDialectPath(r.Path) {
 			routes = append(routes, r.Path)
 		}
 	}

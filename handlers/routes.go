@@ -72,6 +72,15 @@ func routes(e *echo.Echo, h *Handler) {
 	read, ingest := h.RequireScope(models.ScopeRead), h.RequireScope(models.ScopeIngest)
 	api.GET("/account", h.APIAccount, read)
 	api.POST("/events", h.APIIngestEvent, ingest, h.Idempotent)
+
+	// Vendor dialects (docs/migrating.md): each authenticates and answers
+	// errors its vendor's way. Kazoo's paths sit under /api/v1 but are
+	// more specific than the native group's catch-all, so RequireAPIKey
+	// never runs for them.
+	kazooRoutes(e, h)
+	backendRoutes(e, h)
+	kixieRoutes(e, h)
+	dixaRoutes(e, h)
 }
 
 // apiNotFound answers /api/v1 paths no route matched for the request's

@@ -100,7 +100,7 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 // they carry no cookies, so CSRF does not apply.
 func isMachineRoute(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/")
+	return strings.HasPrefix(p, "/api/") || IsDialectPath(p) || p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/")
 }
 
 // ipExtractor believes X-Forwarded-For only from the trusted networks,

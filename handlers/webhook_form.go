@@ -49,9 +49,14 @@ func parseWebhookForm(v url.Values) webhookForm {
 	for i := range max(len(names), len(values)) {
 		in.Headers = append(in.Headers, models.Header{Name: at(names, i), Value: at(values, i), Secret: slices.Contains(v["header_secret"], strconv.Itoa(i))})
 	}
-	keys, vals := v["cd_key"], v["cd_value"]
+	in.CustomDataMode = models.CustomDataMode(v.Get("custom_data_mode"))
+	keys, vals, kinds := v["cd_key"], v["cd_value"], v["cd_type"]
 	for i := range max(len(keys), len(vals)) {
-		in.CustomData = append(in.CustomData, models.KV{Key: at(keys, i), Value: at(vals, i)})
+		val, err := models.ParseScalar(at(kinds, i), at(vals, i))
+		if err != nil && strings.TrimSpace(at(keys, i)) != "" {
+			f.errors.Add(fmt.Sprintf("custom_data.%d.value", len(in.CustomData)), "As "+at(kinds, i)+": "+err.Error()+".")
+		}
+		in.CustomData = append(in.CustomData, models.KV{Key: at(keys, i), Value: val})
 	}
 	fields, ops, fvals := v["filter_field"], v["filter_op"], v["filter_values"]
 	for i := range fields {
@@ -110,7 +115,9 @@ func (f *webhookForm) applyRowOp() bool {
 // error indexes match the rows shown again.
 func (f *webhookForm) dropEmptyRows() {
 	f.in.Headers = slices.DeleteFunc(f.in.Headers, func(h models.Header) bool { return strings.TrimSpace(h.Name) == "" && h.Value == "" })
-	f.in.CustomData = slices.DeleteFunc(f.in.CustomData, func(kv models.KV) bool { return strings.TrimSpace(kv.Key) == "" && kv.Value == "" })
+	f.in.CustomData = slices.DeleteFunc(f.in.CustomData, func(kv models.KV) bool {
+		return strings.TrimSpace(kv.Key) == "" && models.ScalarString(kv.Value) == ""
+	})
 }
 
 // formView turns the form's state into its view model; numbers are the
@@ -121,7 +128,10 @@ func formView(s formState, numbers []models.PhoneNumber) webhooks.Form {
 		Name: in.Name, Description: in.Description, URL: in.URL, Method: in.Method, ContentType: in.ContentType,
 		TimeZone: in.TimeZone, TimeZones: models.TimeZones(), AuthType: in.AuthType, AuthUsername: in.AuthUsername,
 		HasSecret: s.hasSecret, AuthSecret: in.AuthSecret, MaxAttempts: strconv.Itoa(in.MaxAttempts), Timeout: strconv.Itoa(in.TimeoutSeconds),
-		Enabled: in.Enabled, Errors: map[string]string{},
+		Enabled: in.Enabled, Errors: map[string]string{}, CustomDataMode: string(in.CustomDataMode),
+	}
+	if f.CustomDataMode == "" {
+		f.CustomDataMode = string(models.CustomDataNested)
 	}
 	if s.raw != nil {
 		f.MaxAttempts, f.Timeout = s.raw.Get("max_attempts"), s.raw.Get("timeout")
@@ -151,7 +161,7 @@ func formView(s formState, numbers []models.PhoneNumber) webhooks.Form {
 			KeyErr: errs[fmt.Sprintf("headers.%d.name", i)], ValueErr: errs[fmt.Sprintf("headers.%d.value", i)]})
 	}
 	for i, kv := range in.CustomData {
-		f.CustomData = append(f.CustomData, webhooks.KVRow{Key: kv.Key, Value: kv.Value,
+		f.CustomData = append(f.CustomData, webhooks.KVRow{Key: kv.Key, Value: models.ScalarString(kv.Value), Kind: models.ScalarKind(kv.Value),
 			KeyErr: errs[fmt.Sprintf("custom_data.%d.key", i)], ValueErr: errs[fmt.Sprintf("custom_data.%d.value", i)]})
 	}
 	for _, fr := range filterRows {

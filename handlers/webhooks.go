@@ -221,7 +221,15 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 		d.Headers = append(d.Headers, webhooks.HeaderLine{Name: hd.Name, Value: models.RedactHeader(hd).Value})
 	}
 	for _, kv := range models.InputFrom(w).CustomData {
-		d.CustomData = append(d.CustomData, webhooks.HeaderLine{Name: kv.Key, Value: kv.Value})
+		val := models.ScalarString(kv.Value)
+		if k := models.ScalarKind(kv.Value); k != models.ScalarText {
+			val += " (" + k + ")"
+		}
+		d.CustomData = append(d.CustomData, webhooks.HeaderLine{Name: kv.Key, Value: val})
+	}
+	d.CustomMode = "Sent nested under custom_data."
+	if w.CustomDataMode == models.CustomDataMerged {
+		d.CustomMode = "Merged at the top level of the payload, overriding event fields."
 	}
 	for _, f := range w.Filters.V {
 		op := "is one of"

@@ -14,7 +14,8 @@ import (
 // reached or went away mid-request (refused connection, restart, shutdown,
 // too many clients), as opposed to a bad query or bad data. Callers answer
 // such errors with "try again later" (HTTP 503), never as a server bug, so
-// producers retry and nothing is lost.
+// producers retry and nothing is lost. Ask it only about errors nothing
+// else classified: a JSON decoder's "unexpected EOF" reads the same.
 func DatabaseUnavailable(err error) bool {
 	if err == nil {
 		return false
@@ -34,6 +35,6 @@ func DatabaseUnavailable(err error) bool {
 	}
 	// pgx reports a connection that closed under a query in plain text.
 	msg := err.Error()
-	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "unexpected EOF") ||
-		strings.Contains(msg, "failed to connect to")
+	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "failed to connect to") ||
+		strings.Contains(msg, "unexpected EOF") // the server went away mid-reply
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"time"
 
@@ -67,7 +66,9 @@ type Webhook struct {
 	AuthType                string
 	AuthUsername            string
 	AuthSecret              string
-	CustomData              JSON[map[string]string]
+	CustomData              JSON[map[string]any] // values are string, float64 or bool
+	CustomDataMode          CustomDataMode
+	DialectState            JSON[DialectState] // vendor dialects' spelling; not configuration
 	Filters                 JSON[[]Filter]
 	APIVersion              string `gorm:"column:api_version"`
 	MaxAttempts             int
@@ -111,7 +112,7 @@ func (w *Webhook) auditView() map[string]any {
 		"url": RedactURL(w.URL), "method": w.Method, "content_type": w.ContentType,
 		"call_types": []string(w.CallTypes), "did_numbers": []string(w.DIDNumbers),
 		"time_zone": w.TimeZone, "headers": headers, "auth_type": auth,
-		"custom_data": w.CustomData.V, "filters": w.Filters.V,
+		"custom_data": w.CustomData.V, "custom_data_mode": w.CustomDataMode, "filters": w.Filters.V,
 		"max_attempts": w.MaxAttempts, "timeout_ms": w.TimeoutMS, "enabled": w.Enabled,
 	}
 }
@@ -174,7 +175,7 @@ func (s *Store) CreateWebhook(ctx context.Context, accountID string, who Actor, 
 			return fmt.Errorf("create webhook: %w", err)
 		}
 		if err := tx.Create(sealed).Error; err != nil {
-			return uniqueName(err, "create webhook")
+			return fmt.Errorf("create webhook: %w", err)
 		}
 		return audit(tx, accountID, who, "webhook.created", "webhook", w.ID, nil, w.auditView(), now)
 	})
@@ -213,7 +214,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 			return fmt.Errorf("update webhook: %w", err)
 		}
 		if err := tx.Save(sealed).Error; err != nil {
-			return uniqueName(err, "update webhook")
+			return fmt.Errorf("update webhook: %w", err)
 		}
 		return audit(tx, accountID, who, "webhook.updated", "webhook", w.ID, before, w.auditView(), w.UpdatedAt)
 	})
@@ -320,15 +321,4 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, accountID, id string, w
 		return nil, err
 	}
 	return &w, nil
-}
-
-func uniqueName(err error, op string) error {
-	if isUniqueViolation(err) {
-		return FieldErrors{"name": "A webhook with this name already exists."}
-	}
-	var fe FieldErrors
-	if errors.As(err, &fe) {
-		return fe
-	}
-	return fmt.Errorf("%s: %w", op, err)
 }

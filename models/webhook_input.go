@@ -27,9 +27,15 @@ const (
 )
 
 // KV is one custom_data row, kept ordered so errors can point at a row.
+// Value is a JSON scalar: a string, a number (float64) or a bool.
 type KV struct {
 	Key   string `json:"key"`
-	Value string `json:"value"`
+	Value any    `json:"value"`
+}
+
+// emptyKV is a blank form row: no key and an empty (or absent) value.
+func emptyKV(kv KV) bool {
+	return strings.TrimSpace(kv.Key) == "" && (kv.Value == nil || kv.Value == "")
 }
 
 // WebhookInput is a webhook's configuration as a person or program submits it.
@@ -48,6 +54,10 @@ type WebhookInput struct {
 	AuthUsername   string
 	AuthSecret     string // password or bearer token; empty on update keeps the stored one
 	CustomData     []KV
+	CustomDataMode CustomDataMode // empty means nested
+	// DialectState replaces the stored vendor spelling when not nil (only
+	// dialects set it; console edits keep it).
+	DialectState   *DialectState
 	Filters        []Filter
 	MaxAttempts    int
 	TimeoutSeconds int
@@ -60,7 +70,7 @@ func NewWebhookInput(timeZone string) WebhookInput {
 		timeZone = "UTC"
 	}
 	return WebhookInput{Method: MethodPOST, ContentType: ContentJSON, TimeZone: timeZone, AuthType: AuthNone,
-		MaxAttempts: DefaultAttempts, TimeoutSeconds: DefaultTimeoutSec, Enabled: true}
+		CustomDataMode: CustomDataNested, MaxAttempts: DefaultAttempts, TimeoutSeconds: DefaultTimeoutSec, Enabled: true}
 }
 
 // InputFrom turns a stored webhook back into editable input (secrets left blank).
@@ -68,7 +78,7 @@ func InputFrom(w *Webhook) WebhookInput {
 	in := WebhookInput{Name: w.Name, Description: w.Description, EventTypes: slices.Clone(w.EventTypes), URL: w.URL,
 		Method: w.Method, ContentType: w.ContentType, CallTypes: slices.Clone(w.CallTypes), DIDNumbers: slices.Clone(w.DIDNumbers),
 		TimeZone: w.TimeZone, Headers: slices.Clone(w.Headers.V), AuthType: w.AuthType, AuthUsername: w.AuthUsername,
-		Filters: slices.Clone(w.Filters.V), MaxAttempts: w.MaxAttempts, TimeoutSeconds: w.TimeoutMS / 1000, Enabled: w.Enabled}
+		CustomDataMode: w.CustomDataMode, Filters: slices.Clone(w.Filters.V), MaxAttempts: w.MaxAttempts, TimeoutSeconds: w.TimeoutMS / 1000, Enabled: w.Enabled}
 	for i, h := range in.Headers {
 		if h.IsSecret() {
 			in.Headers[i].Value = "" // kept by keepStoredSecret when left blank
@@ -215,7 +225,13 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 		fe.Add("auth_secret", "Use at most 4096 characters without line breaks.")
 	}
 
-	in.CustomData = slices.DeleteFunc(slices.Clone(in.CustomData), func(kv KV) bool { return strings.TrimSpace(kv.Key) == "" && kv.Value == "" })
+	in.CustomData = slices.DeleteFunc(slices.Clone(in.CustomData), emptyKV)
+	if in.CustomDataMode == "" {
+		in.CustomDataMode = CustomDataNested
+	}
+	if !in.CustomDataMode.Valid() {
+		fe.Add("custom_data_mode", "Choose nested under custom_data or merged at top level.")
+	}
 	if len(in.CustomData) > MaxCustomData {
 		fe.Add("custom_data", fmt.Sprintf("Use at most %d custom data keys.", MaxCustomData))
 	}
@@ -231,7 +247,12 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 			fe.Add(k, "This key is already used above.")
 		}
 		keys[kv.Key] = true
-		if len(kv.Value) > 1024 || !utf8.ValidString(kv.Value) {
+		v, ok := NormalizeScalar(kv.Value)
+		in.CustomData[i].Value = v
+		switch text, isText := v.(string); {
+		case !ok:
+			fe.Add(fmt.Sprintf("custom_data.%d.value", i), "Use a string, a number or true/false.")
+		case isText && (len(text) > 1024 || !utf8.ValidString(text)):
 			fe.Add(fmt.Sprintf("custom_data.%d.value", i), "Use at most 1024 characters of text.")
 		}
 	}
@@ -286,7 +307,9 @@ func checkText(fe FieldErrors, in *WebhookInput) {
 	}
 	for i, kv := range in.CustomData {
 		fe.CheckText(fmt.Sprintf("custom_data.%d.key", i), kv.Key)
-		fe.CheckText(fmt.Sprintf("custom_data.%d.value", i), kv.Value)
+		if text, ok := kv.Value.(string); ok {
+			fe.CheckText(fmt.Sprintf("custom_data.%d.value", i), text)
+		}
 	}
 	for i, f := range in.Filters {
 		fe.CheckText(fmt.Sprintf("filters.%d", i), append([]string{f.Field, f.Op}, f.Values...)...)
@@ -409,15 +432,22 @@ func (s *Store) applyInput(ctx context.Context, tx *gorm.DB, accountID string, w
 // ApplyTo copies the input's settings onto w (the preview uses it on an
 // unsaved webhook; saving validates first).
 func (in WebhookInput) ApplyTo(w *Webhook) {
-	cd := make(map[string]string, len(in.CustomData))
+	cd := make(map[string]any, len(in.CustomData))
 	for _, kv := range in.CustomData {
 		cd[kv.Key] = kv.Value
 	}
 	w.Name, w.Description, w.EventTypes, w.URL = in.Name, in.Description, in.EventTypes, in.URL
 	w.Method, w.ContentType, w.CallTypes, w.DIDNumbers = in.Method, in.ContentType, in.CallTypes, in.DIDNumbers
-	w.TimeZone, w.Headers, w.CustomData, w.Filters = in.TimeZone, JSON[[]Header]{V: nonNil(in.Headers)}, JSON[map[string]string]{V: cd}, JSON[[]Filter]{V: nonNil(in.Filters)}
+	w.TimeZone, w.Headers, w.CustomData, w.Filters = in.TimeZone, JSON[[]Header]{V: nonNil(in.Headers)}, JSON[map[string]any]{V: cd}, JSON[[]Filter]{V: nonNil(in.Filters)}
 	w.AuthType, w.AuthUsername, w.AuthSecret = in.AuthType, in.AuthUsername, in.AuthSecret
 	w.MaxAttempts, w.TimeoutMS, w.Enabled = in.MaxAttempts, in.TimeoutSeconds*1000, in.Enabled
+	w.CustomDataMode = in.CustomDataMode
+	if in.DialectState != nil {
+		w.DialectState = JSON[DialectState]{V: *in.DialectState}
+	}
+	if w.CustomDataMode == "" {
+		w.CustomDataMode = CustomDataNested
+	}
 }
 
 func nonNil[T any](s []T) []T {

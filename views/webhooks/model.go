@@ -44,7 +44,11 @@ type KVRow struct {
 	// Secret (headers only): the value is encrypted at rest and redacted in
 	// attempt records.
 	Secret bool
+	Kind   string // custom data only: text, number or boolean
 }
+
+// CustomDataModes are the custom data placements the form offers (value, label).
+var CustomDataModes = [][2]string{{"nested", "nested under custom_data"}, {"merged", "merged at top level (overrides event fields)"}}
 
 // FilterRow edits one payload filter.
 type FilterRow struct {
@@ -76,12 +80,14 @@ type Form struct {
 	HasSecret    bool   // a secret is stored; leaving the field blank keeps it
 	AuthSecret   string // what was typed, kept when the form comes back with errors
 	CustomData   []KVRow
-	Filters      []FilterRow
-	MaxAttempts  string
-	Timeout      string
-	Enabled      bool
-	Errors       map[string]string
-	Warning      string
+	// CustomDataMode is "nested" or "merged".
+	CustomDataMode string
+	Filters        []FilterRow
+	MaxAttempts    string
+	Timeout        string
+	Enabled        bool
+	Errors         map[string]string
+	Warning        string
 }
 
 // Err returns the message for field, or "".
@@ -114,6 +120,7 @@ type Detail struct {
 	Headers       []HeaderLine
 	Auth          string
 	CustomData    []HeaderLine
+	CustomMode    string // how custom data is placed, in words
 	Filters       []string
 	MaxAttempts   int
 	Timeout       string

@@ -108,7 +108,8 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 func target(w *models.Webhook, test bool) payload.Target {
 	t := payload.Target{AccountID: w.AccountID, WebhookID: w.ID, APIVersion: w.APIVersion, URL: w.URL, Method: w.Method,
 		ContentType: w.ContentType, TimeZone: w.TimeZone, CustomData: w.CustomData.V, Test: test,
-		Auth: payload.Auth{Type: w.AuthType, Username: w.AuthUsername, Secret: w.AuthSecret}}
+		CustomDataMerged: w.CustomDataMode == models.CustomDataMerged,
+		Auth:             payload.Auth{Type: w.AuthType, Username: w.AuthUsername, Secret: w.AuthSecret}}
 	for _, h := range w.Headers.V {
 		t.Headers = append(t.Headers, payload.Header{Name: h.Name, Value: h.Value})
 	}

@@ -46,9 +46,13 @@ type Target struct {
 	ContentType string
 	// TimeZone is an IANA zone name; empty means UTC.
 	TimeZone string
-	// CustomData is the webhook's static extra data, sent nested under
-	// custom_data and never merged into the top level.
-	CustomData map[string]string
+	// CustomData is the webhook's static extra data (string, number or
+	// bool values), sent nested under custom_data unless CustomDataMerged.
+	CustomData map[string]any
+	// CustomDataMerged puts each custom_data value at the top level
+	// instead, overriding an event field of the same name (Kazoo's rule);
+	// no custom_data key is sent then.
+	CustomDataMerged bool
 	// Headers are the admin's custom headers, in order.
 	Headers []Header
 	// Auth is the request authentication.
@@ -60,7 +64,8 @@ type Target struct {
 // Fields returns a copy of event with the delivery envelope added:
 // api_version (DefaultAPIVersion when the target pins none), account_id,
 // webhook_id, test, timezone, custom_data (an empty map when the webhook has
-// none) and one <field>_local next to each UTC time field present among
+// none; with CustomDataMerged its values go to the top level instead,
+// overriding event fields of the same name) and one <field>_local next to each UTC time field present among
 // occurred_at, started_at, answered_at, ended_at, set_at and due_at.
 //
 // A local time is RFC 3339 with seconds precision and a numeric offset in the
@@ -123,10 +128,12 @@ func Fields(event map[string]any, t Target) (map[string]any, error) {
 	isTest, _ := event["test"].(bool)
 	out["test"] = t.Test || isTest
 	out["timezone"] = zone
-	custom := make(map[string]any, len(t.CustomData))
-	for k, v := range t.CustomData {
-		custom[k] = v
+	if t.CustomDataMerged {
+		maps.Copy(out, t.CustomData)
+		return out, nil
 	}
+	custom := make(map[string]any, len(t.CustomData))
+	maps.Copy(custom, t.CustomData)
 	out["custom_data"] = custom
 	return out, nil
 }

@@ -158,8 +158,14 @@ func TestFieldsEnvelope(t *testing.T) {
 		{
 			name:   "custom data nested and replaces an event custom_data",
 			event:  func() map[string]any { e := base(); e["custom_data"] = map[string]any{"x": "y"}; return e }(),
-			target: payload.Target{CustomData: map[string]string{"event": "shadow", "crm_id": "A-17"}},
+			target: payload.Target{CustomData: map[string]any{"event": "shadow", "crm_id": "A-17"}},
 			want:   map[string]any{"event": "webhook.test", "custom_data": map[string]any{"event": "shadow", "crm_id": "A-17"}},
+		},
+		{
+			name:   "custom data merged at top level overrides event fields (Kazoo)",
+			event:  base(),
+			target: payload.Target{AccountID: "acc_1", CustomDataMerged: true, CustomData: map[string]any{"account_id": "my_crm_account_id", "screen_pop": true, "n": 3.5}},
+			want:   map[string]any{"account_id": "my_crm_account_id", "screen_pop": true, "n": 3.5, "custom_data": nil},
 		},
 		{
 			name:   "account from event when the target has none",

@@ -79,7 +79,7 @@ func FuzzRender(f *testing.F) {
 			Method:      "POST",
 			ContentType: payload.ContentTypeForm,
 			TimeZone:    zone,
-			CustomData:  map[string]string{hName: hValue},
+			CustomData:  map[string]any{hName: hValue},
 			Headers:     []payload.Header{{Name: hName, Value: hValue}, {Name: "X-Static", Value: "1"}},
 			Auth:        payload.Auth{Type: authType, Username: user, Secret: secret},
 		}

@@ -54,7 +54,7 @@ func workedTarget(method, contentType string) payload.Target {
 		Method:      method,
 		ContentType: contentType,
 		TimeZone:    "Asia/Kolkata",
-		CustomData:  map[string]string{"crm_id": "A 1&2"},
+		CustomData:  map[string]any{"crm_id": "A 1&2"},
 	}
 }
 
