@@ -1,9 +1,6 @@
 package handlers
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -217,17 +214,9 @@ func (h *Handler) BackendSecret(c echo.Context) error {
 // every enabled webhook, through the dispatcher's normal path. message_id
 // is the request's id (in the access log and every delivery's log line).
 func (h *Handler) BackendTest(c echo.Context) error {
-	if h.tester == nil {
-		return fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
-	}
-	ctx, acc := c.Request().Context(), currentAccount(c)
-	hooks, err := h.store.Webhooks(ctx, acc.ID)
+	n, err := h.testAll(c)
 	if err != nil {
 		return err
-	}
-	n, err := h.tester.SendTestToAll(ctx, acc.ID, hooks)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("backend test: %w", err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": map[string]any{"success": n > 0, "message_id": requestID(c), "queued": n}})
 }

@@ -106,19 +106,29 @@ func headerLines(hs []models.Header) []webhooks.HeaderLine {
 	return out
 }
 
-// WebhookTestAll queues a test event for every enabled webhook (the
-// backend seed's POST /webhooks/test).
-func (h *Handler) WebhookTestAll(c echo.Context) error {
+// testAll queues a test event for every enabled webhook of the signed-in
+// account (console) or the key's account (APIs) and says how many.
+func (h *Handler) testAll(c echo.Context) (int, error) {
 	if h.tester == nil {
-		return fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
+		return 0, fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
 	}
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	hooks, err := h.store.Webhooks(ctx, acc.ID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	n, err := h.tester.SendTestToAll(ctx, acc.ID, hooks)
 	if err != nil && !errors.Is(err, context.Canceled) {
+		return 0, fmt.Errorf("test all webhooks: %w", err)
+	}
+	return n, nil
+}
+
+// WebhookTestAll queues a test event for every enabled webhook (the
+// backend seed's POST /webhooks/test).
+func (h *Handler) WebhookTestAll(c echo.Context) error {
+	n, err := h.testAll(c)
+	if err != nil {
 		return err
 	}
 	if n == 0 {

@@ -34,12 +34,11 @@ func admin(ctx context.Context, cfg config, log *slog.Logger, args []string) err
 	if _, ok := catalog.LookupCountry(*country); *country != "" && !ok {
 		return fmt.Errorf("--country %q: not a supported ISO 3166 country code (e.g. IN, US, GB)", *country)
 	}
-	db, _, closeDB, err := openDatabase(ctx, cfg, log)
+	store, closeDB, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	store := models.NewStore(db, nil)
 	acc, err := store.AccountByName(ctx, *account)
 	if errors.Is(err, models.ErrNotFound) {
 		if acc, err = store.CreateAccount(ctx, *account, *tz); err != nil {

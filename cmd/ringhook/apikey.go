@@ -39,12 +39,11 @@ func apikey(ctx context.Context, cfg config, log *slog.Logger, args []string, ou
 	if !models.APIKeyScope(*scope).Valid() {
 		return fmt.Errorf("--scope must be full, read or ingest, not %q", *scope)
 	}
-	db, _, closeDB, err := openDatabase(ctx, cfg, log)
+	store, closeDB, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	store := models.NewStore(db, nil)
 	acc, err := store.AccountByName(ctx, *account)
 	if errors.Is(err, models.ErrNotFound) {
 		return fmt.Errorf("no account is named %q (ringhook admin create makes one)", *account)

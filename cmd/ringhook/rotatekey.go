@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/crypto"
 )
 
@@ -105,16 +104,12 @@ func rotateKey(ctx context.Context, cfg config, log *slog.Logger, args []string,
 			return err
 		}
 	}
-	keys, err := keyring(cfg)
-	if err != nil {
-		return err
-	}
-	db, _, closeDB, err := openDatabase(ctx, cfg, log)
+	store, closeDB, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	res, err := models.NewStore(db, nil, models.WithKeyring(keys)).ReencryptSecrets(ctx)
+	res, err := store.ReencryptSecrets(ctx)
 	if err != nil {
 		return fmt.Errorf("rotate key: %w", err)
 	}
@@ -123,8 +118,8 @@ func rotateKey(ctx context.Context, cfg config, log *slog.Logger, args []string,
 			return fmt.Errorf("rotate key: drop old keys: %w", err)
 		}
 	}
-	fmt.Fprintf(stdout, "re-encrypted %d webhooks and %d stored requests under key %s\n", res.Webhooks, res.Deliveries, keys.CurrentID())
-	if len(keys.IDs()) > 1 && cfg.EncryptionKey != nil {
+	fmt.Fprintf(stdout, "re-encrypted %d webhooks and %d stored requests under key %s\n", res.Webhooks, res.Deliveries, store.Keyring().CurrentID())
+	if len(store.Keyring().IDs()) > 1 && cfg.EncryptionKey != nil {
 		fmt.Fprintln(stdout, "every value now opens with the current key: remove RINGHOOK_ENCRYPTION_OLD_KEYS")
 	}
 	return nil

@@ -21,6 +21,21 @@ import (
 	"github.com/ringhook/ringhook/web/session"
 )
 
+// openStore opens the database (see openDatabase) and a Store on it that
+// seals and opens secrets with the configured keyring, for the
+// subcommands that change data.
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (*models.Store, func(), error) {
+	keys, err := keyring(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, _, closeDB, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return models.NewStore(db, nil, models.WithKeyring(keys)), closeDB, nil
+}
+
 // openDatabase connects to DATABASE_URL, or starts the private development
 // PostgreSQL when it is unset. close stops whatever was started.
 func openDatabase(ctx context.Context, cfg config, log *slog.Logger) (db *gorm.DB, dev bool, closeFn func(), err error) {
