@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -25,6 +26,12 @@ type DeliveryFilter struct {
 	Status                       DeliveryStatus
 	From, To                     *time.Time
 	Before                       int64 // keyset: only ids below Before; 0 starts at the newest
+	After                        int64 // keyset: only ids above After (the page before); ignored with Before
+	// Failing keeps the deliveries the receiver is failing: ended failed,
+	// or waiting for a retry after a failed attempt (as WebhookStat counts
+	// them). It is ignored when Status is set.
+	Failing bool
+	NoTests bool // leave test sends out
 	Limit                        int   // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
 }
 
@@ -82,6 +89,12 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	}
 	if f.Status != "" {
 		q = q.Where("d.status = ?", f.Status)
+	} else if f.Failing {
+		q = q.Where("(d.status = ? OR (d.status = ? AND d.attempt_count > 0) OR (d.status = ? AND d.attempt_count > 1))",
+			StatusFailed, StatusPending, StatusSending)
+	}
+	if f.NoTests {
+		q = q.Where("NOT d.test")
 	}
 	if f.CallID != "" {
 		q = q.Where("d.call_id = ?", f.CallID)
@@ -92,10 +105,20 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	if f.To != nil {
 		q = q.Where("d.created_at < ?", f.To.UTC())
 	}
+	rows := []DeliveryRow{}
+	if f.Before <= 0 && f.After > 0 {
+		// The page before: the oldest ids above After, read ascending,
+		// then shown newest first like every page.
+		q = q.Where("d.id > ?", f.After)
+		if err := q.Order("d.id").Limit(f.limit()).Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("list deliveries: %w", err)
+		}
+		slices.Reverse(rows)
+		return rows, nil
+	}
 	if f.Before > 0 {
 		q = q.Where("d.id < ?", f.Before)
 	}
-	rows := []DeliveryRow{}
 	if err := q.Order("d.id DESC").Limit(f.limit()).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
