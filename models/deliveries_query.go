@@ -32,7 +32,7 @@ type DeliveryFilter struct {
 	// them). It is ignored when Status is set.
 	Failing bool
 	NoTests bool // leave test sends out
-	Limit                        int   // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
+	Limit   int  // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
 }
 
 // limit returns the effective page size.
