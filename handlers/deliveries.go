@@ -293,7 +293,7 @@ func redeliverNotice(a *models.Attempt) (msg string, kind layout.FlashKind) {
 	case a.Succeeded():
 		return fmt.Sprintf("Redelivered: attempt #%d got %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), layout.FlashSuccess
 	case a.ErrorKind != "" && a.ErrorKind != models.ErrKindHTTPStatus:
-		return fmt.Sprintf("Redelivery attempt #%d failed (%s).", a.Number, a.ErrorKind), layout.FlashError
+		return fmt.Sprintf("Redelivery attempt #%d failed: %s", a.Number, attemptErrorText(a)), layout.FlashError
 	default:
 		return fmt.Sprintf("Redelivery attempt #%d failed: the receiver answered %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), layout.FlashError
 	}
@@ -350,7 +350,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 		tl.Unavailable = "Redelivery is unavailable right now: the dispatcher is not running in this process."
 	}
 	for i := len(attempts) - 1; i >= 0; i-- {
-		v := attemptView(&attempts[i], at)
+		v := attemptView(&attempts[i], d.RequestHeaders.V, at)
 		if i != len(attempts)-1 || d.Status != models.StatusPending {
 			v.NextRetryAt = "" // only the newest attempt of a waiting delivery has a retry ahead
 		}
@@ -359,33 +359,12 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 	return deliveries.Detail{Summary: s, Timeline: tl}, nil
 }
 
-func attemptView(a *models.Attempt, at func(*time.Time) string) deliveries.Attempt {
+func attemptView(a *models.Attempt, stored []models.Header, at func(*time.Time) string) deliveries.Attempt {
 	v := deliveries.Attempt{Number: strconv.Itoa(a.Number), Trigger: string(a.Trigger), StartedAt: at(&a.StartedAt), Duration: attemptDuration(a.DurationMS),
-		StatusKind: "bad", ErrorKind: string(a.ErrorKind), ErrorMessage: a.ErrorMessage, NextRetryAt: at(a.NextRetryAt),
-		RequestMethod: a.RequestMethod, RequestURL: models.RedactURL(a.RequestURL), RequestBody: a.RequestBody}
+		StatusKind: "bad", StatusText: attemptLabel(a), ErrorText: attemptErrorText(a), NextRetryAt: at(a.NextRetryAt),
+		Request: requestMessage(a, stored), HasResponse: a.ResponseStatus != nil, Response: responseMessage(a)}
 	if a.Succeeded() {
 		v.StatusKind = "ok"
-	}
-	switch {
-	case a.ResponseStatus != nil:
-		v.StatusText = strconv.Itoa(*a.ResponseStatus)
-	case a.ErrorKind != "":
-		v.StatusText = string(a.ErrorKind)
-	default:
-		v.StatusText = "no response"
-	}
-	// Stored headers are already redacted; redacting again costs nothing
-	// and keeps a secret out of the page should a record have missed it.
-	for _, hd := range a.RequestHeaders.V {
-		v.RequestHeaders = append(v.RequestHeaders, deliveries.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
-	}
-	if a.ResponseStatus != nil {
-		v.HasResponse = true
-		v.ResponseStatus = strings.TrimSpace(fmt.Sprintf("HTTP %d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus)))
-		for _, hd := range a.ResponseHeaders.V {
-			v.ResponseHeaders = append(v.ResponseHeaders, deliveries.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
-		}
-		v.ResponseBody = a.ResponseBody
 	}
 	return v
 }

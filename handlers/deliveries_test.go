@@ -286,8 +286,8 @@ func TestDeliveryDetail(t *testing.T) {
 			t.Fatalf("attempt cards at %d, %d, %d; want 3, 2, 1 in that order", i3, i2, i1)
 		}
 		for _, want := range []string{
-			`class="badge badge-bad">500`, `class="badge badge-ok">200`, `class="badge badge-bad">timeout`,
-			"no answer within 10s", "receiver answered 500", ">auto<", ">manual<", "2.30 s", "87 ms",
+			`class="badge badge-bad">500`, `class="badge badge-ok">200`, `class="badge badge-bad">timed out`,
+			"The receiver did not answer within the webhook&#39;s timeout.", "The receiver answered 500 Internal Server Error.", ">auto<", ">manual<", "2.30 s", "87 ms",
 			"2026-03-01 12:00:00",
 		} {
 			if !strings.Contains(res.Body, want) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -87,6 +88,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger mod
 	if len(req.Body) == 0 {
 		hreq.Body, hreq.ContentLength = http.NoBody, 0
 	}
+	a.RequestHeaders.V = append(a.RequestHeaders.V, clientHeaders(hreq)...)
 	res, err := d.client.Do(hreq)
 	a.DurationMS = int(d.now().Sub(start) / time.Millisecond)
 	if err != nil {
@@ -146,6 +148,20 @@ func (d *Dispatcher) outcome(c *models.Claimed, a models.Attempt, resHeader http
 		o.Status = models.StatusFailed
 	}
 	return o
+}
+
+// clientHeaders are the headers Go's transport writes on its own (Host,
+// Content-Length, and Accept-Encoding: gzip for transparent decompression),
+// recorded so an attempt shows exactly what went out.
+func clientHeaders(r *http.Request) []models.Header {
+	out := []models.Header{{Name: "Host", Value: r.Host}}
+	if r.ContentLength > 0 {
+		out = append(out, models.Header{Name: "Content-Length", Value: strconv.FormatInt(r.ContentLength, 10)})
+	}
+	if r.Header.Get("Accept-Encoding") == "" && r.Header.Get("Range") == "" && r.Method != http.MethodHead {
+		out = append(out, models.Header{Name: "Accept-Encoding", Value: "gzip"})
+	}
+	return out
 }
 
 func redactHeaders(hs []models.Header) []models.Header {
