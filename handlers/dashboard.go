@@ -123,7 +123,7 @@ func failureView(r *models.DeliveryRow, loc *time.Location) dashboard.Failure {
 	}
 	return dashboard.Failure{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout),
 		EventLabel: triggerLabel(r.EventType), WebhookName: r.WebhookName, Reason: reason, Test: r.Test,
-		Retrying: r.Status != models.StatusFailed, CallID: deref(r.CallID)}
+		Retrying: r.Status != models.StatusFailed, CallID: deref(r.CallID), CallURL: callURL(r.CallID)}
 }
 
 // deref is *s, or "" for nil.

@@ -49,6 +49,10 @@ type Row struct {
 	Attempts    string
 	LastCode    string // "200" or "–"
 	Test        bool
+	CallID      string // "" when the event has none
+	CallURL     string // the call view
+	Latency     string // the newest attempt's duration, or "–"
+	NextRetry   string // "" when nothing is scheduled
 }
 
 // List is the delivery log page.
@@ -56,6 +60,7 @@ type List struct {
 	Filters   Filters
 	Rows      []Row
 	NextURL   string // the next (older) page; "" on the last page
+	NewerURL  string // the previous (newer) page; "" on the first page
 	NewestURL string // the first page with the same filters; "" on the first page
 	TimeZone  string // the zone times are shown in
 }
@@ -67,6 +72,7 @@ type Summary struct {
 	EventType   string
 	EventLabel  string
 	CallID      string // "–" when the event has none
+	CallURL     string // the call view; "" when the event has no call id
 	WebhookID   string
 	WebhookName string
 	Status      string
