@@ -134,12 +134,27 @@ func (d *Dispatcher) outcome(c *models.Claimed, a models.Attempt, resHeader http
 	if status == http.StatusGone {
 		o.DisableReason = fmt.Sprintf("Disabled automatically: the receiver answered 410 Gone at %s.", now.UTC().Format("2006-01-02 15:04 UTC"))
 	}
+	if a.Trigger == models.TriggerManual {
+		// A manual redelivery that fails leaves the automatic schedule and
+		// the retry budget as they were: a waiting delivery waits for the
+		// same next try; one that had ended stays ended, failed.
+		if (c.PriorStatus == models.StatusPending || c.PriorStatus == models.StatusSending) && c.NextAttemptAt != nil {
+			o.Status, o.NextAttemptAt = models.StatusPending, c.NextAttemptAt
+			o.Attempt.NextRetryAt = c.NextAttemptAt
+		} else {
+			o.Status = models.StatusFailed
+		}
+		return o
+	}
 	maxAttempts := c.Webhook.MaxAttempts
 	if c.Test || a.ErrorKind == models.ErrKindRender {
 		maxAttempts = 0 // tests are shown inline, not retried; a render error will not heal
 	}
+	// Manual redeliveries do not spend the automatic budget or move the
+	// schedule along.
+	automatic := c.AttemptCount - c.ManualAttempts
 	d.rndMu.Lock()
-	next, again := retry.Next(c.AttemptCount, maxAttempts, status, resHeader.Get("Retry-After"), now, d.jitter())
+	next, again := retry.Next(automatic, maxAttempts, status, resHeader.Get("Retry-After"), now, d.jitter())
 	d.rndMu.Unlock()
 	if again {
 		o.Status, o.NextAttemptAt = models.StatusPending, &next
