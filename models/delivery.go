@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -23,7 +24,7 @@ type WebhookStat struct {
 	// attempt: they have not ended, but the receiver is failing them.
 	Retrying   int
 	Pending    int // waiting or in flight, Retrying included
-	Attempts   int // attempts started in the window
+	Attempts   int // attempts of those deliveries
 	AttemptsOK int // of which the receiver answered 2xx
 	LastAt     *time.Time
 	LastStatus DeliveryStatus
@@ -63,8 +64,8 @@ func (w *Webhook) Health(st WebhookStat) Health {
 	return HealthOK
 }
 
-// WebhookStats counts each webhook's deliveries created, and attempts
-// started, since the given time: every webhook of the account, or just the
+// WebhookStats counts each webhook's deliveries created since the given
+// time, and their attempts: every webhook of the account, or just the
 // ones named. Test sends are left out.
 func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.Time, webhookIDs ...string) (map[string]WebhookStat, error) {
 	type row struct {
@@ -109,12 +110,14 @@ func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.T
 		OK        int
 	}
 	var as []attempts
+	// The attempts of the same deliveries, found through each delivery's
+	// attempts index rather than by scanning the account's attempts.
 	err = s.db.WithContext(ctx).Raw(`
-		SELECT webhook_id, count(*) AS attempts,
-		       count(*) FILTER (WHERE error_kind = '' AND response_status BETWEEN 200 AND 299) AS ok
-		FROM attempts
-		WHERE account_id = @account AND started_at >= @since AND trigger <> @test`+only+`
-		GROUP BY webhook_id`, args).Scan(&as).Error
+		SELECT d.webhook_id, count(*) AS attempts,
+		       count(*) FILTER (WHERE a.error_kind = '' AND a.response_status BETWEEN 200 AND 299) AS ok
+		FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
+		WHERE d.account_id = @account AND d.created_at >= @since AND NOT d.test AND a.trigger <> @test`+strings.ReplaceAll(only, "webhook_id", "d.webhook_id")+`
+		GROUP BY d.webhook_id`, args).Scan(&as).Error
 	if err != nil {
 		return nil, fmt.Errorf("webhook attempt stats: %w", err)
 	}
