@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,31 +35,65 @@ func (h *Handler) Dashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	failed, err := h.store.Deliveries(ctx, acc.ID, models.DeliveryFilter{Status: models.StatusFailed, Limit: dashboardFailures})
+	// The same deliveries the counters count: failing ones (ended failed or
+	// retrying after a failed attempt) of the last 24 hours, tests left out.
+	since := now.Add(-24 * time.Hour)
+	failed, err := h.store.Deliveries(ctx, acc.ID, models.DeliveryFilter{Failing: true, NoTests: true, From: &since, Limit: dashboardFailures})
 	if err != nil {
 		return err
 	}
 	s := dashboard.Summary{Webhooks: len(hooks), SuccessRate: "–", TimeZone: loc.String()}
-	for _, w := range hooks {
+	var total models.WebhookStat
+	for i := range hooks {
+		w := &hooks[i]
 		if w.Enabled {
 			s.Enabled++
 		}
 		st := stats[w.ID]
 		s.Delivered += st.Succeeded
-		s.Failed += st.Failed
+		s.Failed += st.Failed + st.Retrying
 		s.Pending += st.Pending
-		if rate, ok := st.SuccessRate(); ok && rate < 0.9 {
-			s.Failing = append(s.Failing, dashboard.Failing{ID: w.ID, Name: w.Name, Rate: fmt.Sprintf("%.0f%%", rate*100)})
+		total.Attempts += st.Attempts
+		total.AttemptsOK += st.AttemptsOK
+		if w.Health(st) == models.HealthFailing {
+			s.Failing = append(s.Failing, dashboard.Failing{ID: w.ID, Name: w.Name, Rate: rateText(st), Why: failingWhy(w, st)})
 		}
 	}
-	if done := s.Delivered + s.Failed; done > 0 {
-		s.SuccessRate = fmt.Sprintf("%.1f%%", float64(s.Delivered)*100/float64(done))
+	if rate, ok := total.SuccessRate(); ok {
+		s.SuccessRate = fmt.Sprintf("%.1f%%", rate*100)
 	}
 	s.Chart = dashboard.NewChart(chartHours(buckets, loc))
 	for i := range failed {
 		s.Failures = append(s.Failures, failureView(&failed[i], loc))
 	}
 	return render.HTML(c, http.StatusOK, dashboard.Page(h.page(c, "Dashboard", "dashboard"), s))
+}
+
+// rateText is a webhook's attempt success rate over the last 24 hours, or "–".
+func rateText(st models.WebhookStat) string {
+	if rate, ok := st.SuccessRate(); ok {
+		return fmt.Sprintf("%.1f%%", rate*100)
+	}
+	return "–"
+}
+
+// failingWhy says in words why a webhook counts as failing.
+func failingWhy(w *models.Webhook, st models.WebhookStat) string {
+	var parts []string
+	if w.ConsecutiveFailures > 0 {
+		parts = append(parts, plural(w.ConsecutiveFailures, "failed attempt", "failed attempts")+" in a row")
+	}
+	if st.Retrying > 0 {
+		parts = append(parts, plural(st.Retrying, "delivery", "deliveries")+" retrying")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // chartHours labels the hourly buckets in the account's time zone.
@@ -77,6 +112,9 @@ const maxFailureReason = 80
 
 func failureView(r *models.DeliveryRow, loc *time.Location) dashboard.Failure {
 	reason := "failed"
+	if r.Status != models.StatusFailed {
+		reason = "retrying"
+	}
 	switch {
 	case r.LastStatusCode != nil:
 		reason = "HTTP " + strconv.Itoa(*r.LastStatusCode)
@@ -84,5 +122,14 @@ func failureView(r *models.DeliveryRow, loc *time.Location) dashboard.Failure {
 		reason = shorten(r.LastError, maxFailureReason)
 	}
 	return dashboard.Failure{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout),
-		EventLabel: triggerLabel(r.EventType), WebhookName: r.WebhookName, Reason: reason, Test: r.Test}
+		EventLabel: triggerLabel(r.EventType), WebhookName: r.WebhookName, Reason: reason, Test: r.Test,
+		Retrying: r.Status != models.StatusFailed, CallID: deref(r.CallID), CallURL: callURL(r.CallID)}
+}
+
+// deref is *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -56,18 +56,43 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 	if len(q.errs) > 0 {
 		return render.HTML(c, http.StatusBadRequest, deliveries.ListPage(p, l))
 	}
+	if canon := q.url(q.filter.Before, q.filter.After); canon != c.Request().URL.RequestURI() && hasEmptyParams(c.QueryParams()) {
+		// A submitted filter form sends every field; leave the empty ones
+		// out of the address so it reads (and bookmarks) as what it filters.
+		return c.Redirect(http.StatusSeeOther, canon)
+	}
 	f := q.filter
-	f.Limit = deliveryPageSize + 1 // one more tells whether a next page exists
+	f.Limit = deliveryPageSize + 1 // one more tells whether a further page exists
 	rows, err := h.store.Deliveries(ctx, acc.ID, f)
 	if err != nil {
 		return err
 	}
-	if len(rows) > deliveryPageSize {
-		rows = rows[:deliveryPageSize]
-		l.NextURL = q.url(rows[len(rows)-1].ID)
+	if f.Before <= 0 && f.After > 0 && len(rows) <= deliveryPageSize {
+		// Nothing newer than this page: it is the newest page, shown whole.
+		f.After = 0
+		if rows, err = h.store.Deliveries(ctx, acc.ID, f); err != nil {
+			return err
+		}
 	}
-	if q.filter.Before > 0 {
-		l.NewestURL = q.url(0)
+	newer := f.Before > 0 // a page below some id has newer rows above it
+	if len(rows) > deliveryPageSize {
+		if f.Before <= 0 && f.After > 0 {
+			// Read upwards from After: the extra row is the newest, and
+			// says a page newer than this one exists.
+			rows, newer = rows[1:], true
+		} else {
+			rows = rows[:deliveryPageSize]
+			l.NextURL = q.url(rows[len(rows)-1].ID, 0)
+		}
+	}
+	if f.Before <= 0 && f.After > 0 && len(rows) > 0 {
+		l.NextURL = q.url(rows[len(rows)-1].ID, 0) // After itself is older than this page
+	}
+	if newer && len(rows) > 0 {
+		l.NewerURL = q.url(0, rows[0].ID)
+	}
+	if newer {
+		l.NewestURL = q.url(0, 0)
 	}
 	for i := range rows {
 		l.Rows = append(l.Rows, deliveryRow(&rows[i], loc))
@@ -78,7 +103,8 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 func deliveryRow(r *models.DeliveryRow, loc *time.Location) deliveries.Row {
 	return deliveries.Row{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout), EventType: r.EventType,
 		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, Status: string(r.Status),
-		StatusKind: deliveryStatusKind(r.Status), Attempts: strconv.Itoa(r.AttemptCount), LastCode: deliveryStatusCode(r.LastStatusCode), Test: r.Test}
+		StatusKind: deliveryStatusKind(r.Status), Attempts: strconv.Itoa(r.AttemptCount), LastCode: deliveryStatusCode(r.LastStatusCode), Test: r.Test,
+		CallID: deref(r.CallID), CallURL: callURL(r.CallID), Latency: latencyText(r.LastDurationMS), NextRetry: nextRetryText(&r.Delivery, loc)}
 }
 
 // deliveryQuery is the log's query string, checked.
@@ -149,6 +175,13 @@ func parseDeliveryQuery(v url.Values, hooks []models.Webhook, loc *time.Location
 		}
 		q.filter.Before = n
 	}
+	if a := strings.TrimSpace(v.Get("after")); a != "" && q.filter.Before <= 0 {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n <= 0 {
+			q.errs["before"] = "This page link is broken (after must be a delivery number). Start again from the newest deliveries."
+		}
+		q.filter.After = n
+	}
 	f := q.filter
 	q.hasFilters = f.WebhookID != "" || f.EventType != "" || f.Status != "" || f.CallID != "" || q.from != "" || q.to != ""
 	if len(q.errs) > 0 {
@@ -166,8 +199,22 @@ func parseDeliveryQuery(v url.Values, hooks []models.Webhook, loc *time.Location
 	return q
 }
 
-// url returns the log's address with these filters, starting below before (0: the newest).
-func (q deliveryQuery) url(before int64) string {
+// hasEmptyParams reports whether the query string carries a parameter
+// without a value.
+func hasEmptyParams(v url.Values) bool {
+	for _, vals := range v {
+		for _, s := range vals {
+			if strings.TrimSpace(s) == "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// url returns the log's address with these filters, starting below before
+// or, when before is 0, above after (both 0: the newest).
+func (q deliveryQuery) url(before, after int64) string {
 	v := url.Values{}
 	set := func(k, s string) {
 		if s != "" {
@@ -182,6 +229,8 @@ func (q deliveryQuery) url(before int64) string {
 	set("to", q.to)
 	if before > 0 {
 		v.Set("before", strconv.FormatInt(before, 10))
+	} else if after > 0 {
+		v.Set("after", strconv.FormatInt(after, 10))
 	}
 	if len(v) == 0 {
 		return "/deliveries"
@@ -293,7 +342,7 @@ func redeliverNotice(a *models.Attempt) (msg string, kind layout.FlashKind) {
 	case a.Succeeded():
 		return fmt.Sprintf("Redelivered: attempt #%d got %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), layout.FlashSuccess
 	case a.ErrorKind != "" && a.ErrorKind != models.ErrKindHTTPStatus:
-		return fmt.Sprintf("Redelivery attempt #%d failed (%s).", a.Number, a.ErrorKind), layout.FlashError
+		return fmt.Sprintf("Redelivery attempt #%d failed: %s", a.Number, attemptErrorText(a)), layout.FlashError
 	default:
 		return fmt.Sprintf("Redelivery attempt #%d failed: the receiver answered %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), layout.FlashError
 	}
@@ -336,7 +385,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 		Attempts: strconv.Itoa(d.AttemptCount), LastCode: deliveryStatusCode(d.LastStatusCode), LastError: d.LastError,
 		Created: at(&d.CreatedAt), Completed: at(d.CompletedAt), Test: d.Test}
 	if d.CallID != nil && *d.CallID != "" {
-		s.CallID = *d.CallID
+		s.CallID, s.CallURL = *d.CallID, callURL(d.CallID)
 	}
 	switch d.Status {
 	case models.StatusPending:
@@ -350,7 +399,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 		tl.Unavailable = "Redelivery is unavailable right now: the dispatcher is not running in this process."
 	}
 	for i := len(attempts) - 1; i >= 0; i-- {
-		v := attemptView(&attempts[i], at)
+		v := attemptView(&attempts[i], d.RequestHeaders.V, at)
 		if i != len(attempts)-1 || d.Status != models.StatusPending {
 			v.NextRetryAt = "" // only the newest attempt of a waiting delivery has a retry ahead
 		}
@@ -359,33 +408,12 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 	return deliveries.Detail{Summary: s, Timeline: tl}, nil
 }
 
-func attemptView(a *models.Attempt, at func(*time.Time) string) deliveries.Attempt {
+func attemptView(a *models.Attempt, stored []models.Header, at func(*time.Time) string) deliveries.Attempt {
 	v := deliveries.Attempt{Number: strconv.Itoa(a.Number), Trigger: string(a.Trigger), StartedAt: at(&a.StartedAt), Duration: attemptDuration(a.DurationMS),
-		StatusKind: "bad", ErrorKind: string(a.ErrorKind), ErrorMessage: a.ErrorMessage, NextRetryAt: at(a.NextRetryAt),
-		RequestMethod: a.RequestMethod, RequestURL: models.RedactURL(a.RequestURL), RequestBody: a.RequestBody}
+		StatusKind: "bad", StatusText: attemptLabel(a), ErrorText: attemptErrorText(a), NextRetryAt: at(a.NextRetryAt),
+		Request: requestMessage(a, stored), HasResponse: a.ResponseStatus != nil, Response: responseMessage(a)}
 	if a.Succeeded() {
 		v.StatusKind = "ok"
-	}
-	switch {
-	case a.ResponseStatus != nil:
-		v.StatusText = strconv.Itoa(*a.ResponseStatus)
-	case a.ErrorKind != "":
-		v.StatusText = string(a.ErrorKind)
-	default:
-		v.StatusText = "no response"
-	}
-	// Stored headers are already redacted; redacting again costs nothing
-	// and keeps a secret out of the page should a record have missed it.
-	for _, hd := range a.RequestHeaders.V {
-		v.RequestHeaders = append(v.RequestHeaders, deliveries.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
-	}
-	if a.ResponseStatus != nil {
-		v.HasResponse = true
-		v.ResponseStatus = strings.TrimSpace(fmt.Sprintf("HTTP %d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus)))
-		for _, hd := range a.ResponseHeaders.V {
-			v.ResponseHeaders = append(v.ResponseHeaders, deliveries.HeaderLine{Name: hd.Name, Value: models.RedactHeaderValue(hd.Name, hd.Value)})
-		}
-		v.ResponseBody = a.ResponseBody
 	}
 	return v
 }

@@ -286,8 +286,8 @@ func TestDeliveryDetail(t *testing.T) {
 			t.Fatalf("attempt cards at %d, %d, %d; want 3, 2, 1 in that order", i3, i2, i1)
 		}
 		for _, want := range []string{
-			`class="badge badge-bad">500`, `class="badge badge-ok">200`, `class="badge badge-bad">timeout`,
-			"no answer within 10s", "receiver answered 500", ">auto<", ">manual<", "2.30 s", "87 ms",
+			`class="badge badge-bad">500`, `class="badge badge-ok">200`, `class="badge badge-bad">timed out`,
+			"The receiver did not answer within the webhook&#39;s timeout.", "The receiver answered 500 Internal Server Error.", ">auto<", ">manual<", "2.30 s", "87 ms",
 			"2026-03-01 12:00:00",
 		} {
 			if !strings.Contains(res.Body, want) {
@@ -421,6 +421,12 @@ func TestDeliveryJunkParams(t *testing.T) {
 		{"/deliveries?before=-1", 400, "This page link is broken"},
 		{"/deliveries?before=0", 400, "This page link is broken"},
 		{"/deliveries?before=99999999999999999999999", 400, "This page link is broken"},
+		{"/deliveries?after=abc", 400, "This page link is broken (after"},
+		{"/deliveries?after=-4", 400, "This page link is broken (after"},
+		{"/deliveries?before=1&after=abc", 200, "No deliveries match"}, // before wins; after is not read
+		{"/calls/" + strings.Repeat("x", 600), 404, "does not exist"},
+		{"/calls/%ff%fe", 404, "does not exist"},
+		{"/calls/%27%3B+DROP+TABLE+events%3B--", 404, "does not exist"},
 		{"/deliveries?status=bogus", 400, "Unknown status."},
 		{"/deliveries?status=%00", 400, "Unknown status."},
 		{"/deliveries?event_type=call.nope", 400, "Unknown event type."},

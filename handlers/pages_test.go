@@ -400,7 +400,7 @@ func TestDashboardChartAndFailures(t *testing.T) {
 	t.Run("an account without deliveries gets an empty chart", func(t *testing.T) {
 		res := app.SignIn(t, app.NewTenant(t, models.RoleViewer)).Get(t, "/")
 		if res.Status != http.StatusOK || strings.Count(res.Body, `<g class="bar">`) != 24 || strings.Contains(res.Body, `class="seg `) ||
-			!strings.Contains(res.Body, "No deliveries in the last 24 hours.") || !strings.Contains(res.Body, "No failed deliveries.") {
+			!strings.Contains(res.Body, "No deliveries in the last 24 hours.") || !strings.Contains(res.Body, "No failed or retrying deliveries in the last 24 hours.") {
 			t.Errorf("%s", handlertest.Describe(res))
 		}
 	})

@@ -49,6 +49,7 @@ func routes(e *echo.Echo, h *Handler) {
 
 	con.GET("/deliveries", h.DeliveryList)
 	con.GET("/deliveries/:id", h.DeliveryShow)
+	con.GET("/calls/:call_id", h.CallShow)
 	w.POST("/deliveries/:id/redeliver", h.DeliveryRedeliver)
 
 	con.GET("/api-keys", h.APIKeyList)

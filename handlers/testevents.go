@@ -81,20 +81,8 @@ func testResultView(res *models.TestResult, eventType string) webhooks.TestResul
 	}
 	v.OK = a.Succeeded()
 	v.Duration = fmt.Sprintf("%d ms", a.DurationMS)
-	switch {
-	case a.ResponseStatus != nil:
-		v.Badge = fmt.Sprintf("%d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus))
-	default:
-		v.Badge = string(a.ErrorKind)
-	}
-	if !v.OK {
-		v.Error = a.ErrorMessage
-	}
-	v.Request = webhooks.HTTPText(a.RequestMethod, a.RequestURL, headerLines(a.RequestHeaders.V), a.RequestBody)
-	if a.ResponseStatus != nil {
-		status := fmt.Sprintf("HTTP/1.1 %d %s", *a.ResponseStatus, http.StatusText(*a.ResponseStatus))
-		v.Response = webhooks.HTTPMessage(status, headerLines(a.ResponseHeaders.V), a.ResponseBody)
-	}
+	v.Badge, v.Error = attemptLabel(a), attemptErrorText(a)
+	v.Request, v.HasResponse, v.Response = requestMessage(a, res.Request.Headers), a.ResponseStatus != nil, responseMessage(a)
 	return v
 }
 

@@ -45,15 +45,22 @@ func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat) webhooks.
 	for _, t := range w.EventTypes {
 		r.Triggers = append(r.Triggers, triggerLabel(t))
 	}
-	if rate, ok := st.SuccessRate(); ok {
-		r.SuccessRate = fmt.Sprintf("%.1f%%", rate*100)
+	r.SuccessRate = rateText(st)
+	switch w.Health(st) {
+	case models.HealthFailing:
+		r.Health, r.HealthLabel = "bad", "Failing: "+failingWhy(w, st)
+	case models.HealthOK:
+		r.Health, r.HealthLabel = "ok", "Healthy"
+	default:
+		r.Health, r.HealthLabel = "muted", "No recent deliveries"
 	}
 	if st.LastAt != nil {
 		r.LastDelivery = ago(h.now().Sub(*st.LastAt)) + " · " + string(st.LastStatus)
-		switch st.LastStatus {
-		case models.StatusSucceeded:
+		switch {
+		case st.LastStatus == models.StatusSucceeded:
 			r.LastStatus = "ok"
-		case models.StatusFailed:
+		case st.LastStatus == models.StatusFailed || w.Health(st) == models.HealthFailing:
+			// A pending delivery of a failing webhook is a retry, not news.
 			r.LastStatus = "bad"
 		default:
 			r.LastStatus = "warn"

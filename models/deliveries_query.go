@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -25,7 +26,13 @@ type DeliveryFilter struct {
 	Status                       DeliveryStatus
 	From, To                     *time.Time
 	Before                       int64 // keyset: only ids below Before; 0 starts at the newest
-	Limit                        int   // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
+	After                        int64 // keyset: only ids above After (the page before); ignored with Before
+	// Failing keeps the deliveries the receiver is failing: ended failed,
+	// or waiting for a retry after a failed attempt (as WebhookStat counts
+	// them). It is ignored when Status is set.
+	Failing bool
+	NoTests bool // leave test sends out
+	Limit   int  // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
 }
 
 // limit returns the effective page size.
@@ -46,6 +53,9 @@ func (f DeliveryFilter) limit() int {
 type DeliveryRow struct {
 	Delivery
 	WebhookName string
+	// LastDurationMS is how long the newest attempt took (nil before the
+	// first): the delivery's latency as the log shows it.
+	LastDurationMS *int `gorm:"column:last_duration_ms"`
 }
 
 // deliveryListColumns are the deliveries columns DeliveryRow carries.
@@ -69,7 +79,8 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	for _, c := range deliveryListColumns {
 		cols = append(cols, "d."+c)
 	}
-	cols = append(cols, "w.name AS webhook_name")
+	cols = append(cols, "w.name AS webhook_name",
+		"(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms")
 	q := s.db.WithContext(ctx).Table("deliveries AS d").
 		Select(strings.Join(cols, ", ")).
 		Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
@@ -82,6 +93,12 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	}
 	if f.Status != "" {
 		q = q.Where("d.status = ?", f.Status)
+	} else if f.Failing {
+		q = q.Where("(d.status = ? OR (d.status = ? AND d.attempt_count > 0) OR (d.status = ? AND d.attempt_count > 1))",
+			StatusFailed, StatusPending, StatusSending)
+	}
+	if f.NoTests {
+		q = q.Where("NOT d.test")
 	}
 	if f.CallID != "" {
 		q = q.Where("d.call_id = ?", f.CallID)
@@ -92,10 +109,20 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	if f.To != nil {
 		q = q.Where("d.created_at < ?", f.To.UTC())
 	}
+	rows := []DeliveryRow{}
+	if f.Before <= 0 && f.After > 0 {
+		// The page before: the oldest ids above After, read ascending,
+		// then shown newest first like every page.
+		q = q.Where("d.id > ?", f.After)
+		if err := q.Order("d.id").Limit(f.limit()).Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("list deliveries: %w", err)
+		}
+		slices.Reverse(rows)
+		return rows, nil
+	}
 	if f.Before > 0 {
 		q = q.Where("d.id < ?", f.Before)
 	}
-	rows := []DeliveryRow{}
 	if err := q.Order("d.id DESC").Limit(f.limit()).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
@@ -233,4 +260,57 @@ func (s *Store) RequeueFailed(ctx context.Context, accountID, webhookID string, 
 		return audit(tx, accountID, who, "webhook.replayed", "webhook", webhookID, nil, map[string]any{"since": since, "deliveries": n}, now)
 	})
 	return int(n), err
+}
+
+// CallEvent is one event of a call and each webhook's delivery of it.
+type CallEvent struct {
+	Event      Event
+	Deliveries []DeliveryRow // by id: the order they were created
+}
+
+// MaxCallEvents bounds CallTimeline; a call has a handful of events.
+const MaxCallEvents = 500
+
+// CallTimeline returns every event of one of the account's calls, in the
+// order they occurred, each with its deliveries (webhook names included),
+// or ErrNotFound when the account has no event with that call id.
+func (s *Store) CallTimeline(ctx context.Context, accountID, callID string) ([]CallEvent, error) {
+	if !validID(accountID) || callID == "" || !searchable(callID) {
+		return nil, ErrNotFound
+	}
+	var evs []Event
+	if err := s.db.WithContext(ctx).Where("account_id = ? AND call_id = ?", accountID, callID).
+		Order("occurred_at, received_at, id").Limit(MaxCallEvents).Find(&evs).Error; err != nil {
+		return nil, fmt.Errorf("call timeline: %w", err)
+	}
+	if len(evs) == 0 {
+		return nil, ErrNotFound
+	}
+	ids := make([]string, len(evs))
+	for i := range evs {
+		ids[i] = evs[i].ID
+	}
+	cols := make([]string, 0, len(deliveryListColumns)+2)
+	for _, c := range deliveryListColumns {
+		cols = append(cols, "d."+c)
+	}
+	cols = append(cols, "w.name AS webhook_name",
+		"(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms")
+	var rows []DeliveryRow
+	if err := s.db.WithContext(ctx).Table("deliveries AS d").Select(strings.Join(cols, ", ")).
+		Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
+		Where("d.account_id = ? AND d.event_id = ANY(?)", accountID, pgArray[string](ids)).
+		Order("d.id").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("call timeline deliveries: %w", err)
+	}
+	out := make([]CallEvent, len(evs))
+	at := make(map[string]int, len(evs))
+	for i := range evs {
+		out[i].Event, at[evs[i].ID] = evs[i], i
+	}
+	for _, r := range rows {
+		i := at[r.EventID]
+		out[i].Deliveries = append(out[i].Deliveries, r)
+	}
+	return out, nil
 }

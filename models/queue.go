@@ -192,6 +192,13 @@ const leaseMargin = 30 * time.Second
 type Claimed struct {
 	Delivery
 	Webhook Webhook
+	// ManualAttempts is how many of AttemptCount were manual redeliveries,
+	// which do not spend the webhook's automatic retry budget (set by Claim).
+	ManualAttempts int
+	// PriorStatus is the delivery's status before ClaimOne leased it for a
+	// manual redelivery; with NextAttemptAt (left as it was) it is the
+	// automatic schedule a failed redelivery returns the delivery to.
+	PriorStatus DeliveryStatus
 }
 
 // claimSQL leases due deliveries in one statement. Given what the caller
@@ -223,13 +230,14 @@ UPDATE deliveries d SET status = @sending, attempt_count = d.attempt_count + 1, 
 	lease_until = CAST(@now AS timestamptz) + make_interval(secs => w.timeout_ms / 1000.0 + @margin), updated_at = @now
 FROM cand p, webhooks w
 WHERE d.id = p.id AND w.id = d.webhook_id
-RETURNING d.*, w.timeout_ms AS w_timeout_ms, w.max_attempts AS w_max_attempts, w.signing_secret AS w_signing_secret,
+RETURNING d.*, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id AND a.trigger = @manual) AS manual_attempts, w.timeout_ms AS w_timeout_ms, w.max_attempts AS w_max_attempts, w.signing_secret AS w_signing_secret,
 	w.previous_secret AS w_previous_secret, w.previous_secret_expires_at AS w_previous_secret_expires_at`
 
 // claimRow is a leased delivery plus the webhook settings sending needs,
 // returned by claimSQL so no second query is needed.
 type claimRow struct {
 	Delivery                 `gorm:"embedded"`
+	ManualAttempts           int        `gorm:"column:manual_attempts"`
 	WTimeoutMS               int        `gorm:"column:w_timeout_ms"`
 	WMaxAttempts             int        `gorm:"column:w_max_attempts"`
 	WSigningSecret           string     `gorm:"column:w_signing_secret"`
@@ -255,7 +263,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 	var rows []claimRow
 	err = s.db.WithContext(ctx).Raw(claimSQL, map[string]any{
 		"now": now, "cap": perWebhook, "limit": limit, "margin": leaseMargin.Seconds(), "busy": string(busy), "sending": string(StatusSending),
-		"holder": holderOrNil(holder),
+		"holder": holderOrNil(holder), "manual": string(TriggerManual),
 	}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -264,7 +272,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 	for i, r := range rows {
 		out[i] = Claimed{Delivery: r.Delivery, Webhook: Webhook{ID: r.WebhookID, AccountID: r.AccountID, Enabled: true,
 			TimeoutMS: r.WTimeoutMS, MaxAttempts: r.WMaxAttempts, SigningSecret: r.WSigningSecret,
-			PreviousSecret: r.WPreviousSecret, PreviousSecretExpiresAt: r.WPreviousSecretExpiresAt}}
+			PreviousSecret: r.WPreviousSecret, PreviousSecretExpiresAt: r.WPreviousSecretExpiresAt}, ManualAttempts: r.ManualAttempts}
 		if err := s.openClaimed(&out[i]); err != nil {
 			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}
@@ -627,11 +635,14 @@ func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64
 			return fmt.Errorf("redeliver: %w", err)
 		}
 		lease := now.Add(w.Timeout() + leaseMargin)
+		prior := d.Status
+		// next_attempt_at is left as it was: the automatic schedule a
+		// failed redelivery returns to (see Claimed.PriorStatus).
 		d.Status, d.AttemptCount, d.LeaseUntil, d.LeaseHolder, d.UpdatedAt, d.CompletedAt = StatusSending, d.AttemptCount+1, &lease, holderOrNil(holder), now, nil
 		if err := tx.Select("status", "attempt_count", "lease_until", "lease_holder", "updated_at", "completed_at").Save(&d).Error; err != nil {
 			return fmt.Errorf("redeliver: lease: %w", err)
 		}
-		out = &Claimed{Delivery: d, Webhook: w}
+		out = &Claimed{Delivery: d, Webhook: w, PriorStatus: prior}
 		return nil
 	})
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -161,7 +161,7 @@ func TestSendTestEventInline(t *testing.T) {
 	}
 	res := evalJS[map[string]string](b, `(() => {
 		const r = document.querySelector("#test-result");
-		const pres = r.querySelectorAll("pre.http");
+		const pres = r.querySelectorAll(".http-raw pre.http"); // the raw text of each message
 		return {
 			badgeClass: r.querySelector(".badge")?.className ?? "",
 			meta: r.querySelector("p .muted")?.textContent.trim() ?? "",
@@ -193,8 +193,8 @@ func TestSendTestEventInline(t *testing.T) {
 	if !strings.Contains(shownBody, `"test":true`) || !strings.Contains(shownBody, `"event":"call.dtmf"`) {
 		t.Errorf(`the request body shown lacks "test":true or "event":"call.dtmf":%s`, "\n"+shownBody)
 	}
-	if !strings.HasPrefix(response, "HTTP/1.1 201 Created\n") {
-		t.Errorf("the response starts %q, want HTTP/1.1 201 Created", strings.SplitN(response, "\n", 2)[0])
+	if !strings.HasPrefix(response, "HTTP 201 Created\n") {
+		t.Errorf("the response starts %q, want HTTP 201 Created", strings.SplitN(response, "\n", 2)[0])
 	}
 	if !strings.Contains(response, traceHeader+": "+traceValue+"\n") {
 		t.Errorf("the response shown lacks the receiver's %s header:\n%s", traceHeader, response)
@@ -305,15 +305,16 @@ func TestDeliveryLogAndRedeliver(t *testing.T) {
 		return {
 			event: td[1]?.querySelector("span")?.textContent.trim(),
 			type: td[1]?.querySelector(".mono")?.textContent.trim(),
-			webhook: td[2]?.textContent.trim(),
-			status: td[3]?.querySelector(".badge")?.textContent.trim(),
-			kind: td[3]?.querySelector(".badge")?.className,
-			attempts: td[4]?.textContent.trim(),
-			code: td[5]?.textContent.trim(),
+			call: td[2]?.textContent.trim(),
+			webhook: td[3]?.textContent.trim(),
+			status: td[4]?.querySelector(".badge")?.textContent.trim(),
+			kind: td[4]?.querySelector(".badge")?.className,
+			attempts: td[5]?.textContent.trim(),
+			code: td[6]?.textContent.trim(),
 			rows: String(document.querySelectorAll("#deliveries tbody tr").length),
 		};
 	})()`)
-	wantRow := map[string]string{"event": "Call received on server", "type": "call.received", "webhook": in.Name,
+	wantRow := map[string]string{"event": "Call received on server", "type": "call.received", "call": "call_e2e_1", "webhook": in.Name,
 		"status": "pending", "kind": "badge badge-warn", "attempts": "1", "code": "500", "rows": "1"}
 	for k, v := range wantRow {
 		if row[k] != v {
@@ -343,8 +344,8 @@ func TestDeliveryLogAndRedeliver(t *testing.T) {
 			retry: a.querySelector(".hint")?.textContent.trim() ?? "",
 		};
 	})()`)
-	wantFirst := map[string]string{"number": "#1", "trigger": "auto", "status": "500", "kind": "badge badge-bad",
-		"error": "http_status: HTTP 500 Internal Server Error"}
+	wantFirst := map[string]string{"number": "#1", "trigger": "auto", "status": "500 Internal Server Error", "kind": "badge badge-bad",
+		"error": "The receiver answered 500 Internal Server Error."}
 	for k, v := range wantFirst {
 		if first[k] != v {
 			t.Errorf("attempt 1 %s is %q, want %q", k, first[k], v)
@@ -358,11 +359,11 @@ func TestDeliveryLogAndRedeliver(t *testing.T) {
 	}
 
 	t.Log("open the request and response of attempt 1")
-	b.click(`#attempt-1 details:nth-of-type(1) summary`)
-	b.click(`#attempt-1 details:nth-of-type(2) summary`)
-	b.waitFor("both panes of attempt 1 to open", `document.querySelectorAll("#attempt-1 details[open]").length === 2`)
-	req1 := evalJS[string](b, `document.querySelector("#attempt-1 details:nth-of-type(1) pre.http")?.innerText ?? ""`)
-	res1 := evalJS[string](b, `document.querySelector("#attempt-1 details:nth-of-type(2) pre.http")?.innerText ?? ""`)
+	b.click(`#attempt-1 > details:nth-of-type(1) > summary`)
+	b.click(`#attempt-1 > details:nth-of-type(2) > summary`)
+	b.waitFor("both panes of attempt 1 to open", `document.querySelectorAll("#attempt-1 > details[open]").length === 2`)
+	req1 := evalJS[string](b, `document.querySelector("#attempt-1 > details:nth-of-type(1) .http-raw pre.http")?.textContent ?? ""`)
+	res1 := evalJS[string](b, `document.querySelector("#attempt-1 > details:nth-of-type(2) .http-raw pre.http")?.textContent ?? ""`)
 	if want := "POST " + in.URL + "\n"; !strings.HasPrefix(req1, want) {
 		t.Errorf("attempt 1 request starts %q, want %q", strings.SplitN(req1, "\n", 2)[0], strings.TrimSpace(want))
 	}
@@ -405,7 +406,7 @@ func TestDeliveryLogAndRedeliver(t *testing.T) {
 			timelines: String(document.querySelectorAll("#timeline").length),
 		};
 	})()`)
-	wantSecond := map[string]string{"order": "attempt-2,attempt-1", "number": "#2", "trigger": "manual", "status": "200",
+	wantSecond := map[string]string{"order": "attempt-2,attempt-1", "number": "#2", "trigger": "manual", "status": "200 OK",
 		"kind": "badge badge-ok", "error": "", "notice": "Redelivered: attempt #2 got 200.", "noticeKind": "flash flash-success",
 		"attempts": "2", "code": "200", "summaries": "1", "timelines": "1"}
 	for k, v := range wantSecond {
@@ -413,11 +414,11 @@ func TestDeliveryLogAndRedeliver(t *testing.T) {
 			t.Errorf("after Redeliver, %s is %q, want %q", k, second[k], v)
 		}
 	}
-	b.click(`#attempt-2 details:nth-of-type(1) summary`)
-	b.click(`#attempt-2 details:nth-of-type(2) summary`)
-	b.waitFor("both panes of attempt 2 to open", `document.querySelectorAll("#attempt-2 details[open]").length === 2`)
-	req2 := evalJS[string](b, `document.querySelector("#attempt-2 details:nth-of-type(1) pre.http")?.innerText ?? ""`)
-	res2 := evalJS[string](b, `document.querySelector("#attempt-2 details:nth-of-type(2) pre.http")?.innerText ?? ""`)
+	b.click(`#attempt-2 > details:nth-of-type(1) > summary`)
+	b.click(`#attempt-2 > details:nth-of-type(2) > summary`)
+	b.waitFor("both panes of attempt 2 to open", `document.querySelectorAll("#attempt-2 > details[open]").length === 2`)
+	req2 := evalJS[string](b, `document.querySelector("#attempt-2 > details:nth-of-type(1) .http-raw pre.http")?.textContent ?? ""`)
+	res2 := evalJS[string](b, `document.querySelector("#attempt-2 > details:nth-of-type(2) .http-raw pre.http")?.textContent ?? ""`)
 	if !strings.Contains(req2, "Authorization: [redacted]\n") || !strings.Contains(req2, "X-Webhook-Attempt: 2\n") {
 		t.Errorf("attempt 2 request:\n%s", req2)
 	}
@@ -484,4 +485,31 @@ func TestDeliveryLogAndRedeliver(t *testing.T) {
 
 	b.do("scroll to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	b.screenshot("delivery-detail.png")
+
+	t.Log("click the Call ID in the log: the call view lists the event and its delivery")
+	b.load("open Deliveries from the navigation", chromedp.Click(navLink("Deliveries")), http.StatusOK)
+	b.load("click the Call ID", chromedp.Click(chromedp.CSS(`#delivery-`+id+` a.call-link`)), http.StatusOK)
+	if p := b.path(); p != "/calls/call_e2e_1" {
+		t.Fatalf("the Call ID links to %s", p)
+	}
+	call := evalJS[map[string]string](b, `(() => {
+		const e = document.querySelector("#event-`+eventID+`");
+		const d = document.querySelector("#call-delivery-`+id+`");
+		return {
+			heading: document.querySelector("h1")?.textContent.trim() ?? "",
+			event: e?.querySelector("strong")?.textContent.trim() ?? "",
+			webhook: d?.querySelector("a")?.textContent.trim() ?? "",
+			status: d?.querySelector(".badge")?.textContent.trim() ?? "",
+		};
+	})()`)
+	wantCall := map[string]string{"heading": "Call call_e2e_1", "event": "Call received on server", "webhook": in.Name, "status": "succeeded"}
+	for k, v := range wantCall {
+		if call[k] != v {
+			t.Errorf("call view %s is %q, want %q%s", k, call[k], v, b.where())
+		}
+	}
+	b.load("open the delivery from the call view", chromedp.Click(chromedp.CSS(`#call-delivery-`+id+` a[href="/deliveries/`+id+`"]`)), http.StatusOK)
+	if p := b.path(); p != "/deliveries/"+id {
+		t.Errorf("the call view links the delivery to %s", p)
+	}
 }

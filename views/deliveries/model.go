@@ -49,6 +49,10 @@ type Row struct {
 	Attempts    string
 	LastCode    string // "200" or "–"
 	Test        bool
+	CallID      string // "" when the event has none
+	CallURL     string // the call view
+	Latency     string // the newest attempt's duration, or "–"
+	NextRetry   string // "" when nothing is scheduled
 }
 
 // List is the delivery log page.
@@ -56,6 +60,7 @@ type List struct {
 	Filters   Filters
 	Rows      []Row
 	NextURL   string // the next (older) page; "" on the last page
+	NewerURL  string // the previous (newer) page; "" on the first page
 	NewestURL string // the first page with the same filters; "" on the first page
 	TimeZone  string // the zone times are shown in
 }
@@ -67,6 +72,7 @@ type Summary struct {
 	EventType   string
 	EventLabel  string
 	CallID      string // "–" when the event has none
+	CallURL     string // the call view; "" when the event has no call id
 	WebhookID   string
 	WebhookName string
 	Status      string
@@ -85,34 +91,18 @@ type HeaderLine = components.HeaderLine
 
 // Attempt is one try in the timeline.
 type Attempt struct {
-	Number       string
-	Trigger      string // auto|manual|test
-	StartedAt    string
-	Duration     string // "182 ms"
-	StatusKind   string // ok|bad
-	StatusText   string // "200", "503" or the error kind ("timeout")
-	ErrorKind    string
-	ErrorMessage string
-	NextRetryAt  string // "" when no retry followed
+	Number      string
+	Trigger     string // auto|manual|test
+	StartedAt   string
+	Duration    string // "182 ms"
+	StatusKind  string // ok|bad
+	StatusText  string // "200 OK", "503 Service Unavailable", "no connection", …
+	ErrorText   string // why it failed, in a sentence; "" when it succeeded
+	NextRetryAt string // "" when no retry followed
 
-	RequestMethod   string
-	RequestURL      string
-	RequestHeaders  []HeaderLine
-	RequestBody     string
-	HasResponse     bool
-	ResponseStatus  string // "HTTP 200 OK"
-	ResponseHeaders []HeaderLine
-	ResponseBody    string
-}
-
-// RequestText prints the request as it went over the wire.
-func (a Attempt) RequestText() string {
-	return components.HTTPMessage(a.RequestMethod+" "+a.RequestURL, a.RequestHeaders, a.RequestBody)
-}
-
-// ResponseText prints the response as it came back.
-func (a Attempt) ResponseText() string {
-	return components.HTTPMessage(a.ResponseStatus, a.ResponseHeaders, a.ResponseBody)
+	Request     components.Message
+	HasResponse bool
+	Response    components.Message
 }
 
 // Timeline is a delivery's attempts, newest first, with the Redeliver

@@ -18,7 +18,9 @@ type Row struct {
 	Method         string
 	Enabled        bool
 	DisabledReason string
-	SuccessRate    string // "98.5%" or "–"
+	SuccessRate    string // attempts that succeeded, "98.5%" or "–"
+	Health         string // ok|bad|muted (models.Webhook.Health)
+	HealthLabel    string // "Healthy", "Failing: 3 failed attempts in a row", …
 	LastDelivery   string // "3 min ago" or "never"
 	LastStatus     string // ok|bad|muted
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -87,6 +88,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger mod
 	if len(req.Body) == 0 {
 		hreq.Body, hreq.ContentLength = http.NoBody, 0
 	}
+	a.RequestHeaders.V = append(a.RequestHeaders.V, clientHeaders(hreq)...)
 	res, err := d.client.Do(hreq)
 	a.DurationMS = int(d.now().Sub(start) / time.Millisecond)
 	if err != nil {
@@ -132,12 +134,27 @@ func (d *Dispatcher) outcome(c *models.Claimed, a models.Attempt, resHeader http
 	if status == http.StatusGone {
 		o.DisableReason = fmt.Sprintf("Disabled automatically: the receiver answered 410 Gone at %s.", now.UTC().Format("2006-01-02 15:04 UTC"))
 	}
+	if a.Trigger == models.TriggerManual {
+		// A manual redelivery that fails leaves the automatic schedule and
+		// the retry budget as they were: a waiting delivery waits for the
+		// same next try; one that had ended stays ended, failed.
+		if (c.PriorStatus == models.StatusPending || c.PriorStatus == models.StatusSending) && c.NextAttemptAt != nil {
+			o.Status, o.NextAttemptAt = models.StatusPending, c.NextAttemptAt
+			o.Attempt.NextRetryAt = c.NextAttemptAt
+		} else {
+			o.Status = models.StatusFailed
+		}
+		return o
+	}
 	maxAttempts := c.Webhook.MaxAttempts
 	if c.Test || a.ErrorKind == models.ErrKindRender {
 		maxAttempts = 0 // tests are shown inline, not retried; a render error will not heal
 	}
+	// Manual redeliveries do not spend the automatic budget or move the
+	// schedule along.
+	automatic := c.AttemptCount - c.ManualAttempts
 	d.rndMu.Lock()
-	next, again := retry.Next(c.AttemptCount, maxAttempts, status, resHeader.Get("Retry-After"), now, d.jitter())
+	next, again := retry.Next(automatic, maxAttempts, status, resHeader.Get("Retry-After"), now, d.jitter())
 	d.rndMu.Unlock()
 	if again {
 		o.Status, o.NextAttemptAt = models.StatusPending, &next
@@ -146,6 +163,20 @@ func (d *Dispatcher) outcome(c *models.Claimed, a models.Attempt, resHeader http
 		o.Status = models.StatusFailed
 	}
 	return o
+}
+
+// clientHeaders are the headers Go's transport writes on its own (Host,
+// Content-Length, and Accept-Encoding: gzip for transparent decompression),
+// recorded so an attempt shows exactly what went out.
+func clientHeaders(r *http.Request) []models.Header {
+	out := []models.Header{{Name: "Host", Value: r.Host}}
+	if r.ContentLength > 0 {
+		out = append(out, models.Header{Name: "Content-Length", Value: strconv.FormatInt(r.ContentLength, 10)})
+	}
+	if r.Header.Get("Accept-Encoding") == "" && r.Header.Get("Range") == "" && r.Method != http.MethodHead {
+		out = append(out, models.Header{Name: "Accept-Encoding", Value: "gzip"})
+	}
+	return out
 }
 
 func redactHeaders(hs []models.Header) []models.Header {
