@@ -41,9 +41,12 @@ type harness struct {
 	gen    *catalog.CallGenerator
 	genMu  sync.Mutex
 	client *http.Client
+	mu     sync.Mutex // progress output; measure's results
 }
 
 func (h *harness) progress(format string, a ...any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	fmt.Fprintf(h.stderr, "reliability %s: "+format+"\n", append([]any{time.Now().Format("15:04:05.0")}, a...)...)
 }
 

@@ -79,7 +79,7 @@ func parseFlags(args []string, env Env, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.SettleMax, "settle-max", 3*time.Minute, "bound on each wait for every accepted delivery to arrive; what is missing then is lost")
 	fs.IntVar(&o.IsoEvents, "iso-events", 1000, "iso: events per isolation run (bench --iso-events)")
 	fs.IntVar(&o.ReceiverMS, "receiver-ms", 100, "kill: milliseconds the receiver takes per delivery (keeps deliveries in flight at the kill)")
-	fs.BoolVar(&o.Short, "short", false, "CI's short form: the isolation phase with small broken receivers (1s timeout, 100ms slow answer, 1 MB body)")
+	fs.BoolVar(&o.Short, "short", false, "CI's short form: kill overlaps multi, iso and hostile; only the stop run of pg; the isolation phase with small broken receivers (1s timeout, 100ms slow answer, 1 MB body)")
 	fs.StringVar(&o.Binary, "binary", env.Binary, "the ringhook executable to run as children (default: this one)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory with the children's and PostgreSQL's logs")
 	if err := fs.Parse(args); err != nil {
@@ -185,8 +185,11 @@ func measure(ctx context.Context, o options, cmd string, stderr io.Writer) (*Res
 	}
 	defer h.close()
 	res := &Result{Command: cmd}
-	for _, s := range o.Scenarios {
+	byName := map[string][]row{}
+	var offenders []string
+	one := func(s string) error {
 		var rs []row
+		var err error
 		switch s {
 		case "kill":
 			rs, err = h.kill(ctx)
@@ -198,15 +201,58 @@ func measure(ctx context.Context, o options, cmd string, stderr io.Writer) (*Res
 			rs, err = h.isolation(ctx)
 		case "hostile":
 			var r row
-			r, res.Offenders, err = h.hostile(ctx)
+			r, offenders, err = h.hostile(ctx)
 			rs = []row{r}
 		}
-		res.Rows = append(res.Rows, rs...)
+		h.mu.Lock()
+		byName[s] = rs
+		h.mu.Unlock()
 		if err != nil {
-			return res, fmt.Errorf("reliability: %s: %w", s, err)
+			return fmt.Errorf("reliability: %s: %w", s, err)
+		}
+		return nil
+	}
+	collect := func() {
+		for _, s := range o.Scenarios {
+			res.Rows = append(res.Rows, byName[s]...)
+		}
+		res.Offenders = offenders
+	}
+	// The short form overlaps kill's wait for its stranded deliveries (it
+	// mostly waits for a lease to run out) with multi, iso and hostile;
+	// pg stops the shared server, so it runs alone afterwards.
+	overlap := o.Short && o.has("kill")
+	killDone := make(chan error, 1)
+	if overlap {
+		go func() { killDone <- one("kill") }()
+	}
+	order := o.Scenarios
+	if overlap {
+		order = slices.DeleteFunc(slices.Clone(order), func(s string) bool { return s == "kill" || s == "pg" })
+		if o.has("pg") {
+			order = append(order, "pg")
 		}
 	}
-	return res, nil
+	var firstErr error
+	for _, s := range order {
+		if overlap && s == "pg" {
+			firstErr = <-killDone
+			overlap = false
+			if firstErr != nil {
+				break
+			}
+		}
+		if firstErr = one(s); firstErr != nil {
+			break
+		}
+	}
+	if overlap {
+		if err := <-killDone; firstErr == nil {
+			firstErr = err
+		}
+	}
+	collect()
+	return res, firstErr
 }
 
 func dash(n int64) string {

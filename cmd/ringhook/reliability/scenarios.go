@@ -129,7 +129,11 @@ func (h *harness) kill(ctx context.Context) ([]row, error) {
 // and a stop of --pg-down.
 func (h *harness) pgOutage(ctx context.Context) ([]row, error) {
 	var rows []row
-	for i, down := range []time.Duration{0, h.o.PGDown} {
+	downs := []time.Duration{0, h.o.PGDown}
+	if h.o.Short {
+		downs = downs[1:] // the stop covers the restart's path too
+	}
+	for i, down := range downs {
 		r, err := h.pgRun(ctx, fmt.Sprintf("rel_pg_%d", i), down)
 		rows = append(rows, r)
 		if err != nil {
@@ -398,6 +402,9 @@ func (h *harness) isolation(ctx context.Context) ([]row, error) {
 		res.Ratio, res.Alone, res.Beside, res.Target, strings.Join(args, " "))
 	if res.Incomplete {
 		fig += "; INCOMPLETE within --iso-max"
+	}
+	if h.o.Short && h.o.has("kill") {
+		fig += "; measured beside the kill scenario"
 	}
 	return []row{{Scenario: "broken-receiver isolation", Events: res.Events, Deliveries: -1, Lost: -1, Dups: -1, Figure: fig,
 		Failed: res.Ratio < res.Target}}, nil
