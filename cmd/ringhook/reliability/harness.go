@@ -41,7 +41,8 @@ type harness struct {
 	gen    *catalog.CallGenerator
 	genMu  sync.Mutex
 	client *http.Client
-	mu     sync.Mutex // progress output; measure's results
+	mu      sync.Mutex // progress output; measure's results; sources
+	sources int        // loopback source addresses handed out (hostile)
 }
 
 func (h *harness) progress(format string, a ...any) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -239,10 +240,25 @@ type consoleClient struct {
 
 var csrfRE = regexp.MustCompile(`name="_csrf"\s+value="([^"]+)"`)
 
-func (h *harness) signIn(ctx context.Context, base string, t *hostileTenant) (*consoleClient, error) {
+// newBrowser is a fresh cookie jar whose connections come from the next
+// loopback address (127.0.0.2, .3, …): sign-ins are throttled per client
+// address, and the sweep's own hostile /login attempts must not lock the
+// later sign-ins out.
+func (h *harness) newBrowser(base string) *consoleClient {
+	h.mu.Lock()
+	h.sources++
+	n := h.sources
+	h.mu.Unlock()
+	src := &net.TCPAddr{IP: net.IPv4(127, byte(n>>16), byte(n>>8), byte(1+n%254))}
+	d := &net.Dialer{LocalAddr: src, Timeout: 10 * time.Second}
 	jar, _ := cookiejar.New(nil)
-	cc := &consoleClient{h: h, base: base, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	return &consoleClient{h: h, base: base, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		Transport:     &http.Transport{DialContext: d.DialContext},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (h *harness) signIn(ctx context.Context, base string, t *hostileTenant) (*consoleClient, error) {
+	cc := h.newBrowser(base)
 	st, body, err := cc.do(ctx, http.MethodGet, "/login", "", nil, "")
 	if err != nil || st != 200 {
 		return nil, fmt.Errorf("GET /login: %d %v", st, err)
@@ -414,9 +430,7 @@ func (h *harness) hostile(ctx context.Context) (row, []string, error) {
 			// /logout and /login need no session: a fresh browser with the
 			// login page's token (no sign-in, which hostile /login and
 			// /profile/password attempts have throttled by now).
-			jar, _ := cookiejar.New(nil)
-			cc = &consoleClient{h: h, base: c.base, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+			cc = h.newBrowser(c.base)
 			if _, body, err := cc.do(ctx, http.MethodGet, "/login", "", nil, ""); err == nil {
 				if m := csrfRE.FindStringSubmatch(body); m != nil {
 					csrf = m[1]

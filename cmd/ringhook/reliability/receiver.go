@@ -27,7 +27,7 @@ type receiver struct {
 
 	mu       sync.Mutex
 	count    map[string]int
-	arrivals map[string][]time.Time
+	arrivals map[string][]arrival
 	byChild  map[string]int64
 	total    int64
 	pids     map[int]string // child pid -> name, for attribution
@@ -35,12 +35,19 @@ type receiver struct {
 
 type ownerKey struct{}
 
+// arrival is one request for a delivery: when it started arriving (its
+// headers were read) and which child sent it.
+type arrival struct {
+	at    time.Time
+	owner string
+}
+
 func startReceiver(delay time.Duration) (*receiver, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
-	r := &receiver{delay: delay, count: map[string]int{}, arrivals: map[string][]time.Time{}, byChild: map[string]int64{}, pids: map[int]string{},
+	r := &receiver{delay: delay, count: map[string]int{}, arrivals: map[string][]arrival{}, byChild: map[string]int64{}, pids: map[int]string{},
 		port: ln.Addr().(*net.TCPAddr).Port}
 	r.base = "http://" + ln.Addr().String()
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second,
@@ -66,6 +73,9 @@ func (r *receiver) track(c *child) {
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	// The start, not the end: a request a dying child sent just before
+	// its kill may finish arriving after it.
+	now := time.Now()
 	_, _ = io.Copy(io.Discard, req.Body)
 	if r.delay > 0 {
 		select {
@@ -76,10 +86,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	key := deliveryKey(req.Header.Get("webhook-id"), req.URL.Path)
 	owner, _ := req.Context().Value(ownerKey{}).(string)
-	now := time.Now()
 	r.mu.Lock()
 	r.count[key]++
-	r.arrivals[key] = append(r.arrivals[key], now)
+	r.arrivals[key] = append(r.arrivals[key], arrival{now, owner})
 	r.byChild[owner]++
 	r.total++
 	r.mu.Unlock()
@@ -123,15 +132,16 @@ func (r *receiver) tally(want map[string]bool) (lost, dups int64) {
 	return lost, dups
 }
 
-// firstAfter is the earliest arrival after t of any of keys (zero if none).
-func (r *receiver) firstAfter(keys map[string]bool, t time.Time) time.Time {
+// firstAfter is the earliest arrival after t of any of keys sent by
+// another child than not (zero if none).
+func (r *receiver) firstAfter(keys map[string]bool, t time.Time, not string) time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var first time.Time
 	for k := range keys {
 		for _, a := range r.arrivals[k] {
-			if a.After(t) && (first.IsZero() || a.Before(first)) {
-				first = a
+			if a.at.After(t) && a.owner != not && (first.IsZero() || a.at.Before(first)) {
+				first = a.at
 			}
 		}
 	}

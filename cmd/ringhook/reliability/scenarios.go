@@ -45,6 +45,7 @@ func (h *harness) kill(ctx context.Context) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
+	rcv.track(a)
 	var mu sync.Mutex
 	current := []*child{a}
 	targets := func() []string {
@@ -97,13 +98,14 @@ func (h *harness) kill(ctx context.Context) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
+	rcv.track(b)
 	mu.Lock()
 	current = append(current, b)
 	mu.Unlock()
 
 	figure := "no delivery was leased at the kill"
 	if len(strandedKeys) > 0 {
-		err := waitFor(ctx, h.o.ResumeMax, func() bool { return !rcv.firstAfter(strandedKeys, killedAt).IsZero() })
+		err := waitFor(ctx, h.o.ResumeMax, func() bool { return !rcv.firstAfter(strandedKeys, killedAt, a.name).IsZero() })
 		switch {
 		case err == errBound:
 			figure = fmt.Sprintf("resume > %s (bound): none of %d stranded deliveries arrived", h.o.ResumeMax, len(strandedKeys))
@@ -111,7 +113,7 @@ func (h *harness) kill(ctx context.Context) ([]row, error) {
 			return nil, err
 		default:
 			figure = fmt.Sprintf("resume %.1fs after kill -9 (first of %d stranded deliveries, via a new child)",
-				rcv.firstAfter(strandedKeys, killedAt).Sub(killedAt).Seconds(), len(strandedKeys))
+				rcv.firstAfter(strandedKeys, killedAt, a.name).Sub(killedAt).Seconds(), len(strandedKeys))
 		}
 	}
 	if err := waitFor(ctx, h.o.SettleMax, func() bool { return rcv.seenAll(want) }); err != nil && err != errBound {
