@@ -33,14 +33,14 @@ import (
 // harness holds what the scenarios share: the private PostgreSQL, the
 // work directory and the call generator.
 type harness struct {
-	o      options
-	stderr io.Writer
-	dir    string // work directory: PostgreSQL data, child logs
-	pg     *devdb.Server
-	pgPort int
-	gen    *catalog.CallGenerator
-	genMu  sync.Mutex
-	client *http.Client
+	o       options
+	stderr  io.Writer
+	dir     string // work directory: PostgreSQL data, child logs
+	pg      *devdb.Server
+	pgPort  int
+	gen     *catalog.CallGenerator
+	genMu   sync.Mutex
+	client  *http.Client
 	mu      sync.Mutex // progress output; measure's results; sources
 	sources int        // loopback source addresses handed out (hostile)
 }
