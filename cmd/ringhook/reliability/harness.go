@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -346,6 +347,7 @@ func (c *child) stop() {
 type ingestResult struct {
 	accepted map[string]int // event id -> deliveries the API said it queued
 	refused  int64          // answers other than 2xx and failed connections, all retried
+	statuses map[int]int64  // refusals by status (0: no answer)
 	gaveUp   int            // events never accepted within the bound
 }
 
@@ -363,7 +365,7 @@ type sender struct {
 }
 
 func (h *harness) newSender(key string, targets func() []string, bound time.Duration) *sender {
-	return &sender{h: h, key: key, targets: targets, deadline: time.Now().Add(bound), res: ingestResult{accepted: map[string]int{}}}
+	return &sender{h: h, key: key, targets: targets, deadline: time.Now().Add(bound), res: ingestResult{accepted: map[string]int{}, statuses: map[int]int64{}}}
 }
 
 // send posts one event until accepted; false when it gave up.
@@ -398,6 +400,7 @@ func (s *sender) send(ctx context.Context, ev map[string]any, n int) bool {
 			}
 			s.mu.Lock()
 			s.res.refused++
+			s.res.statuses[status]++
 			s.mu.Unlock()
 		}
 		select {
@@ -467,6 +470,10 @@ func (s *sender) result() ingestResult {
 	for k, v := range s.res.accepted {
 		r.accepted[k] = v
 	}
+	r.statuses = make(map[int]int64, len(s.res.statuses))
+	for k, v := range s.res.statuses {
+		r.statuses[k] = v
+	}
 	return r
 }
 
@@ -483,6 +490,27 @@ func expected(acc map[string]int, scenario string, hooks int) (map[string]bool, 
 		}
 	}
 	return out, nil
+}
+
+// refusals describes the refused ingest attempts by answer.
+func (r ingestResult) refusals() string {
+	if r.refused == 0 {
+		return "no ingest refusals"
+	}
+	codes := make([]int, 0, len(r.statuses))
+	for c := range r.statuses {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	var parts []string
+	for _, c := range codes {
+		what := strconv.Itoa(c)
+		if c == 0 {
+			what = "no answer"
+		}
+		parts = append(parts, fmt.Sprintf("%s x%d", what, r.statuses[c]))
+	}
+	return fmt.Sprintf("%d ingest refusals retried (%s)", r.refused, strings.Join(parts, ", "))
 }
 
 func deliveryKey(eventID, path string) string { return eventID + " " + path }

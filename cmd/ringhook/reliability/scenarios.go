@@ -277,7 +277,7 @@ func (h *harness) pgRun(ctx context.Context, name string, down time.Duration) (r
 	r.Lost, r.Dups = rcv.tally(want)
 	r.Failed = r.Lost > 0 || !c.alive()
 	ready.Lock()
-	r.Figure = readiness(ready.samples, stopAt, upAt) + fmt.Sprintf("; %d ingest refusals retried", ing.refused)
+	r.Figure = readiness(ready.samples, stopAt, upAt) + "; " + ing.refusals()
 	ready.Unlock()
 	if ing.gaveUp > 0 {
 		r.Figure += fmt.Sprintf("; %d events never accepted", ing.gaveUp)
