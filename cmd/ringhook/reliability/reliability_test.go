@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -126,4 +125,39 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-func TestMain(m *testing.M) { os.Exit(m.Run()) }
+
+// readiness reads the /readyz samples around an outage.
+func TestReadiness(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	stop, up := at(1000), at(5000)
+	cases := []struct {
+		name    string
+		samples []readySample
+		want    string
+	}{
+		{"down and back", []readySample{{at(900), 200}, {at(1200), 503}, {at(4900), 0}, {at(5300), 503}, {at(5600), 200}},
+			"readyz 503 0.2s after the stop, 200 0.6s after the start"},
+		{"never down", []readySample{{at(900), 200}, {at(1100), 200}, {at(5100), 200}},
+			"readyz never left 200, 200 0.1s after the start"},
+		{"not back", []readySample{{at(1100), 503}, {at(5100), 503}},
+			"readyz 503 0.1s after the stop, not ready again within 30s of the start"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := readiness(c.samples, stop, up); got != c.want {
+				t.Errorf("readiness = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// The receiver's tally: a key never seen is lost, every arrival after a
+// key's first is a duplicate.
+func TestTally(t *testing.T) {
+	r := &receiver{count: map[string]int{"e1 /a": 1, "e2 /a": 3, "stray /a": 2}}
+	lost, dups := r.tally(map[string]bool{"e1 /a": true, "e2 /a": true, "e3 /a": true})
+	if lost != 1 || dups != 3 {
+		t.Errorf("tally = %d lost, %d dups; want 1 and 3", lost, dups)
+	}
+}
