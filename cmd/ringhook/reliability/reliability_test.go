@@ -125,7 +125,6 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-
 // readiness reads the /readyz samples around an outage.
 func TestReadiness(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
