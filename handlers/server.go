@@ -43,10 +43,7 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
-	e.Server.ReadHeaderTimeout = 10 * time.Second
-	e.Server.ReadTimeout = 30 * time.Second
-	e.Server.WriteTimeout = 60 * time.Second
-	e.Server.IdleTimeout = 120 * time.Second
+	ConfigureHTTPServer(e.Server)
 
 	// 308, not 301: the method survives, so POST /api/v1/events/ stays a POST.
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusPermanentRedirect}))
@@ -94,6 +91,16 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 	}
 	routes(e, h)
 	return e
+}
+
+// ConfigureHTTPServer sets the server's timeouts, so a process that serves
+// before the Echo instance exists (serve waiting for its database) uses the
+// same ones.
+func ConfigureHTTPServer(s *http.Server) {
+	s.ReadHeaderTimeout = 10 * time.Second
+	s.ReadTimeout = 30 * time.Second
+	s.WriteTimeout = 60 * time.Second
+	s.IdleTimeout = 120 * time.Second
 }
 
 // isMachineRoute marks routes that programs call with API keys or probes;

@@ -7,6 +7,7 @@
 //	ringhook rotate-key         re-encrypt secrets at rest under the current key
 //	ringhook simulate ...       send realistic call events to a running server
 //	ringhook bench ...          measure the dispatcher on this machine
+//	ringhook reliability ...    kill, outage, multi-process and hostile-input scenarios
 //
 // Configuration comes from the environment (see README.md); with
 // DATABASE_URL unset, a private PostgreSQL is started in ./.data/postgres.
@@ -22,6 +23,7 @@ import (
 	"syscall"
 
 	"github.com/ringhook/ringhook/cmd/ringhook/bench"
+	"github.com/ringhook/ringhook/cmd/ringhook/reliability"
 	"github.com/ringhook/ringhook/cmd/ringhook/simulate"
 	"github.com/ringhook/ringhook/web/dispatch"
 )
@@ -51,6 +53,12 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return bench.Run(ctx, bench.Env{DatabaseURL: os.Getenv("DATABASE_URL"), DefaultWorkers: workers}, args, os.Stdout, os.Stderr)
+	case "reliability": // runs its own PostgreSQL and this binary as `serve` children
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("reliability: find this executable: %w", err)
+		}
+		return reliability.Run(ctx, reliability.Env{Binary: self}, args, os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil
@@ -88,4 +96,7 @@ const usage = `usage: ringhook [command]
            [--seed S] [--dids +918287842425,…]   POST realistic call lifecycles to <url>/api/v1/events
   bench [--phases A,B,C,I] [--events 20000] [--rate 200] [--workers W] [--webhooks 4] [--cpuprofile FILE] …
                                            measure dispatcher throughput, latency and isolation (make bench;
-                                           ringhook bench --help lists every flag)`
+                                           ringhook bench --help lists every flag)
+  reliability [--scenarios kill,pg,multi,iso,hostile] [--events 1000] [--processes 3] [--pg-down 10s] [--short] …
+                                           kill -9, PostgreSQL restart/stop, several processes, isolation and
+                                           hostile input on loopback; one table (make reliability)`

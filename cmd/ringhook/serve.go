@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/ringhook/ringhook/handlers"
@@ -107,9 +110,152 @@ func migrate(ctx context.Context, cfg config, log *slog.Logger) error {
 	return nil
 }
 
-func serve(ctx context.Context, cfg config, log *slog.Logger) error {
-	db, dev, closeDB, err := openDatabase(ctx, cfg, log)
+// Backoff bounds of serve's wait for its database.
+const (
+	dbRetryFirst = 250 * time.Millisecond
+	dbRetryMax   = 5 * time.Second
+	dbDialLimit  = 10 * time.Second // one connection attempt
+)
+
+// waitDatabase is openDatabase for serve: with DATABASE_URL set, a database
+// that does not answer yet (still starting, restarting, unreachable) is
+// retried with exponential backoff until it does or ctx ends, instead of
+// ending the process. A malformed URL, or a migration that fails while the
+// database answers, is an error at once: waiting would not change it.
+func waitDatabase(ctx context.Context, cfg config, log *slog.Logger) (*gorm.DB, bool, func(), error) {
+	if cfg.DatabaseURL == "" {
+		return openDatabase(ctx, cfg, log)
+	}
+	if _, err := pgconn.ParseConfig(cfg.DatabaseURL); err != nil {
+		return nil, false, nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	backoff := dbRetryFirst
+	for attempt := 1; ; attempt++ {
+		dctx, cancel := context.WithTimeout(ctx, dbDialLimit)
+		db, err := models.Open(dctx, cfg.DatabaseURL)
+		cancel()
+		if err == nil {
+			applied, merr := models.Migrate(ctx, db)
+			if merr == nil {
+				for _, m := range applied {
+					log.Info("applied migration", "name", m)
+				}
+				if attempt > 1 {
+					log.Info("database is reachable", "attempts", attempt)
+				}
+				return db, false, func() { closeGorm(db) }, nil
+			}
+			pctx, cancel := context.WithTimeout(ctx, dbDialLimit)
+			perr := pingGorm(pctx, db)
+			cancel()
+			closeGorm(db)
+			if perr == nil { // the database answers: the migration itself failed
+				return nil, false, nil, merr
+			}
+			err = merr
+		}
+		if ctx.Err() != nil {
+			return nil, false, nil, ctx.Err()
+		}
+		log.Warn("database not reachable; /readyz answers 503 until it is", "err", err, "attempt", attempt, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, false, nil, ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(backoff*2, dbRetryMax)
+	}
+}
+
+func closeGorm(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}
+
+func pingGorm(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
 	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// handoff is the HTTP server's handler: the waiting handler until the
+// database is up, then the console. Swapping it keeps one listener, so
+// probes get answers from the first moment.
+type handoff struct{ h atomic.Pointer[http.Handler] }
+
+func (f *handoff) set(h http.Handler) { f.h.Store(&h) }
+
+func (f *handoff) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*f.h.Load()).ServeHTTP(w, r) }
+
+// waitingHandler answers while serve waits for its database: /healthz 200
+// (the process is alive), /readyz 503, everything else 503 with Retry-After.
+func waitingHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz":
+			w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+			_, _ = io.WriteString(w, "ok")
+			return
+		case "/readyz":
+			w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "database unavailable")
+			return
+		}
+		w.Header().Set("Retry-After", "5")
+		const msg = "Ringhook is starting and cannot reach its database yet. Try again in a few seconds."
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"error":{"code":"unavailable","message":"`+msg+`"}}`+"\n")
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, msg)
+	})
+}
+
+// serve listens first (probes answer while the database is awaited), then
+// opens and migrates the database, then starts the console and dispatcher.
+func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	key := cfg.SessionKey
+	if key == nil {
+		var err error
+		if key, err = persistedSecret(cfg.DataDir, "session.key", 32); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	front := &handoff{}
+	front.set(waitingHandler())
+	srv := &http.Server{Handler: front}
+	handlers.ConfigureHTTPServer(srv)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	shutdownHTTP := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Error("http shutdown", "err", err)
+		}
+	}
+	log.Info("listening; opening the database", "url", "http://"+ln.Addr().String())
+
+	db, dev, closeDB, err := waitDatabase(ctx, cfg, log)
+	if err != nil {
+		shutdownHTTP()
+		if ctx.Err() != nil {
+			return nil // stopped while waiting
+		}
 		return err
 	}
 	defer closeDB()
@@ -131,14 +277,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if dev && allowPrivate == "" {
 		allowPrivate = "true" // a local receiver is the usual first target in development
 	}
-	key := cfg.SessionKey
-	if key == nil {
-		if key, err = persistedSecret(cfg.DataDir, "session.key", 32); err != nil {
-			return err
-		}
-	}
 	if dev {
 		if err := ensureDemo(ctx, store, cfg.DataDir, log); err != nil {
+			shutdownHTTP()
 			return err
 		}
 	}
@@ -146,24 +287,20 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	disp, err := dispatch.New(store, dispatch.Config{Workers: cfg.Workers, PerWebhook: cfg.PerWebhook,
 		AutoDisable: models.AutoDisable{Failures: cfg.AutoDisableFailures, Window: cfg.AutoDisableWindow}, AllowPrivate: allowPrivate, AllowCIDRs: cfg.AllowCIDRs, Log: log})
 	if err != nil {
+		shutdownHTTP()
 		return err
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, cfg.SecureCookies),
 		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, APILimits: cfg.APILimits, Log: log})
-	e := handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, Log: log})
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
+	front.set(handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, Log: log}))
 	disp.Start(ctx)
 	log.Info("Ringhook console is up", "url", "http://"+ln.Addr().String())
-	e.Listener = ln
-	errc := make(chan error, 1)
-	go func() { errc <- e.Start("") }()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			_ = disp.Stop(sctx)
 			return fmt.Errorf("serve: %w", err)
 		}
 	case <-ctx.Done():
@@ -171,7 +308,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := e.Shutdown(sctx); err != nil {
+	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("http shutdown", "err", err)
 	}
 	// After the HTTP server: ingest may still wake the workers until then.

@@ -228,11 +228,17 @@ func (r *report) writeI(p func(string, ...any)) {
 		parts = append(parts, fmt.Sprintf("%s %d requests / %d attempts recorded (%d to retry)", b.Kind, b.Hits, b.Recorded, b.Retries))
 	}
 	p("                broken receivers (loopback): %s", strings.Join(parts, "; "))
-	ratio := 0.0
-	if a := r.IsoAlone.rate(); a > 0 {
-		ratio = r.IsoBeside.rate() / a
-	}
+	ratio := r.isolationRatio()
 	p("                isolation ratio (beside / alone) %.2f   target >= %.1f: %s", ratio, targetIsolation, verdict(ratio >= targetIsolation))
+}
+
+// isolationRatio is the healthy webhook's throughput beside the broken
+// receivers over its throughput alone (0 when alone measured nothing).
+func (r *report) isolationRatio() float64 {
+	if a := r.IsoAlone.rate(); a > 0 {
+		return r.IsoBeside.rate() / a
+	}
+	return 0
 }
 
 func (r *report) matching() int64 {

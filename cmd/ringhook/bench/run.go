@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
@@ -50,6 +51,42 @@ func Run(ctx context.Context, env Env, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	r, err := measure(ctx, env, o, args, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	r.write(stdout)
+	return nil
+}
+
+// IsolationResult is phase I's outcome for callers outside the package
+// (the reliability harness reports it beside its own scenarios).
+type IsolationResult struct {
+	Events        int64   // healthy deliveries wanted in each run
+	Alone, Beside float64 // the healthy webhook's deliveries/s in each run
+	Ratio         float64 // Beside / Alone; the target is at least Target
+	Target        float64
+	Incomplete    bool // --iso-max ended a run early
+}
+
+// Isolation runs phase I alone with the bench flags args (whatever
+// --phases they give) and returns its figures; progress goes to stderr.
+func Isolation(ctx context.Context, env Env, args []string, stderr io.Writer) (IsolationResult, error) {
+	o, err := parseFlags(append(slices.Clone(args), "--phases", "I"), env.DefaultWorkers, stderr)
+	if err != nil {
+		return IsolationResult{}, err
+	}
+	r, err := measure(ctx, env, o, args, stderr)
+	if err != nil {
+		return IsolationResult{}, err
+	}
+	return IsolationResult{Events: r.IsoAlone.Wanted, Alone: r.IsoAlone.rate(), Beside: r.IsoBeside.rate(), Ratio: r.isolationRatio(),
+		Target: targetIsolation, Incomplete: r.IsoAlone.Incomplete || r.IsoBeside.Incomplete}, nil
+}
+
+// measure runs the phases o asks for and returns what they measured.
+func measure(ctx context.Context, env Env, o options, args []string, stderr io.Writer) (*report, error) {
 	b := &run{o: o, stderr: stderr,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	b.r = report{Phases: o.Phases, Command: commandLine(args), Effective: o.effectiveFlags(), GoVersion: runtime.Version(),
@@ -62,7 +99,7 @@ func Run(ctx context.Context, env Env, args []string, stdout, stderr io.Writer) 
 	defer cancel()
 	sc, desc, err := openScratch(setupCtx, env.DatabaseURL, o.PGPort, b.progress)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -76,7 +113,7 @@ func Run(ctx context.Context, env Env, args []string, stdout, stderr io.Writer) 
 	b.pgDir = sc.DataDir
 	db, err := models.Open(setupCtx, sc.URL)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		if s, err := db.DB(); err == nil {
@@ -85,10 +122,10 @@ func Run(ctx context.Context, env Env, args []string, stdout, stderr io.Writer) 
 	}()
 	b.db = db
 	if _, err := models.Migrate(setupCtx, db); err != nil {
-		return err
+		return nil, err
 	}
 	if b.r.CommitP50, b.r.CommitP99, err = commitProbe(setupCtx, db); err != nil {
-		return err
+		return nil, err
 	}
 	if o.TraceSQL {
 		b.tracer = newSQLTracer()
@@ -97,13 +134,13 @@ func Run(ctx context.Context, env Env, args []string, stdout, stderr io.Writer) 
 	var settings struct{ Version, Fsync, SyncCommit, FullPageWrites string }
 	if err := db.WithContext(setupCtx).Raw(`SELECT current_setting('server_version') AS version, current_setting('fsync') AS fsync,
 		current_setting('synchronous_commit') AS sync_commit, current_setting('full_page_writes') AS full_page_writes`).Scan(&settings).Error; err != nil {
-		return fmt.Errorf("read server settings: %w", err)
+		return nil, fmt.Errorf("read server settings: %w", err)
 	}
 	b.r.Database = fmt.Sprintf("%s; PostgreSQL %s, fsync=%s synchronous_commit=%s full_page_writes=%s; dropped at the end",
 		desc, settings.Version, settings.Fsync, settings.SyncCommit, settings.FullPageWrites)
 	b.store = models.NewStore(db, nil)
 	if b.sink, err = startSink(o.ReceiverPort); err != nil {
-		return err
+		return nil, err
 	}
 	defer b.sink.close()
 	b.r.Receiver = fmt.Sprintf("%s (net/http, 204 No Content); webhooks POST JSON, each subscribed to every simulated call event", b.sink.base)
@@ -111,7 +148,7 @@ func Run(ctx context.Context, env Env, args []string, stdout, stderr io.Writer) 
 	_, _ = crand.Read(seed[:])
 	s := binary.LittleEndian.Uint64(seed[:])
 	if b.gen, err = catalog.NewCallGenerator(rand.New(rand.NewPCG(s, s^0x5249_4e47_484f_4f4b)), simulate.DefaultDIDs); err != nil {
-		return err
+		return nil, err
 	}
 
 	for _, ph := range []struct {
@@ -122,12 +159,10 @@ func Run(ctx context.Context, env Env, args []string, stdout, stderr io.Writer) 
 			continue
 		}
 		if err := ph.run(ctx); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	fmt.Fprintln(stdout)
-	b.r.write(stdout)
-	return nil
+	return &b.r, nil
 }
 
 // openScratch makes the bench database: on DATABASE_URL's server when set,
