@@ -72,6 +72,20 @@ func routes(e *echo.Echo, h *Handler) {
 	read, ingest := h.RequireScope(models.ScopeRead), h.RequireScope(models.ScopeIngest)
 	api.GET("/account", h.APIAccount, read)
 	api.POST("/events", h.APIIngestEvent, ingest, h.Idempotent)
+
+	full := h.RequireScope(models.ScopeFull)
+	api.GET("/webhooks", h.APIWebhookList, read)
+	api.POST("/webhooks", h.APIWebhookCreate, full, h.Idempotent)
+	api.POST("/webhooks/test", h.APIWebhookTestAll, full, h.Idempotent)
+	api.GET("/webhooks/:id", h.APIWebhookGet, read)
+	api.PATCH("/webhooks/:id", h.APIWebhookPatch, full)
+	api.PUT("/webhooks/:id", h.APIWebhookPut, full)
+	api.DELETE("/webhooks/:id", h.APIWebhookDelete, full)
+	api.GET("/webhooks/:id/secret", h.APIWebhookSecret, read)
+	api.POST("/webhooks/:id/secret/rotate", h.APIWebhookRotateSecret, full, h.Idempotent)
+	api.POST("/webhooks/:id/enable", h.APIWebhookEnable, full)
+	api.POST("/webhooks/:id/disable", h.APIWebhookDisable, full)
+	api.POST("/webhooks/:id/test", h.APIWebhookTest, full, h.Idempotent)
 }
 
 // apiNotFound answers /api/v1 paths no route matched for the request's
