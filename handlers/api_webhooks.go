@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -493,8 +494,14 @@ func (h *Handler) APIWebhookRotateSecret(c echo.Context) error {
 // optionalJSON is bindJSON for routes whose body may be left out entirely.
 func optionalJSON(c echo.Context, v any) error {
 	req := c.Request()
-	if req.ContentLength == 0 && req.Header.Get(echo.HeaderContentType) == "" {
-		return nil
+	if req.Header.Get(echo.HeaderContentType) == "" {
+		// No content type: fine when there is no body either (the length
+		// may be unknown, e.g. once Idempotent has read and replaced it).
+		var one [1]byte
+		if _, err := io.ReadFull(req.Body, one[:]); errors.Is(err, io.EOF) {
+			return nil
+		}
+		return fault.ErrUnsupportedMediaType
 	}
 	return bindJSON(c, v)
 }
