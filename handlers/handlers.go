@@ -49,6 +49,7 @@ type Store interface {
 	Deliveries(ctx context.Context, accountID string, f models.DeliveryFilter) ([]models.DeliveryRow, error)
 	Delivery(ctx context.Context, accountID string, id int64) (*models.Delivery, error)
 	Attempts(ctx context.Context, accountID string, deliveryID int64) ([]models.Attempt, error)
+	CancelDelivery(ctx context.Context, accountID string, id int64, who models.Actor) (*models.Delivery, error)
 	DeliveryCounts(ctx context.Context, accountID string, since time.Time, buckets int) ([]models.Bucket, error)
 
 	AuditLog(ctx context.Context, accountID string, beforeID int64, limit int) ([]models.AuditEntry, error)

@@ -86,6 +86,11 @@ func routes(e *echo.Echo, h *Handler) {
 	api.POST("/webhooks/:id/enable", h.APIWebhookEnable, full)
 	api.POST("/webhooks/:id/disable", h.APIWebhookDisable, full)
 	api.POST("/webhooks/:id/test", h.APIWebhookTest, full, h.Idempotent)
+	api.GET("/webhooks/:id/deliveries", h.APIWebhookDeliveries, read)
+	api.GET("/deliveries", h.APIDeliveryList, read)
+	api.GET("/deliveries/:id", h.APIDeliveryGet, read)
+	api.POST("/deliveries/:id/redeliver", h.APIDeliveryRedeliver, full, h.Idempotent)
+	api.POST("/deliveries/:id/cancel", h.APIDeliveryCancel, full)
 }
 
 // apiNotFound answers /api/v1 paths no route matched for the request's

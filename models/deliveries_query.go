@@ -25,6 +25,11 @@ type DeliveryFilter struct {
 	Status                       DeliveryStatus
 	From, To                     *time.Time
 	Before                       int64 // keyset: only ids below Before; 0 starts at the newest
+	// Number keeps deliveries of calls from or to this E.164 number (the
+	// event's from_number or to_number); "" does not filter.
+	Number string
+	// Test keeps only test (true) or only live (false) deliveries; nil both.
+	Test *bool
 	Limit                        int   // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
 }
 
@@ -94,6 +99,16 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	}
 	if f.Before > 0 {
 		q = q.Where("d.id < ?", f.Before)
+	}
+	if f.Number != "" {
+		if !searchable(f.Number) {
+			return []DeliveryRow{}, nil
+		}
+		q = q.Where(`EXISTS (SELECT 1 FROM events AS e WHERE e.account_id = d.account_id AND e.id = d.event_id
+			AND (e.payload->>'from_number' = ? OR e.payload->>'to_number' = ?))`, f.Number, f.Number)
+	}
+	if f.Test != nil {
+		q = q.Where("d.test = ?", *f.Test)
 	}
 	rows := []DeliveryRow{}
 	if err := q.Order("d.id DESC").Limit(f.limit()).Scan(&rows).Error; err != nil {
