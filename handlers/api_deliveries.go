@@ -76,7 +76,7 @@ func redactedHeaders(hs []models.Header) []models.Header {
 
 func attemptJSON(a *models.Attempt) apiAttempt {
 	out := apiAttempt{ID: a.ID, Number: a.Number, Trigger: string(a.Trigger), StartedAt: a.StartedAt, DurationMS: a.DurationMS,
-		Request: apiHTTPRequest{Method: a.RequestMethod, URL: models.RedactURL(a.RequestURL), Headers: redactedHeaders(a.RequestHeaders.V), Body: a.RequestBody},
+		Request:     apiHTTPRequest{Method: a.RequestMethod, URL: models.RedactURL(a.RequestURL), Headers: redactedHeaders(a.RequestHeaders.V), Body: a.RequestBody},
 		NextRetryAt: a.NextRetryAt}
 	if a.ResponseStatus != nil {
 		out.Response = &apiHTTPResponse{Status: *a.ResponseStatus, Headers: redactedHeaders(a.ResponseHeaders.V), Body: a.ResponseBody}
@@ -299,4 +299,3 @@ func (h *Handler) APIDeliveryCancel(c echo.Context) error {
 	}
 	return apiData(c, http.StatusOK, out)
 }
-

@@ -29,8 +29,8 @@ type DeliveryFilter struct {
 	// event's from_number or to_number); "" does not filter.
 	Number string
 	// Test keeps only test (true) or only live (false) deliveries; nil both.
-	Test *bool
-	Limit                        int   // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
+	Test  *bool
+	Limit int // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
 }
 
 // limit returns the effective page size.
