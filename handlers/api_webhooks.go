@@ -503,7 +503,19 @@ func optionalJSON(c echo.Context, v any) error {
 		}
 		return fault.ErrUnsupportedMediaType
 	}
-	return bindJSON(c, v)
+	var raw json.RawMessage
+	if err := bindJSON(c, &raw); err != nil {
+		return err
+	}
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		return fault.Errorf(fault.ErrBadRequest, "The body must be a JSON object (or left out).")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonBodyError(err)
+	}
+	return nil
 }
 
 // maxDisabledReason bounds a disable reason.
