@@ -289,6 +289,10 @@ func apiBodyMembers(route string) []string {
 		return []string{"grace_period_seconds"}
 	case strings.HasSuffix(route, "/disable"):
 		return []string{"reason"}
+	case strings.HasSuffix(route, "/api/v1/numbers"):
+		return []string{"number", "label"}
+	case strings.HasSuffix(route, "/api/v1/api-keys"):
+		return []string{"name", "scope", "mode"}
 	}
 	return nil
 }

@@ -50,6 +50,8 @@ type Store interface {
 	Delivery(ctx context.Context, accountID string, id int64) (*models.Delivery, error)
 	Attempts(ctx context.Context, accountID string, deliveryID int64) ([]models.Attempt, error)
 	CancelDelivery(ctx context.Context, accountID string, id int64, who models.Actor) (*models.Delivery, error)
+	StoredEvent(ctx context.Context, accountID, id string) (*models.Event, error)
+	CallEvents(ctx context.Context, accountID, callID string) ([]models.Event, error)
 	DeliveryCounts(ctx context.Context, accountID string, since time.Time, buckets int) ([]models.Bucket, error)
 
 	AuditLog(ctx context.Context, accountID string, beforeID int64, limit int) ([]models.AuditEntry, error)

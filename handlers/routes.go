@@ -91,6 +91,16 @@ func routes(e *echo.Echo, h *Handler) {
 	api.GET("/deliveries/:id", h.APIDeliveryGet, read)
 	api.POST("/deliveries/:id/redeliver", h.APIDeliveryRedeliver, full, h.Idempotent)
 	api.POST("/deliveries/:id/cancel", h.APIDeliveryCancel, full)
+	api.GET("/events/:id", h.APIEventGet, read)
+	api.GET("/calls/:call_id", h.APICallTimeline, read)
+	api.GET("/numbers", h.APINumberList, read)
+	api.POST("/numbers", h.APINumberAdd, full, h.Idempotent)
+	api.DELETE("/numbers/:id", h.APINumberDelete, full)
+	api.GET("/event-types", h.APIEventTypes, read)
+	// No Idempotent on key creation: a kept response would store the new key in clear.
+	api.GET("/api-keys", h.APIKeyListJSON, read)
+	api.POST("/api-keys", h.APIKeyCreateJSON, full)
+	api.DELETE("/api-keys/:id", h.APIKeyRevokeJSON, full)
 }
 
 // apiNotFound answers /api/v1 paths no route matched for the request's

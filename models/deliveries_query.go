@@ -29,8 +29,10 @@ type DeliveryFilter struct {
 	// event's from_number or to_number); "" does not filter.
 	Number string
 	// Test keeps only test (true) or only live (false) deliveries; nil both.
-	Test  *bool
-	Limit int // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
+	Test *bool
+	// EventID keeps the deliveries of one event; "" does not filter.
+	EventID string
+	Limit   int // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
 }
 
 // limit returns the effective page size.
@@ -109,6 +111,12 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	}
 	if f.Test != nil {
 		q = q.Where("d.test = ?", *f.Test)
+	}
+	if f.EventID != "" {
+		if !searchable(f.EventID) {
+			return []DeliveryRow{}, nil
+		}
+		q = q.Where("d.event_id = ?", f.EventID)
 	}
 	rows := []DeliveryRow{}
 	if err := q.Order("d.id DESC").Limit(f.limit()).Scan(&rows).Error; err != nil {
