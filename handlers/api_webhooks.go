@@ -418,12 +418,11 @@ func (h *Handler) apiWebhookUpdate(c echo.Context, replace bool) error {
 	if err != nil {
 		return err
 	}
+	// A password, token or secret header value left out (with the same auth
+	// type or header name) is kept by the Store, as the console's form does.
 	in := models.InputFrom(w)
 	if replace {
 		in = models.NewWebhookInput(acc.TimeZone)
-		if body.Auth != nil && body.Auth.Type == w.AuthType {
-			in.AuthType = w.AuthType // a secret left out is kept (keepStoredSecret)
-		}
 	}
 	pre := models.FieldErrors{}
 	body.apply(&in, present, pre)
