@@ -2,11 +2,13 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
 )
@@ -222,4 +224,27 @@ func TestAPINumbersAndKeys(t *testing.T) {
 			t.Fatalf("%d types, call.hangup found %v", len(got.Data), found)
 		}
 	})
+}
+
+// TestAPIWithoutDispatcher: a process without a dispatcher answers the
+// sending routes 503 and still lists the catalog (without rendered samples).
+func TestAPIWithoutDispatcher(t *testing.T) {
+	app := handlertest.New(t, func(d *handlers.Deps) { d.Tester, d.Redeliverer, d.Previewer = nil, nil, nil })
+	tn := app.NewTenant(t, models.RoleOwner)
+	key := mustAPIKey(t, app, tn, "no dispatcher", true)
+	c := app.NewClient(t)
+	hook := createAPIWebhook(t, c, key, webhookBody("x", "https://a.example"))
+	sendEvent(t, c, key, "NODISPATCH0000000000000001", "call_x", "+919240202904")
+	rows := listDeliveries(t, c, key, "/api/v1/deliveries")
+	if len(rows.Data) != 1 {
+		t.Fatalf("%d deliveries", len(rows.Data))
+	}
+	for _, p := range []string{"/api/v1/webhooks/" + hook.ID + "/test", "/api/v1/webhooks/test", fmt.Sprintf("/api/v1/deliveries/%d/redeliver", rows.Data[0].ID)} {
+		assertAPIError(t, apiDo(t, c, http.MethodPost, p, key, ""), http.StatusServiceUnavailable, "unavailable")
+	}
+	res := apiDo(t, c, http.MethodGet, "/api/v1/event-types", key, "")
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(res.Body, `"form":null`) {
+		t.Fatalf("samples rendered without a renderer: %.300s", res.Body)
+	}
 }
