@@ -37,8 +37,8 @@ func (h *Handler) Dashboard(c echo.Context) error {
 	}
 	// The same deliveries the counters count: failing ones (ended failed or
 	// retrying after a failed attempt) of the last 24 hours, tests left out.
-	since := now.Add(-24 * time.Hour)
-	failed, err := h.store.Deliveries(ctx, acc.ID, models.DeliveryFilter{Failing: true, NoTests: true, From: &since, Limit: dashboardFailures})
+	since, live := now.Add(-24*time.Hour), false
+	failed, err := h.store.Deliveries(ctx, acc.ID, models.DeliveryFilter{Failing: true, Test: &live, From: &since, Limit: dashboardFailures})
 	if err != nil {
 		return err
 	}

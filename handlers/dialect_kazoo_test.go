@@ -93,7 +93,7 @@ func TestKazooDocumentExamples(t *testing.T) {
 	}
 
 	// The custom_data example: the same name again, and JSON booleans.
-	rc := newReceiver(t)
+	rc := newBodyReceiver(t)
 	second := kazooOK[kazooHook](t, send(t, c, http.MethodPut, base,
 		`{"data":{"name":"New Calls", "uri":"`+rc.URL+`/calls/new.php", "http_verb":"post", "hook":"channel_create", "retries":3, "custom_data": {"account_id": "my_crm_account_id", "screen_pop": true}}}`, authJSON), http.StatusCreated)
 	if second.CustomData["screen_pop"] != true || second.CustomData["account_id"] != "my_crm_account_id" {

@@ -47,13 +47,6 @@ func decodeInto(t *testing.T, res handlertest.Response, v any) {
 }
 
 // wantStatus fails the test unless res has status.
-func wantStatus(t *testing.T, res handlertest.Response, status int) {
-	t.Helper()
-	if res.Status != status {
-		t.Fatalf("status %d, want %d: %s", res.Status, status, handlertest.Describe(res))
-	}
-}
-
 // formFromInput is what the console's edit form submits for in (the page
 // fills its fields from the stored webhook).
 func formFromInput(in models.WebhookInput) url.Values {
@@ -122,15 +115,15 @@ func auditActors(t *testing.T, app *handlertest.App, tn handlertest.Tenant, id s
 	return out
 }
 
-// receiver records the bodies it is sent.
-type receiver struct {
+// bodyReceiver records the bodies it is sent.
+type bodyReceiver struct {
 	*httptest.Server
 	mu     sync.Mutex
 	bodies []string
 }
 
-func newReceiver(t *testing.T) *receiver {
-	r := &receiver{}
+func newBodyReceiver(t *testing.T) *bodyReceiver {
+	r := &bodyReceiver{}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
@@ -142,7 +135,7 @@ func newReceiver(t *testing.T) *receiver {
 	return r
 }
 
-func (r *receiver) last() string {
+func (r *bodyReceiver) last() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.bodies) == 0 {

@@ -43,6 +43,7 @@ var problemTable = []problemRow{
 	{fault.ErrNotFound, http.StatusNotFound, "not_found", "That page does not exist, or it belongs to another account."},
 	{fault.ErrInFlight, http.StatusConflict, "in_flight", "This delivery is being sent right now. Try again in a moment."},
 	{fault.ErrUnrenderable, http.StatusConflict, "unrenderable", "This delivery cannot be redelivered: its request could not be built."},
+	{fault.ErrFinished, http.StatusConflict, "finished", "This has already finished; there is nothing left to change."},
 	{fault.ErrInvalidCredentials, http.StatusUnauthorized, "unauthorized", "The credentials are not valid."},
 	{fault.ErrUnauthenticated, http.StatusUnauthorized, "unauthorized", "Sign in, or send an API key in the header Authorization: Bearer sk_…"},
 	{fault.ErrForbidden, http.StatusForbidden, "forbidden", "Your role can view but not change this account."},

@@ -38,6 +38,7 @@ func TestProblemTable(t *testing.T) {
 		{fault.ErrNotFound, 404, "not_found", "That page does not exist, or it belongs to another account."},
 		{fault.ErrInFlight, 409, "in_flight", "This delivery is being sent right now. Try again in a moment."},
 		{fault.ErrUnrenderable, 409, "unrenderable", "This delivery cannot be redelivered: its request could not be built."},
+		{fault.ErrFinished, 409, "finished", "This has already finished; there is nothing left to change."},
 		{fault.ErrInvalidCredentials, 401, "unauthorized", "The credentials are not valid."},
 		{fault.ErrUnauthenticated, 401, "unauthorized", "Sign in, or send an API key in the header Authorization: Bearer sk_…"},
 		{fault.ErrForbidden, 403, "forbidden", "Your role can view but not change this account."},

@@ -83,7 +83,8 @@ const allFields = 255
 // bytes PostgreSQL refuses in each field alone); `go test -fuzz
 // FuzzEndpoints ./handlers` explores further.
 func FuzzEndpoints(f *testing.F) {
-	app := handlertest.New(f)
+	// One key sends every API seed: no rate limit may refuse them.
+	app := handlertest.New(f, func(d *handlers.Deps) { d.APILimits = handlers.APILimits{Rate: 1e6, Burst: 1e6} })
 	ctx := context.Background()
 	tn := app.NewTenant(f, models.RoleOwner)
 	receiver := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -135,20 +136,27 @@ func FuzzEndpoints(f *testing.F) {
 		if r.Method == http.MethodPost && !slices.Contains(routes, r.Path) && !handlers.IsDialectPath(r.Path) {
 			routes = append(routes, r.Path)
 		}
+		// The API's other methods with a body: "METHOD path".
+		if (r.Method == http.MethodPatch || r.Method == http.MethodPut) && strings.HasPrefix(r.Path, "/api/") {
+			routes = append(routes, r.Method+" "+r.Path)
+		}
 	}
 	slices.Sort(routes)
 	for _, r := range routes {
-		if _, ok := routeFields[r]; !ok && !strings.HasPrefix(r, "/api/") {
+		if _, ok := routeFields[r]; !ok && !strings.Contains(r, "/api/") {
 			f.Fatalf("POST %s is not in routeFields: say which fields it reads", r)
 		}
 	}
 	// The path for a route, with its :id filled in with a real object.
 	pathOf := func(route string) string {
+		if _, path, ok := strings.Cut(route, " "); ok {
+			route = path
+		}
 		id := hook.ID
 		switch {
 		case route == "/webhooks/:id/delete":
 			id = victim.ID
-		case strings.HasPrefix(route, "/deliveries/"):
+		case strings.HasPrefix(route, "/deliveries/"), strings.HasPrefix(route, "/api/v1/deliveries/"):
 			id = delivery
 		case strings.HasPrefix(route, "/api-keys/"):
 			id = spare.ID
@@ -180,11 +188,46 @@ func FuzzEndpoints(f *testing.F) {
 			f.Add(uint8(slices.Index(routes, "/api/v1/events")), uint8(fi+1), v)
 		}
 	}
+	// The other JSON bodies: each member alone set to values that once
+	// broke something (as a JSON string, or as the JSON value they spell).
+	for ri, r := range routes {
+		if !strings.HasPrefix(r, "/api/") && !strings.Contains(r, " /api/") || strings.HasSuffix(r, "/api/v1/events") {
+			continue
+		}
+		for fi := range apiBodyMembers(r) {
+			for _, v := range []string{"a\x00b", "\xff\xfe", "null", "-1", "9999999999999999999999", "[]", "{}", strings.Repeat("a", 5000)} {
+				f.Add(uint8(ri), uint8(fi+1), v)
+			}
+		}
+	}
 
 	f.Fuzz(func(t *testing.T, route, field uint8, value string) {
 		r := routes[int(route)%len(routes)]
 		var res handlertest.Response
 		switch {
+		case strings.Contains(r, "/api/") && !strings.HasSuffix(r, "/api/v1/events"):
+			method, path := http.MethodPost, r
+			if m, p, ok := strings.Cut(r, " "); ok {
+				method, path = m, p
+			}
+			body := value
+			if members := apiBodyMembers(r); field != 0 && len(members) > 0 {
+				base := map[string]any{}
+				if strings.HasSuffix(path, "/webhooks") || strings.HasSuffix(path, "/webhooks/:id") {
+					base = map[string]any{"name": fmt.Sprintf("fuzz api %d", serial.Add(1)), "url": receiver.URL, "event_types": []string{"call.hangup"}}
+				}
+				var v any = value
+				if json.Valid([]byte(value)) {
+					v = json.RawMessage(value) // the value as the JSON it spells: other types, null
+				}
+				base[members[int(field-1)%len(members)]] = v
+				b, err := json.Marshal(base)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = string(b)
+			}
+			res = apiDo(t, c, method, pathOf(path), apiKey, body)
 		case strings.HasPrefix(r, "/api/"):
 			var body string
 			if field%8 == 0 {
@@ -229,4 +272,28 @@ func FuzzEndpoints(f *testing.F) {
 			t.Fatalf("POST %s with %q in field %d: %s", r, value, field, handlertest.Describe(res))
 		}
 	})
+}
+
+// apiWebhookMembers are the members of a webhook body.
+var apiWebhookMembers = []string{"name", "description", "event_types", "url", "method", "content_type", "call_types", "did_numbers",
+	"time_zone", "headers", "auth", "custom_data", "filters", "max_attempts", "timeout_ms", "enabled"}
+
+// apiBodyMembers are the members the JSON body of an API route ("path" or
+// "METHOD path") reads; nil for a route without a body.
+func apiBodyMembers(route string) []string {
+	switch {
+	case strings.HasSuffix(route, "/webhooks"), strings.HasSuffix(route, "/webhooks/:id"):
+		return apiWebhookMembers
+	case strings.HasSuffix(route, "/test"):
+		return []string{"event_type"}
+	case strings.HasSuffix(route, "/secret/rotate"):
+		return []string{"grace_period_seconds"}
+	case strings.HasSuffix(route, "/disable"):
+		return []string{"reason"}
+	case strings.HasSuffix(route, "/api/v1/numbers"):
+		return []string{"number", "label"}
+	case strings.HasSuffix(route, "/api/v1/api-keys"):
+		return []string{"name", "scope", "mode"}
+	}
+	return nil
 }

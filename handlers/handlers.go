@@ -40,6 +40,8 @@ type Store interface {
 	SetWebhookEnabled(ctx context.Context, accountID, id string, who models.Actor, enabled bool, reason string) (*models.Webhook, error)
 	DeleteWebhook(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)
 	RotateWebhookSecret(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)
+	RotateWebhookSecretGrace(ctx context.Context, accountID, id string, who models.Actor, grace time.Duration) (*models.Webhook, error)
+	WebhookPage(ctx context.Context, accountID string, q models.WebhookQuery) ([]models.Webhook, error)
 	WebhookStats(ctx context.Context, accountID string, since time.Time, webhookIDs ...string) (map[string]models.WebhookStat, error)
 	FailedSince(ctx context.Context, accountID, webhookID string, since time.Time) (int, error)
 	RequeueFailed(ctx context.Context, accountID, webhookID string, since time.Time, who models.Actor) (int, error)
@@ -48,6 +50,8 @@ type Store interface {
 	Delivery(ctx context.Context, accountID string, id int64) (*models.Delivery, error)
 	Attempts(ctx context.Context, accountID string, deliveryID int64) ([]models.Attempt, error)
 	CallTimeline(ctx context.Context, accountID, callID string) ([]models.CallEvent, error)
+	CancelDelivery(ctx context.Context, accountID string, id int64, who models.Actor) (*models.Delivery, error)
+	StoredEvent(ctx context.Context, accountID, id string) (*models.Event, error)
 	DeliveryCounts(ctx context.Context, accountID string, since time.Time, buckets int) ([]models.Bucket, error)
 
 	AuditLog(ctx context.Context, accountID string, beforeID int64, limit int) ([]models.AuditEntry, error)

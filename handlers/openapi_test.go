@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -102,6 +103,13 @@ func TestOpenAPIExamples(t *testing.T) {
 	tn := app.NewTenant(t, models.RoleAdmin)
 	key := mustAPIKey(t, app, tn, "examples", true)
 	c := app.NewClient(t)
+	// Paths with an {id} are sent to a webhook of the tenant.
+	in := models.NewWebhookInput("UTC")
+	in.Name, in.URL, in.EventTypes = "examples", "http://127.0.0.1:1/hook", []string{"call.hangup"}
+	hook, err := app.Store.CreateWebhook(context.Background(), tn.Account.ID, models.Actor{Label: "test"}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := 0
 	for path, item := range app.API.Doc.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -114,7 +122,7 @@ func TestOpenAPIExamples(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					req, err := http.NewRequest(method, c.Base+path, strings.NewReader(string(body)))
+					req, err := http.NewRequest(method, c.Base+strings.ReplaceAll(path, "{id}", hook.ID), strings.NewReader(string(body)))
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -74,6 +74,35 @@ func routes(e *echo.Echo, h *Handler) {
 	api.GET("/account", h.APIAccount, read)
 	api.POST("/events", h.APIIngestEvent, ingest, h.Idempotent)
 
+	full := h.RequireScope(models.ScopeFull)
+	api.GET("/webhooks", h.APIWebhookList, read)
+	api.POST("/webhooks", h.APIWebhookCreate, full, h.Idempotent)
+	api.POST("/webhooks/test", h.APIWebhookTestAll, full, h.Idempotent)
+	api.GET("/webhooks/:id", h.APIWebhookGet, read)
+	api.PATCH("/webhooks/:id", h.APIWebhookPatch, full)
+	api.PUT("/webhooks/:id", h.APIWebhookPut, full)
+	api.DELETE("/webhooks/:id", h.APIWebhookDelete, full)
+	api.GET("/webhooks/:id/secret", h.APIWebhookSecret, read)
+	api.POST("/webhooks/:id/secret/rotate", h.APIWebhookRotateSecret, full, h.Idempotent)
+	api.POST("/webhooks/:id/enable", h.APIWebhookEnable, full)
+	api.POST("/webhooks/:id/disable", h.APIWebhookDisable, full)
+	api.POST("/webhooks/:id/test", h.APIWebhookTest, full, h.Idempotent)
+	api.GET("/webhooks/:id/deliveries", h.APIWebhookDeliveries, read)
+	api.GET("/deliveries", h.APIDeliveryList, read)
+	api.GET("/deliveries/:id", h.APIDeliveryGet, read)
+	api.POST("/deliveries/:id/redeliver", h.APIDeliveryRedeliver, full, h.Idempotent)
+	api.POST("/deliveries/:id/cancel", h.APIDeliveryCancel, full)
+	api.GET("/events/:id", h.APIEventGet, read)
+	api.GET("/calls/:call_id", h.APICallTimeline, read)
+	api.GET("/numbers", h.APINumberList, read)
+	api.POST("/numbers", h.APINumberAdd, full, h.Idempotent)
+	api.DELETE("/numbers/:id", h.APINumberDelete, full)
+	api.GET("/event-types", h.APIEventTypes, read)
+	// No Idempotent on key creation: a kept response would store the new key in clear.
+	api.GET("/api-keys", h.APIKeyListJSON, read)
+	api.POST("/api-keys", h.APIKeyCreateJSON, full)
+	api.DELETE("/api-keys/:id", h.APIKeyRevokeJSON, full)
+
 	// Vendor dialects (docs/migrating.md): each authenticates and answers
 	// errors its vendor's way. Kazoo's paths sit under /api/v1 but are
 	// more specific than the native group's catch-all, so RequireAPIKey

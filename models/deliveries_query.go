@@ -31,8 +31,14 @@ type DeliveryFilter struct {
 	// or waiting for a retry after a failed attempt (as WebhookStat counts
 	// them). It is ignored when Status is set.
 	Failing bool
-	NoTests bool // leave test sends out
-	Limit   int  // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
+	// Number keeps deliveries of calls from or to this E.164 number (the
+	// event's from_number or to_number); "" does not filter.
+	Number string
+	// Test keeps only test (true) or only live (false) deliveries; nil both.
+	Test *bool
+	// EventID keeps the deliveries of one event; "" does not filter.
+	EventID string
+	Limit   int // 0 means DefaultDeliveryLimit; capped at MaxDeliveryLimit
 }
 
 // limit returns the effective page size.
@@ -97,9 +103,6 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 		q = q.Where("(d.status = ? OR (d.status = ? AND d.attempt_count > 0) OR (d.status = ? AND d.attempt_count > 1))",
 			StatusFailed, StatusPending, StatusSending)
 	}
-	if f.NoTests {
-		q = q.Where("NOT d.test")
-	}
 	if f.CallID != "" {
 		q = q.Where("d.call_id = ?", f.CallID)
 	}
@@ -108,6 +111,22 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	}
 	if f.To != nil {
 		q = q.Where("d.created_at < ?", f.To.UTC())
+	}
+	if f.Number != "" {
+		if !searchable(f.Number) {
+			return []DeliveryRow{}, nil
+		}
+		q = q.Where(`EXISTS (SELECT 1 FROM events AS e WHERE e.account_id = d.account_id AND e.id = d.event_id
+			AND (e.payload->>'from_number' = ? OR e.payload->>'to_number' = ?))`, f.Number, f.Number)
+	}
+	if f.Test != nil {
+		q = q.Where("d.test = ?", *f.Test)
+	}
+	if f.EventID != "" {
+		if !searchable(f.EventID) {
+			return []DeliveryRow{}, nil
+		}
+		q = q.Where("d.event_id = ?", f.EventID)
 	}
 	rows := []DeliveryRow{}
 	if f.Before <= 0 && f.After > 0 {

@@ -289,6 +289,18 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Act
 // RotateWebhookSecret makes a new signing secret current; the old one keeps
 // signing (a second signature) for SecretOverlap so receivers can switch.
 func (s *Store) RotateWebhookSecret(ctx context.Context, accountID, id string, who Actor) (*Webhook, error) {
+	return s.RotateWebhookSecretGrace(ctx, accountID, id, who, SecretOverlap)
+}
+
+// MaxSecretGrace bounds how long an old signing secret may keep signing.
+const MaxSecretGrace = 7 * 24 * time.Hour
+
+// RotateWebhookSecretGrace is RotateWebhookSecret with the old secret
+// signing for grace (0: it stops at once), at most MaxSecretGrace.
+func (s *Store) RotateWebhookSecretGrace(ctx context.Context, accountID, id string, who Actor, grace time.Duration) (*Webhook, error) {
+	if grace < 0 || grace > MaxSecretGrace {
+		return nil, FieldErrors{"grace_period_seconds": fmt.Sprintf("Choose between 0 and %d seconds.", int(MaxSecretGrace.Seconds()))}
+	}
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
@@ -305,7 +317,7 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, accountID, id string, w
 			return fmt.Errorf("rotate secret: %w", err)
 		}
 		now := s.now()
-		expires := now.Add(SecretOverlap)
+		expires := now.Add(grace)
 		w.PreviousSecret, w.PreviousSecretExpiresAt, w.SigningSecret = w.SigningSecret, &expires, secret
 		w.UpdatedBy, w.UpdatedAt = who.Label, now
 		sealed, err := s.sealedWebhook(&w)

@@ -57,6 +57,9 @@ var (
 	// ErrIdempotencyKeyReused means an Idempotency-Key came back with a
 	// different request than the one it was first used for.
 	ErrIdempotencyKeyReused = errors.New("idempotency key reused")
+	// ErrFinished means the object has reached a final state and the
+	// request (e.g. cancelling a delivery) no longer applies to it.
+	ErrFinished = errors.New("already finished")
 )
 
 // Error is a sentinel with a message written for the person or program
