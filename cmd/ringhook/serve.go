@@ -128,21 +128,31 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 	}
 
+	met := newMetrics(cfg, db, store, log)
 	disp, err := dispatch.New(store, dispatch.Config{Workers: cfg.Workers, PerWebhook: cfg.PerWebhook,
-		AutoDisable: models.AutoDisable{Failures: cfg.AutoDisableFailures, Window: cfg.AutoDisableWindow}, AllowPrivate: allowPrivate, AllowCIDRs: cfg.AllowCIDRs, Log: log})
+		AutoDisable: models.AutoDisable{Failures: cfg.AutoDisableFailures, Window: cfg.AutoDisableWindow}, AllowPrivate: allowPrivate, AllowCIDRs: cfg.AllowCIDRs, Log: log,
+		Observer: met})
 	if err != nil {
 		return err
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, cfg.SecureCookies),
-		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, APILimits: cfg.APILimits, Log: log})
-	e := handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, Log: log})
+		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Metrics: mainListenerMetrics(cfg, met), APILimits: cfg.APILimits, Log: log})
+	e := handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, Log: log,
+		ProbesOnly: !cfg.Role.serves()})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	disp.Start(ctx)
-	log.Info("Ringhook console is up", "url", "http://"+ln.Addr().String())
+	stopMetrics, err := startMetricsListener(cfg, met, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if cfg.Role.dispatches() {
+		disp.Start(ctx)
+	}
+	log.Info("Ringhook is up", "role", cfg.Role, "url", "http://"+ln.Addr().String())
 	e.Listener = ln
 	errc := make(chan error, 1)
 	go func() { errc <- e.Start("") }()
@@ -163,6 +173,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := disp.Stop(sctx); err != nil {
 		log.Error("dispatcher shutdown", "err", err)
 	}
+	stopMetrics(sctx) // last: scrapes still see the dispatcher drain
 	return nil
 }
 
