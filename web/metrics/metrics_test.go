@@ -438,3 +438,42 @@ func TestQueueUnavailable(t *testing.T) {
 	sort.Strings(sorted)
 	t.Logf("%d metric names", len(sorted))
 }
+
+// TestAutoDisableByFailures: the consecutive-failure rule's disables are
+// counted under reason=failures.
+func TestAutoDisableByFailures(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	m := metrics.New(metrics.Options{Version: "test", Role: "all", Log: quiet})
+	d, err := dispatch.New(f.store, dispatch.Config{AllowPrivate: "true", LoopbackOnly: true, NoJitter: true, Now: f.clock.Now,
+		Log: quiet, Observer: m, AutoDisable: models.AutoDisable{Failures: 2, Window: 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler(""))
+	defer srv.Close()
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	defer rc.Close()
+	w := f.webhook(t, rc.URL, 5)
+	for range 2 {
+		if _, err := d.Ingest(ctx, f.account.ID, event()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := d.ProcessDue(ctx); err != nil || n != 2 {
+		t.Fatalf("process due: %d %v", n, err)
+	}
+	ss := scrape(t, srv.URL, "")
+	if got := value(ss, "ringhook_webhooks_auto_disabled_total", "reason=failures"); got != 1 {
+		t.Errorf("disabled by failures: %v, want 1", got)
+	}
+	if got := value(ss, "ringhook_webhooks_auto_disabled_total", "reason=gone"); got != 0 {
+		t.Errorf("disabled by 410: %v, want 0", got)
+	}
+	if got := value(ss, "ringhook_delivery_attempts_total", "outcome=retry", "error_kind=http_status"); got != 2 {
+		t.Errorf("503s retried: %v, want 2", got)
+	}
+	if hw, err := f.store.Webhook(ctx, f.account.ID, w.ID); err != nil || hw.Enabled {
+		t.Errorf("the failing webhook is still enabled (%v)", err)
+	}
+}
