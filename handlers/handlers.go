@@ -84,10 +84,11 @@ type Handler struct {
 	sessions  *session.Manager
 	throttle  models.LoginThrottle
 	preview   Previewer
-	redeliver Redeliverer // nil: redelivery answers 503
-	tester    Tester      // nil: test events answer 503
-	ingester  Ingester    // nil: ingest answers 503
-	guard     *apiGuard   // API rate limits and idempotency upkeep
+	redeliver Redeliverer  // nil: redelivery answers 503
+	tester    Tester       // nil: test events answer 503
+	ingester  Ingester     // nil: ingest answers 503
+	metrics   http.Handler // nil: /metrics answers 404 on this listener
+	guard     *apiGuard    // API rate limits and idempotency upkeep
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -98,10 +99,11 @@ type Deps struct {
 	Sessions    *session.Manager
 	Throttle    models.LoginThrottle // zero: models.DefaultLoginThrottle()
 	Previewer   Previewer
-	Redeliverer Redeliverer // optional; without it Redeliver answers 503
-	Tester      Tester      // optional; without it test events answer 503
-	Ingester    Ingester    // optional; without it ingest answers 503
-	APILimits   APILimits   // zero values take the defaults
+	Redeliverer Redeliverer  // optional; without it Redeliver answers 503
+	Tester      Tester       // optional; without it test events answer 503
+	Ingester    Ingester     // optional; without it ingest answers 503
+	Metrics     http.Handler // optional: serves /metrics (and checks its token); without it /metrics answers 404
+	APILimits   APILimits    // zero values take the defaults
 	Log         *slog.Logger
 	Now         func() time.Time
 }
@@ -117,7 +119,7 @@ func New(d Deps) *Handler {
 	if d.Throttle == (models.LoginThrottle{}) {
 		d.Throttle = models.DefaultLoginThrottle()
 	}
-	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester,
+	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, metrics: d.Metrics,
 		guard: newAPIGuard(d.APILimits), log: d.Log, now: d.Now}
 }
 
@@ -190,6 +192,17 @@ func (h *Handler) Readyz(c echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "database unavailable")
 	}
 	return c.String(http.StatusOK, "ready")
+}
+
+// Metrics serves the Prometheus metrics when this listener offers them
+// (RINGHOOK_METRICS_TOKEN; the handler given checks the token). Otherwise
+// they are not here: 404.
+func (h *Handler) Metrics(c echo.Context) error {
+	if h.metrics == nil {
+		return fault.ErrNotFound
+	}
+	h.metrics.ServeHTTP(c.Response(), c.Request())
+	return nil
 }
 
 // maxBodyBytes is the largest request body any route reads: 1 MiB, the

@@ -10,10 +10,15 @@ import (
 	"github.com/ringhook/ringhook/models/fault"
 )
 
-// routes is the one route table.
-func routes(e *echo.Echo, h *Handler) {
+// routes is the one route table. probesOnly keeps only the probes and
+// the metrics (a dispatcher-role process).
+func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	e.GET("/healthz", h.Healthz)
 	e.GET("/readyz", h.Readyz)
+	e.GET("/metrics", h.Metrics)
+	if probesOnly {
+		return
+	}
 
 	e.GET("/login", h.LoginForm)
 	e.POST("/login", h.Login)

@@ -26,7 +26,10 @@ type ServerConfig struct {
 	// (RINGHOOK_TRUSTED_PROXIES). Empty: the client IP is always the peer's,
 	// so a client cannot pick the address it is throttled and logged as.
 	TrustedProxies []*net.IPNet
-	Log            *slog.Logger
+	// ProbesOnly limits the routes to /healthz, /readyz and /metrics: the
+	// HTTP face of a process that only dispatches (RINGHOOK_ROLE=dispatcher).
+	ProbesOnly bool
+	Log        *slog.Logger
 }
 
 // hstsMaxAge is two years, the value preload lists ask for.
@@ -85,11 +88,12 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 		},
 	}))
 
-	sub, err := fs.Sub(static.FS, ".")
-	if err == nil {
-		e.StaticFS("/static", sub)
+	if !cfg.ProbesOnly {
+		if sub, err := fs.Sub(static.FS, "."); err == nil {
+			e.StaticFS("/static", sub)
+		}
 	}
-	routes(e, h)
+	routes(e, h, cfg.ProbesOnly)
 	return e
 }
 

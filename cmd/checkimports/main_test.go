@@ -27,6 +27,11 @@ func TestCheck(t *testing.T) {
 		{"handlers/e2e", module + "/web/dispatch", true},
 		{"handlers/handlertest", module + "/web/dispatch", false},
 		{"static", "embed", false},
+		{"web/dispatch", "github.com/prometheus/client_golang/prometheus", true},
+		{"web/dispatch", module + "/web/metrics", true},
+		{"web/metrics", module + "/web/dispatch", true},
+		{"web/metrics", module + "/models", false},
+		{"web/metrics", "github.com/prometheus/client_golang/prometheus/promhttp", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.pkg+" imports "+tc.imp, func(t *testing.T) {

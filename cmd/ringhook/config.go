@@ -23,6 +23,9 @@ type config struct {
 	DatabaseURL         string
 	DataDir             string // for the private PostgreSQL, session key and dev login
 	Addr                string
+	Role                role   // RINGHOOK_ROLE: all, web or dispatcher
+	MetricsAddr         string // RINGHOOK_METRICS_ADDR: a listener for /metrics alone; empty: none
+	MetricsToken        string // RINGHOOK_METRICS_TOKEN: bearer token /metrics asks for; also serves it on Addr
 	SessionKey          []byte
 	EncryptionKey       []byte   // RINGHOOK_ENCRYPTION_KEY; nil: kept in DataDir (see keyring)
 	OldEncryptionKeys   [][]byte // RINGHOOK_ENCRYPTION_OLD_KEYS, still opened during a rotation
@@ -46,9 +49,17 @@ func loadConfig() (config, error) {
 		SecureCookies:       os.Getenv("RINGHOOK_SECURE_COOKIES") == "true",
 		AllowPrivateTargets: os.Getenv("RINGHOOK_ALLOW_PRIVATE_TARGETS"),
 		AllowCIDRs:          os.Getenv("RINGHOOK_ALLOW_CIDRS"),
+		MetricsAddr:         strings.TrimSpace(os.Getenv("RINGHOOK_METRICS_ADDR")),
+		MetricsToken:        strings.TrimSpace(os.Getenv("RINGHOOK_METRICS_TOKEN")),
 		ShutdownTimeout:     15 * time.Second,
 	}
 	var err error
+	if c.Role, err = parseRole(strings.TrimSpace(os.Getenv("RINGHOOK_ROLE"))); err != nil {
+		return c, err
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return c, errors.New("RINGHOOK_METRICS_TOKEN must be at least 16 characters")
+	}
 	if c.Workers, err = positiveEnv("RINGHOOK_WORKERS", dispatch.DefaultWorkers); err != nil {
 		return c, err
 	}

@@ -85,7 +85,8 @@ func run(ctx context.Context, args []string) error {
 }
 
 const usage = `usage: ringhook [command]
-  serve                                    serve the console, API and dispatcher (default)
+  serve                                    serve the console, API and dispatcher (default;
+                                           RINGHOOK_ROLE=web or dispatcher runs one half, see docs/operations.md)
   migrate                                  apply database migrations
   admin create --email E --account NAME    create an admin (and the account if new)
                [--password P] [--role owner|admin|viewer] [--timezone TZ] [--country CC]

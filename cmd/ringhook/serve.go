@@ -284,17 +284,27 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 	}
 
+	met := newMetrics(cfg, db, store, log)
 	disp, err := dispatch.New(store, dispatch.Config{Workers: cfg.Workers, PerWebhook: cfg.PerWebhook,
-		AutoDisable: models.AutoDisable{Failures: cfg.AutoDisableFailures, Window: cfg.AutoDisableWindow}, AllowPrivate: allowPrivate, AllowCIDRs: cfg.AllowCIDRs, Log: log})
+		AutoDisable: models.AutoDisable{Failures: cfg.AutoDisableFailures, Window: cfg.AutoDisableWindow}, AllowPrivate: allowPrivate, AllowCIDRs: cfg.AllowCIDRs, Log: log,
+		Observer: met})
 	if err != nil {
 		shutdownHTTP()
 		return err
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, cfg.SecureCookies),
-		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, APILimits: cfg.APILimits, Log: log})
-	front.set(handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, Log: log}))
-	disp.Start(ctx)
-	log.Info("Ringhook console is up", "url", "http://"+ln.Addr().String())
+		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Metrics: mainListenerMetrics(cfg, met), APILimits: cfg.APILimits, Log: log})
+	stopMetrics, err := startMetricsListener(cfg, met, log)
+	if err != nil {
+		shutdownHTTP()
+		return err
+	}
+	front.set(handlers.NewServer(h, handlers.ServerConfig{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, Log: log,
+		ProbesOnly: !cfg.Role.serves()}))
+	if cfg.Role.dispatches() {
+		disp.Start(ctx)
+	}
+	log.Info("Ringhook is up", "role", cfg.Role, "url", "http://"+ln.Addr().String())
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -315,6 +325,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := disp.Stop(sctx); err != nil {
 		log.Error("dispatcher shutdown", "err", err)
 	}
+	stopMetrics(sctx) // last: scrapes still see the dispatcher drain
 	return nil
 }
 

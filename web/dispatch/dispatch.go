@@ -54,7 +54,8 @@ type Config struct {
 	LoopbackOnly bool   // tests: never send beyond 127.0.0.1, never resolve names
 	Log          *slog.Logger
 	Now          func() time.Time
-	OnRecord     func([]models.Outcome) // observes recorded batches (tests, metrics)
+	OnRecord     func([]models.Outcome) // observes recorded batches (tests)
+	Observer     Observer               // told of claims, records, ingest and sends (metrics); nil: nobody
 	// WrapTransport, when set, wraps the SSRF-safe transport (tests inject
 	// faults with it; the guard still runs underneath).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
@@ -95,6 +96,9 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	client := safehttp.NewClient(policy, safehttp.Options{})
 	if cfg.WrapTransport != nil {

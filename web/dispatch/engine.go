@@ -198,7 +198,10 @@ func (d *Dispatcher) beat(ctx context.Context) {
 
 // claim leases up to n due deliveries given what this process has in flight.
 func (d *Dispatcher) claim(ctx context.Context, n int, inFlight map[string]int) ([]models.Claimed, error) {
-	return d.store.Claim(ctx, d.now(), n, d.cfg.PerWebhook, inFlight, d.id)
+	start := time.Now() // durations in wall time, whatever clock the dispatcher is given
+	claimed, err := d.store.Claim(ctx, d.now(), n, d.cfg.PerWebhook, inFlight, d.id)
+	d.cfg.Observer.Claimed(len(claimed), time.Since(start), err)
+	return claimed, err
 }
 
 // claimer leases due deliveries for free workers, as many as are free (up
@@ -427,15 +430,26 @@ func (r *recorder) keep(batch []models.Outcome) {
 // write records one batch once: the one path by which automatic outcomes
 // reach the database.
 func (d *Dispatcher) write(ctx context.Context, batch []models.Outcome) error {
-	disabled, err := d.store.Record(ctx, d.now(), batch, d.cfg.AutoDisable)
+	if err := d.record(ctx, batch); err != nil {
+		return err
+	}
+	if d.cfg.OnRecord != nil {
+		d.cfg.OnRecord(batch)
+	}
+	return nil
+}
+
+// record writes outcomes (automatic, manual or test) and tells the
+// observer: the one place attempts are counted.
+func (d *Dispatcher) record(ctx context.Context, outs []models.Outcome) error {
+	start := time.Now()
+	disabled, err := d.store.Record(ctx, d.now(), outs, d.cfg.AutoDisable)
+	d.cfg.Observer.Recorded(outs, disabled, time.Since(start), err)
 	if err != nil {
 		return err
 	}
 	for _, id := range disabled {
 		d.log.Warn("webhook disabled automatically", "webhook", id)
-	}
-	if d.cfg.OnRecord != nil {
-		d.cfg.OnRecord(batch)
 	}
 	return nil
 }

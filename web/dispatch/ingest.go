@@ -26,6 +26,12 @@ func (d *Dispatcher) IngestTest(ctx context.Context, accountID string, raw map[s
 }
 
 func (d *Dispatcher) ingest(ctx context.Context, accountID string, raw map[string]any, test bool) (models.IngestResult, error) {
+	res, err := d.ingestEvent(ctx, accountID, raw, test)
+	d.cfg.Observer.Ingested(res, err)
+	return res, err
+}
+
+func (d *Dispatcher) ingestEvent(ctx context.Context, accountID string, raw map[string]any, test bool) (models.IngestResult, error) {
 	country, err := d.store.DefaultCountry(ctx, accountID)
 	if err != nil {
 		return models.IngestResult{}, fmt.Errorf("ingest: %w", err)
@@ -93,7 +99,7 @@ func (d *Dispatcher) Redeliver(ctx context.Context, accountID string, deliveryID
 		return nil, err
 	}
 	o := d.send(ctx, c, models.TriggerManual)
-	if _, err := d.store.Record(ctx, d.now(), []models.Outcome{o}, d.cfg.AutoDisable); err != nil {
+	if err := d.record(ctx, []models.Outcome{o}); err != nil {
 		return nil, fmt.Errorf("redeliver: %w", err)
 	}
 	d.log.Info("manual redelivery", "delivery", deliveryID, "by", who.Label, "status", o.Status)
@@ -117,7 +123,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, w *models.Webhook, eventType 
 		return res, nil
 	}
 	o := d.send(ctx, c, models.TriggerTest)
-	if _, err := d.store.Record(ctx, d.now(), []models.Outcome{o}, d.cfg.AutoDisable); err != nil {
+	if err := d.record(ctx, []models.Outcome{o}); err != nil {
 		return nil, fmt.Errorf("send test: %w", err)
 	}
 	res.Attempt = &o.Attempt

@@ -34,6 +34,8 @@ const internalError = "Ringhook hit an internal error while sending this attempt
 // delivery is retried like after any failure, so one bad delivery cannot
 // take the process or the other deliveries down.
 func (d *Dispatcher) send(ctx context.Context, c *models.Claimed, trigger models.Trigger) (o models.Outcome) {
+	d.cfg.Observer.InFlight(1)
+	defer d.cfg.Observer.InFlight(-1)
 	start := d.now()
 	defer func() {
 		p := recover()
