@@ -16,7 +16,9 @@ func (s *Store) DB() *gorm.DB { return s.db }
 
 // SettleDue runs the due-set correction Claim runs at most every
 // settleInterval, for tests that must see it now.
-func (s *Store) SettleDue(ctx context.Context, now time.Time) (int, error) { return s.settleDue(ctx, now) }
+func (s *Store) SettleDue(ctx context.Context, now time.Time) (int, error) {
+	return s.settleDue(ctx, now)
+}
 
 // ExplainClaim runs the claim statement under EXPLAIN (ANALYZE, BUFFERS)
 // in a transaction it rolls back, and returns the shared buffers the whole
