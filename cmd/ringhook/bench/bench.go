@@ -11,7 +11,7 @@
 // It runs on a throwaway database (devdb.NewScratch: on DATABASE_URL's
 // server, or on a private durable PostgreSQL) and touches the data only
 // through the Store, like the server does; its own handle only reads for
-// verification and runs the commit probe and CHECKPOINT.
+// verification and runs the commit probe, CHECKPOINT and (phase W) VACUUM.
 package bench
 
 import (
