@@ -57,6 +57,10 @@ func TestFailedRedeliveryKeepsSchedule(t *testing.T) {
 		if err := app.DB.Exec(`UPDATE deliveries SET next_attempt_at = now() - interval '1 second' WHERE id = ?`, before.ID).Error; err != nil {
 			t.Fatal(err)
 		}
+		// Moved by hand, so the webhook's place in the due set moves too.
+		if err := app.DB.Exec(`UPDATE webhooks SET next_due_at = now() - interval '1 second' WHERE id = ?`, w.ID).Error; err != nil {
+			t.Fatal(err)
+		}
 		if _, err := app.Dispatcher.ProcessDue(context.Background()); err != nil {
 			t.Fatal(err)
 		}

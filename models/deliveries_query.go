@@ -273,6 +273,11 @@ func (s *Store) RequeueFailed(ctx context.Context, accountID, webhookID string, 
 			return fmt.Errorf("replay failed deliveries: %w", res.Error)
 		}
 		n = res.RowsAffected
+		if n > 0 {
+			if err := markDue(tx, []string{webhookID}, now, false); err != nil {
+				return fmt.Errorf("replay failed deliveries: %w", err)
+			}
+		}
 		if err := tx.Exec("SELECT pg_notify(?, '')", notifyChannel).Error; err != nil {
 			return fmt.Errorf("notify dispatchers: %w", err)
 		}

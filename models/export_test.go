@@ -1,6 +1,14 @@
 package models
 
-import "gorm.io/gorm"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
 
 // DB is the store's handle, for this package's tests only: fixtures the
 // Store deliberately has no method for (raw rows, bulk inserts).
@@ -8,3 +16,43 @@ func (s *Store) DB() *gorm.DB { return s.db }
 
 // QueueStatsSQL is the queue query, for the plan test.
 const QueueStatsSQL = queueStatsSQL
+
+// SettleDue runs the due-set correction Claim runs at most every
+// settleInterval, for tests that must see it now.
+func (s *Store) SettleDue(ctx context.Context, now time.Time) (int, error) {
+	return s.settleDue(ctx, now)
+}
+
+// ExplainClaim runs the claim statement under EXPLAIN (ANALYZE, BUFFERS)
+// in a transaction it rolls back, and returns the shared buffers the whole
+// plan hit or read: what one claim costs the database.
+func (s *Store) ExplainClaim(ctx context.Context, now time.Time) (int, string, error) {
+	var blocks int
+	var plan string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var out string
+		if err := tx.Raw("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, FORMAT JSON) "+claimSQL, map[string]any{
+			"now": now, "cap": 100, "limit": 100, "margin": leaseMargin.Seconds(), "busy": "{}", "sending": string(StatusSending),
+			"holder": nil, "manual": string(TriggerManual),
+		}).Row().Scan(&out); err != nil {
+			return err
+		}
+		var plans []struct {
+			Plan struct {
+				Hit  int `json:"Shared Hit Blocks"`
+				Read int `json:"Shared Read Blocks"`
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
+			return fmt.Errorf("explain claim: %v in %s", err, out)
+		}
+		blocks, plan = plans[0].Plan.Hit+plans[0].Plan.Read, out
+		return errRollback
+	})
+	if errors.Is(err, errRollback) {
+		err = nil
+	}
+	return blocks, plan, err
+}
+
+var errRollback = errors.New("rollback")

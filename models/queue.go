@@ -103,10 +103,10 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 		return 0, fmt.Errorf("store deliveries: %w", err)
 	}
 	var failed []Attempt
-	queued := false
+	var queuedHooks []string
 	for i, p := range planned {
 		if p.RenderErr == "" {
-			queued = true
+			queuedHooks = append(queuedHooks, p.Webhook.ID)
 			continue
 		}
 		failed = append(failed, Attempt{AccountID: ev.AccountID, DeliveryID: rows[i].ID, WebhookID: p.Webhook.ID, Number: 1,
@@ -119,7 +119,10 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 			return 0, fmt.Errorf("store render failures: %w", err)
 		}
 	}
-	if queued {
+	if len(queuedHooks) > 0 {
+		if err := markDue(tx, queuedHooks, now, true); err != nil {
+			return 0, err
+		}
 		if err := tx.Exec("SELECT pg_notify(@channel, '')", map[string]any{"channel": notifyChannel}).Error; err != nil {
 			return 0, fmt.Errorf("notify dispatchers: %w", err)
 		}
@@ -202,8 +205,9 @@ type Claimed struct {
 }
 
 // claimSQL leases due deliveries in one statement. Given what the caller
-// has in flight per webhook, for every enabled webhook with room under its
-// cap, locks that webhook's oldest due rows (SKIP LOCKED, at most the room
+// has in flight per webhook, for every webhook in the due set (enabled,
+// next_due_at passed: webhooks_due_idx, so idle webhooks are never read)
+// with room under its cap, locks that webhook's oldest due rows (SKIP LOCKED, at most the room
 // left) through the per-webhook due index, keeps the oldest @limit of them
 // overall and marks those as sending with a lease of the webhook's timeout
 // plus a margin. A webhook at its cap costs one empty probe, however long
@@ -212,11 +216,13 @@ const claimSQL = `
 WITH busy AS (
 	SELECT key AS webhook_id, value::int AS n FROM jsonb_each_text(CAST(@busy AS jsonb))
 ), room AS (
-	SELECT w.id, @cap - coalesce(b.n, 0) AS room
+	SELECT w.id, @cap - coalesce(b.n, 0) AS room, w.timeout_ms, w.max_attempts, w.signing_secret, w.previous_secret,
+		w.previous_secret_expires_at
 	FROM webhooks w LEFT JOIN busy b ON b.webhook_id = w.id
-	WHERE w.enabled AND coalesce(b.n, 0) < @cap
+	WHERE w.enabled AND w.next_due_at IS NOT NULL AND w.next_due_at <= @now AND coalesce(b.n, 0) < @cap
 ), cand AS (
-	SELECT c.id, c.next_attempt_at FROM room r CROSS JOIN LATERAL (
+	SELECT c.id, c.next_attempt_at, r.timeout_ms, r.max_attempts, r.signing_secret, r.previous_secret, r.previous_secret_expires_at
+	FROM room r CROSS JOIN LATERAL (
 		SELECT d.id, d.next_attempt_at FROM deliveries d
 		WHERE d.webhook_id = r.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
 		ORDER BY d.next_attempt_at
@@ -227,11 +233,12 @@ WITH busy AS (
 	LIMIT @limit
 )
 UPDATE deliveries d SET status = @sending, attempt_count = d.attempt_count + 1, lease_holder = @holder,
-	lease_until = CAST(@now AS timestamptz) + make_interval(secs => w.timeout_ms / 1000.0 + @margin), updated_at = @now
-FROM cand p, webhooks w
-WHERE d.id = p.id AND w.id = d.webhook_id
-RETURNING d.*, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id AND a.trigger = @manual) AS manual_attempts, w.timeout_ms AS w_timeout_ms, w.max_attempts AS w_max_attempts, w.signing_secret AS w_signing_secret,
-	w.previous_secret AS w_previous_secret, w.previous_secret_expires_at AS w_previous_secret_expires_at`
+	lease_until = CAST(@now AS timestamptz) + make_interval(secs => p.timeout_ms / 1000.0 + @margin), updated_at = @now
+FROM cand p
+WHERE d.id = p.id
+RETURNING d.*, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id AND a.trigger = @manual) AS manual_attempts,
+	p.timeout_ms AS w_timeout_ms, p.max_attempts AS w_max_attempts, p.signing_secret AS w_signing_secret,
+	p.previous_secret AS w_previous_secret, p.previous_secret_expires_at AS w_previous_secret_expires_at`
 
 // claimRow is a leased delivery plus the webhook settings sending needs,
 // returned by claimSQL so no second query is needed.
@@ -267,6 +274,11 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 	}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	if s.settle.due(now) {
+		if _, err := s.settleDue(ctx, now); err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
 	}
 	out := make([]Claimed, len(rows))
 	for i, r := range rows {
@@ -312,7 +324,9 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 	}
 	failed := false
 	for _, o := range outs {
-		if !o.Attempt.Succeeded() && o.Attempt.Trigger != TriggerTest {
+		// A retry is always a failure of a non-test attempt: that path
+		// puts its webhook back in the due set (healthSQL).
+		if !o.Attempt.Succeeded() && o.Attempt.Trigger != TriggerTest || o.Status == StatusPending {
 			failed = true
 		}
 	}
@@ -457,13 +471,16 @@ func (a *Attempt) lastError() string {
 // healthSQL moves each webhook's consecutive-failure streak by one batch's
 // outcomes in one statement: a batch without failures ends the streak, one
 // whose last success came before failures restarts it at those failures,
-// and one with failures only extends it. Rows are locked in id order.
+// and one with failures only extends it. A webhook whose deliveries retry
+// is put back in the due set at the earliest retry (the row is locked
+// before next_due_at is read, see markDueSQL). Rows are locked in id order.
 const healthSQL = `
 UPDATE webhooks w SET
 	consecutive_failures = CASE WHEN s.fails = 0 THEN 0 WHEN s.reset THEN s.fails ELSE w.consecutive_failures + s.fails END,
-	failing_since = CASE WHEN s.fails = 0 THEN NULL WHEN s.reset THEN s.first_fail ELSE coalesce(w.failing_since, s.first_fail) END
-FROM unnest(CAST(@hook_ids AS text[]), CAST(@resets AS bool[]), CAST(@fails AS int[]), CAST(@first_fails AS timestamptz[]))
-	AS s(id, reset, fails, first_fail)
+	failing_since = CASE WHEN s.fails = 0 THEN NULL WHEN s.reset THEN s.first_fail ELSE coalesce(w.failing_since, s.first_fail) END,
+	next_due_at = CASE WHEN s.due IS NULL THEN w.next_due_at ELSE least(coalesce(w.next_due_at, s.due), s.due) END
+FROM unnest(CAST(@hook_ids AS text[]), CAST(@resets AS bool[]), CAST(@fails AS int[]), CAST(@first_fails AS timestamptz[]),
+	CAST(@dues AS timestamptz[])) AS s(id, reset, fails, first_fail, due)
 WHERE w.id = s.id AND w.id IN (` + lockHooksInOrder + `)
 RETURNING w.id, w.account_id, w.enabled, w.consecutive_failures, w.failing_since`
 
@@ -476,6 +493,7 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		firstFail *time.Time
 		reason410 string
 		lastErr   string
+		due       *time.Time // earliest retry
 	}
 	byHook := map[string]*streak{}
 	for _, o := range outs {
@@ -486,6 +504,9 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		if st == nil {
 			st = &streak{}
 			byHook[o.Attempt.WebhookID] = st
+		}
+		if o.Status == StatusPending && o.NextAttemptAt != nil && (st.due == nil || o.NextAttemptAt.Before(*st.due)) {
+			st.due = o.NextAttemptAt
 		}
 		if o.Attempt.Succeeded() {
 			st.reset, st.fails, st.firstFail = true, 0, nil
@@ -506,9 +527,9 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	resets, fails, firstFails := make([]bool, len(ids)), make([]int, len(ids)), make([]*time.Time, len(ids))
+	resets, fails, firstFails, dues := make([]bool, len(ids)), make([]int, len(ids)), make([]*time.Time, len(ids)), make([]*time.Time, len(ids))
 	for i, id := range ids {
-		resets[i], fails[i], firstFails[i] = byHook[id].reset, byHook[id].fails, byHook[id].firstFail
+		resets[i], fails[i], firstFails[i], dues[i] = byHook[id].reset, byHook[id].fails, byHook[id].firstFail, byHook[id].due
 	}
 	var rows []struct {
 		ID                  string
@@ -518,7 +539,7 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		FailingSince        *time.Time
 	}
 	if err := tx.Raw(healthSQL, map[string]any{"hook_ids": pgArray[string](ids), "resets": pgArray[bool](resets),
-		"fails": pgArray[int](fails), "first_fails": pgArray[*time.Time](firstFails)}).Scan(&rows).Error; err != nil {
+		"fails": pgArray[int](fails), "first_fails": pgArray[*time.Time](firstFails), "dues": pgArray[*time.Time](dues)}).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("record webhook health: %w", err)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
@@ -552,13 +573,42 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 // the queue, due now. The attempt number is handed back too, since no
 // attempt was recorded for it.
 func (s *Store) ReapExpired(ctx context.Context, now time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Exec(`UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
-		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now WHERE status = `+sqlSending+` AND lease_until < @now`,
-		map[string]any{"pending": string(StatusPending), "now": now})
-	if res.Error != nil {
-		return 0, fmt.Errorf("reap expired leases: %w", res.Error)
+	n, err := s.requeue(ctx, now, `UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
+		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now WHERE status = `+sqlSending+` AND lease_until < @now
+		RETURNING webhook_id`, map[string]any{"pending": string(StatusPending), "now": now})
+	if err != nil {
+		return 0, fmt.Errorf("reap expired leases: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
+}
+
+// requeue runs an UPDATE that makes deliveries pending, due now, and
+// returns their webhook_id, then puts those webhooks in the due set, in one
+// transaction.
+func (s *Store) requeue(ctx context.Context, now time.Time, update string, args map[string]any) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var hooks []string
+		if err := tx.Raw(update, args).Scan(&hooks).Error; err != nil {
+			return err
+		}
+		n = int64(len(hooks))
+		return markDue(tx, distinct(hooks), now, false)
+	})
+	return n, err
+}
+
+// distinct returns ids without repeats, in first-seen order.
+func distinct(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // holderOrNil stores an empty holder as NULL.
@@ -595,17 +645,18 @@ func (s *Store) Unregister(ctx context.Context, id string) error {
 // forgets those dispatchers once they hold nothing.
 func (s *Store) ReapStale(ctx context.Context, now, staleBefore time.Time, self string) (int64, error) {
 	args := map[string]any{"pending": string(StatusPending), "now": now, "stale": staleBefore, "self": self}
-	res := s.db.WithContext(ctx).Exec(`UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
+	n, err := s.requeue(ctx, now, `UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
 		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now
-		WHERE status = `+sqlSending+` AND lease_holder IN (SELECT id FROM dispatchers WHERE beat_at < @stale AND id <> @self)`, args)
-	if res.Error != nil {
-		return 0, fmt.Errorf("reap leases of stale dispatchers: %w", res.Error)
+		WHERE status = `+sqlSending+` AND lease_holder IN (SELECT id FROM dispatchers WHERE beat_at < @stale AND id <> @self)
+		RETURNING webhook_id`, args)
+	if err != nil {
+		return 0, fmt.Errorf("reap leases of stale dispatchers: %w", err)
 	}
 	if err := s.db.WithContext(ctx).Exec(`DELETE FROM dispatchers p WHERE beat_at < @stale AND id <> @self
 		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.status = `+sqlSending+` AND d.lease_holder = p.id)`, args).Error; err != nil {
 		return 0, fmt.Errorf("forget stale dispatchers: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
 }
 
 // ClaimOne leases one delivery of the account to holder for a manual

@@ -142,11 +142,11 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 	defer bound.Stop()
 	select {
 	case <-p.recorder.done:
-		return nil
 	case <-bound.C:
+		p.recorder.giveUp()
 	case <-ctx.Done():
+		p.recorder.giveUp()
 	}
-	p.recorder.giveUp()
 	<-p.sender.done
 	<-p.recorder.done
 	p.heart.stop()

@@ -123,6 +123,8 @@ func TestTwoDispatchersShareTheQueue(t *testing.T) {
 	}
 	d1, d2 := f.dispatcher(t, real), f.dispatcher(t, real)
 	ctx := context.Background()
+	registered := func() (n int64) { f.db.Raw("SELECT count(*) FROM dispatchers").Scan(&n); return n }
+	before := registered()
 	d1.Start(ctx)
 	d2.Start(ctx)
 	const n = 1000
@@ -139,6 +141,10 @@ func TestTwoDispatchersShareTheQueue(t *testing.T) {
 		if err := d.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A clean stop ends the heartbeat and unregisters.
+	if n := registered(); n != before {
+		t.Errorf("%d dispatchers registered after both stopped, %d before", n, before)
 	}
 	mu.Lock()
 	defer mu.Unlock()

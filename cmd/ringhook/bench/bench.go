@@ -6,11 +6,12 @@
 //	B  sustained throughput: events pre-ingested, then delivered as fast as possible
 //	C  event-to-delivery latency at a fixed ingest rate
 //	I  isolation: a healthy webhook alone, then beside five broken receivers
+//	W  idle webhooks: B with 10 webhooks, then beside --idle-webhooks idle ones; idle CPU
 //
 // It runs on a throwaway database (devdb.NewScratch: on DATABASE_URL's
 // server, or on a private durable PostgreSQL) and touches the data only
 // through the Store, like the server does; its own handle only reads for
-// verification and runs the commit probe and CHECKPOINT.
+// verification and runs the commit probe, CHECKPOINT and (phase W) VACUUM.
 package bench
 
 import (
@@ -25,10 +26,10 @@ import (
 	"github.com/ringhook/ringhook/web/dispatch"
 )
 
-const usage = `usage: ringhook bench [--phases A,B,C,I] [--events 20000] [--rate 200] [--latency-for 10s] [--workers W] [--webhooks 4]
+const usage = `usage: ringhook bench [--phases A,B,C,I,W] [--events 20000] [--rate 200] [--latency-for 10s] [--workers W] [--webhooks 4]
                       [--per-webhook N] [--batch N] [--poll 500ms] [--ingesters 8] [--ceiling-for 5s] [--max-wait 10m]
                       [--iso-events 1000] [--iso-max 2m] [--broken-timeout 10s] [--slow-answer 5s] [--huge-mb 100]
-                      [--receiver-port 0] [--broken-port 0] [--pg-port 0] [--cpuprofile FILE] [--trace-sql]`
+                      [--idle-webhooks 50000] [--idle-for 10s] [--receiver-port 0] [--broken-port 0] [--pg-port 0] [--cpuprofile FILE] [--trace-sql]`
 
 // The targets the report compares against; missing them is not an error.
 const (
@@ -36,10 +37,12 @@ const (
 	targetP99        = 50 * time.Millisecond // event-to-delivery at targetRate
 	targetRate       = 200                   // events/s
 	targetIsolation  = 0.9                   // healthy throughput beside broken receivers / alone
+	targetIdleRatio  = 0.9                   // phase W: throughput beside idle webhooks / without
+	targetIdleCPU    = 0.01                  // phase W: cores busy with nothing to do
 )
 
 // allPhases are the phase letters, in the order they run.
-const allPhases = "ABCI"
+const allPhases = "ABCIW"
 
 // Env is what the benchmark takes from the environment.
 type Env struct {
@@ -68,6 +71,9 @@ type options struct {
 	SlowAnswer    time.Duration // phase I: how long the slow receiver takes
 	HugeMB        int           // phase I: body size of the huge-body receiver
 
+	IdleWebhooks int           // phase W: idle enabled webhooks added
+	IdleFor      time.Duration // phase W: how long idle CPU is measured
+
 	ReceiverPort int // healthy receiver (0: any free port)
 	BrokenPort   int // first of the five broken receivers' ports (0: any free ones)
 	PGPort       int // the private PostgreSQL (0: any free port; unused with DATABASE_URL)
@@ -89,11 +95,11 @@ func parsePhases(s string) (string, error) {
 				out = append(out, byte(r))
 			}
 		default:
-			return "", fmt.Errorf("bench: --phases: unknown phase %q (choose from A, B, C, I)", r)
+			return "", fmt.Errorf("bench: --phases: unknown phase %q (choose from A, B, C, I, W)", r)
 		}
 	}
 	if len(out) == 0 {
-		return "", errors.New("bench: --phases: give at least one of A, B, C, I")
+		return "", errors.New("bench: --phases: give at least one of A, B, C, I, W")
 	}
 	slices.SortFunc(out, func(a, b byte) int { return strings.IndexByte(allPhases, a) - strings.IndexByte(allPhases, b) })
 	return string(out), nil
@@ -106,7 +112,7 @@ func parseFlags(args []string, defaultWorkers int, stderr io.Writer) (options, e
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
 	var o options
-	phases := fs.String("phases", "A,B,C,I", "phases to run: A ceiling, B throughput, C latency, I isolation (e.g. --phases B for a quick run)")
+	phases := fs.String("phases", "A,B,C,I,W", "phases to run: A ceiling, B throughput, C latency, I isolation, W idle webhooks (e.g. --phases B for a quick run)")
 	fs.IntVar(&o.Events, "events", 20000, "phase B: events ingested before the dispatcher starts")
 	fs.Float64Var(&o.Rate, "rate", targetRate, "phase C: events ingested per second")
 	fs.DurationVar(&o.LatencyFor, "latency-for", 10*time.Second, "phase C: how long to ingest at --rate")
@@ -123,6 +129,8 @@ func parseFlags(args []string, defaultWorkers int, stderr io.Writer) (options, e
 	fs.DurationVar(&o.BrokenTimeout, "broken-timeout", 10*time.Second, "phase I: timeout setting of the broken webhooks (whole seconds, 1s..60s; 10s is the product default)")
 	fs.DurationVar(&o.SlowAnswer, "slow-answer", 5*time.Second, "phase I: how long the slow receiver takes to answer")
 	fs.IntVar(&o.HugeMB, "huge-mb", 100, "phase I: megabytes in each answer of the huge-body receiver")
+	fs.IntVar(&o.IdleWebhooks, "idle-webhooks", 50000, "phase W: idle enabled webhooks added (spread over 100 accounts) before phase B runs again")
+	fs.DurationVar(&o.IdleFor, "idle-for", 10*time.Second, "phase W: how long the idle dispatcher's CPU is measured")
 	fs.IntVar(&o.ReceiverPort, "receiver-port", 0, "port of the healthy receiver on 127.0.0.1 (0: any free port)")
 	fs.IntVar(&o.BrokenPort, "broken-port", 0, "phase I: first of five consecutive ports of the broken receivers on 127.0.0.1 (0: any free ports)")
 	fs.IntVar(&o.PGPort, "pg-port", 0, "port of the private PostgreSQL when DATABASE_URL is unset (0: any free port)")
@@ -163,6 +171,10 @@ func parseFlags(args []string, defaultWorkers int, stderr io.Writer) (options, e
 		return o, errors.New("bench: --broken-timeout must be whole seconds between 1s and 60s (a webhook's timeout setting)")
 	case o.SlowAnswer < 0 || o.SlowAnswer > time.Minute:
 		return o, errors.New("bench: --slow-answer must be between 0 and 1m")
+	case o.IdleWebhooks < idleAccounts || o.IdleWebhooks > 1_000_000:
+		return o, errors.New("bench: --idle-webhooks must be between 100 and 1000000")
+	case o.IdleFor < time.Second || o.IdleFor > 10*time.Minute:
+		return o, errors.New("bench: --idle-for must be between 1s and 10m")
 	case o.HugeMB < 1 || o.HugeMB > 1024:
 		return o, errors.New("bench: --huge-mb must be between 1 and 1024")
 	case !portOK(o.ReceiverPort) || !portOK(o.PGPort) || !portOK(o.BrokenPort) || o.BrokenPort > 65535-int(numBrokenKinds)+1:
@@ -175,8 +187,8 @@ func parseFlags(args []string, defaultWorkers int, stderr io.Writer) (options, e
 func (o options) effectiveFlags() string {
 	s := fmt.Sprintf("--phases %s --events %d --rate %g --latency-for %s --workers %d --webhooks %d --per-webhook %d --batch %d --poll %s --ingesters %d --ceiling-for %s --max-wait %s",
 		strings.Join(strings.Split(o.Phases, ""), ","), o.Events, o.Rate, o.LatencyFor, o.Workers, o.Webhooks, o.PerWebhook, o.Batch, o.Poll, o.Ingesters, o.CeilingFor, o.MaxWait)
-	s += fmt.Sprintf(" --iso-events %d --iso-max %s --broken-timeout %s --slow-answer %s --huge-mb %d --receiver-port %d --broken-port %d --pg-port %d",
-		o.IsoEvents, o.IsoMax, o.BrokenTimeout, o.SlowAnswer, o.HugeMB, o.ReceiverPort, o.BrokenPort, o.PGPort)
+	s += fmt.Sprintf(" --iso-events %d --iso-max %s --broken-timeout %s --slow-answer %s --huge-mb %d --idle-webhooks %d --idle-for %s --receiver-port %d --broken-port %d --pg-port %d",
+		o.IsoEvents, o.IsoMax, o.BrokenTimeout, o.SlowAnswer, o.HugeMB, o.IdleWebhooks, o.IdleFor, o.ReceiverPort, o.BrokenPort, o.PGPort)
 	if o.CPUProfile != "" {
 		s += " --cpuprofile " + shellQuote(o.CPUProfile)
 	}

@@ -127,12 +127,12 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Phases != "ABCI" || o.Events != 20000 || o.Rate != 200 || o.LatencyFor != 10*time.Second || o.Workers != 32 || o.Webhooks != 4 || o.CeilingFor != 5*time.Second ||
+	if o.Phases != "ABCIW" || o.IdleWebhooks != 50000 || o.IdleFor != 10*time.Second || o.Events != 20000 || o.Rate != 200 || o.LatencyFor != 10*time.Second || o.Workers != 32 || o.Webhooks != 4 || o.CeilingFor != 5*time.Second ||
 		o.IsoEvents != 1000 || o.BrokenTimeout != 10*time.Second || o.SlowAnswer != 5*time.Second || o.HugeMB != 100 {
 		t.Errorf("defaults: %+v", o)
 	}
-	want := "--phases A,B,C,I --events 20000 --rate 200 --latency-for 10s --workers 32 --webhooks 4 --per-webhook 8 --batch 64 --poll 500ms --ingesters 8 --ceiling-for 5s --max-wait 10m0s" +
-		" --iso-events 1000 --iso-max 2m0s --broken-timeout 10s --slow-answer 5s --huge-mb 100 --receiver-port 0 --broken-port 0 --pg-port 0"
+	want := "--phases A,B,C,I,W --events 20000 --rate 200 --latency-for 10s --workers 32 --webhooks 4 --per-webhook 8 --batch 64 --poll 500ms --ingesters 8 --ceiling-for 5s --max-wait 10m0s" +
+		" --iso-events 1000 --iso-max 2m0s --broken-timeout 10s --slow-answer 5s --huge-mb 100 --idle-webhooks 50000 --idle-for 10s --receiver-port 0 --broken-port 0 --pg-port 0"
 	if got := o.effectiveFlags(); got != want {
 		t.Errorf("effectiveFlags = %s\nwant %s", got, want)
 	}
@@ -142,7 +142,8 @@ func TestParseFlags(t *testing.T) {
 	}
 	for _, bad := range [][]string{{"--events", "0"}, {"--rate", "-1"}, {"--workers", "0"}, {"--webhooks", "0"}, {"--latency-for", "1ms"}, {"extra"},
 		{"--phases", ""}, {"--phases", "A,X"}, {"--receiver-port", "70000"}, {"--broken-port", "65533"}, {"--pg-port", "-1"},
-		{"--broken-timeout", "1500ms"}, {"--broken-timeout", "0s"}, {"--huge-mb", "0"}, {"--iso-events", "0"}, {"--iso-max", "10ms"}} {
+		{"--broken-timeout", "1500ms"}, {"--broken-timeout", "0s"}, {"--huge-mb", "0"}, {"--iso-events", "0"}, {"--iso-max", "10ms"},
+		{"--idle-webhooks", "99"}, {"--idle-for", "0s"}} {
 		if _, err := parseFlags(bad, 32, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", bad)
 		}
@@ -185,7 +186,7 @@ func TestSink(t *testing.T) {
 
 func TestParsePhases(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"A,B,C,I", "ABCI"}, {"i,a", "AI"}, {"B", "B"}, {"C C", "C"}, {"ICBA", "ABCI"},
+		{"A,B,C,I", "ABCI"}, {"i,a", "AI"}, {"B", "B"}, {"C C", "C"}, {"ICBA", "ABCI"}, {"w,b", "BW"},
 	}
 	for _, tc := range tests {
 		if got, err := parsePhases(tc.in); err != nil || got != tc.want {
@@ -270,7 +271,8 @@ func TestRunSmall(t *testing.T) {
 	defer cancel()
 	var out, errOut bytes.Buffer
 	args := []string{"--events", "200", "--webhooks", "2", "--rate", "100", "--latency-for", "300ms", "--ceiling-for", "200ms",
-		"--iso-events", "100", "--iso-max", "20s", "--broken-timeout", "1s", "--slow-answer", "100ms", "--huge-mb", "1", "--workers", "16"}
+		"--iso-events", "100", "--iso-max", "20s", "--broken-timeout", "1s", "--slow-answer", "100ms", "--huge-mb", "1", "--workers", "16",
+		"--idle-webhooks", "1000", "--idle-for", "1s"}
 	err := Run(ctx, Env{DatabaseURL: os.Getenv("TEST_DATABASE_URL"), DefaultWorkers: 32}, args, &out, &errOut)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, errOut.String())
@@ -282,6 +284,8 @@ func TestRunSmall(t *testing.T) {
 		"CPU per delivery: ringhook", "C latency     30 events", "CHECKPOINT taken before phase C",
 		"I alone       healthy webhook: 100 deliveries succeeded", "I beside", "isolation ratio (beside / alone)",
 		"hanging", "connection reset", "huge body",
+		"W  idle webhooks: phase B with 10 webhooks, then beside 1000 idle enabled webhooks in 100 accounts",
+		"beside 1000 idle webhooks", "claim, nothing due", "idle CPU over 1s",
 	} {
 		if !strings.Contains(rep, want) {
 			t.Errorf("report lacks %q:\n%s", want, rep)
@@ -315,7 +319,7 @@ func TestRunPhasesSubset(t *testing.T) {
 	if !strings.Contains(rep, "A ceiling") || !strings.Contains(rep, fmt.Sprintf("receiver    http://127.0.0.1:%d ", port)) {
 		t.Errorf("report lacks phase A or the receiver on port %d:\n%s", port, rep)
 	}
-	for _, absent := range []string{"B throughput", "C latency", "I alone", "isolation ratio"} {
+	for _, absent := range []string{"B throughput", "C latency", "I alone", "isolation ratio", "W  idle webhooks"} {
 		if strings.Contains(rep, absent) {
 			t.Errorf("--phases A reported %q:\n%s", absent, rep)
 		}

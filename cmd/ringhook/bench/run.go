@@ -154,7 +154,7 @@ func measure(ctx context.Context, env Env, o options, args []string, stderr io.W
 	for _, ph := range []struct {
 		letter byte
 		run    func(context.Context) error
-	}{{'A', b.ceiling}, {'B', b.throughput}, {'C', b.latency}, {'I', b.isolation}} {
+	}{{'A', b.ceiling}, {'B', b.throughput}, {'C', b.latency}, {'I', b.isolation}, {'W', b.idleWebhooks}} {
 		if !o.has(ph.letter) {
 			continue
 		}

@@ -1,0 +1,142 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The due set is webhooks.next_due_at (migration 0013): for every webhook
+// with pending deliveries it is at or before the earliest next_attempt_at
+// among them. Every statement that makes a delivery pending lowers it
+// (markDue from ingest, the reapers and replays, and healthSQL for
+// retries); only
+// settleDue raises it or clears it, and only under a row lock that makes
+// that safe (see settleDue). A stale early value costs a claim an empty
+// probe, never a missed delivery; a late one would starve, so none is
+// ever written without that lock.
+
+// markDueSQL lowers the due time of webhooks that just got pending
+// deliveries to @due (keeping an earlier one), locking the rows it writes
+// in id order so concurrent writers cannot deadlock. A writer that inserted
+// the deliveries already holds a key share lock on each webhook (taken by
+// the foreign-key check) until it commits, which settleDue's FOR UPDATE
+// SKIP LOCKED respects, so webhooks already due earlier are skipped
+// without a lock. Writers that only moved existing rows to pending hold no
+// such lock and pass @always: every webhook is then locked and written,
+// and the new due time is computed from the row as it is once the lock is
+// held.
+const markDueSQL = `
+UPDATE webhooks w SET next_due_at = least(coalesce(w.next_due_at, CAST(@due AS timestamptz)), CAST(@due AS timestamptz))
+FROM (SELECT id FROM webhooks WHERE id = ANY(CAST(@hook_ids AS text[]))
+	AND (CAST(@always AS boolean) OR next_due_at IS NULL OR next_due_at > @due) ORDER BY id FOR NO KEY UPDATE) l
+WHERE w.id = l.id`
+
+// markDue puts hookIDs in the due set at due (or keeps their earlier due
+// time), in the transaction that made their deliveries pending; inserted
+// says that transaction inserted those deliveries (see markDueSQL).
+func markDue(tx *gorm.DB, hookIDs []string, due time.Time, inserted bool) error {
+	if len(hookIDs) == 0 {
+		return nil
+	}
+	if err := tx.Exec(markDueSQL, map[string]any{"hook_ids": pgArray[string](hookIDs), "due": due, "always": !inserted}).Error; err != nil {
+		return fmt.Errorf("mark webhooks due: %w", err)
+	}
+	return nil
+}
+
+// settleBatch bounds how many stale due entries one settle corrects.
+const settleBatch = 500
+
+// settleInterval is how often Claim corrects the due set at most: stale
+// entries only cost claims an empty probe each, so this trades a little
+// of that for fewer statements.
+const settleInterval = 200 * time.Millisecond
+
+// settleGate rate-limits settleDue per Store.
+type settleGate struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+// due reports whether a settle should run at now, and if so books it.
+func (g *settleGate) due(now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.last.IsZero() && now.After(g.last) && now.Sub(g.last) < settleInterval {
+		return false
+	}
+	g.last = now
+	return true
+}
+
+// settleDue moves the due time of webhooks in the due set that have no
+// pending delivery due at now to their next pending delivery's time, or
+// takes them out of the set. It first locks those webhooks FOR UPDATE SKIP
+// LOCKED: a writer adding pending deliveries holds a key share lock on the
+// webhook until it commits, so its webhook is skipped; a writer that comes
+// later waits for this transaction and then marks the webhook due again.
+// The second statement reads with a snapshot taken after the locks, so it
+// sees every delivery committed before them.
+func (s *Store) settleDue(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ids []string
+		if err := tx.Raw(`SELECT w.id FROM webhooks w
+			WHERE w.enabled AND w.next_due_at IS NOT NULL AND w.next_due_at <= @now
+				AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.status = `+sqlPending+` AND d.next_attempt_at <= @now)
+			ORDER BY w.next_due_at, w.id LIMIT @limit
+			FOR UPDATE OF w SKIP LOCKED`, map[string]any{"now": now, "limit": settleBatch}).Scan(&ids).Error; err != nil {
+			return fmt.Errorf("settle due webhooks: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		n = len(ids)
+		if err := tx.Exec(`UPDATE webhooks w SET next_due_at = (SELECT min(d.next_attempt_at) FROM deliveries d
+				WHERE d.webhook_id = w.id AND d.status = `+sqlPending+`)
+			WHERE w.id = ANY(CAST(@ids AS text[]))`, map[string]any{"ids": pgArray[string](ids)}).Error; err != nil {
+			return fmt.Errorf("settle due webhooks: %w", err)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// SeedIdleWebhooks adds accounts new accounts with perAccount enabled
+// webhooks each (POST to url, every call event, no deliveries) in two
+// set-based statements: the benchmark and tests measure what idle webhooks
+// cost the dispatcher. Every webhook shares one sealed signing secret.
+func (s *Store) SeedIdleWebhooks(ctx context.Context, accounts, perAccount int, url string) error {
+	if accounts < 1 || perAccount < 1 {
+		return fmt.Errorf("seed idle webhooks: %d accounts × %d webhooks", accounts, perAccount)
+	}
+	secret, err := s.seal(NewID("whsec_"))
+	if err != nil {
+		return fmt.Errorf("seed idle webhooks: %w", err)
+	}
+	prefix := NewID("idle_")
+	now := s.now()
+	args := map[string]any{"prefix": prefix, "accounts": accounts, "per": perAccount, "url": url, "secret": secret, "now": now}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO accounts (id, name, time_zone, default_country, created_at)
+			SELECT @prefix || '_' || a, 'Idle ' || @prefix || ' ' || a, 'UTC', 'US', @now FROM generate_series(1, CAST(@accounts AS int)) a`, args).Error; err != nil {
+			return fmt.Errorf("seed idle accounts: %w", err)
+		}
+		if err := tx.Exec(`INSERT INTO webhooks (id, account_id, name, event_types, url, method, content_type, max_attempts, timeout_ms,
+				signing_secret, created_by, updated_by, created_at, updated_at)
+			SELECT @prefix || '_' || a || '_' || h, @prefix || '_' || a, 'idle ' || h, ARRAY['call.hangup', 'call.missed', 'call.answered'],
+				@url, 'POST', 'application/json', 5, 10000, @secret, 'seed', 'seed', @now, @now
+			FROM generate_series(1, CAST(@accounts AS int)) a, generate_series(1, CAST(@per AS int)) h`, args).Error; err != nil {
+			return fmt.Errorf("seed idle webhooks: %w", err)
+		}
+		// Statistics as autovacuum would leave them, without waiting for it.
+		if err := tx.Exec(`ANALYZE accounts, webhooks`).Error; err != nil {
+			return fmt.Errorf("seed idle webhooks: analyze: %w", err)
+		}
+		return nil
+	})
+}
