@@ -72,6 +72,7 @@ func routes(e *echo.Echo, h *Handler) {
 	read, ingest := h.RequireScope(models.ScopeRead), h.RequireScope(models.ScopeIngest)
 	api.GET("/account", h.APIAccount, read)
 	api.POST("/events", h.APIIngestEvent, ingest, h.Idempotent)
+	api.POST("/events/batch", h.APIIngestBatch, ingest, h.Idempotent)
 
 	// Vendor dialects (docs/migrating.md): each authenticates and answers
 	// errors its vendor's way. Kazoo's paths sit under /api/v1 but are
