@@ -24,6 +24,20 @@ func batchEvent(accountID, id, typ string) *models.Event {
 		Payload: models.JSON[map[string]any]{V: map[string]any{"event": typ, "event_id": id}}}
 }
 
+// batchAccount is a new account removed (with its due deliveries) when the
+// test ends: each test's Store has its own ephemeral keyring, so another
+// test's Claim must not meet these webhooks.
+func batchAccount(t *testing.T, s *models.Store) *models.Account {
+	t.Helper()
+	acc := newAccount(t, s)
+	t.Cleanup(func() {
+		if err := s.DB().Exec("DELETE FROM accounts WHERE id = ?", acc.ID).Error; err != nil {
+			t.Errorf("remove account: %v", err)
+		}
+	})
+	return acc
+}
+
 func countRows(t *testing.T, s *models.Store, table, accountID string) int64 {
 	t.Helper()
 	var n int64
@@ -40,7 +54,7 @@ func countRows(t *testing.T, s *models.Store, table, accountID string) int64 {
 func TestIngestBatch(t *testing.T) {
 	s := newStore(t, func() time.Time { return fixtureBase })
 	ctx := context.Background()
-	acc := newAccount(t, s)
+	acc := batchAccount(t, s)
 	newWebhook(t, s, acc.ID, "a") // hangup, missed, answered
 	newWebhook(t, s, acc.ID, "b")
 	old := batchEvent(acc.ID, "evt_old", "call.hangup")
@@ -117,7 +131,7 @@ func TestIngestBatch(t *testing.T) {
 func TestIngestBatchAtomic(t *testing.T) {
 	s := newStore(t, func() time.Time { return fixtureBase })
 	ctx := context.Background()
-	acc := newAccount(t, s)
+	acc := batchAccount(t, s)
 	newWebhook(t, s, acc.ID, "a")
 	broken := func(ev *models.Event, hooks []models.Webhook) []models.NewDelivery {
 		out := planAll(ev, hooks)
