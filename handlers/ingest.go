@@ -52,7 +52,8 @@ func (h *Handler) APIIngestEvent(c echo.Context) error {
 	if k := apiKey(c); k != nil && k.TestMode() {
 		ingest = h.ingester.IngestTest
 	}
-	res, err := ingest(c.Request().Context(), currentAccount(c).ID, event)
+	acc := currentAccount(c) // loaded by RequireAPIKey: ingest takes its default country from it
+	res, err := ingest(models.WithAccount(c.Request().Context(), acc), acc.ID, event)
 	if err != nil {
 		return fmt.Errorf("ingest event: %w", err) // FieldErrors answer 422 with one message per field
 	}
@@ -123,7 +124,8 @@ func (h *Handler) APIIngestBatch(c echo.Context) error {
 	if k := apiKey(c); k != nil && k.TestMode() {
 		ingest = h.ingester.IngestBatchTest
 	}
-	res, err := ingest(c.Request().Context(), currentAccount(c).ID, valid)
+	acc := currentAccount(c)
+	res, err := ingest(models.WithAccount(c.Request().Context(), acc), acc.ID, valid)
 	if err != nil {
 		return fmt.Errorf("ingest batch: %w", err)
 	}

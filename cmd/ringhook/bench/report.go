@@ -50,6 +50,9 @@ type report struct {
 
 	// I
 	IsoAlone, IsoBeside isoResult
+
+	// G
+	HTTP []httpRun
 }
 
 // isoResult is one run of phase I: the healthy webhook's deliveries.
@@ -136,6 +139,9 @@ func (r *report) write(w io.Writer) {
 	}
 	if strings.Contains(r.Phases, "I") {
 		r.writeI(p)
+	}
+	if strings.Contains(r.Phases, "G") {
+		r.writeG(p)
 	}
 }
 

@@ -117,7 +117,7 @@ func Run(ctx context.Context, env Env, args []string, stdout, stderr io.Writer) 
 	for _, ph := range []struct {
 		letter byte
 		run    func(context.Context) error
-	}{{'A', b.ceiling}, {'B', b.throughput}, {'C', b.latency}, {'I', b.isolation}} {
+	}{{'A', b.ceiling}, {'B', b.throughput}, {'C', b.latency}, {'I', b.isolation}, {'G', b.httpIngest}} {
 		if !o.has(ph.letter) {
 			continue
 		}
