@@ -31,20 +31,13 @@ func (h *Handler) RequireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return apiUnauthorized(c, msg, plain != "")
 		}
 		ctx := c.Request().Context()
-		k, err := h.store.AuthenticateAPIKey(ctx, plain)
+		k, acc, err := h.store.AuthenticateAPIKeyAccount(ctx, plain) // one query for both
 		if errors.Is(err, models.ErrInvalidCredentials) {
 			h.log.Info("api key refused", "ip", c.RealIP(), "path", c.Request().URL.Path)
 			return apiUnauthorized(c, "The API key is not valid: it is unknown or has been revoked.", true)
 		}
 		if err != nil {
 			return fmt.Errorf("authenticate api key: %w", err)
-		}
-		acc, err := h.store.Account(ctx, k.AccountID)
-		if errors.Is(err, models.ErrNotFound) {
-			return apiUnauthorized(c, "The API key is not valid: it is unknown or has been revoked.", true)
-		}
-		if err != nil {
-			return fmt.Errorf("load account of api key: %w", err)
 		}
 		c.Set(ctxAPIKey, k)
 		c.Set(ctxAccount, acc)

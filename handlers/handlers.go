@@ -28,6 +28,7 @@ type Store interface {
 	UserByID(ctx context.Context, userID string) (*models.User, error)
 	Account(ctx context.Context, accountID string) (*models.Account, error)
 	AuthenticateAPIKey(ctx context.Context, plain string) (*models.APIKey, error)
+	AuthenticateAPIKeyAccount(ctx context.Context, plain string) (*models.APIKey, *models.Account, error)
 	CreateAPIKey(ctx context.Context, accountID string, who models.Actor, in models.NewAPIKey) (*models.APIKey, string, error)
 	APIKeys(ctx context.Context, accountID string) ([]models.APIKey, error)
 	RevokeAPIKey(ctx context.Context, accountID, id string, who models.Actor) error

@@ -45,3 +45,30 @@ func TestIngestWhileDatabaseAway(t *testing.T) {
 		t.Fatalf("the retried event must be a duplicate now: %s", handlertest.Describe(again))
 	}
 }
+
+// TestIngestBatchWhileDatabaseAway: a batch sent while PostgreSQL is
+// unreachable answers 503 and stores nothing; sent again once it is back,
+// every event is accepted once.
+func TestIngestBatchWhileDatabaseAway(t *testing.T) {
+	app := handlertest.NewWith(t, handlertest.Options{DBProxy: true})
+	tn := app.NewTenant(t, models.RoleAdmin)
+	key := mustAPIKey(t, app, tn, "pbx", true)
+	newHangupHook(t, app, tn, "http://127.0.0.1:9/in")
+	c := app.NewClient(t)
+	events := []string{hangup("away0001"), hangup("away0002")}
+
+	app.DBProxy.Stop()
+	if res := postBatch(t, c, key, "", events...); res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("batch with the database away: %s", handlertest.Describe(res))
+	}
+	app.DBProxy.Start()
+	if n := countRows(t, app, "events", "evt_away0001"); n != 0 {
+		t.Fatalf("%d events stored while the database was away", n)
+	}
+	if got := decodeBatch(t, postBatch(t, c, key, "", events...)); got.Accepted != 2 || got.Results[1].Deliveries != 1 {
+		t.Fatalf("batch after the database came back: %+v", got)
+	}
+	if got := decodeBatch(t, postBatch(t, c, key, "", events...)); got.Duplicates != 2 {
+		t.Fatalf("the retried batch must be duplicates now: %+v", got)
+	}
+}

@@ -78,6 +78,7 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	read, ingest := h.RequireScope(models.ScopeRead), h.RequireScope(models.ScopeIngest)
 	api.GET("/account", h.APIAccount, read)
 	api.POST("/events", h.APIIngestEvent, ingest, h.Idempotent)
+	api.POST("/events/batch", h.APIIngestBatch, ingest, h.Idempotent)
 
 	full := h.RequireScope(models.ScopeFull)
 	api.GET("/webhooks", h.APIWebhookList, read)

@@ -116,8 +116,13 @@ func (s *Store) SetDefaultCountry(ctx context.Context, accountID, country string
 	return nil
 }
 
-// DefaultCountry returns the account's default country for phone numbers.
+// DefaultCountry returns the account's default country for phone numbers:
+// from the account ctx carries (WithAccount) when it is this one, else
+// from the database.
 func (s *Store) DefaultCountry(ctx context.Context, accountID string) (string, error) {
+	if a, ok := ctx.Value(accountKey{}).(*Account); ok && a != nil && a.ID == accountID && a.DefaultCountry != "" {
+		return a.DefaultCountry, nil
+	}
 	var c string
 	err := s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", accountID).Pluck("default_country", &c).Error
 	if err != nil {
@@ -250,4 +255,13 @@ func bcryptHash(password string) (string, error) {
 
 func bcryptCompare(hash, password string) error {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
+}
+
+type accountKey struct{}
+
+// WithAccount returns ctx carrying the account a request was authenticated
+// for, as loaded moments ago, so code further down (ingest's default
+// country) need not load it again.
+func WithAccount(ctx context.Context, a *Account) context.Context {
+	return context.WithValue(ctx, accountKey{}, a)
 }

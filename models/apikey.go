@@ -159,24 +159,62 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, who Acto
 
 // AuthenticateAPIKey returns the live key matching plain, updating its last use.
 func (s *Store) AuthenticateAPIKey(ctx context.Context, plain string) (*APIKey, error) {
+	k, _, err := s.authenticateAPIKey(ctx, plain, false)
+	return k, err
+}
+
+// AuthenticateAPIKeyAccount is AuthenticateAPIKey that also returns the
+// key's account, read in the same query (one round trip per API request
+// instead of two).
+func (s *Store) AuthenticateAPIKeyAccount(ctx context.Context, plain string) (*APIKey, *Account, error) {
+	return s.authenticateAPIKey(ctx, plain, true)
+}
+
+// keyWithAccount is an api_keys row with its account's columns.
+type keyWithAccount struct {
+	APIKey            `gorm:"embedded"`
+	AccName           string    `gorm:"column:acc_name"`
+	AccTimeZone       string    `gorm:"column:acc_time_zone"`
+	AccDefaultCountry string    `gorm:"column:acc_default_country"`
+	AccCreatedAt      time.Time `gorm:"column:acc_created_at"`
+}
+
+func (s *Store) authenticateAPIKey(ctx context.Context, plain string, withAccount bool) (*APIKey, *Account, error) {
 	if !strings.HasPrefix(plain, LiveKeyPrefix) && !strings.HasPrefix(plain, TestKeyPrefix) {
-		return nil, ErrInvalidCredentials
+		return nil, nil, ErrInvalidCredentials
 	}
-	var k APIKey
-	err := s.db.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hashKey(plain)).Take(&k).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrInvalidCredentials
+	var row keyWithAccount
+	var acc *Account
+	if withAccount {
+		var rows []keyWithAccount
+		err := s.db.WithContext(ctx).Raw(`SELECT k.*, a.name AS acc_name, a.time_zone AS acc_time_zone, a.default_country AS acc_default_country,
+			a.created_at AS acc_created_at FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hash = ? AND k.revoked_at IS NULL`, hashKey(plain)).
+			Scan(&rows).Error
+		if err != nil {
+			return nil, nil, fmt.Errorf("authenticate api key: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil, nil, ErrInvalidCredentials
+		}
+		row = rows[0]
+		acc = &Account{ID: row.AccountID, Name: row.AccName, TimeZone: row.AccTimeZone, DefaultCountry: row.AccDefaultCountry, CreatedAt: row.AccCreatedAt}
+	} else {
+		err := s.db.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hashKey(plain)).Take(&row.APIKey).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, nil, ErrInvalidCredentials
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("authenticate api key: %w", err)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("authenticate api key: %w", err)
-	}
+	k := row.APIKey
 	now := s.now()
 	// Coarse last-use tracking: one write a minute per key, not one per request.
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
 		if err := s.db.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now).Error; err != nil {
-			return nil, fmt.Errorf("record api key use: %w", err)
+			return nil, nil, fmt.Errorf("record api key use: %w", err)
 		}
 		k.LastUsedAt = &now
 	}
-	return &k, nil
+	return &k, acc, nil
 }

@@ -207,3 +207,26 @@ type TestResult struct {
 	Attempt  *Attempt // nil when the request could not be rendered
 	Request  RenderedRequest
 }
+
+// Batch item statuses: what became of one event of an ingest batch.
+const (
+	BatchAccepted  = "accepted"  // stored, its deliveries queued
+	BatchDuplicate = "duplicate" // its event id was stored before or earlier in the batch
+	BatchInvalid   = "invalid"   // refused with Errors; nothing stored for it
+)
+
+// BatchItem is the outcome of one event of an ingest batch.
+type BatchItem struct {
+	Index      int
+	EventID    string // as sent, when it was a string
+	Status     string // BatchAccepted, BatchDuplicate or BatchInvalid
+	Deliveries int
+	Errors     FieldErrors // when Status is BatchInvalid
+}
+
+// BatchResult is what an ingest batch produced: one item per event, in
+// order, and the totals (which metrics count).
+type BatchResult struct {
+	Items                         []BatchItem
+	Accepted, Duplicates, Invalid int
+}

@@ -26,6 +26,10 @@ type NewDelivery struct {
 	Request   RenderedRequest
 	RenderErr string
 	Test      bool
+	// Event is the event the delivery is for, set by IngestBatch, whose
+	// deliveries span events; nil means the one event insertDeliveries is
+	// given.
+	Event *Event
 }
 
 // PlanFunc turns the webhooks that match an event into deliveries; it runs
@@ -87,6 +91,10 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 	}
 	rows := make([]Delivery, len(planned))
 	for i, p := range planned {
+		ev := ev
+		if p.Event != nil {
+			ev = p.Event
+		}
 		headers, err := s.sealRequestHeaders(p.Webhook, nonNil(p.Request.Headers))
 		if err != nil {
 			return 0, err
@@ -99,12 +107,19 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 		}
 		rows[i] = d
 	}
-	if err := tx.Create(&rows).Error; err != nil {
+	// In statements of at most deliveryInsertRows rows: PostgreSQL takes at
+	// most 65,535 parameters per statement, and a batch's deliveries can
+	// exceed that.
+	if err := tx.CreateInBatches(&rows, deliveryInsertRows).Error; err != nil {
 		return 0, fmt.Errorf("store deliveries: %w", err)
 	}
 	var failed []Attempt
 	var queuedHooks []string
 	for i, p := range planned {
+		ev := ev
+		if p.Event != nil {
+			ev = p.Event
+		}
 		if p.RenderErr == "" {
 			queuedHooks = append(queuedHooks, p.Webhook.ID)
 			continue
@@ -129,6 +144,10 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 	}
 	return len(rows), nil
 }
+
+// deliveryInsertRows keeps one delivery insert under PostgreSQL's
+// parameter limit (a delivery row has fewer than 30 columns).
+const deliveryInsertRows = 2000
 
 // CreateTestDelivery stores a test event and its delivery for one webhook.
 // When claim is true the delivery comes back already leased to holder

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/fault"
 )
 
 // Ingest validates a producer's event, stores it with one rendered delivery
@@ -36,14 +37,7 @@ func (d *Dispatcher) ingestEvent(ctx context.Context, accountID string, raw map[
 	if err != nil {
 		return models.IngestResult{}, fmt.Errorf("ingest: %w", err)
 	}
-	payload, err := catalog.NormalizeFor(raw, country)
-	if err != nil {
-		return models.IngestResult{}, err
-	}
-	if test {
-		payload["test"] = true // reserved: producers cannot set it themselves
-	}
-	ev, err := eventRecord(accountID, payload)
+	ev, err := d.validate(accountID, raw, country, test)
 	if err != nil {
 		return models.IngestResult{}, err
 	}
@@ -55,6 +49,85 @@ func (d *Dispatcher) ingestEvent(ctx context.Context, accountID string, raw map[
 		d.wake()
 	}
 	return res, nil
+}
+
+// IngestBatch validates up to models.MaxIngestBatch events and stores the
+// valid ones with their deliveries in one transaction (Store.IngestBatch).
+// Invalid events are reported per item and do not block the others; an
+// error means nothing of the batch was stored.
+func (d *Dispatcher) IngestBatch(ctx context.Context, accountID string, raws []map[string]any) (models.BatchResult, error) {
+	return d.ingestBatch(ctx, accountID, raws, false)
+}
+
+// IngestBatchTest is IngestBatch for an sk_test_ key: every delivery is a
+// test delivery, as with IngestTest.
+func (d *Dispatcher) IngestBatchTest(ctx context.Context, accountID string, raws []map[string]any) (models.BatchResult, error) {
+	return d.ingestBatch(ctx, accountID, raws, true)
+}
+
+func (d *Dispatcher) ingestBatch(ctx context.Context, accountID string, raws []map[string]any, test bool) (models.BatchResult, error) {
+	if len(raws) > models.MaxIngestBatch {
+		return models.BatchResult{}, fault.Errorf(fault.ErrTooLarge, "A batch holds at most %d events; this one has %d.", models.MaxIngestBatch, len(raws))
+	}
+	country, err := d.store.DefaultCountry(ctx, accountID)
+	if err != nil {
+		return models.BatchResult{}, fmt.Errorf("ingest batch: %w", err)
+	}
+	res := models.BatchResult{Items: make([]models.BatchItem, len(raws))}
+	evs := make([]*models.Event, 0, len(raws))
+	at := make([]int, 0, len(raws)) // index in raws of each stored event
+	for i, raw := range raws {
+		it := &res.Items[i]
+		it.Index = i
+		it.EventID, _ = raw["event_id"].(string)
+		ev, err := d.validate(accountID, raw, country, test)
+		var fe models.FieldErrors
+		switch {
+		case errors.As(err, &fe):
+			it.Status, it.Errors = models.BatchInvalid, fe
+			res.Invalid++
+			continue
+		case err != nil:
+			it.Status, it.Errors = models.BatchInvalid, models.FieldErrors{"occurred_at": err.Error()} // eventRecord fails on nothing else
+			res.Invalid++
+			continue
+		}
+		evs, at = append(evs, ev), append(at, i)
+	}
+	stored, err := d.store.IngestBatch(ctx, accountID, evs, planDeliveries(test))
+	if err != nil {
+		return models.BatchResult{}, fmt.Errorf("ingest batch: %w", err)
+	}
+	queued := false
+	for j, r := range stored {
+		it := &res.Items[at[j]]
+		it.EventID, it.Deliveries = r.EventID, r.Deliveries
+		if r.Duplicate {
+			it.Status = models.BatchDuplicate
+			res.Duplicates++
+			continue
+		}
+		it.Status = models.BatchAccepted
+		res.Accepted++
+		queued = queued || r.Deliveries > 0
+	}
+	if queued {
+		d.wake()
+	}
+	return res, nil
+}
+
+// validate normalizes one producer event for accountID (FieldErrors when
+// it is invalid) and builds its record.
+func (d *Dispatcher) validate(accountID string, raw map[string]any, country string, test bool) (*models.Event, error) {
+	payload, err := catalog.NormalizeFor(raw, country)
+	if err != nil {
+		return nil, err
+	}
+	if test {
+		payload["test"] = true // reserved: producers cannot set it themselves
+	}
+	return eventRecord(accountID, payload)
 }
 
 func eventRecord(accountID string, payload map[string]any) (*models.Event, error) {

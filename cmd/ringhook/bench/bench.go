@@ -7,6 +7,7 @@
 //	C  event-to-delivery latency at a fixed ingest rate
 //	I  isolation: a healthy webhook alone, then beside five broken receivers
 //	W  idle webhooks: B with 10 webhooks, then beside --idle-webhooks idle ones; idle CPU
+//	G  ingest over HTTP (API key, validation, the real server) with the dispatcher running: one event per request, then batches
 //
 // It runs on a throwaway database (devdb.NewScratch: on DATABASE_URL's
 // server, or on a private durable PostgreSQL) and touches the data only
@@ -23,13 +24,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/web/dispatch"
 )
 
-const usage = `usage: ringhook bench [--phases A,B,C,I,W] [--events 20000] [--rate 200] [--latency-for 10s] [--workers W] [--webhooks 4]
+const usage = `usage: ringhook bench [--phases A,B,C,I,W,G] [--events 20000] [--rate 200] [--latency-for 10s] [--workers W] [--webhooks 4]
                       [--per-webhook N] [--batch N] [--poll 500ms] [--ingesters 8] [--ceiling-for 5s] [--max-wait 10m]
                       [--iso-events 1000] [--iso-max 2m] [--broken-timeout 10s] [--slow-answer 5s] [--huge-mb 100]
-                      [--idle-webhooks 50000] [--idle-for 10s] [--receiver-port 0] [--broken-port 0] [--pg-port 0] [--cpuprofile FILE] [--trace-sql]`
+                      [--idle-webhooks 50000] [--idle-for 10s] [--receiver-port 0] [--broken-port 0] [--pg-port 0] [--cpuprofile FILE] [--trace-sql]
+                      [--http-events 20000] [--http-clients 32] [--http-batch-events 100000] [--http-batch 500] [--http-batch-clients 4] [--http-webhooks 1]`
 
 // The targets the report compares against; missing them is not an error.
 const (
@@ -42,7 +45,7 @@ const (
 )
 
 // allPhases are the phase letters, in the order they run.
-const allPhases = "ABCIW"
+const allPhases = "ABCIWG"
 
 // Env is what the benchmark takes from the environment.
 type Env struct {
@@ -78,6 +81,13 @@ type options struct {
 	BrokenPort   int // first of the five broken receivers' ports (0: any free ones)
 	PGPort       int // the private PostgreSQL (0: any free port; unused with DATABASE_URL)
 
+	HTTPEvents       int // phase G: events sent one per request
+	HTTPClients      int // phase G: clients sending one event per request
+	HTTPBatchEvents  int // phase G: events sent in batches
+	HTTPBatch        int // phase G: events per batch request
+	HTTPBatchClients int // phase G: clients sending batches
+	HTTPWebhooks     int // phase G: webhooks, each subscribed to every event
+
 	CPUProfile string
 	TraceSQL   bool
 }
@@ -95,11 +105,11 @@ func parsePhases(s string) (string, error) {
 				out = append(out, byte(r))
 			}
 		default:
-			return "", fmt.Errorf("bench: --phases: unknown phase %q (choose from A, B, C, I, W)", r)
+			return "", fmt.Errorf("bench: --phases: unknown phase %q (choose from A, B, C, I, W, G)", r)
 		}
 	}
 	if len(out) == 0 {
-		return "", errors.New("bench: --phases: give at least one of A, B, C, I, W")
+		return "", errors.New("bench: --phases: give at least one of A, B, C, I, W, G")
 	}
 	slices.SortFunc(out, func(a, b byte) int { return strings.IndexByte(allPhases, a) - strings.IndexByte(allPhases, b) })
 	return string(out), nil
@@ -112,7 +122,7 @@ func parseFlags(args []string, defaultWorkers int, stderr io.Writer) (options, e
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
 	var o options
-	phases := fs.String("phases", "A,B,C,I,W", "phases to run: A ceiling, B throughput, C latency, I isolation, W idle webhooks (e.g. --phases B for a quick run)")
+	phases := fs.String("phases", "A,B,C,I,W", "phases to run: A ceiling, B throughput, C latency, I isolation, W idle webhooks, G HTTP ingest (e.g. --phases B for a quick run)")
 	fs.IntVar(&o.Events, "events", 20000, "phase B: events ingested before the dispatcher starts")
 	fs.Float64Var(&o.Rate, "rate", targetRate, "phase C: events ingested per second")
 	fs.DurationVar(&o.LatencyFor, "latency-for", 10*time.Second, "phase C: how long to ingest at --rate")
@@ -134,7 +144,13 @@ func parseFlags(args []string, defaultWorkers int, stderr io.Writer) (options, e
 	fs.IntVar(&o.ReceiverPort, "receiver-port", 0, "port of the healthy receiver on 127.0.0.1 (0: any free port)")
 	fs.IntVar(&o.BrokenPort, "broken-port", 0, "phase I: first of five consecutive ports of the broken receivers on 127.0.0.1 (0: any free ports)")
 	fs.IntVar(&o.PGPort, "pg-port", 0, "port of the private PostgreSQL when DATABASE_URL is unset (0: any free port)")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of phase B's delivery run to this file (go tool pprof)")
+	fs.IntVar(&o.HTTPEvents, "http-events", 20000, "phase G: events sent one per request to POST /api/v1/events")
+	fs.IntVar(&o.HTTPClients, "http-clients", 32, "phase G: concurrent clients sending one event per request")
+	fs.IntVar(&o.HTTPBatchEvents, "http-batch-events", 100000, "phase G: events sent in batches to POST /api/v1/events/batch")
+	fs.IntVar(&o.HTTPBatch, "http-batch", models.MaxIngestBatch, "phase G: events per batch request")
+	fs.IntVar(&o.HTTPBatchClients, "http-batch-clients", 4, "phase G: concurrent clients sending batches")
+	fs.IntVar(&o.HTTPWebhooks, "http-webhooks", 1, "phase G: webhooks, each subscribed to every event (the dispatcher delivers to them during the run)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of phase B's delivery run (of phase G when B does not run) to this file (go tool pprof)")
 	fs.BoolVar(&o.TraceSQL, "trace-sql", false, "time every SQL statement of phase B's delivery run and report the top ones (adds overhead)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -177,6 +193,14 @@ func parseFlags(args []string, defaultWorkers int, stderr io.Writer) (options, e
 		return o, errors.New("bench: --idle-for must be between 1s and 10m")
 	case o.HugeMB < 1 || o.HugeMB > 1024:
 		return o, errors.New("bench: --huge-mb must be between 1 and 1024")
+	case o.HTTPEvents < 1 || o.HTTPEvents > 5_000_000 || o.HTTPBatchEvents < 1 || o.HTTPBatchEvents > 5_000_000:
+		return o, errors.New("bench: --http-events and --http-batch-events must be between 1 and 5000000")
+	case o.HTTPClients < 1 || o.HTTPClients > 1024 || o.HTTPBatchClients < 1 || o.HTTPBatchClients > 1024:
+		return o, errors.New("bench: --http-clients and --http-batch-clients must be between 1 and 1024")
+	case o.HTTPBatch < 2 || o.HTTPBatch > models.MaxIngestBatch:
+		return o, fmt.Errorf("bench: --http-batch must be between 2 and %d", models.MaxIngestBatch)
+	case o.HTTPWebhooks < 1 || o.HTTPWebhooks > 1000:
+		return o, errors.New("bench: --http-webhooks must be between 1 and 1000")
 	case !portOK(o.ReceiverPort) || !portOK(o.PGPort) || !portOK(o.BrokenPort) || o.BrokenPort > 65535-int(numBrokenKinds)+1:
 		return o, errors.New("bench: --receiver-port, --broken-port (and the four after it) and --pg-port must be ports 0..65535 (0: any free one)")
 	}
@@ -189,6 +213,10 @@ func (o options) effectiveFlags() string {
 		strings.Join(strings.Split(o.Phases, ""), ","), o.Events, o.Rate, o.LatencyFor, o.Workers, o.Webhooks, o.PerWebhook, o.Batch, o.Poll, o.Ingesters, o.CeilingFor, o.MaxWait)
 	s += fmt.Sprintf(" --iso-events %d --iso-max %s --broken-timeout %s --slow-answer %s --huge-mb %d --idle-webhooks %d --idle-for %s --receiver-port %d --broken-port %d --pg-port %d",
 		o.IsoEvents, o.IsoMax, o.BrokenTimeout, o.SlowAnswer, o.HugeMB, o.IdleWebhooks, o.IdleFor, o.ReceiverPort, o.BrokenPort, o.PGPort)
+	if o.has('G') {
+		s += fmt.Sprintf(" --http-events %d --http-clients %d --http-batch-events %d --http-batch %d --http-batch-clients %d --http-webhooks %d",
+			o.HTTPEvents, o.HTTPClients, o.HTTPBatchEvents, o.HTTPBatch, o.HTTPBatchClients, o.HTTPWebhooks)
+	}
 	if o.CPUProfile != "" {
 		s += " --cpuprofile " + shellQuote(o.CPUProfile)
 	}

@@ -325,3 +325,31 @@ func TestRunPhasesSubset(t *testing.T) {
 		}
 	}
 }
+
+// Phase G sends events through the real server, one per request and in
+// batches, and reports both rates with the CPU per event.
+func TestRunPhaseG(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs PostgreSQL and the dispatcher")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	args := []string{"--phases", "G", "--http-events", "60", "--http-clients", "4", "--http-batch-events", "250", "--http-batch", "100", "--http-batch-clients", "2", "--workers", "4"}
+	if err := Run(ctx, Env{DatabaseURL: os.Getenv("TEST_DATABASE_URL"), DefaultWorkers: 32}, args, &out, &errOut); err != nil {
+		t.Fatalf("Run: %v\n%s", err, errOut.String())
+	}
+	rep := out.String()
+	for _, want := range []string{
+		"--http-events 60 --http-clients 4 --http-batch-events 250 --http-batch 100 --http-batch-clients 2 --http-webhooks 1",
+		"G http single        4 clients, 60 events in 60 requests", "G http batch of 100  2 clients, 250 events in 3 requests",
+		"CPU per event: ringhook process",
+	} {
+		if !strings.Contains(rep, want) {
+			t.Errorf("report lacks %q:\n%s", want, rep)
+		}
+	}
+	if strings.Contains(rep, "B throughput") {
+		t.Errorf("--phases G reported phase B:\n%s", rep)
+	}
+}

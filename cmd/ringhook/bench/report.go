@@ -53,6 +53,8 @@ type report struct {
 
 	// W
 	Idle idleResult
+	// G
+	HTTP []httpRun
 }
 
 // isoResult is one run of phase I: the healthy webhook's deliveries.
@@ -142,6 +144,9 @@ func (r *report) write(w io.Writer) {
 	}
 	if strings.Contains(r.Phases, "W") {
 		r.writeW(p)
+	}
+	if strings.Contains(r.Phases, "G") {
+		r.writeG(p)
 	}
 }
 

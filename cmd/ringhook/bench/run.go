@@ -154,7 +154,7 @@ func measure(ctx context.Context, env Env, o options, args []string, stderr io.W
 	for _, ph := range []struct {
 		letter byte
 		run    func(context.Context) error
-	}{{'A', b.ceiling}, {'B', b.throughput}, {'C', b.latency}, {'I', b.isolation}, {'W', b.idleWebhooks}} {
+	}{{'A', b.ceiling}, {'B', b.throughput}, {'C', b.latency}, {'I', b.isolation}, {'W', b.idleWebhooks}, {'G', b.httpIngest}} {
 		if !o.has(ph.letter) {
 			continue
 		}

@@ -1,0 +1,159 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/fault"
+)
+
+// planAll plans one plain delivery per matched webhook.
+func planAll(_ *models.Event, hooks []models.Webhook) []models.NewDelivery {
+	out := make([]models.NewDelivery, len(hooks))
+	for i := range hooks {
+		out[i] = models.NewDelivery{Webhook: &hooks[i], Request: models.RenderedRequest{Method: "POST", URL: hooks[i].URL, Body: []byte("{}")}}
+	}
+	return out
+}
+
+func batchEvent(accountID, id, typ string) *models.Event {
+	return &models.Event{AccountID: accountID, ID: id, Type: typ, OccurredAt: fixtureBase,
+		Payload: models.JSON[map[string]any]{V: map[string]any{"event": typ, "event_id": id}}}
+}
+
+// batchAccount is a new account removed (with its due deliveries) when the
+// test ends: each test's Store has its own ephemeral keyring, so another
+// test's Claim must not meet these webhooks.
+func batchAccount(t *testing.T, s *models.Store) *models.Account {
+	t.Helper()
+	acc := newAccount(t, s)
+	t.Cleanup(func() {
+		if err := s.DB().Exec("DELETE FROM accounts WHERE id = ?", acc.ID).Error; err != nil {
+			t.Errorf("remove account: %v", err)
+		}
+	})
+	return acc
+}
+
+func countRows(t *testing.T, s *models.Store, table, accountID string) int64 {
+	t.Helper()
+	var n int64
+	if err := s.DB().Table(table).Where("account_id = ?", accountID).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestIngestBatch: new events are stored with a delivery per matching
+// webhook (matched per event type), an id stored before and a copy earlier
+// in the batch are duplicates that create nothing, results keep the order
+// of the batch.
+func TestIngestBatch(t *testing.T) {
+	s := newStore(t, func() time.Time { return fixtureBase })
+	ctx := context.Background()
+	acc := batchAccount(t, s)
+	newWebhook(t, s, acc.ID, "a") // hangup, missed, answered
+	newWebhook(t, s, acc.ID, "b")
+	old := batchEvent(acc.ID, "evt_old", "call.hangup")
+	if _, err := s.Ingest(ctx, old, planAll); err != nil {
+		t.Fatal(err)
+	}
+	evs := []*models.Event{
+		batchEvent(acc.ID, "evt_1", "call.hangup"),
+		batchEvent(acc.ID, "evt_old", "call.hangup"),
+		batchEvent(acc.ID, "evt_2", "call.dtmf"), // no webhook takes dtmf
+		batchEvent(acc.ID, "evt_1", "call.hangup"),
+		batchEvent(acc.ID, "evt_3", "call.missed"),
+	}
+	got, err := s.IngestBatch(ctx, acc.ID, evs, planAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []models.IngestResult{
+		{EventID: "evt_1", Deliveries: 2}, {EventID: "evt_old", Deliveries: 2, Duplicate: true},
+		{EventID: "evt_2"}, {EventID: "evt_1", Deliveries: 2, Duplicate: true}, {EventID: "evt_3", Deliveries: 2},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d results, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("result %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if n := countRows(t, s, "events", acc.ID); n != 4 {
+		t.Errorf("events stored: %d, want 4 (old, 1, 2, 3)", n)
+	}
+	if n := countRows(t, s, "deliveries", acc.ID); n != 6 {
+		t.Errorf("deliveries: %d, want 6 (2 each for old, 1, 3)", n)
+	}
+
+	t.Run("the same batch again creates nothing", func(t *testing.T) {
+		again, err := s.IngestBatch(ctx, acc.ID, evs, planAll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range again {
+			if !r.Duplicate || r.Deliveries != want[i].Deliveries {
+				t.Errorf("result %d = %+v", i, r)
+			}
+		}
+		if n := countRows(t, s, "deliveries", acc.ID); n != 6 {
+			t.Errorf("deliveries: %d, want 6", n)
+		}
+	})
+	t.Run("an event of another account is refused", func(t *testing.T) {
+		other := newAccount(t, s)
+		if _, err := s.IngestBatch(ctx, acc.ID, []*models.Event{batchEvent(other.ID, "evt_x", "call.hangup")}, planAll); err == nil {
+			t.Fatal("stored an event of another account")
+		}
+		if n := countRows(t, s, "events", other.ID); n != 0 {
+			t.Errorf("other account has %d events", n)
+		}
+	})
+	t.Run("more than the limit is refused", func(t *testing.T) {
+		big := make([]*models.Event, models.MaxIngestBatch+1)
+		for i := range big {
+			big[i] = batchEvent(acc.ID, models.NewID("evt_"), "call.hangup")
+		}
+		if _, err := s.IngestBatch(ctx, acc.ID, big, planAll); !errors.Is(err, fault.ErrTooLarge) {
+			t.Fatalf("err = %v, want too large", err)
+		}
+	})
+}
+
+// TestIngestBatchAtomic: when a statement fails after the events were
+// inserted (here the delivery insert, on a webhook that does not exist),
+// nothing of the batch is stored.
+func TestIngestBatchAtomic(t *testing.T) {
+	s := newStore(t, func() time.Time { return fixtureBase })
+	ctx := context.Background()
+	acc := batchAccount(t, s)
+	newWebhook(t, s, acc.ID, "a")
+	broken := func(ev *models.Event, hooks []models.Webhook) []models.NewDelivery {
+		out := planAll(ev, hooks)
+		if ev.ID == "evt_3" {
+			ghost := hooks[0]
+			ghost.ID = "wh_doesnotexist"
+			out = append(out, models.NewDelivery{Webhook: &ghost, Request: out[0].Request})
+		}
+		return out
+	}
+	evs := []*models.Event{batchEvent(acc.ID, "evt_1", "call.hangup"), batchEvent(acc.ID, "evt_2", "call.hangup"), batchEvent(acc.ID, "evt_3", "call.hangup")}
+	if _, err := s.IngestBatch(ctx, acc.ID, evs, broken); err == nil {
+		t.Fatal("a failing delivery insert did not fail the batch")
+	}
+	if n := countRows(t, s, "events", acc.ID); n != 0 {
+		t.Errorf("%d events stored by a failed batch", n)
+	}
+	if n := countRows(t, s, "deliveries", acc.ID); n != 0 {
+		t.Errorf("%d deliveries stored by a failed batch", n)
+	}
+	got, err := s.IngestBatch(ctx, acc.ID, evs, planAll)
+	if err != nil || got[0].Duplicate || got[2].Deliveries != 1 {
+		t.Fatalf("retry after the failure: %+v, %v", got, err)
+	}
+}
