@@ -265,3 +265,40 @@ func TestDueSetNeverForgetsPendingWork(t *testing.T) {
 	}
 	t.Logf("%d checks", checks)
 }
+
+// TestFailingWebhookGetsAQuarterOfTheCap: a webhook on a failure streak may
+// have only a quarter of the per-webhook cap in flight, so a few broken
+// receivers cannot hold every worker while healthy webhooks wait; once it
+// answers again (streak reset) it gets the whole cap back.
+func TestFailingWebhookGetsAQuarterOfTheCap(t *testing.T) {
+	now := fixtureBase.Add(48 * time.Hour)
+	s := newStore(t, func() time.Time { return now })
+	ctx := context.Background()
+	parkQueue(t, s)
+	acc := newAccount(t, s)
+	healthy, broken := newWebhook(t, s, acc.ID, "healthy"), newWebhook(t, s, acc.ID, "broken")
+	for range 12 {
+		queueFor(t, s, acc.ID, now, healthy, broken)
+	}
+	if err := s.DB().Exec("UPDATE webhooks SET consecutive_failures = 3, failing_since = ? WHERE id = ?", now, broken.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.Claim(ctx, now, 100, 8, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, b := len(claimedOf(claimed, healthy)), len(claimedOf(claimed, broken)); h != 8 || b != 2 {
+		t.Fatalf("claimed %d of the healthy webhook's and %d of the failing one's; want 8 and 2", h, b)
+	}
+	if err := s.DB().Exec("UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL WHERE id = ?", broken.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is in flight in this caller's view: the whole cap again.
+	claimed, err = s.Claim(ctx, now, 100, 8, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := len(claimedOf(claimed, broken)); b != 8 {
+		t.Fatalf("after the streak ended: claimed %d of its deliveries, want 8", b)
+	}
+}

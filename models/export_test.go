@@ -32,7 +32,7 @@ func (s *Store) ExplainClaim(ctx context.Context, now time.Time) (int, string, e
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var out string
 		if err := tx.Raw("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, FORMAT JSON) "+claimSQL, map[string]any{
-			"now": now, "cap": 100, "limit": 100, "margin": leaseMargin.Seconds(), "busy": "{}", "sending": string(StatusSending),
+			"now": now, "cap": 100, "failing_cap": 25, "limit": 100, "margin": leaseMargin.Seconds(), "busy": "{}", "sending": string(StatusSending),
 			"holder": nil, "manual": string(TriggerManual),
 		}).Row().Scan(&out); err != nil {
 			return err

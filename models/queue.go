@@ -223,6 +223,9 @@ type Claimed struct {
 	PriorStatus DeliveryStatus
 }
 
+// failingCap is the in-flight cap of a webhook on a failure streak.
+func failingCap(perWebhook int) int { return max(1, perWebhook/4) }
+
 // claimSQL leases due deliveries in one statement. Given what the caller
 // has in flight per webhook, for every webhook in the due set (enabled,
 // next_due_at passed: webhooks_due_idx, so idle webhooks are never read)
@@ -231,14 +234,18 @@ type Claimed struct {
 // overall and marks those as sending with a lease of the webhook's timeout
 // plus a margin. A webhook at its cap costs one empty probe, however long
 // its backlog, so a slow receiver cannot starve the others or the database.
+// A webhook whose last attempts failed (a failure streak) gets a quarter
+// of the cap until it answers again: five broken receivers at the full cap
+// would hold every worker of a process while healthy webhooks wait.
 const claimSQL = `
 WITH busy AS (
 	SELECT key AS webhook_id, value::int AS n FROM jsonb_each_text(CAST(@busy AS jsonb))
 ), room AS (
-	SELECT w.id, @cap - coalesce(b.n, 0) AS room, w.timeout_ms, w.max_attempts, w.signing_secret, w.previous_secret,
+	SELECT w.id, (CASE WHEN w.consecutive_failures > 0 THEN CAST(@failing_cap AS int) ELSE CAST(@cap AS int) END) - coalesce(b.n, 0) AS room, w.timeout_ms, w.max_attempts, w.signing_secret, w.previous_secret,
 		w.previous_secret_expires_at
 	FROM webhooks w LEFT JOIN busy b ON b.webhook_id = w.id
-	WHERE w.enabled AND w.next_due_at IS NOT NULL AND w.next_due_at <= @now AND coalesce(b.n, 0) < @cap
+	WHERE w.enabled AND w.next_due_at IS NOT NULL AND w.next_due_at <= @now
+		AND coalesce(b.n, 0) < (CASE WHEN w.consecutive_failures > 0 THEN CAST(@failing_cap AS int) ELSE CAST(@cap AS int) END)
 ), cand AS (
 	SELECT c.id, c.next_attempt_at, r.timeout_ms, r.max_attempts, r.signing_secret, r.previous_secret, r.previous_secret_expires_at
 	FROM room r CROSS JOIN LATERAL (
@@ -288,7 +295,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 	}
 	var rows []claimRow
 	err = s.db.WithContext(ctx).Raw(claimSQL, map[string]any{
-		"now": now, "cap": perWebhook, "limit": limit, "margin": leaseMargin.Seconds(), "busy": string(busy), "sending": string(StatusSending),
+		"now": now, "cap": perWebhook, "failing_cap": failingCap(perWebhook), "limit": limit, "margin": leaseMargin.Seconds(), "busy": string(busy), "sending": string(StatusSending),
 		"holder": holderOrNil(holder), "manual": string(TriggerManual),
 	}).Scan(&rows).Error
 	if err != nil {
