@@ -236,8 +236,12 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func commandLine(args []string) string {
-	parts := []string{"ringhook", "bench"}
+func commandLine(args []string) string { return CommandLine("bench", args) }
+
+// CommandLine is the shell command `ringhook <sub> <args…>` that a report
+// prints so its figures can be reproduced.
+func CommandLine(sub string, args []string) string {
+	parts := []string{"ringhook", sub}
 	for _, a := range args {
 		parts = append(parts, shellQuote(a))
 	}

@@ -32,6 +32,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ringhook/ringhook/cmd/ringhook/bench"
 )
 
 const usage = `usage: ringhook reliability [--scenarios kill,pg,multi,iso,hostile] [--events 1000] [--processes 3] [--pg-down 10s]
@@ -284,20 +286,4 @@ func (r *Result) write(w io.Writer) {
 	}
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func commandLine(args []string) string {
-	parts := []string{"ringhook", "reliability"}
-	for _, a := range args {
-		parts = append(parts, shellQuote(a))
-	}
-	return strings.Join(parts, " ")
-}
+func commandLine(args []string) string { return bench.CommandLine("reliability", args) }
