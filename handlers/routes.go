@@ -88,7 +88,7 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	api.PATCH("/webhooks/:id", h.APIWebhookPatch, full)
 	api.PUT("/webhooks/:id", h.APIWebhookPut, full)
 	api.DELETE("/webhooks/:id", h.APIWebhookDelete, full)
-	api.GET("/webhooks/:id/secret", h.APIWebhookSecret, read)
+	api.GET("/webhooks/:id/secret", h.APIWebhookSecret, full) // the secret signs deliveries: not for read keys
 	api.POST("/webhooks/:id/secret/rotate", h.APIWebhookRotateSecret, full, h.Idempotent)
 	api.POST("/webhooks/:id/enable", h.APIWebhookEnable, full)
 	api.POST("/webhooks/:id/disable", h.APIWebhookDisable, full)
