@@ -146,8 +146,8 @@ func (r *bodyReceiver) last() string {
 
 // TestEveryDialectSeesEveryWebhook: a webhook made through each dialect,
 // renamed in the console, reads back under its new name and its URL
-// through all four dialects, the console list and the Store (the native
-// API has no webhook routes yet).
+// through all four dialects, the native API, the console list and the
+// Store.
 func TestEveryDialectSeesEveryWebhook(t *testing.T) {
 	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
@@ -197,6 +197,13 @@ func TestEveryDialectSeesEveryWebhook(t *testing.T) {
 			}
 			if w, err := app.Store.Webhook(context.Background(), acct, id); err != nil || w.Name != renamed {
 				t.Errorf("store: %+v %v", w, err)
+			}
+			var native apiWebhookData // the native API, validated against its OpenAPI document
+			res := apiDo(t, c, http.MethodGet, "/api/v1/webhooks/"+id, key, "")
+			wantStatus(t, res, http.StatusOK)
+			strictJSON(t, res, &native)
+			if native.Data.ID != id || native.Data.Name != renamed || native.Data.URL != u {
+				t.Errorf("native API: %s %q %s", native.Data.ID, native.Data.Name, native.Data.URL)
 			}
 		})
 	}
