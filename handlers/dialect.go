@@ -40,7 +40,7 @@ type problemWriter func(c echo.Context, status int, code, message string, fields
 
 // dialectErrors makes the errors of the routes it wraps answer in the
 // dialect's envelope (through the one error handler, which logs 5xx once).
-func (h *Handler) dialectErrors(name string, write problemWriter) echo.MiddlewareFunc {
+func (h *Handler) dialectErrors(write problemWriter) echo.MiddlewareFunc {
 	useWriter := useProblemWriter(func(c echo.Context, p Problem) error {
 		return write(c, p.Status, p.Code, p.Message, p.Fields)
 	})
