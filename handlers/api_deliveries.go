@@ -12,7 +12,6 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
-	"github.com/ringhook/ringhook/models/fault"
 )
 
 // apiDelivery is one line of the delivery log.
@@ -271,7 +270,7 @@ func (h *Handler) APIDeliveryRedeliver(c echo.Context) error {
 		return err
 	}
 	if h.redeliver == nil {
-		return fault.Errorf(fault.ErrUnavailable, "Redelivery is unavailable: the dispatcher is not running in this process. Try again later.")
+		return errNoRedelivery
 	}
 	a, err := h.redeliver.Redeliver(ctx, acc.ID, id, actor(c))
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
-	"github.com/ringhook/ringhook/models/fault"
 )
 
 // apiHTTPRequest is a request exactly as it was sent (secrets redacted).
@@ -82,7 +81,7 @@ func testEventType(asked, fallback string) (string, error) {
 // the response received (200 whether or not the receiver accepted it).
 func (h *Handler) APIWebhookTest(c echo.Context) error {
 	if h.tester == nil {
-		return fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
+		return errNoDispatcher
 	}
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	w, err := h.store.Webhook(ctx, acc.ID, c.Param("id"))
@@ -116,7 +115,7 @@ func (h *Handler) APIWebhookTest(c echo.Context) error {
 // when there was no enabled webhook to send to).
 func (h *Handler) APIWebhookTestAll(c echo.Context) error {
 	if h.tester == nil {
-		return fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
+		return errNoDispatcher
 	}
 	var body struct {
 		EventType string `json:"event_type"`

@@ -17,7 +17,6 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
-	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/views/deliveries"
 	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
@@ -306,7 +305,7 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 		return err
 	}
 	if h.redeliver == nil {
-		return fault.Errorf(fault.ErrUnavailable, "Redelivery is unavailable: the dispatcher is not running in this process. Try again later.")
+		return errNoRedelivery
 	}
 	att, err := h.redeliver.Redeliver(ctx, acc.ID, id, actor(c))
 	var notice string

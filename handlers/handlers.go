@@ -124,6 +124,14 @@ func New(d Deps) *Handler {
 		guard: newAPIGuard(d.APILimits), log: d.Log, now: d.Now}
 }
 
+// What a route answers when this process lacks the part it needs (see
+// Deps: a web-only or test process may run without them).
+var (
+	errNoDispatcher = fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
+	errNoRedelivery = fault.Errorf(fault.ErrUnavailable, "Redelivery is unavailable: the dispatcher is not running in this process. Try again later.")
+	errNoIngest     = fault.Errorf(fault.ErrUnavailable, "Event ingest is not available in this process.")
+)
+
 // Context keys set by the auth middleware.
 const (
 	ctxUser    = "ringhook.user"

@@ -36,7 +36,7 @@ type ingestResponse struct {
 // already seen (nothing new is created), 422 for an invalid event.
 func (h *Handler) APIIngestEvent(c echo.Context) error {
 	if h.ingester == nil {
-		return fault.Errorf(fault.ErrUnavailable, "Event ingest is not available in this process.")
+		return errNoIngest
 	}
 	var raw json.RawMessage
 	if err := bindJSON(c, &raw); err != nil {
@@ -87,7 +87,7 @@ type batchResponse struct {
 // others; a copy of an event id earlier in the batch is a duplicate.
 func (h *Handler) APIIngestBatch(c echo.Context) error {
 	if h.ingester == nil {
-		return fault.Errorf(fault.ErrUnavailable, "Event ingest is not available in this process.")
+		return errNoIngest
 	}
 	var body struct {
 		Events []json.RawMessage `json:"events"`

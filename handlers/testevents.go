@@ -48,7 +48,7 @@ func testPanel(w *models.Webhook, selected string) webhooks.TestPanel {
 // and response inline (htmx), or on the webhook's page.
 func (h *Handler) WebhookTest(c echo.Context) error {
 	if h.tester == nil {
-		return fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
+		return errNoDispatcher
 	}
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	w, err := h.store.Webhook(ctx, acc.ID, c.Param("id"))
@@ -98,7 +98,7 @@ func headerLines(hs []models.Header) []webhooks.HeaderLine {
 // account (console) or the key's account (APIs) and says how many.
 func (h *Handler) testAll(c echo.Context) (int, error) {
 	if h.tester == nil {
-		return 0, fault.Errorf(fault.ErrUnavailable, "The dispatcher is not running in this process.")
+		return 0, errNoDispatcher
 	}
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	hooks, err := h.store.Webhooks(ctx, acc.ID)
