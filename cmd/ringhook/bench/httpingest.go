@@ -48,11 +48,7 @@ func (r httpRun) rate() float64 { return perSec(r.Events, r.Elapsed) }
 // and delivering to the sink, fed first one event per request from
 // --http-clients clients, then --http-batch events per request.
 func (b *run) httpIngest(ctx context.Context) error {
-	urls := make([]string, b.o.HTTPWebhooks)
-	for i := range urls {
-		urls[i] = fmt.Sprintf("%s/g/hook/%d", b.sink.base, i+1)
-	}
-	acc, hooks, err := b.newAccount(ctx, "Bench G", urls, 0)
+	acc, hooks, err := b.newAccount(ctx, "Bench G", b.sinkURLs("g", b.o.HTTPWebhooks), 0)
 	if err != nil {
 		return err
 	}

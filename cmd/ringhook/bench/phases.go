@@ -155,11 +155,7 @@ func ingest(ctx context.Context, d *dispatch.Dispatcher, accountID string, event
 
 // throughput is phase B.
 func (b *run) throughput(ctx context.Context) error {
-	urls := make([]string, b.o.Webhooks)
-	for i := range urls {
-		urls[i] = fmt.Sprintf("%s/b/hook/%d", b.sink.base, i+1)
-	}
-	acc, hooks, err := b.newAccount(ctx, "Bench B", urls, 0)
+	acc, hooks, err := b.newAccount(ctx, "Bench B", b.sinkURLs("b", b.o.Webhooks), 0)
 	if err != nil {
 		return err
 	}
@@ -321,11 +317,7 @@ func (b *run) latency(ctx context.Context) error {
 	} else {
 		b.r.Checkpoint = fmt.Sprintf("taken before phase C (%s)", ms(time.Since(cstart)))
 	}
-	urls := make([]string, b.o.Webhooks)
-	for i := range urls {
-		urls[i] = fmt.Sprintf("%s/c/hook/%d", b.sink.base, i+1)
-	}
-	acc, hooks, err := b.newAccount(ctx, "Bench C", urls, 0)
+	acc, hooks, err := b.newAccount(ctx, "Bench C", b.sinkURLs("c", b.o.Webhooks), 0)
 	if err != nil {
 		return err
 	}

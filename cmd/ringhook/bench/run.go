@@ -195,6 +195,16 @@ func openScratch(ctx context.Context, databaseURL string, pgPort int, logf func(
 	return sc, fmt.Sprintf("private PostgreSQL (models/devdb, Fast=false) in %s on 127.0.0.1 %s, database %s", sc.DataDir, port, name), nil
 }
 
+// sinkURLs are n webhook URLs on the sink under /<phase>/hook/, so the
+// sink can tell the phases' deliveries apart.
+func (b *run) sinkURLs(phase string, n int) []string {
+	urls := make([]string, n)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("%s/%s/hook/%d", b.sink.base, phase, i+1)
+	}
+	return urls
+}
+
 // newAccount makes a phase's own account with one webhook per URL, each
 // subscribed to every event the call generator produces. Phases never
 // share an account, so each one's counts are its own.
