@@ -22,15 +22,37 @@ import (
 // docs/migrating.md). Each dialect has its own file (dialect_<vendor>.go)
 // with pure translation functions, its auth and its error envelope.
 
-// dialectPrefixes are the path prefixes the dialects answer; programs call
-// them with API keys and no cookies, so CSRF does not apply.
-var dialectPrefixes = []string{kazooPrefix, backendPrefix, kixiePrefix, dixaPrefix}
+// dialects are the path prefixes the dialects answer, each with its error
+// envelope. Programs call them with API keys and no cookies, so CSRF does
+// not apply. The error handler finds the envelope by path, so an error
+// raised before the dialect's group runs (BodyLimit's 413, say) still
+// answers in the dialect's shape.
+var dialects = []struct {
+	prefix string
+	write  problemWriter
+}{
+	{kazooPrefix, kazooProblem},
+	{backendPrefix, backendProblem},
+	{kixiePrefix, kixieProblem},
+	{dixaPrefix, dixaProblem},
+}
 
 // IsDialectPath reports whether p is a vendor dialect's path. Dialects follow
 // their vendors' documents, not Ringhook's OpenAPI contract, so the contract
 // tests leave them out.
 func IsDialectPath(p string) bool {
-	return slices.ContainsFunc(dialectPrefixes, func(pre string) bool { return strings.HasPrefix(p, pre) })
+	_, ok := dialectWriter(p)
+	return ok
+}
+
+// dialectWriter is the error envelope of the dialect that answers path p.
+func dialectWriter(p string) (ProblemWriter, bool) {
+	for _, d := range dialects {
+		if strings.HasPrefix(p, d.prefix) {
+			return d.write.problem, true
+		}
+	}
+	return nil, false
 }
 
 // problemWriter writes one dialect's error envelope: the one place each
@@ -38,18 +60,18 @@ func IsDialectPath(p string) bool {
 // (problemOf in errors.go), like every other surface.
 type problemWriter func(c echo.Context, status int, code, message string, fields map[string]string) error
 
-// dialectErrors makes the errors of the routes it wraps answer in the
-// dialect's envelope (through the one error handler, which logs 5xx once).
-func (h *Handler) dialectErrors(write problemWriter) echo.MiddlewareFunc {
-	useWriter := useProblemWriter(func(c echo.Context, p Problem) error {
-		return write(c, p.Status, p.Code, p.Message, p.Fields)
-	})
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		inner := useWriter(next)
-		return func(c echo.Context) error {
-			c.Response().Header().Set("Cache-Control", "no-store")
-			return inner(c)
-		}
+// problem adapts a dialect's envelope writer to a ProblemWriter.
+func (write problemWriter) problem(c echo.Context, p Problem) error {
+	return write(c, p.Status, p.Code, p.Message, p.Fields)
+}
+
+// noStore keeps a dialect's answers (which carry account data) out of caches.
+// Their errors answer in the dialect's envelope through the one error
+// handler, which finds it by path (dialectWriter).
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
 	}
 }
 

@@ -223,7 +223,7 @@ func (h *Handler) BackendTest(c echo.Context) error {
 
 // backendRoutes adds the dialect to the route table.
 func backendRoutes(e *echo.Echo, h *Handler) {
-	g := e.Group("/v1/backend", h.dialectErrors(backendProblem), h.BackendAuth)
+	g := e.Group("/v1/backend", noStore, h.BackendAuth)
 	g.GET("/webhooks", h.BackendList)
 	g.POST("/webhooks", h.BackendCreate)
 	g.POST("/webhooks/test", h.BackendTest)

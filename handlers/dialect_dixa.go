@@ -563,7 +563,7 @@ func (h *Handler) DixaDeliveryLogs(c echo.Context) error {
 
 // dixaRoutes adds the dialect to the route table.
 func dixaRoutes(e *echo.Echo, h *Handler) {
-	g := e.Group("/beta", h.dialectErrors(dixaProblem), h.DixaAuth)
+	g := e.Group("/beta", noStore, h.DixaAuth)
 	g.GET("/webhooks", h.DixaList)
 	g.POST("/webhooks", h.DixaCreate)
 	g.GET("/webhooks/:id", h.DixaGet)

@@ -372,7 +372,7 @@ func (h *Handler) KazooAttempts(c echo.Context) error {
 
 // kazooRoutes adds the dialect to the route table.
 func kazooRoutes(e *echo.Echo, h *Handler) {
-	g := e.Group("/api/v1/accounts/:account_id", h.dialectErrors(kazooProblem), h.KazooAuth)
+	g := e.Group("/api/v1/accounts/:account_id", noStore, h.KazooAuth)
 	g.GET("/webhooks", h.KazooList)
 	g.PUT("/webhooks", h.KazooCreate)
 	g.GET("/webhooks/attempts", h.KazooAttempts)

@@ -356,7 +356,7 @@ func (h *Handler) KixieDeleteWebhooks(c echo.Context) error {
 
 // kixieRoutes adds the dialect to the route table.
 func kixieRoutes(e *echo.Echo, h *Handler) {
-	g := e.Group("/app/v1/api", h.dialectErrors(kixieProblem))
+	g := e.Group("/app/v1/api", noStore)
 	g.POST("/postwebhook", h.KixiePostWebhook)
 	g.POST("/getWebhooks", h.KixieGetWebhooks)
 	g.POST("/deleteWebhooks", h.KixieDeleteWebhooks)

@@ -128,9 +128,8 @@ func useProblemWriter(w ProblemWriter) echo.MiddlewareFunc {
 	}
 }
 
-// errorHandler is Echo's error handler: it maps err to a Problem and writes the Problem in the envelope of the route's
-// surface (a group's ProblemWriter, the JSON API's for other /api paths,
-// the console's otherwise).
+// errorHandler is Echo's error handler: it maps err to a Problem and
+// writes it in the envelope of the route's surface (surfaceWriter).
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -141,18 +140,27 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if p.Status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
 			c.Response().Header().Set("Retry-After", retryUnavailableSeconds) // producers back off, then retry
 		}
-		write, ok := c.Get(ctxProblemWriter).(ProblemWriter)
-		switch {
-		case ok:
-		case strings.HasPrefix(c.Request().URL.Path, "/api/"):
-			write = writeAPIProblem
-		default:
-			write = writeConsoleProblem
-		}
-		if err := write(c, p); err != nil {
+		if err := surfaceWriter(c)(c, p); err != nil {
 			log.Error("write error response", "path", c.Request().URL.Path, "err", err)
 		}
 	}
+}
+
+// surfaceWriter is the envelope errors of c's route answer in: a group's
+// ProblemWriter, else a vendor dialect's by path (also before its group
+// ran), the JSON API's for other /api paths, the console's otherwise.
+func surfaceWriter(c echo.Context) ProblemWriter {
+	if write, ok := c.Get(ctxProblemWriter).(ProblemWriter); ok {
+		return write
+	}
+	path := c.Request().URL.Path
+	if write, ok := dialectWriter(path); ok {
+		return write
+	}
+	if strings.HasPrefix(path, "/api/") {
+		return writeAPIProblem
+	}
+	return writeConsoleProblem
 }
 
 // apiErrorBody is the JSON API's one error shape.

@@ -94,3 +94,32 @@ func TestLoginEmailNotText(t *testing.T) {
 		}
 	}
 }
+
+// TestDialectBodyLimitAnswersInTheDialectsShape: a body over 1 MiB is
+// refused before routing (BodyLimit), yet each vendor dialect still answers
+// its own JSON error envelope, not the console's HTML page.
+func TestDialectBodyLimitAnswersInTheDialectsShape(t *testing.T) {
+	app := handlertest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	key := mustAPIKey(t, app, tn, "limits", true)
+	c := app.NewClient(t)
+	big := `{"name":"` + strings.Repeat("x", mib) + `"}`
+	for _, tc := range []struct {
+		method, path string
+		header       map[string]string
+		shape        string // a member only that dialect's error envelope has
+	}{
+		{http.MethodPut, "/api/v1/accounts/" + tn.Account.ID + "/webhooks", map[string]string{"X-Auth-Token": key}, `"status":"error"`},
+		{http.MethodPost, "/v1/backend/webhooks", map[string]string{"Authorization": "Bearer " + key}, `"error":{"code":"too_large"`},
+		{http.MethodPost, "/app/v1/api/postwebhook", nil, `"success":false`},
+		{http.MethodPost, "/beta/webhooks", map[string]string{"Authorization": key}, `"code":"too_large"`},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			res := send(t, c, tc.method, tc.path, big, tc.header)
+			if res.Status != http.StatusRequestEntityTooLarge || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") ||
+				!strings.Contains(res.Body, tc.shape) || !strings.Contains(res.Body, "larger than 1 MiB") {
+				t.Errorf("%s", handlertest.Describe(res))
+			}
+		})
+	}
+}

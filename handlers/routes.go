@@ -64,6 +64,8 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 
 	con.GET("/events/catalog", h.EventCatalog)
 	con.GET("/audit", h.AuditLog)
+	con.GET("/docs/api", h.DocsAPI)
+	con.GET("/docs/:name", h.DocsPage)
 
 	// JSON API. Unknown /api paths answer a JSON 404 here instead of
 	// falling into the console group's catch-all (which redirects to /login).

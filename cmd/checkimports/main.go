@@ -46,6 +46,7 @@ var rules = []rule{
 	{prefix: "web/render", deny: []string{module + "/handlers", module + "/models", module + "/web/dispatch"}},
 	{prefix: "web/session", deny: []string{module + "/handlers", module + "/models", module + "/web/dispatch", module + "/views"}},
 	{prefix: "static", allow: []string{}},
+	{prefix: "docs", allow: []string{}},
 }
 
 func main() {

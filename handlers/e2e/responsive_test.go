@@ -262,7 +262,9 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 		{"numbers", "/numbers", "/numbers"},
 		{"catalog", "/events/catalog", "/events/catalog"},
 		{"audit", "/audit", "/audit"},
-		{"profile", "/profile", "/profile"},
+		{"api-docs", "/docs/api", "/docs/api"},
+		{"docs-migrating", "/docs/migrating", "/docs/api"},
+		{"profile", "/profile", "/profile"}, // last: the sessions check below reads it
 	}
 	for _, p := range pages {
 		t.Logf("%s: %s", p.page, p.path)
@@ -272,6 +274,13 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 	if n := evalJS[int](b, `document.querySelectorAll("#sessions tbody tr").length`); n != 1 {
 		t.Errorf("profile lists %d sessions, want 1", n)
 	}
+
+	t.Log("the API reference's copy buttons show once its script runs")
+	b.open("/docs/api", http.StatusOK)
+	if n := evalJS[int](b, `document.querySelectorAll("button[data-copy]:not([hidden])").length`); n < 30 {
+		t.Errorf("%d visible copy buttons on /docs/api%s", n, b.where())
+	}
+	b.screenshot("api-docs.png")
 
 	t.Log("the delivery's attempts are all on the page")
 	b.open(deliveryPath, http.StatusOK)
