@@ -99,7 +99,12 @@ func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger mod
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, MaxRecordedBody+1))
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxDrain))
+	// Drain only a body that can end within maxDrain: the connection of a
+	// longer one is closed anyway, so reading more of it is wasted work
+	// (a receiver answering 100 MB bodies must not cost the others CPU).
+	if res.ContentLength < 0 || res.ContentLength <= MaxRecordedBody+1+maxDrain {
+		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxDrain))
+	}
 	a.DurationMS = int(d.now().Sub(start) / time.Millisecond)
 	status := res.StatusCode
 	a.ResponseStatus = &status
