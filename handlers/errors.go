@@ -150,7 +150,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			write = writeConsoleProblem
 		}
 		if err := write(c, p); err != nil {
-			log.Error("write error response", "path", c.Request().URL.Path, "err", err)
+			log.Error("write error response", "path", loggedPath(c.Request().URL.Path), "err", err)
 		}
 	}
 }
@@ -184,7 +184,7 @@ func writeConsoleProblem(c echo.Context, p Problem) error {
 	// Not h.page: reading the flashes here would swallow them.
 	page := layout.Page{Title: http.StatusText(p.Status), CSRF: csrfToken(c)}
 	if u := currentUser(c); u != nil {
-		page.User = u.Email
+		page.User, page.ManageTeam = u.Email, u.Role.CanManageTeam()
 	}
 	if a := currentAccount(c); a != nil {
 		page.Account = a.Name
