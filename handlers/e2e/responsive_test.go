@@ -263,6 +263,8 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 		{"catalog", "/events/catalog", "/events/catalog"},
 		{"audit", "/audit", "/audit"},
 		{"profile", "/profile", "/profile"},
+		{"users", "/users", "/users"},
+		{"settings", "/settings", "/settings"},
 	}
 	for _, p := range pages {
 		t.Logf("%s: %s", p.page, p.path)
