@@ -474,8 +474,8 @@ func (h *Handler) APIWebhookSecret(c echo.Context) error {
 }
 
 // APIWebhookRotateSecret is POST /api/v1/webhooks/{id}/secret/rotate with an
-// optional {"grace_period_seconds": n} (default 24 h) during which the old
-// secret signs too (a second signature).
+// optional {"grace_period_seconds": n} (default: the account's grace period,
+// Settings) during which the old secret signs too (a second signature).
 func (h *Handler) APIWebhookRotateSecret(c echo.Context) error {
 	var body struct {
 		GracePeriodSeconds *int64 `json:"grace_period_seconds"`
@@ -483,15 +483,18 @@ func (h *Handler) APIWebhookRotateSecret(c echo.Context) error {
 	if err := optionalJSON(c, &body); err != nil {
 		return err
 	}
-	grace := models.SecretOverlap
-	if body.GracePeriodSeconds != nil {
+	ctx, accID := c.Request().Context(), currentAccount(c).ID
+	var w *models.Webhook
+	var err error
+	if body.GracePeriodSeconds == nil {
+		w, err = h.store.RotateWebhookSecret(ctx, accID, c.Param("id"), actor(c)) // the account's grace period
+	} else {
 		s := *body.GracePeriodSeconds
 		if s < 0 || s > int64(models.MaxSecretGrace/time.Second) {
 			return models.FieldErrors{"grace_period_seconds": fmt.Sprintf("Choose between 0 and %d seconds.", int64(models.MaxSecretGrace/time.Second))}
 		}
-		grace = time.Duration(s) * time.Second
+		w, err = h.store.RotateWebhookSecretGrace(ctx, accID, c.Param("id"), actor(c), time.Duration(s)*time.Second)
 	}
-	w, err := h.store.RotateWebhookSecretGrace(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c), grace)
 	if err != nil {
 		return err
 	}

@@ -39,10 +39,18 @@ var auditActions = map[string]string{
 	"webhook.replayed":       "Replayed failed deliveries",
 	"number.added":           "Added number",
 	"number.removed":         "Removed number",
+	"user.invited":           "Invited user",
+	"user.invite_revoked":    "Revoked invite",
+	"user.joined":            "Joined the account",
+	"user.role_changed":      "Changed role",
+	"user.removed":           "Removed user",
+	"user.password_changed":  "Changed password",
+	"account.updated":        "Changed account settings",
 }
 
 // auditObjectTypes are the display names of the audited object types.
-var auditObjectTypes = map[string]string{"webhook": "Webhook", "api_key": "API key", "phone_number": "Number"}
+var auditObjectTypes = map[string]string{"webhook": "Webhook", "api_key": "API key", "phone_number": "Number",
+	"user": "User", "invite": "Invite", "account": "Account"}
 
 // AuditLog shows the account's audit log, newest first, one keyset page
 // at a time (?before=<id>).
@@ -106,11 +114,14 @@ func auditRow(e *models.AuditEntry, loc *time.Location, webhooks map[string]stri
 	return r
 }
 
-// auditName is the "name" an entry recorded, from the first side that has one.
+// auditName is the "name" (or, for people and invites, the "email") an
+// entry recorded, from the first side that has one.
 func auditName(sides ...*models.JSON[any]) string {
-	for _, s := range sides {
-		if name, ok := auditMap(s)["name"].(string); ok && name != "" {
-			return name
+	for _, key := range []string{"name", "email"} {
+		for _, s := range sides {
+			if name, ok := auditMap(s)[key].(string); ok && name != "" {
+				return name
+			}
 		}
 	}
 	return ""

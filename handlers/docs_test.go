@@ -11,12 +11,15 @@ import (
 	"github.com/ringhook/ringhook/models"
 )
 
-// copyTexts are the texts of a page's copy buttons, in page order: what a
-// reader pastes into a shell.
+// copyTexts are the texts a page's copy buttons copy, in page order: what
+// a reader pastes into a shell.
 func copyTexts(body string) []string {
 	var out []string
 	for _, m := range regexp.MustCompile(`data-copy="([^"]*)"`).FindAllStringSubmatch(body, -1) {
-		out = append(out, html.UnescapeString(m[1]))
+		src := regexp.MustCompile(`id="` + regexp.QuoteMeta(m[1]) + `">([^<]*)<`).FindStringSubmatch(body)
+		if src != nil {
+			out = append(out, html.UnescapeString(src[1]))
+		}
 	}
 	return out
 }

@@ -141,7 +141,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			c.Response().Header().Set("Retry-After", retryUnavailableSeconds) // producers back off, then retry
 		}
 		if err := surfaceWriter(c)(c, p); err != nil {
-			log.Error("write error response", "path", c.Request().URL.Path, "err", err)
+			log.Error("write error response", "path", loggedPath(c.Request().URL.Path), "err", err)
 		}
 	}
 }
@@ -192,7 +192,7 @@ func writeConsoleProblem(c echo.Context, p Problem) error {
 	// Not h.page: reading the flashes here would swallow them.
 	page := layout.Page{Title: http.StatusText(p.Status), CSRF: csrfToken(c)}
 	if u := currentUser(c); u != nil {
-		page.User = u.Email
+		page.User, page.ManageTeam = u.Email, u.Role.CanManageTeam()
 	}
 	if a := currentAccount(c); a != nil {
 		page.Account = a.Name

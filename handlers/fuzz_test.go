@@ -52,6 +52,12 @@ var routeFields = map[string][]string{
 	"/deliveries/:id/redeliver":    nil,
 	"/api-keys":                    {"name", "mode", "scope"},
 	"/api-keys/:id/revoke":         nil,
+	"/users/invite":                {"email", "role"},
+	"/users/invites/:id/revoke":    nil,
+	"/users/:id/role":              {"role"},
+	"/users/:id/remove":            nil,
+	"/settings":                    {"name", "time_zone", "default_country", "secret_grace_hours", "history_retention_days"},
+	"/invite/:token":               {"password", "confirm_password"},
 }
 
 // formFields are all the fields above, indexed by the fuzzer.
@@ -112,9 +118,18 @@ func FuzzEndpoints(f *testing.F) {
 	if err != nil || len(nums) == 0 {
 		f.Fatalf("numbers %v: %v", nums, err)
 	}
+	teammate, err := app.Store.CreateUser(ctx, tn.Account.ID, strings.ToLower(models.NewID("fuzzmate"))+"@example.com", "teammate password", models.RoleViewer)
+	if err != nil {
+		f.Fatal(err)
+	}
+	owner := models.Actor{UserID: tn.User.ID, Label: tn.Email}
+	inv, inviteToken, err := app.Store.CreateInvite(ctx, tn.Account.ID, owner, strings.ToLower(models.NewID("fuzzinv"))+"@example.com", models.RoleViewer)
+	if err != nil {
+		f.Fatal(err)
+	}
 	c := app.SignIn(f, tn)
 	c.Get(f, "/webhooks/new")
-	anon := app.NewClient(f) // /login and /logout, which would sign c out
+	anon := app.NewClient(f) // /login, /logout and invite links, which would sign c out
 	anon.Get(f, "/login")
 
 	var serial atomic.Int64
@@ -162,6 +177,12 @@ func FuzzEndpoints(f *testing.F) {
 			id = spare.ID
 		case strings.HasPrefix(route, "/numbers/"):
 			id = nums[len(nums)-1].ID
+		case strings.HasPrefix(route, "/users/invites/"):
+			id = inv.ID
+		case strings.HasPrefix(route, "/users/"):
+			id = teammate.ID
+		case strings.HasPrefix(route, "/invite/"):
+			return strings.Replace(route, ":token", inviteToken, 1)
 		}
 		return strings.Replace(route, ":id", id, 1)
 	}
@@ -252,7 +273,8 @@ func FuzzEndpoints(f *testing.F) {
 			form.Set("url", receiver.URL)
 			for k, v := range map[string]string{"number": "+15550001111", "label": "Main line", "mode": "live",
 				"event_type": "call.hangup", "email": tn.Email, "password": "not the password", "next": "/", "since": "",
-				"enable": "true", "replay": "all", "preview_trigger": "call.hangup"} {
+				"enable": "true", "replay": "all", "preview_trigger": "call.hangup", "role": "viewer",
+				"time_zone": "UTC", "default_country": "US", "secret_grace_hours": "24", "history_retention_days": "30"} {
 				form.Set(k, v)
 			}
 			if field == allFields {
@@ -263,7 +285,7 @@ func FuzzEndpoints(f *testing.F) {
 				form.Set(formFields[int(field)%len(formFields)], value)
 			}
 			client := c
-			if r == "/login" || r == "/logout" {
+			if r == "/login" || r == "/logout" || strings.HasPrefix(r, "/invite/") {
 				client = anon
 			}
 			res = client.Post(t, pathOf(r), form)

@@ -64,6 +64,16 @@ type Store interface {
 	RevokeUserSessions(ctx context.Context, accountID, userID, exceptID string) (int64, error)
 	ChangePassword(ctx context.Context, accountID, userID, current, next, keepSessionID string) error
 
+	Members(ctx context.Context, accountID string) ([]models.User, error)
+	OpenInvites(ctx context.Context, accountID string) ([]models.Invite, error)
+	CreateInvite(ctx context.Context, accountID string, who models.Actor, email string, role models.Role) (*models.Invite, string, error)
+	InviteByToken(ctx context.Context, token string) (*models.Invite, *models.Account, error)
+	AcceptInvite(ctx context.Context, token, password string) (*models.User, error)
+	RevokeInvite(ctx context.Context, accountID string, who models.Actor, inviteID string) error
+	ChangeUserRole(ctx context.Context, accountID string, who models.Actor, userID string, role models.Role) (*models.User, error)
+	RemoveUser(ctx context.Context, accountID string, who models.Actor, userID string) (*models.User, error)
+	UpdateAccountSettings(ctx context.Context, accountID string, who models.Actor, in models.AccountSettings) (*models.Account, error)
+
 	PhoneNumbers(ctx context.Context, accountID string) ([]models.PhoneNumber, error)
 	AddPhoneNumber(ctx context.Context, accountID string, who models.Actor, number, label string) (*models.PhoneNumber, error)
 	DeletePhoneNumber(ctx context.Context, accountID string, who models.Actor, id string) error
@@ -169,7 +179,7 @@ func csrfToken(c echo.Context) string {
 func (h *Handler) page(c echo.Context, title, nav string) layout.Page {
 	p := layout.Page{Title: title, Nav: nav, CSRF: csrfToken(c)}
 	if u := currentUser(c); u != nil {
-		p.User = u.Email
+		p.User, p.ManageTeam = u.Email, u.Role.CanManageTeam()
 	}
 	if a := currentAccount(c); a != nil {
 		p.Account = a.Name

@@ -23,9 +23,13 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	e.GET("/login", h.LoginForm)
 	e.POST("/login", h.Login)
 	e.POST("/logout", h.Logout)
+	// An invite link signs its invitee up; the token is the credential.
+	e.GET(invitePathPrefix+":token", h.InviteForm)
+	e.POST(invitePathPrefix+":token", h.InviteAccept)
 
 	con := e.Group("", h.RequireUser)
-	w := con.Group("", h.RequireWriter) // changes configuration
+	w := con.Group("", h.RequireWriter)         // changes configuration
+	team := con.Group("", h.RequireTeamManager) // owners and admins: users and settings (docs/architecture.md, "Roles")
 
 	con.GET("/", h.Dashboard)
 	con.GET("/profile", h.Profile)
@@ -66,6 +70,14 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	con.GET("/audit", h.AuditLog)
 	con.GET("/docs/api", h.DocsAPI)
 	con.GET("/docs/:name", h.DocsPage)
+
+	team.GET("/users", h.UserList)
+	team.POST("/users/invite", h.UserInvite)
+	team.POST("/users/invites/:id/revoke", h.InviteRevoke)
+	team.POST("/users/:id/role", h.UserRole)
+	team.POST("/users/:id/remove", h.UserRemove)
+	team.GET("/settings", h.Settings)
+	team.POST("/settings", h.SettingsSave)
 
 	// JSON API. Unknown /api paths answer a JSON 404 here instead of
 	// falling into the console group's catch-all (which redirects to /login).

@@ -139,7 +139,7 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 		Skipper:     func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/static/") },
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			// The path only: query strings may carry tokens.
-			attrs := []slog.Attr{slog.String("method", v.Method), slog.String("path", v.URIPath), slog.Int("status", v.Status),
+			attrs := []slog.Attr{slog.String("method", v.Method), slog.String("path", loggedPath(v.URIPath)), slog.Int("status", v.Status),
 				slog.Int64("ms", v.Latency.Milliseconds()), slog.String("request_id", v.RequestID), slog.String("ip", v.RemoteIP)}
 			if a := currentAccount(c); a != nil {
 				attrs = append(attrs, slog.String("account", a.ID))
@@ -160,4 +160,13 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// loggedPath is a request path as the logs may keep it: an invite link's
+// token is a credential, so /invite/<token> is logged as /invite/….
+func loggedPath(p string) string {
+	if strings.HasPrefix(p, invitePathPrefix) && len(p) > len(invitePathPrefix) {
+		return invitePathPrefix + "…"
+	}
+	return p
 }

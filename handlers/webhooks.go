@@ -218,7 +218,7 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 	if w.Method == models.MethodGET {
 		d.ContentType = "query string (GET)"
 	}
-	d.SecretRotated = rotationNote(w, h.now())
+	d.SecretRotated, d.RotateConfirm = rotationNote(w, h.now()), rotateConfirm(acc)
 	since := replaySince(w, h.now())
 	if d.ReplayCount, err = h.store.FailedSince(ctx, acc.ID, w.ID, since); err != nil {
 		return err
@@ -339,6 +339,22 @@ func (h *Handler) WebhookSecretRotate(c echo.Context) error {
 	return h.secretFragment(c, w, w.SigningSecret)
 }
 
+// rotateConfirm is the question Rotate asks, naming the account's grace period.
+func rotateConfirm(a *models.Account) string {
+	if a.SecretGrace() <= 0 {
+		return "Rotate the secret? The old one stops signing at once."
+	}
+	return "Rotate the secret? The old one keeps signing for " + graceText(a.SecretGrace()) + "."
+}
+
+// graceText says a grace period the way Settings sets it: "24 hours".
+func graceText(d time.Duration) string {
+	if d%time.Hour != 0 {
+		return plural(int(d/time.Minute), "minute", "minutes")
+	}
+	return plural(int(d/time.Hour), "hour", "hours")
+}
+
 func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if !render.IsHTMX(c) {
@@ -347,7 +363,7 @@ func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string
 		return h.renderDetailSecret(c, w, &panel, shown)
 	}
 	return render.HTML(c, http.StatusOK, webhooks.Secret(webhooks.SecretView{WebhookID: w.ID, Shown: shown,
-		Rotated: rotationNote(w, h.now()), CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite()}))
+		Rotated: rotationNote(w, h.now()), RotateConfirm: rotateConfirm(currentAccount(c)), CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite()}))
 }
 
 // WebhookPreview renders the exact request a sample event would produce

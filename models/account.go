@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/ringhook/ringhook/models/catalog"
 )
@@ -35,6 +37,15 @@ func (r Role) Valid() bool { return r == RoleOwner || r == RoleAdmin || r == Rol
 // CanWrite reports whether the role may change configuration.
 func (r Role) CanWrite() bool { return r == RoleOwner || r == RoleAdmin }
 
+// CanManageTeam reports whether the role may open the Users and Settings
+// pages, invite people and remove members who are not owners. Who may do
+// what is in docs/architecture.md ("Roles"); MayChangeMember decides the
+// finer cases.
+func (r Role) CanManageTeam() bool { return r == RoleOwner || r == RoleAdmin }
+
+// Roles lists the roles, most powerful first, for pickers.
+var Roles = []Role{RoleOwner, RoleAdmin, RoleViewer}
+
 // Account is a tenant of the PBX.
 type Account struct {
 	ID       string
@@ -43,8 +54,27 @@ type Account struct {
 	// DefaultCountry (ISO 3166-1 alpha-2, one of catalog.Countries) is how
 	// bare national phone numbers of this account are read.
 	DefaultCountry string
-	CreatedAt      time.Time
+	// SecretGraceSeconds is how long a rotated signing secret keeps
+	// signing when the rotation names no grace of its own.
+	SecretGraceSeconds int
+	// HistoryRetentionDays is how long delivery history is to be kept
+	// (stored and shown; nothing deletes by it yet).
+	HistoryRetentionDays int
+	CreatedAt            time.Time
 }
+
+// SecretGrace is the account's default grace period for rotated secrets.
+func (a *Account) SecretGrace() time.Duration {
+	return time.Duration(a.SecretGraceSeconds) * time.Second
+}
+
+// Limits of the account settings.
+const (
+	// DefaultHistoryRetentionDays is a new account's history retention.
+	DefaultHistoryRetentionDays = 30
+	// MaxHistoryRetentionDays bounds it (and 1 day is the least).
+	MaxHistoryRetentionDays = 365
+)
 
 // Location is the account's time zone, UTC when unset or unknown.
 func (a *Account) Location() *time.Location {
@@ -92,7 +122,8 @@ func (s *Store) CreateAccount(ctx context.Context, name, timeZone string) (*Acco
 	if _, err := time.LoadLocation(timeZone); err != nil {
 		return nil, FieldErrors{"time_zone": "Unknown time zone."}
 	}
-	a := &Account{ID: NewID("acc_"), Name: name, TimeZone: timeZone, DefaultCountry: catalog.DefaultCountry, CreatedAt: s.now()}
+	a := &Account{ID: NewID("acc_"), Name: name, TimeZone: timeZone, DefaultCountry: catalog.DefaultCountry,
+		SecretGraceSeconds: int(SecretOverlap / time.Second), HistoryRetentionDays: DefaultHistoryRetentionDays, CreatedAt: s.now()}
 	if err := s.db.WithContext(ctx).Create(a).Error; err != nil {
 		return nil, fmt.Errorf("create account: %w", err)
 	}
@@ -264,4 +295,86 @@ type accountKey struct{}
 // country) need not load it again.
 func WithAccount(ctx context.Context, a *Account) context.Context {
 	return context.WithValue(ctx, accountKey{}, a)
+}
+
+// AccountSettings are what the Settings page changes.
+type AccountSettings struct {
+	Name           string
+	TimeZone       string // one of TimeZones
+	DefaultCountry string // one of catalog.Countries
+	// SecretGrace is the default grace period of secret rotations, 0 to
+	// MaxSecretGrace, in whole hours.
+	SecretGrace time.Duration
+	// HistoryRetentionDays is 1 to MaxHistoryRetentionDays.
+	HistoryRetentionDays int
+}
+
+// Settings returns the account's current settings.
+func (a *Account) Settings() AccountSettings {
+	return AccountSettings{Name: a.Name, TimeZone: a.TimeZone, DefaultCountry: a.DefaultCountry,
+		SecretGrace: a.SecretGrace(), HistoryRetentionDays: a.HistoryRetentionDays}
+}
+
+// auditView is what the audit log records of the settings.
+func (in AccountSettings) auditView() map[string]any {
+	return map[string]any{"name": in.Name, "time_zone": in.TimeZone, "default_country": in.DefaultCountry,
+		"secret_grace_hours": int(in.SecretGrace / time.Hour), "history_retention_days": in.HistoryRetentionDays}
+}
+
+// validate checks every setting, reporting each field's first problem,
+// and returns the settings normalised.
+func (in AccountSettings) validate() (AccountSettings, FieldErrors) {
+	fe := FieldErrors{}
+	in.Name = strings.TrimSpace(in.Name)
+	if fe.CheckText("name", in.Name) {
+		switch {
+		case in.Name == "":
+			fe.Add("name", "Account name is required.")
+		case utf8.RuneCountInString(in.Name) > 100:
+			fe.Add("name", "Use at most 100 characters.")
+		}
+	}
+	if !slices.Contains(TimeZones(), in.TimeZone) {
+		fe.Add("time_zone", "Choose a time zone from the list.")
+	}
+	if c, ok := catalog.LookupCountry(in.DefaultCountry); ok {
+		in.DefaultCountry = c.Code
+	} else {
+		fe.Add("default_country", "Choose a country from the list.")
+	}
+	if in.SecretGrace < 0 || in.SecretGrace > MaxSecretGrace || in.SecretGrace%time.Hour != 0 {
+		fe.Add("secret_grace_hours", fmt.Sprintf("Enter a whole number of hours from 0 to %d.", int(MaxSecretGrace/time.Hour)))
+	}
+	if in.HistoryRetentionDays < 1 || in.HistoryRetentionDays > MaxHistoryRetentionDays {
+		fe.Add("history_retention_days", fmt.Sprintf("Enter a whole number of days from 1 to %d.", MaxHistoryRetentionDays))
+	}
+	return in, fe
+}
+
+// UpdateAccountSettings changes the account's settings, all or none, and
+// records the change in the audit log. Invalid settings are FieldErrors
+// keyed by the Settings form's field names.
+func (s *Store) UpdateAccountSettings(ctx context.Context, accountID string, who Actor, in AccountSettings) (*Account, error) {
+	in, fe := in.validate()
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	var a Account
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"}).Where("id = ?", accountID).Take(&a).Error; err != nil {
+			return fmt.Errorf("update settings: %w", notFound(err))
+		}
+		before := a.Settings()
+		a.Name, a.TimeZone, a.DefaultCountry = in.Name, in.TimeZone, in.DefaultCountry
+		a.SecretGraceSeconds, a.HistoryRetentionDays = int(in.SecretGrace/time.Second), in.HistoryRetentionDays
+		if err := tx.Model(&Account{}).Where("id = ?", accountID).Updates(map[string]any{"name": a.Name, "time_zone": a.TimeZone,
+			"default_country": a.DefaultCountry, "secret_grace_seconds": a.SecretGraceSeconds, "history_retention_days": a.HistoryRetentionDays}).Error; err != nil {
+			return fmt.Errorf("update settings: %w", err)
+		}
+		return audit(tx, accountID, who, "account.updated", "account", accountID, before.auditView(), a.Settings().auditView(), s.now())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
 }

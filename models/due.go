@@ -120,10 +120,11 @@ func (s *Store) SeedIdleWebhooks(ctx context.Context, accounts, perAccount int, 
 	}
 	prefix := NewID("idle_")
 	now := s.now()
-	args := map[string]any{"prefix": prefix, "accounts": accounts, "per": perAccount, "url": url, "secret": secret, "now": now}
+	args := map[string]any{"prefix": prefix, "accounts": accounts, "per": perAccount, "url": url, "secret": secret, "now": now,
+		"grace": int(SecretOverlap / time.Second), "retention": DefaultHistoryRetentionDays}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`INSERT INTO accounts (id, name, time_zone, default_country, created_at)
-			SELECT @prefix || '_' || a, 'Idle ' || @prefix || ' ' || a, 'UTC', 'US', @now FROM generate_series(1, CAST(@accounts AS int)) a`, args).Error; err != nil {
+		if err := tx.Exec(`INSERT INTO accounts (id, name, time_zone, default_country, secret_grace_seconds, history_retention_days, created_at)
+			SELECT @prefix || '_' || a, 'Idle ' || @prefix || ' ' || a, 'UTC', 'US', @grace, @retention, @now FROM generate_series(1, CAST(@accounts AS int)) a`, args).Error; err != nil {
 			return fmt.Errorf("seed idle accounts: %w", err)
 		}
 		if err := tx.Exec(`INSERT INTO webhooks (id, account_id, name, event_types, url, method, content_type, max_attempts, timeout_ms,

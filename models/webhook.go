@@ -25,7 +25,8 @@ const (
 
 	// DefaultAPIVersion is the payload schema version new webhooks pin.
 	DefaultAPIVersion = "2026-01"
-	// SecretOverlap is how long the previous signing secret keeps signing after a rotation.
+	// SecretOverlap is a new account's grace period: how long the previous
+	// signing secret keeps signing after a rotation (Settings change it).
 	SecretOverlap = 24 * time.Hour
 )
 
@@ -287,9 +288,10 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Act
 }
 
 // RotateWebhookSecret makes a new signing secret current; the old one keeps
-// signing (a second signature) for SecretOverlap so receivers can switch.
+// signing (a second signature) for the account's grace period (Settings;
+// SecretOverlap unless changed) so receivers can switch.
 func (s *Store) RotateWebhookSecret(ctx context.Context, accountID, id string, who Actor) (*Webhook, error) {
-	return s.RotateWebhookSecretGrace(ctx, accountID, id, who, SecretOverlap)
+	return s.rotateWebhookSecret(ctx, accountID, id, who, -1)
 }
 
 // MaxSecretGrace bounds how long an old signing secret may keep signing.
@@ -301,6 +303,12 @@ func (s *Store) RotateWebhookSecretGrace(ctx context.Context, accountID, id stri
 	if grace < 0 || grace > MaxSecretGrace {
 		return nil, FieldErrors{"grace_period_seconds": fmt.Sprintf("Choose between 0 and %d seconds.", int(MaxSecretGrace.Seconds()))}
 	}
+	return s.rotateWebhookSecret(ctx, accountID, id, who, grace)
+}
+
+// rotateWebhookSecret rotates with grace, or with the account's setting,
+// read in the same transaction, when grace is negative.
+func (s *Store) rotateWebhookSecret(ctx context.Context, accountID, id string, who Actor, grace time.Duration) (*Webhook, error) {
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
@@ -315,6 +323,13 @@ func (s *Store) RotateWebhookSecretGrace(ctx context.Context, accountID, id stri
 		}
 		if err := s.openWebhook(&w); err != nil {
 			return fmt.Errorf("rotate secret: %w", err)
+		}
+		if grace < 0 {
+			var secs int
+			if err := tx.Model(&Account{}).Where("id = ?", accountID).Pluck("secret_grace_seconds", &secs).Error; err != nil {
+				return fmt.Errorf("rotate secret: account grace: %w", err)
+			}
+			grace = time.Duration(secs) * time.Second
 		}
 		now := s.now()
 		expires := now.Add(grace)

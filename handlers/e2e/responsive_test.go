@@ -264,6 +264,8 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 		{"audit", "/audit", "/audit"},
 		{"api-docs", "/docs/api", "/docs/api"},
 		{"docs-migrating", "/docs/migrating", "/docs/api"},
+		{"users", "/users", "/users"},
+		{"settings", "/settings", "/settings"},
 		{"profile", "/profile", "/profile"}, // last: the sessions check below reads it
 	}
 	for _, p := range pages {

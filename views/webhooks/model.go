@@ -128,6 +128,7 @@ type Detail struct {
 	Timeout       string
 	SecretMasked  string
 	SecretRotated string // when the previous secret stops signing; "" if none
+	RotateConfirm string // the question Rotate asks, with the account's grace period
 	CreatedBy     string
 	UpdatedAt     string
 	TestOptions   []Option
