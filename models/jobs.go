@@ -59,9 +59,9 @@ type Job struct {
 }
 
 // RetryFailed says which of a webhook's failed deliveries a bulk retry
-// queues again: those that ended failed at or after Since and before Until
-// (none: no end), optionally of one event type. Test sends and deliveries
-// whose request could not be built are never retried.
+// queues again: those that ended failed from Since up to Until (both
+// included; no Until: no end), optionally of one event type. Test sends
+// and deliveries whose request could not be built are never retried.
 type RetryFailed struct {
 	WebhookID string     `json:"webhook_id"`
 	Since     time.Time  `json:"since"`
@@ -93,7 +93,7 @@ func (p RetryFailed) args(accountID string) map[string]any {
 // by the count shown before it starts and the batches that do it. The
 // status is spelled in the text for the partial index deliveries_failed_idx.
 const retryFailedWhere = `account_id = @account AND webhook_id = @webhook AND status = 'failed' AND NOT test AND request_method <> ''
-	AND completed_at >= @since AND (CAST(@until AS timestamptz) IS NULL OR completed_at < @until)
+	AND completed_at >= @since AND (CAST(@until AS timestamptz) IS NULL OR completed_at <= @until)
 	AND (CAST(@type AS text) = '' OR event_type = @type)`
 
 // CountRetryFailed counts the deliveries a bulk retry with p would queue
