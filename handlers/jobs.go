@@ -222,7 +222,7 @@ func (h *Handler) JobShow(c echo.Context) error {
 func jobView(j *models.Job, w *models.Webhook, loc *time.Location) jobs.Job {
 	v := jobs.Job{ID: j.ID, Title: "Retry failed deliveries", WebhookID: w.ID, WebhookName: w.Name, State: string(j.State),
 		Done: j.Done, Total: j.Total, Finished: j.State.Finished(), Succeeded: j.State == models.JobSucceeded,
-		LogURL: "/deliveries?webhook=" + w.ID,
+		LogURL:  "/deliveries?webhook=" + w.ID,
 		Created: "Started " + j.CreatedAt.In(loc).Format("Jan 2, 15:04 MST") + " by " + j.CreatedBy}
 	switch j.State {
 	case models.JobQueued:

@@ -112,11 +112,11 @@ func TestAPIRetryFailed(t *testing.T) {
 
 	t.Run("422s name the field", func(t *testing.T) {
 		for body, field := range map[string]string{
-			`{}`: "since",
-			`{"since":"yesterday"}`:                                                       "since",
-			`{"since":"2026-04-09T07:00:00Z","until":"2026-04-08T07:00:00Z"}`:             "until",
-			`{"since":"2026-04-09T07:00:00Z","until":"2026-04-09T07:00:00Z"}`:             "until",
-			`{"since":"2026-04-09T07:00:00Z","event_type":"call.exploded"}`:               "event_type",
+			`{}`:                    "since",
+			`{"since":"yesterday"}`: "since",
+			`{"since":"2026-04-09T07:00:00Z","until":"2026-04-08T07:00:00Z"}`:            "until",
+			`{"since":"2026-04-09T07:00:00Z","until":"2026-04-09T07:00:00Z"}`:            "until",
+			`{"since":"2026-04-09T07:00:00Z","event_type":"call.exploded"}`:              "event_type",
 			`{"since":"2026-04-09T07:00:00Z","until":"soon","event_type":"call.hangup"}`: "until",
 		} {
 			res := apiDo(t, c, http.MethodPost, path, key, body)

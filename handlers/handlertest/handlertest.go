@@ -43,9 +43,9 @@ type App struct {
 	Dispatcher *dispatch.Dispatcher
 	// Jobs works the jobs the App's requests start (bulk retries), as the
 	// serving process does; it polls often so tests need not wait long.
-	Jobs *jobrunner.Runner
-	Server     *httptest.Server
-	Echo       *echo.Echo // its route table, for tests that walk every route
+	Jobs   *jobrunner.Runner
+	Server *httptest.Server
+	Echo   *echo.Echo // its route table, for tests that walk every route
 	// API is the served OpenAPI document; every /api request a Client
 	// makes, and its response, is checked against it.
 	API *APIContract
