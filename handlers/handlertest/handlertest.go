@@ -67,7 +67,7 @@ type Options struct {
 	Deps           []func(*handlers.Deps) // adjust the handlers' dependencies (e.g. APILimits) before start
 	DBProxy        bool                   // reach PostgreSQL through App.DBProxy, so a test can take it away
 	JobBatch       int                    // deliveries per job batch; 0: the runner's default
-	NoJobRunner    bool                   // do not start App.Jobs (a test steps jobs itself)
+	NoJobRunner    bool                   // do not start App.Jobs (a test steps jobs itself); implied by DBProxy
 }
 
 // New starts an App on the package's test database; it stops with the test.
@@ -114,7 +114,10 @@ func NewWith(t testing.TB, o Options) *App {
 		t.Fatal(err)
 	}
 	runner := jobrunner.New(store, jobrunner.Config{Batch: o.JobBatch, Poll: 50 * time.Millisecond, Log: Quiet, Now: o.Now})
-	if !o.NoJobRunner {
+	// An App whose database a test takes away (DBProxy) runs no job runner:
+	// its polls would hold pool connections the outage breaks at moments the
+	// test does not choose, and the test's own next query could draw one.
+	if !o.NoJobRunner && !o.DBProxy {
 		runner.Start(context.Background())
 		t.Cleanup(func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
