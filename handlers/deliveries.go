@@ -96,7 +96,27 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 	for i := range rows {
 		l.Rows = append(l.Rows, deliveryRow(&rows[i], loc))
 	}
+	if err := h.logRetryForm(c, &l, hooks, f.WebhookID); err != nil {
+		return err
+	}
 	return render.HTML(c, http.StatusOK, deliveries.ListPage(p, l))
+}
+
+// logRetryForm offers the bulk retry in a log filtered by one webhook.
+func (h *Handler) logRetryForm(c echo.Context, l *deliveries.List, hooks []models.Webhook, webhookID string) error {
+	if webhookID == "" || !currentUser(c).CanWrite() {
+		return nil
+	}
+	for i := range hooks {
+		if hooks[i].ID == webhookID {
+			f, err := h.retryForm(c.Request().Context(), c, &hooks[i], nil)
+			if err != nil {
+				return err
+			}
+			l.Retry = &f
+		}
+	}
+	return nil
 }
 
 func deliveryRow(r *models.DeliveryRow, loc *time.Location) deliveries.Row {

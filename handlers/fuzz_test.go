@@ -47,6 +47,7 @@ var routeFields = map[string][]string{
 	"/webhooks/:id/test":           {"event_type"},
 	"/webhooks/test":               nil,
 	"/webhooks/:id/replay":         {"since", "enable", "replay"},
+	"/webhooks/:id/retry-failed":   {"since", "until", "event_type"},
 	"/numbers":                     {"number", "label"},
 	"/numbers/:id/delete":          nil,
 	"/deliveries/:id/redeliver":    nil,

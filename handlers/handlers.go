@@ -44,8 +44,9 @@ type Store interface {
 	RotateWebhookSecretGrace(ctx context.Context, accountID, id string, who models.Actor, grace time.Duration) (*models.Webhook, error)
 	WebhookPage(ctx context.Context, accountID string, q models.WebhookQuery) ([]models.Webhook, error)
 	WebhookStats(ctx context.Context, accountID string, since time.Time, webhookIDs ...string) (map[string]models.WebhookStat, error)
-	FailedSince(ctx context.Context, accountID, webhookID string, since time.Time) (int, error)
-	RequeueFailed(ctx context.Context, accountID, webhookID string, since time.Time, who models.Actor) (int, error)
+	CountRetryFailed(ctx context.Context, accountID string, p models.RetryFailed) (int, error)
+	StartRetryFailed(ctx context.Context, accountID string, who models.Actor, p models.RetryFailed) (*models.Job, error)
+	Job(ctx context.Context, accountID, id string) (*models.Job, error)
 
 	Deliveries(ctx context.Context, accountID string, f models.DeliveryFilter) ([]models.DeliveryRow, error)
 	Delivery(ctx context.Context, accountID string, id int64) (*models.Delivery, error)
@@ -89,6 +90,12 @@ type Previewer interface {
 	Preview(ctx context.Context, w *models.Webhook, eventType string) (models.RenderedRequest, error)
 }
 
+// JobWaker tells this process's job runner that a job was just created,
+// so it starts at once rather than at its next poll.
+type JobWaker interface {
+	Wake()
+}
+
 // Handler serves every route.
 type Handler struct {
 	store     Store
@@ -98,6 +105,7 @@ type Handler struct {
 	redeliver Redeliverer  // nil: redelivery answers 503
 	tester    Tester       // nil: test events answer 503
 	ingester  Ingester     // nil: ingest answers 503
+	jobs      JobWaker     // nil: jobs start at a runner's next poll
 	metrics   http.Handler // nil: /metrics answers 404 on this listener
 	guard     *apiGuard    // API rate limits and idempotency upkeep
 	log       *slog.Logger
@@ -113,6 +121,7 @@ type Deps struct {
 	Redeliverer Redeliverer  // optional; without it Redeliver answers 503
 	Tester      Tester       // optional; without it test events answer 503
 	Ingester    Ingester     // optional; without it ingest answers 503
+	Jobs        JobWaker     // optional: wakes this process's job runner when a job is created
 	Metrics     http.Handler // optional: serves /metrics (and checks its token); without it /metrics answers 404
 	APILimits   APILimits    // zero values take the defaults
 	Log         *slog.Logger
@@ -130,7 +139,7 @@ func New(d Deps) *Handler {
 	if d.Throttle == (models.LoginThrottle{}) {
 		d.Throttle = models.DefaultLoginThrottle()
 	}
-	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, metrics: d.Metrics,
+	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, jobs: d.Jobs, metrics: d.Metrics,
 		guard: newAPIGuard(d.APILimits), log: d.Log, now: d.Now}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
@@ -16,7 +17,8 @@ import (
 
 // TestReEnableAndReplay: a receiver answers 410, the webhook is disabled;
 // the banner offers to re-enable and replay what failed, and the replay
-// delivers the same events once the receiver is back.
+// (a bulk-retry job) delivers the same events, as manual attempts, once
+// the receiver is back.
 func TestReEnableAndReplay(t *testing.T) {
 	app := handlertest.New(t)
 	tn := app.NewTenant(t, models.RoleAdmin)
@@ -63,12 +65,20 @@ func TestReEnableAndReplay(t *testing.T) {
 	}
 	gone.Store(false)
 	res := admin.Post(t, "/webhooks/"+w.ID+"/replay", url.Values{"since": {since[1]}, "enable": {"true"}})
-	if res.Status != http.StatusSeeOther {
+	if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Location, "/jobs/job_") {
 		t.Fatalf("%s", handlertest.Describe(res))
 	}
 	got, _ = app.Store.Webhook(context.Background(), tn.Account.ID, w.ID)
 	if !got.Enabled {
 		t.Fatal("not re-enabled")
+	}
+	// The replay is a bulk-retry job: its page shows it finishing.
+	deadline := time.Now().Add(15 * time.Second)
+	for page := admin.Get(t, res.Location); !strings.Contains(page.Body, "Done: 2 failed deliveries were queued again"); page = admin.Get(t, res.Location) {
+		if time.Now().After(deadline) {
+			t.Fatalf("replay job never finished:\n%.3000s", page.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if n, err := app.Dispatcher.ProcessDue(context.Background()); err != nil || n != 2 {
 		t.Fatalf("replayed %d: %v", n, err)
@@ -78,7 +88,7 @@ func TestReEnableAndReplay(t *testing.T) {
 	}
 	var attempts []models.Attempt
 	app.DB.Where("webhook_id = ?", w.ID).Order("delivery_id, number").Find(&attempts)
-	if len(attempts) != 4 || attempts[1].Number != 2 || !attempts[1].Succeeded() {
+	if len(attempts) != 4 || attempts[1].Number != 2 || !attempts[1].Succeeded() || attempts[1].Trigger != models.TriggerManual {
 		t.Fatalf("%d attempts; second %+v", len(attempts), attempts[1])
 	}
 	t.Run("another account cannot replay it", func(t *testing.T) {

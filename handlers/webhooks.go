@@ -220,8 +220,15 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 	}
 	d.SecretRotated, d.RotateConfirm = rotationNote(w, h.now()), rotateConfirm(acc)
 	since := replaySince(w, h.now())
-	if d.ReplayCount, err = h.store.FailedSince(ctx, acc.ID, w.ID, since); err != nil {
+	if d.ReplayCount, err = h.store.CountRetryFailed(ctx, acc.ID, models.RetryFailed{WebhookID: w.ID, Since: since}); err != nil {
 		return err
+	}
+	if d.CanWrite {
+		f, err := h.retryForm(ctx, c, w, nil)
+		if err != nil {
+			return err
+		}
+		d.Retry = &f
 	}
 	d.ReplaySince, d.ReplaySinceLabel = since.Format(time.RFC3339Nano), since.In(acc.Location()).Format("Jan 2, 15:04 MST")
 	for _, hd := range w.Headers.V {
@@ -457,8 +464,9 @@ func replaySince(w *models.Webhook, now time.Time) time.Time {
 	return now.Add(-24 * time.Hour)
 }
 
-// WebhookReplay queues again the deliveries that failed since the given
-// time, re-enabling the webhook first when asked (the disabled banner).
+// WebhookReplay starts a bulk retry of the deliveries that failed since the
+// given time (the banners' one-click retry), re-enabling the webhook first
+// when asked (the disabled banner); the job's page shows its progress.
 func (h *Handler) WebhookReplay(c echo.Context) error {
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	w, err := h.store.Webhook(ctx, acc.ID, c.Param("id"))
@@ -469,20 +477,18 @@ func (h *Handler) WebhookReplay(c echo.Context) error {
 	if err != nil {
 		since = replaySince(w, h.now())
 	}
-	var msgs []string
 	if c.FormValue("enable") == "true" && !w.Enabled {
 		if _, err := h.store.SetWebhookEnabled(ctx, acc.ID, w.ID, actor(c), true, ""); err != nil {
 			return err
 		}
-		msgs = append(msgs, "Webhook re-enabled.")
+		h.flash(c, layout.FlashSuccess, "Webhook re-enabled.")
 	}
-	if c.FormValue("replay") != "none" {
-		n, err := h.store.RequeueFailed(ctx, acc.ID, w.ID, since, actor(c))
-		if err != nil {
-			return err
-		}
-		msgs = append(msgs, fmt.Sprintf("%d failed deliveries queued again.", n))
+	if c.FormValue("replay") == "none" {
+		return render.Redirect(c, "/webhooks/"+w.ID)
 	}
-	h.flash(c, layout.FlashSuccess, strings.Join(msgs, " "))
-	return render.Redirect(c, "/webhooks/"+w.ID)
+	job, err := h.startRetry(ctx, c, models.RetryFailed{WebhookID: w.ID, Since: since})
+	if err != nil {
+		return err
+	}
+	return render.Redirect(c, "/jobs/"+job.ID)
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"gorm.io/gorm"
 )
 
 // Page sizes of the delivery log.
@@ -234,56 +232,6 @@ func (s *Store) DeliveryCounts(ctx context.Context, accountID string, since time
 		}
 	}
 	return out, nil
-}
-
-// FailedSince counts a webhook's deliveries that ended failed since the given
-// time (test sends excluded): what a replay would queue again.
-func (s *Store) FailedSince(ctx context.Context, accountID, webhookID string, since time.Time) (int, error) {
-	if !validID(webhookID) {
-		return 0, ErrNotFound
-	}
-	var n int64
-	err := s.db.WithContext(ctx).Model(&Delivery{}).
-		Where("account_id = ? AND webhook_id = ? AND status = ? AND NOT test AND request_method <> '' AND completed_at >= ?", accountID, webhookID, StatusFailed, since).
-		Count(&n).Error
-	if err != nil {
-		return 0, fmt.Errorf("count failed deliveries: %w", err)
-	}
-	return int(n), nil
-}
-
-// RequeueFailed puts a webhook's deliveries that ended failed since the given
-// time back in the queue, due now, for one more attempt each (the same
-// stored request, the next attempt number). It returns how many it queued.
-func (s *Store) RequeueFailed(ctx context.Context, accountID, webhookID string, since time.Time, who Actor) (int, error) {
-	if !validID(webhookID) {
-		return 0, ErrNotFound
-	}
-	var n int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var w Webhook
-		if err := tx.Where("account_id = ? AND id = ?", accountID, webhookID).Take(&w).Error; err != nil {
-			return fmt.Errorf("replay failed deliveries: %w", notFound(err))
-		}
-		now := s.now()
-		res := tx.Exec(`UPDATE deliveries SET status = ?, next_attempt_at = ?, completed_at = NULL, updated_at = ?
-			WHERE account_id = ? AND webhook_id = ? AND status = ? AND NOT test AND request_method <> '' AND completed_at >= ?`,
-			StatusPending, now, now, accountID, webhookID, StatusFailed, since)
-		if res.Error != nil {
-			return fmt.Errorf("replay failed deliveries: %w", res.Error)
-		}
-		n = res.RowsAffected
-		if n > 0 {
-			if err := markDue(tx, []string{webhookID}, now, false); err != nil {
-				return fmt.Errorf("replay failed deliveries: %w", err)
-			}
-		}
-		if err := tx.Exec("SELECT pg_notify(?, '')", notifyChannel).Error; err != nil {
-			return fmt.Errorf("notify dispatchers: %w", err)
-		}
-		return audit(tx, accountID, who, "webhook.replayed", "webhook", webhookID, nil, map[string]any{"since": since, "deliveries": n}, now)
-	})
-	return int(n), err
 }
 
 // CallEvent is one event of a call and each webhook's delivery of it.

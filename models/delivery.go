@@ -143,18 +143,21 @@ type Event struct {
 // Delivery is one event for one webhook: the queue entry and its log line.
 // The rendered request is stored once and reused byte-for-byte on retries.
 type Delivery struct {
-	ID             int64 `gorm:"primaryKey;->"`
-	AccountID      string
-	WebhookID      string
-	EventID        string
-	EventType      string
-	CallID         *string
-	Status         DeliveryStatus
-	Test           bool
-	AttemptCount   int
-	NextAttemptAt  *time.Time
-	LeaseUntil     *time.Time
-	LeaseHolder    *string // the dispatcher (see Store.Heartbeat) holding the lease
+	ID            int64 `gorm:"primaryKey;->"`
+	AccountID     string
+	WebhookID     string
+	EventID       string
+	EventType     string
+	CallID        *string
+	Status        DeliveryStatus
+	Test          bool
+	AttemptCount  int
+	NextAttemptAt *time.Time
+	LeaseUntil    *time.Time
+	LeaseHolder   *string // the dispatcher (see Store.Heartbeat) holding the lease
+	// ManualRetry: queued again by hand (a bulk retry); the next attempt is
+	// manual and does not restart the automatic schedule.
+	ManualRetry    bool
 	LastStatusCode *int
 	LastError      string
 	RequestMethod  string

@@ -223,6 +223,15 @@ type Claimed struct {
 	PriorStatus DeliveryStatus
 }
 
+// Trigger is how the next attempt at c is labelled: manual when someone
+// queued it again by hand (a bulk retry, see RunJobBatch), auto otherwise.
+func (c *Claimed) Trigger() Trigger {
+	if c.ManualRetry {
+		return TriggerManual
+	}
+	return TriggerAuto
+}
+
 // failingCap is the in-flight cap of a webhook on a failure streak.
 func failingCap(perWebhook int) int { return max(1, perWebhook/4) }
 
@@ -311,6 +320,11 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 		out[i] = Claimed{Delivery: r.Delivery, Webhook: Webhook{ID: r.WebhookID, AccountID: r.AccountID, Enabled: true,
 			TimeoutMS: r.WTimeoutMS, MaxAttempts: r.WMaxAttempts, SigningSecret: r.WSigningSecret,
 			PreviousSecret: r.WPreviousSecret, PreviousSecretExpiresAt: r.WPreviousSecretExpiresAt}, ManualAttempts: r.ManualAttempts}
+		if r.ManualRetry {
+			// A bulk retry gave this ended delivery one more attempt: when
+			// it fails, the delivery ends failed again (see Claimed.Trigger).
+			out[i].PriorStatus = StatusFailed
+		}
 		if err := s.openClaimed(&out[i]); err != nil {
 			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}
@@ -435,7 +449,7 @@ WITH o AS (
 	UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL
 	WHERE id IN (` + lockStreaksInOrder + `)
 )
-UPDATE deliveries d SET status = o.status, next_attempt_at = o.next_attempt_at, lease_until = NULL, lease_holder = NULL,
+UPDATE deliveries d SET status = o.status, next_attempt_at = o.next_attempt_at, lease_until = NULL, lease_holder = NULL, manual_retry = false,
 	last_status_code = o.response_status, last_error = o.last_error,
 	completed_at = CASE WHEN o.status = @pending THEN NULL ELSE CAST(@now AS timestamptz) END, updated_at = @now
 FROM o

@@ -21,6 +21,7 @@ import (
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/devdb"
 	"github.com/ringhook/ringhook/web/dispatch"
+	"github.com/ringhook/ringhook/web/jobrunner"
 	"github.com/ringhook/ringhook/web/session"
 )
 
@@ -292,8 +293,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		shutdownHTTP()
 		return err
 	}
+	// Every role runs jobs: any process can, and leases keep one job with one runner.
+	runner := jobrunner.New(store, jobrunner.Config{Log: log})
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, cfg.SecureCookies),
-		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Metrics: mainListenerMetrics(cfg, met), APILimits: cfg.APILimits, Log: log})
+		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Jobs: runner, Metrics: mainListenerMetrics(cfg, met), APILimits: cfg.APILimits, Log: log})
 	stopMetrics, err := startMetricsListener(cfg, met, log)
 	if err != nil {
 		shutdownHTTP()
@@ -304,12 +307,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.Role.dispatches() {
 		disp.Start(ctx)
 	}
+	runner.Start(ctx)
 	log.Info("Ringhook is up", "role", cfg.Role, "url", "http://"+ln.Addr().String())
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
 			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 			defer cancel()
+			_ = runner.Stop(sctx)
 			_ = disp.Stop(sctx)
 			return fmt.Errorf("serve: %w", err)
 		}
@@ -321,7 +326,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("http shutdown", "err", err)
 	}
-	// After the HTTP server: ingest may still wake the workers until then.
+	// After the HTTP server: requests may still start jobs and wake the
+	// workers until then.
+	if err := runner.Stop(sctx); err != nil {
+		log.Error("job runner shutdown", "err", err)
+	}
 	if err := disp.Stop(sctx); err != nil {
 		log.Error("dispatcher shutdown", "err", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -199,7 +200,8 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 	other := models.NewWebhookInput("UTC")
 	other.Name, other.EventTypes, other.URL = "CRM sync", []string{"call.received"}, down.URL+"/crm"
 	other.MaxAttempts = 1
-	if _, err := app.Store.CreateWebhook(ctx, tn.Account.ID, who, other); err != nil {
+	crm, err := app.Store.CreateWebhook(ctx, tn.Account.ID, who, other)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := app.Store.AddPhoneNumber(ctx, tn.Account.ID, who, "+14155550123", "San Francisco support line, after-hours overflow to the Dublin office"); err != nil {
@@ -232,6 +234,11 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 		t.Fatalf("redeliver: %v", err)
 	}
 	deliveryPath := fmt.Sprintf("/deliveries/%d", d.ID)
+	// A bulk retry of CRM sync's failed delivery, for the job page.
+	job, err := app.Store.StartRetryFailed(ctx, tn.Account.ID, who, models.RetryFailed{WebhookID: crm.ID, Since: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	b := newBrowser(t, app.URL)
 	b.allowConsole("422") // the form with validation errors answers 422
@@ -258,6 +265,9 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 		{"webhook-edit", "/webhooks/" + w.ID + "/edit", "/webhooks"},
 		{"webhook-delete", "/webhooks/" + w.ID + "/delete", "/webhooks"},
 		{"deliveries", "/deliveries", "/deliveries"},
+		{"deliveries-of-webhook", "/deliveries?webhook=" + crm.ID, "/deliveries"},
+		{"retry-failed", "/webhooks/" + crm.ID + "/retry-failed", "/webhooks"},
+		{"job", "/jobs/" + job.ID, "/webhooks"},
 		{"delivery-detail", deliveryPath, "/deliveries"},
 		{"numbers", "/numbers", "/numbers"},
 		{"catalog", "/events/catalog", "/events/catalog"},

@@ -27,6 +27,7 @@ import (
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/modeltest"
 	"github.com/ringhook/ringhook/web/dispatch"
+	"github.com/ringhook/ringhook/web/jobrunner"
 	"github.com/ringhook/ringhook/web/session"
 )
 
@@ -40,8 +41,11 @@ type App struct {
 	Store      *models.Store
 	DB         *gorm.DB // the Store's database, for fixtures and assertions the Store has no method for
 	Dispatcher *dispatch.Dispatcher
-	Server     *httptest.Server
-	Echo       *echo.Echo // its route table, for tests that walk every route
+	// Jobs works the jobs the App's requests start (bulk retries), as the
+	// serving process does; it polls often so tests need not wait long.
+	Jobs   *jobrunner.Runner
+	Server *httptest.Server
+	Echo   *echo.Echo // its route table, for tests that walk every route
 	// API is the served OpenAPI document; every /api request a Client
 	// makes, and its response, is checked against it.
 	API *APIContract
@@ -62,6 +66,8 @@ type Options struct {
 	Now            func() time.Time       // the store's clock; nil: time.Now
 	Deps           []func(*handlers.Deps) // adjust the handlers' dependencies (e.g. APILimits) before start
 	DBProxy        bool                   // reach PostgreSQL through App.DBProxy, so a test can take it away
+	JobBatch       int                    // deliveries per job batch; 0: the runner's default
+	NoJobRunner    bool                   // do not start App.Jobs (a test steps jobs itself); implied by DBProxy
 }
 
 // New starts an App on the package's test database; it stops with the test.
@@ -107,8 +113,20 @@ func NewWith(t testing.TB, o Options) *App {
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
+	runner := jobrunner.New(store, jobrunner.Config{Batch: o.JobBatch, Poll: 50 * time.Millisecond, Log: Quiet, Now: o.Now})
+	// An App whose database a test takes away (DBProxy) runs no job runner:
+	// its polls would hold pool connections the outage breaks at moments the
+	// test does not choose, and the test's own next query could draw one.
+	if !o.NoJobRunner && !o.DBProxy {
+		runner.Start(context.Background())
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = runner.Stop(sctx)
+		})
+	}
 	deps := handlers.Deps{Store: store, Sessions: session.New(store, key, o.SecureCookies), Throttle: o.Throttle,
-		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: o.Log}
+		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Jobs: runner, Log: o.Log}
 	for _, adjust := range o.Deps {
 		adjust(&deps)
 	}
@@ -120,7 +138,7 @@ func NewWith(t testing.TB, o Options) *App {
 	if err != nil {
 		t.Fatalf("OpenAPI document: %v", err)
 	}
-	return &App{URL: srv.URL, Store: store, DB: db, Dispatcher: disp, Server: srv, Echo: e, API: api, DBProxy: proxy}
+	return &App{URL: srv.URL, Store: store, DB: db, Dispatcher: disp, Jobs: runner, Server: srv, Echo: e, API: api, DBProxy: proxy}
 }
 
 // Tenant is an account with one signed-up user.

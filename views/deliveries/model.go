@@ -5,6 +5,7 @@ package deliveries
 
 import (
 	"github.com/ringhook/ringhook/views/components"
+	"github.com/ringhook/ringhook/views/jobs"
 	"github.com/ringhook/ringhook/views/layout"
 )
 
@@ -63,6 +64,9 @@ type List struct {
 	NewerURL  string // the previous (newer) page; "" on the first page
 	NewestURL string // the first page with the same filters; "" on the first page
 	TimeZone  string // the zone times are shown in
+	// Retry is the bulk-retry form of the webhook the log is filtered
+	// by (writers only).
+	Retry *jobs.RetryForm
 }
 
 // Summary is a delivery's facts at the top of its page.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ringhook/ringhook/views/components"
+	"github.com/ringhook/ringhook/views/jobs"
 )
 
 // Row is one webhook in the list.
@@ -138,6 +139,8 @@ type Detail struct {
 	ReplayCount      int
 	ReplaySince      string
 	ReplaySinceLabel string
+	// Retry is the bulk-retry form (writers only).
+	Retry *jobs.RetryForm
 }
 
 // HTTPText prints a request the way it goes over the wire, for display.

@@ -321,7 +321,7 @@ func (s *sender) start(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			for c := range s.work {
-				o := s.d.send(ctx, c, models.TriggerAuto)
+				o := s.d.send(ctx, c, c.Trigger())
 				s.d.inFlight.add(c.WebhookID, -1)
 				s.results <- o
 				s.slots <- struct{}{}
@@ -547,7 +547,7 @@ func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i] = d.send(ctx, &claimed[i], models.TriggerAuto)
+			outs[i] = d.send(ctx, &claimed[i], claimed[i].Trigger())
 		}()
 	}
 	wg.Wait()
