@@ -143,12 +143,20 @@ type Event struct {
 // Delivery is one event for one webhook: the queue entry and its log line.
 // The rendered request is stored once and reused byte-for-byte on retries.
 type Delivery struct {
-	ID             int64 `gorm:"primaryKey;->"`
-	AccountID      string
-	WebhookID      string
-	EventID        string
-	EventType      string
-	CallID         *string
+	ID        int64 `gorm:"primaryKey;->"`
+	AccountID string
+	WebhookID string
+	EventID   string
+	EventType string
+	CallID    *string
+	// OccurredAt is the event's, kept here for the per-call order (see claimSQL).
+	OccurredAt *time.Time
+	// ExpiresAt is the deadline after which the delivery is not sent (nil: none).
+	ExpiresAt *time.Time
+	// PreviousFailed: an earlier delivery of the same call on this ordered
+	// webhook ended without success while this one waited behind it; the
+	// envelope carries previous_failed: true.
+	PreviousFailed bool
 	Status         DeliveryStatus
 	Test           bool
 	AttemptCount   int
