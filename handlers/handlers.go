@@ -48,6 +48,7 @@ type Store interface {
 	RequeueFailed(ctx context.Context, accountID, webhookID string, since time.Time, who models.Actor) (int, error)
 
 	Deliveries(ctx context.Context, accountID string, f models.DeliveryFilter) ([]models.DeliveryRow, error)
+	HeldBehind(ctx context.Context, accountID string, ids []int64, now time.Time) (map[int64]int64, error)
 	Delivery(ctx context.Context, accountID string, id int64) (*models.Delivery, error)
 	Attempts(ctx context.Context, accountID string, deliveryID int64) ([]models.Attempt, error)
 	CallTimeline(ctx context.Context, accountID, callID string) ([]models.CallEvent, error)
