@@ -374,4 +374,8 @@ func TestDeliveriesExpireAtTheirDeadline(t *testing.T) {
 	if stale.Status != models.StatusExpired || len(rc.requests()) != 3 {
 		t.Errorf("a delivery past its deadline at ingest is %s and the receiver has %d requests", stale.Status, len(rc.requests()))
 	}
+	stats, err := f.store.WebhookStats(context.Background(), f.account.ID, time.Time{}, w.ID)
+	if st := stats[w.ID]; err != nil || st.Expired != 2 || st.Failed != 0 || st.Succeeded != 1 {
+		t.Errorf("stats %+v (%v): want 2 expired counted apart from failures, 0 failed, 1 succeeded", st, err)
+	}
 }

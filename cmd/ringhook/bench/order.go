@@ -17,15 +17,20 @@ func (o orderRun) rate() float64 { return perSec(o.Deliveries, o.Elapsed) }
 
 // callOrder is phase O: the same pre-ingested call events (whole calls,
 // so later events of a call wait behind earlier ones) delivered by --webhooks
-// webhooks with ordering by call off, then on, each on its own account;
-// the figure is on/off throughput.
+// webhooks with ordering by call off and on, each run on its own account,
+// in the order off, on, on, off: a later run works on a bigger database
+// (and a shared machine drifts), which this order cancels out to first
+// order. Each mode's figure sums its two runs; the result is on/off.
 func (b *run) callOrder(ctx context.Context) error {
 	events, err := b.events(b.o.Events)
 	if err != nil {
 		return err
 	}
-	for i, ordered := range []bool{false, true} {
-		name := [...]string{"off", "on"}[i]
+	for _, ordered := range []bool{false, true, true, false} {
+		name, i := "off", 0
+		if ordered {
+			name, i = "on", 1
+		}
 		acc, hooks, err := b.newAccountOrdered(ctx, "Bench O "+name, b.sinkURLs("o"+name, b.o.Webhooks), 0, ordered)
 		if err != nil {
 			return err
@@ -57,7 +62,8 @@ func (b *run) callOrder(ctx context.Context) error {
 		if r.Deliveries < want {
 			return fmt.Errorf("phase O (ordering %s): %d of %d deliveries succeeded within --max-wait %s", name, r.Deliveries, want, b.o.MaxWait)
 		}
-		b.r.Order[i] = r
+		b.r.Order[i].Deliveries += r.Deliveries
+		b.r.Order[i].Elapsed += r.Elapsed
 		b.progress("bench: O (ordering %s): %d deliveries in %.1fs (%.0f/s)", name, r.Deliveries, r.Elapsed.Seconds(), r.rate())
 	}
 	return nil
@@ -69,6 +75,6 @@ func (r *report) writeO(p func(string, ...any)) {
 	if off.rate() > 0 {
 		ratio = on.rate() / off.rate()
 	}
-	p("  O call order  same %d deliveries (whole calls), ordering off: %.1fs %8.0f/s   on: %.1fs %8.0f/s   on/off %.2f (target >= 0.90)",
+	p("  O call order  %d deliveries (whole calls) per mode in runs off, on, on, off; ordering off: %.1fs %8.0f/s   on: %.1fs %8.0f/s   on/off %.2f (target >= 0.90)",
 		off.Deliveries, off.Elapsed.Seconds(), off.rate(), on.Elapsed.Seconds(), on.rate(), ratio)
 }
