@@ -49,13 +49,13 @@ type Row struct {
 	// HeldBehind is the id of the earlier delivery of the same call this
 	// one waits for (webhooks ordered by call); "" when it does not wait.
 	HeldBehind string
-	Attempts    string
-	LastCode    string // "200" or "–"
-	Test        bool
-	CallID      string // "" when the event has none
-	CallURL     string // the call view
-	Latency     string // the newest attempt's duration, or "–"
-	NextRetry   string // "" when nothing is scheduled
+	Attempts   string
+	LastCode   string // "200" or "–"
+	Test       bool
+	CallID     string // "" when the event has none
+	CallURL    string // the call view
+	Latency    string // the newest attempt's duration, or "–"
+	NextRetry  string // "" when nothing is scheduled
 }
 
 // List is the delivery log page.
