@@ -127,7 +127,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Phases != "ABCIW" || o.IdleWebhooks != 50000 || o.IdleFor != 10*time.Second || o.Events != 20000 || o.Rate != 200 || o.LatencyFor != 10*time.Second || o.Workers != 32 || o.Webhooks != 4 || o.CeilingFor != 5*time.Second ||
+	if o.Phases != "ABCIWO" || o.IdleWebhooks != 50000 || o.IdleFor != 10*time.Second || o.Events != 20000 || o.Rate != 200 || o.LatencyFor != 10*time.Second || o.Workers != 32 || o.Webhooks != 4 || o.CeilingFor != 5*time.Second ||
 		o.IsoEvents != 1000 || o.BrokenTimeout != 10*time.Second || o.SlowAnswer != 5*time.Second || o.HugeMB != 100 {
 		t.Errorf("defaults: %+v", o)
 	}
