@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -56,11 +57,16 @@ type apiWebhookIn struct {
 	MaxAttempts *int            `json:"max_attempts"`
 	TimeoutMS   *int            `json:"timeout_ms"`
 	Enabled     *bool           `json:"enabled"`
+	// OrderedByCall, OrderingWindow and ExpireAfter: see models.Webhook.
+	OrderedByCall  *bool          `json:"ordered_by_call"`
+	OrderingWindow *int           `json:"ordering_window_seconds"`
+	ExpireAfter    map[string]int `json:"expire_after_seconds"`
 }
 
 // apiWebhookRequired are the fields PATCH may not set to null: they have no
 // empty value (leave them out to keep them).
-var apiWebhookRequired = []string{"name", "event_types", "url", "method", "content_type", "time_zone", "max_attempts", "timeout_ms", "enabled"}
+var apiWebhookRequired = []string{"name", "event_types", "url", "method", "content_type", "time_zone", "max_attempts", "timeout_ms", "enabled",
+	"ordered_by_call", "ordering_window_seconds", "expire_after_seconds"}
 
 // apiWebhook is a webhook as the API shows it.
 type apiWebhook struct {
@@ -82,6 +88,9 @@ type apiWebhook struct {
 	MaxAttempts    int             `json:"max_attempts"`
 	TimeoutMS      int             `json:"timeout_ms"`
 	Enabled        bool            `json:"enabled"`
+	OrderedByCall  bool            `json:"ordered_by_call"`
+	OrderingWindow int             `json:"ordering_window_seconds"`
+	ExpireAfter    map[string]int  `json:"expire_after_seconds"`
 	DisabledReason *string         `json:"disabled_reason"`
 	DisabledAt     *time.Time      `json:"disabled_at"`
 	APIVersion     string          `json:"api_version"`
@@ -108,6 +117,7 @@ func webhookJSON(w *models.Webhook) apiWebhook {
 		Auth:       apiAuthOut{Type: w.AuthType, Username: w.AuthUsername, SecretSet: w.AuthSecret != ""},
 		CustomData: map[string]any{}, CustomDataMode: string(w.CustomDataMode), Filters: orEmpty(slices.Clone(w.Filters.V)), MaxAttempts: w.MaxAttempts,
 		TimeoutMS: w.TimeoutMS, Enabled: w.Enabled, DisabledAt: w.DisabledAt, APIVersion: w.APIVersion,
+		OrderedByCall: w.OrderedByCall, OrderingWindow: w.OrderingWindowS, ExpireAfter: maps.Clone(w.ExpireAfter.V),
 		CreatedAt: w.CreatedAt, CreatedBy: w.CreatedBy, UpdatedAt: w.UpdatedAt, UpdatedBy: w.UpdatedBy}
 	for _, h := range w.Headers.V {
 		h.Secret = h.IsSecret()
@@ -115,6 +125,9 @@ func webhookJSON(w *models.Webhook) apiWebhook {
 	}
 	for k, v := range w.CustomData.V {
 		out.CustomData[k] = v
+	}
+	if out.ExpireAfter == nil {
+		out.ExpireAfter = map[string]int{}
 	}
 	if w.DisabledReason != "" {
 		out.DisabledReason = &w.DisabledReason
@@ -215,6 +228,15 @@ func (b apiWebhookIn) apply(in *models.WebhookInput, present map[string]json.Raw
 	if b.Enabled != nil {
 		in.Enabled = *b.Enabled
 	}
+	if b.OrderedByCall != nil {
+		in.OrderedByCall = *b.OrderedByCall
+	}
+	if b.OrderingWindow != nil {
+		in.OrderingWindowSeconds = *b.OrderingWindow
+	}
+	if b.ExpireAfter != nil {
+		in.ExpireAfter = b.ExpireAfter
+	}
 }
 
 // apiFieldNames renames the Store's field error keys (the console form's
@@ -225,6 +247,10 @@ func apiFieldNames(fe models.FieldErrors, in models.WebhookInput) models.FieldEr
 		switch {
 		case k == "timeout":
 			k = "timeout_ms"
+		case k == "ordering_window":
+			k = "ordering_window_seconds"
+		case k == "expire_after":
+			k = "expire_after_seconds"
 		case k == "auth_type":
 			k = "auth.type"
 		case k == "auth_username":

@@ -34,6 +34,9 @@ type apiWebhookShape struct {
 	MaxAttempts int             `json:"max_attempts"`
 	TimeoutMS   int             `json:"timeout_ms"`
 	Enabled     bool            `json:"enabled"`
+	Ordered     bool            `json:"ordered_by_call"`
+	Window      int             `json:"ordering_window_seconds"`
+	ExpireAfter map[string]int  `json:"expire_after_seconds"`
 	Reason      *string         `json:"disabled_reason"`
 	DisabledAt  *time.Time      `json:"disabled_at"`
 	APIVersion  string          `json:"api_version"`

@@ -93,8 +93,18 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 	if newer {
 		l.NewestURL = q.url(0, 0)
 	}
+	ids := make([]int64, len(rows))
 	for i := range rows {
-		l.Rows = append(l.Rows, deliveryRow(&rows[i], loc))
+		ids[i] = rows[i].ID
+	}
+	held, err := h.store.HeldBehind(ctx, acc.ID, ids, h.now())
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		row := deliveryRow(&rows[i], loc)
+		row.HeldBehind = heldText(held[rows[i].ID])
+		l.Rows = append(l.Rows, row)
 	}
 	if err := h.logRetryForm(c, &l, hooks, f.WebhookID); err != nil {
 		return err
@@ -406,6 +416,11 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 	if d.CallID != nil && *d.CallID != "" {
 		s.CallID, s.CallURL = *d.CallID, callURL(d.CallID)
 	}
+	held, err := h.store.HeldBehind(ctx, acc.ID, []int64{d.ID}, h.now())
+	if err != nil {
+		return deliveries.Detail{}, err
+	}
+	s.HeldBehind, s.PreviousFailed = heldText(held[d.ID]), d.PreviousFailed
 	switch d.Status {
 	case models.StatusPending:
 		s.NextAttempt = at(d.NextAttemptAt)
@@ -449,6 +464,14 @@ func deliveryStatusCode(code *int) string {
 		return "–"
 	}
 	return strconv.Itoa(*code)
+}
+
+// heldText is the id of the delivery another one waits behind, or "".
+func heldText(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
 }
 
 // deliveryStatusKind is the badge colour of a delivery status.

@@ -49,6 +49,7 @@ type Store interface {
 	Job(ctx context.Context, accountID, id string) (*models.Job, error)
 
 	Deliveries(ctx context.Context, accountID string, f models.DeliveryFilter) ([]models.DeliveryRow, error)
+	HeldBehind(ctx context.Context, accountID string, ids []int64, now time.Time) (map[int64]int64, error)
 	Delivery(ctx context.Context, accountID string, id int64) (*models.Delivery, error)
 	Attempts(ctx context.Context, accountID string, deliveryID int64) ([]models.Attempt, error)
 	CallTimeline(ctx context.Context, accountID, callID string) ([]models.CallEvent, error)

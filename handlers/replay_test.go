@@ -35,6 +35,7 @@ func TestReEnableAndReplay(t *testing.T) {
 	defer rc.Close()
 	in := models.NewWebhookInput("UTC")
 	in.Name, in.URL, in.EventTypes, in.MaxAttempts = "flaky", rc.URL, []string{"call.hangup"}, 1
+	in.OrderedByCall = false // both hangups share a call id and must fail in the same turn
 	w, err := app.Store.CreateWebhook(context.Background(), tn.Account.ID, models.Actor{Label: "t"}, in)
 	if err != nil {
 		t.Fatal(err)

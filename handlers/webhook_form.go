@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -37,7 +38,7 @@ func parseWebhookForm(v url.Values) webhookForm {
 		URL: v.Get("url"), Method: v.Get("method"), ContentType: v.Get("content_type"),
 		CallTypes: v["call_types"], DIDNumbers: v["did_numbers"], TimeZone: v.Get("time_zone"),
 		AuthType: v.Get("auth_type"), AuthUsername: v.Get("auth_username"), AuthSecret: v.Get("auth_secret"),
-		Enabled: v.Get("enabled") == "true",
+		Enabled: v.Get("enabled") == "true", OrderedByCall: v.Get("ordered_by_call") == "true",
 	}
 	if in.ContentType == "" {
 		in.ContentType = models.ContentJSON
@@ -77,8 +78,46 @@ func parseWebhookForm(v url.Values) webhookForm {
 	if in.TimeoutSeconds, err = strconv.Atoi(strings.TrimSpace(v.Get("timeout"))); err != nil {
 		f.errors.Add("timeout", "Enter a whole number of seconds.")
 	}
+	in.OrderingWindowSeconds = models.DefaultOrderingWindowSec // left empty: the default
+	if w := strings.TrimSpace(v.Get("ordering_window")); w != "" {
+		if in.OrderingWindowSeconds, err = strconv.Atoi(w); err != nil {
+			f.errors.Add("ordering_window", "Enter a whole number of seconds.")
+		}
+	}
+	var msg string
+	if in.ExpireAfter, msg = parseExpireAfter(v.Get("expire_after")); msg != "" {
+		f.errors.Add("expire_after", msg)
+	}
 	f.in = in
 	return f
+}
+
+// parseExpireAfter reads the form's expiry list, "call.dialed=120,
+// call.dtmf=120" (commas or new lines between entries); a message says
+// what is wrong when it cannot.
+func parseExpireAfter(s string) (map[string]int, string) {
+	out := map[string]int{}
+	for _, item := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		typ, secs, ok := strings.Cut(item, "=")
+		n, err := strconv.Atoi(strings.TrimSpace(secs))
+		if !ok || err != nil {
+			return nil, fmt.Sprintf("Write each entry as trigger=seconds, e.g. call.dialed=120 (%q is not).", item)
+		}
+		out[strings.TrimSpace(typ)] = n
+	}
+	return out, ""
+}
+
+// formatExpireAfter is parseExpireAfter's input for m, sorted by trigger.
+func formatExpireAfter(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for _, t := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", t, m[t]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func at(s []string, i int) string {
@@ -129,12 +168,14 @@ func formView(s formState, numbers []models.PhoneNumber) webhooks.Form {
 		TimeZone: in.TimeZone, TimeZones: models.TimeZones(), AuthType: in.AuthType, AuthUsername: in.AuthUsername,
 		HasSecret: s.hasSecret, AuthSecret: in.AuthSecret, MaxAttempts: strconv.Itoa(in.MaxAttempts), Timeout: strconv.Itoa(in.TimeoutSeconds),
 		Enabled: in.Enabled, Errors: map[string]string{}, CustomDataMode: string(in.CustomDataMode),
+		OrderedByCall: in.OrderedByCall, OrderingWindow: strconv.Itoa(in.OrderingWindowSeconds), ExpireAfter: formatExpireAfter(in.ExpireAfter),
 	}
 	if f.CustomDataMode == "" {
 		f.CustomDataMode = string(models.CustomDataNested)
 	}
 	if s.raw != nil {
 		f.MaxAttempts, f.Timeout = s.raw.Get("max_attempts"), s.raw.Get("timeout")
+		f.OrderingWindow, f.ExpireAfter = s.raw.Get("ordering_window"), s.raw.Get("expire_after")
 	}
 	for _, g := range catalog.Groups() {
 		og := webhooks.OptionGroup{Label: g.Label}

@@ -29,7 +29,7 @@ func (s *Store) CancelDelivery(ctx context.Context, accountID string, id int64, 
 			return nil
 		case StatusSending:
 			return fmt.Errorf("cancel delivery %d: %w", id, ErrInFlight)
-		case StatusSucceeded, StatusFailed:
+		case StatusSucceeded, StatusFailed, StatusExpired:
 			return fault.Errorf(fault.ErrFinished, "This delivery has already %s; there is nothing to cancel.", d.Status)
 		}
 		now := s.now()
@@ -37,6 +37,9 @@ func (s *Store) CancelDelivery(ctx context.Context, accountID string, id int64, 
 		if err := tx.Model(&Delivery{}).Where("account_id = ? AND id = ?", accountID, id).
 			Updates(map[string]any{"status": d.Status, "next_attempt_at": nil, "completed_at": now, "updated_at": now}).Error; err != nil {
 			return fmt.Errorf("cancel delivery: %w", err)
+		}
+		if err := releaseFollowers(tx, []int64{id}, now, true); err != nil {
+			return err
 		}
 		return audit(tx, accountID, who, "delivery.cancelled", "delivery", fmt.Sprint(id), nil, map[string]any{"webhook_id": d.WebhookID}, now)
 	})

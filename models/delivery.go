@@ -20,6 +20,7 @@ type RenderedRequest struct {
 type WebhookStat struct {
 	Succeeded int
 	Failed    int // ended failed
+	Expired   int // ended expired, unsent at its deadline (not a failure of the receiver)
 	// Retrying counts deliveries waiting for (or in) a retry after a failed
 	// attempt: they have not ended, but the receiver is failing them.
 	Retrying   int
@@ -72,13 +73,14 @@ func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.T
 		WebhookID  string
 		Succeeded  int
 		Failed     int
+		Expired    int
 		Retrying   int
 		Pending    int
 		LastAt     *time.Time
 		LastStatus DeliveryStatus
 	}
 	var rows []row
-	args := map[string]any{"account": accountID, "since": since, "succeeded": string(StatusSucceeded), "failed": string(StatusFailed),
+	args := map[string]any{"account": accountID, "since": since, "succeeded": string(StatusSucceeded), "failed": string(StatusFailed), "expired": string(StatusExpired),
 		"pending": string(StatusPending), "sending": string(StatusSending), "test": string(TriggerTest)}
 	only := ""
 	if len(webhookIDs) > 0 {
@@ -90,6 +92,7 @@ func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.T
 		SELECT webhook_id,
 		       count(*) FILTER (WHERE status = @succeeded) AS succeeded,
 		       count(*) FILTER (WHERE status = @failed) AS failed,
+		       count(*) FILTER (WHERE status = @expired) AS expired,
 		       count(*) FILTER (WHERE (status = @pending AND attempt_count > 0) OR (status = @sending AND attempt_count > 1)) AS retrying,
 		       count(*) FILTER (WHERE status IN (@pending, @sending)) AS pending,
 		       max(created_at) AS last_at,
@@ -102,7 +105,7 @@ func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.T
 	}
 	out := make(map[string]WebhookStat, len(rows))
 	for _, r := range rows {
-		out[r.WebhookID] = WebhookStat{Succeeded: r.Succeeded, Failed: r.Failed, Retrying: r.Retrying, Pending: r.Pending, LastAt: r.LastAt, LastStatus: r.LastStatus}
+		out[r.WebhookID] = WebhookStat{Succeeded: r.Succeeded, Failed: r.Failed, Expired: r.Expired, Retrying: r.Retrying, Pending: r.Pending, LastAt: r.LastAt, LastStatus: r.LastStatus}
 	}
 	type attempts struct {
 		WebhookID string
@@ -143,18 +146,26 @@ type Event struct {
 // Delivery is one event for one webhook: the queue entry and its log line.
 // The rendered request is stored once and reused byte-for-byte on retries.
 type Delivery struct {
-	ID            int64 `gorm:"primaryKey;->"`
-	AccountID     string
-	WebhookID     string
-	EventID       string
-	EventType     string
-	CallID        *string
-	Status        DeliveryStatus
-	Test          bool
-	AttemptCount  int
-	NextAttemptAt *time.Time
-	LeaseUntil    *time.Time
-	LeaseHolder   *string // the dispatcher (see Store.Heartbeat) holding the lease
+	ID        int64 `gorm:"primaryKey;->"`
+	AccountID string
+	WebhookID string
+	EventID   string
+	EventType string
+	CallID    *string
+	// OccurredAt is the event's, kept here for the per-call order (see claimSQL).
+	OccurredAt *time.Time
+	// ExpiresAt is the deadline after which the delivery is not sent (nil: none).
+	ExpiresAt *time.Time
+	// PreviousFailed: an earlier delivery of the same call on this ordered
+	// webhook ended without success while this one waited behind it; the
+	// envelope carries previous_failed: true.
+	PreviousFailed bool
+	Status         DeliveryStatus
+	Test           bool
+	AttemptCount   int
+	NextAttemptAt  *time.Time
+	LeaseUntil     *time.Time
+	LeaseHolder    *string // the dispatcher (see Store.Heartbeat) holding the lease
 	// ManualRetry: queued again by hand (a bulk retry); the next attempt is
 	// manual and does not restart the automatic schedule.
 	ManualRetry    bool

@@ -73,6 +73,33 @@ func (g *settleGate) due(now time.Time) bool {
 	return true
 }
 
+// settleCandidatesSQL locks the webhooks in the due set with nothing to
+// claim at @now: no pending delivery due, unexpired and not held behind an
+// earlier pending one of its call. A delivery held only behind one being
+// sent counts as due: that send's outcome can release it at any moment,
+// and no writer marks the webhook due then (a success is recorded without
+// touching webhooks), so the webhook stays in the set while it lasts.
+var settleCandidatesSQL = `SELECT w.id FROM webhooks w
+	WHERE w.enabled AND w.next_due_at IS NOT NULL AND w.next_due_at <= @now
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
+			AND ` + unexpiredD + ` AND NOT (` + heldBehind("d", "w", sqlPending) + `))
+	ORDER BY w.next_due_at, w.id LIMIT @limit
+	FOR UPDATE OF w SKIP LOCKED`
+
+// settleSQL recomputes the due time of locked webhooks: the earliest time
+// one of their pending deliveries can be claimed. That is next_attempt_at,
+// or for one held behind earlier deliveries of its call, no earlier than
+// the ordering window releases it from the oldest of them (their own
+// retries are due times of their own), or now while one of them is being
+// sent (see settleCandidatesSQL).
+var settleSQL = `UPDATE webhooks w SET next_due_at = (
+	SELECT min(CASE WHEN NOT (` + heldBehind("d", "w", openStatuses) + `) THEN d.next_attempt_at
+		ELSE greatest(d.next_attempt_at, (SELECT CASE WHEN bool_or(e.status = @sending) THEN CAST(@now AS timestamptz)
+			ELSE min(e.created_at) + make_interval(secs => w.ordering_window_s) END
+			FROM deliveries e WHERE ` + blocks("d", "w", openStatuses) + `)) END)
+	FROM deliveries d WHERE d.webhook_id = w.id AND d.status = ` + sqlPending + ` AND ` + unexpiredD + `)
+WHERE w.id = ANY(CAST(@ids AS text[]))`
+
 // settleDue moves the due time of webhooks in the due set that have no
 // pending delivery due at now to their next pending delivery's time, or
 // takes them out of the set. It first locks those webhooks FOR UPDATE SKIP
@@ -85,20 +112,14 @@ func (s *Store) settleDue(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var ids []string
-		if err := tx.Raw(`SELECT w.id FROM webhooks w
-			WHERE w.enabled AND w.next_due_at IS NOT NULL AND w.next_due_at <= @now
-				AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.status = `+sqlPending+` AND d.next_attempt_at <= @now)
-			ORDER BY w.next_due_at, w.id LIMIT @limit
-			FOR UPDATE OF w SKIP LOCKED`, map[string]any{"now": now, "limit": settleBatch}).Scan(&ids).Error; err != nil {
+		if err := tx.Raw(settleCandidatesSQL, map[string]any{"now": now, "limit": settleBatch}).Scan(&ids).Error; err != nil {
 			return fmt.Errorf("settle due webhooks: %w", err)
 		}
 		if len(ids) == 0 {
 			return nil
 		}
 		n = len(ids)
-		if err := tx.Exec(`UPDATE webhooks w SET next_due_at = (SELECT min(d.next_attempt_at) FROM deliveries d
-				WHERE d.webhook_id = w.id AND d.status = `+sqlPending+`)
-			WHERE w.id = ANY(CAST(@ids AS text[]))`, map[string]any{"ids": pgArray[string](ids)}).Error; err != nil {
+		if err := tx.Exec(settleSQL, map[string]any{"ids": pgArray[string](ids), "now": now, "sending": string(StatusSending)}).Error; err != nil {
 			return fmt.Errorf("settle due webhooks: %w", err)
 		}
 		return nil

@@ -13,11 +13,16 @@
 //	   ├──failure, will retry───┘  └──failure, no attempt left──▶ failed
 //	   ├──lease expired (the reaper hands the attempt number back)
 //	   └──replay of failed deliveries (manual redelivery leases directly)
+//	pending ──deadline passed, unsent──▶ expired
 //	pending, sending ──withdrawn──▶ cancelled
 //
+// On a webhook ordered by call, a pending delivery is not claimed while an
+// earlier one of its call is pending or sending (order.go); one that ends
+// failed, expired or cancelled sets previous_failed on those behind it.
+//
 // Only a pending delivery is claimed, and only the attempt holding a sending
-// delivery's lease may move it on. succeeded, failed and cancelled are final
-// for the dispatcher.
+// delivery's lease may move it on. succeeded, failed, expired and cancelled
+// are final for the dispatcher.
 package models
 
 import (

@@ -102,8 +102,16 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 		d := Delivery{AccountID: ev.AccountID, WebhookID: p.Webhook.ID, EventID: ev.ID, EventType: ev.Type, CallID: ev.CallID,
 			Status: StatusPending, Test: p.Test, NextAttemptAt: &now, RequestMethod: p.Request.Method, RequestURL: p.Request.URL,
 			RequestHeaders: JSON[[]Header]{V: headers}, RequestBody: p.Request.Body, CreatedAt: now, UpdatedAt: now}
-		if p.RenderErr != "" {
+		if !p.Test { // a test send is neither held in a call's order nor holds one, and never expires
+			occurred := ev.OccurredAt
+			d.OccurredAt, d.ExpiresAt = &occurred, p.Webhook.Deadline(ev.Type, occurred)
+		}
+		switch {
+		case p.RenderErr != "":
 			d.Status, d.NextAttemptAt, d.CompletedAt, d.LastError, d.AttemptCount = StatusFailed, nil, &now, p.RenderErr, 1
+		case d.ExpiresAt != nil && !d.ExpiresAt.After(now):
+			// Arrived after its deadline: recorded, never sent.
+			d.Status, d.NextAttemptAt, d.CompletedAt, d.LastError = StatusExpired, nil, &now, expiredError(*d.ExpiresAt)
 		}
 		rows[i] = d
 	}
@@ -120,8 +128,10 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 		if p.Event != nil {
 			ev = p.Event
 		}
-		if p.RenderErr == "" {
+		if rows[i].Status == StatusPending {
 			queuedHooks = append(queuedHooks, p.Webhook.ID)
+		}
+		if p.RenderErr == "" {
 			continue
 		}
 		failed = append(failed, Attempt{AccountID: ev.AccountID, DeliveryID: rows[i].ID, WebhookID: p.Webhook.ID, Number: 1,
@@ -243,15 +253,17 @@ func failingCap(perWebhook int) int { return max(1, perWebhook/4) }
 // overall and marks those as sending with a lease of the webhook's timeout
 // plus a margin. A webhook at its cap costs one empty probe, however long
 // its backlog, so a slow receiver cannot starve the others or the database.
+// On a webhook ordered by call only each call's head is taken, and a
+// delivery past its deadline never is (see order.go).
 // A webhook whose last attempts failed (a failure streak) gets a quarter
 // of the cap until it answers again: five broken receivers at the full cap
 // would hold every worker of a process while healthy webhooks wait.
-const claimSQL = `
+var claimSQL = `
 WITH busy AS (
 	SELECT key AS webhook_id, value::int AS n FROM jsonb_each_text(CAST(@busy AS jsonb))
 ), room AS (
 	SELECT w.id, (CASE WHEN w.consecutive_failures > 0 THEN CAST(@failing_cap AS int) ELSE CAST(@cap AS int) END) - coalesce(b.n, 0) AS room, w.timeout_ms, w.max_attempts, w.signing_secret, w.previous_secret,
-		w.previous_secret_expires_at
+		w.previous_secret_expires_at, w.ordered_by_call, w.ordering_window_s
 	FROM webhooks w LEFT JOIN busy b ON b.webhook_id = w.id
 	WHERE w.enabled AND w.next_due_at IS NOT NULL AND w.next_due_at <= @now
 		AND coalesce(b.n, 0) < (CASE WHEN w.consecutive_failures > 0 THEN CAST(@failing_cap AS int) ELSE CAST(@cap AS int) END)
@@ -260,6 +272,7 @@ WITH busy AS (
 	FROM room r CROSS JOIN LATERAL (
 		SELECT d.id, d.next_attempt_at FROM deliveries d
 		WHERE d.webhook_id = r.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
+			AND ` + unexpiredD + ` AND NOT (` + heldD + `)
 		ORDER BY d.next_attempt_at
 		LIMIT r.room
 		FOR UPDATE SKIP LOCKED
@@ -274,6 +287,13 @@ WHERE d.id = p.id
 RETURNING d.*, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id AND a.trigger = @manual) AS manual_attempts,
 	p.timeout_ms AS w_timeout_ms, p.max_attempts AS w_max_attempts, p.signing_secret AS w_signing_secret,
 	p.previous_secret AS w_previous_secret, p.previous_secret_expires_at AS w_previous_secret_expires_at`
+
+// The claim's per-delivery conditions: not past its deadline, and not
+// held behind an earlier open delivery of its call (see order.go).
+var (
+	unexpiredD = unexpired("d")
+	heldD      = heldBehind("d", "r", openStatuses)
+)
 
 // claimRow is a leased delivery plus the webhook settings sending needs,
 // returned by claimSQL so no second query is needed.
@@ -302,6 +322,13 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 	if inFlight == nil {
 		busy = []byte("{}")
 	}
+	settle := s.settle.due(now)
+	if settle {
+		// Before the claim, so the deliveries an expired one released go now.
+		if _, err := s.expireDue(ctx, now); err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+	}
 	var rows []claimRow
 	err = s.db.WithContext(ctx).Raw(claimSQL, map[string]any{
 		"now": now, "cap": perWebhook, "failing_cap": failingCap(perWebhook), "limit": limit, "margin": leaseMargin.Seconds(), "busy": string(busy), "sending": string(StatusSending),
@@ -310,7 +337,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	if s.settle.due(now) {
+	if settle {
 		if _, err := s.settleDue(ctx, now); err != nil {
 			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}
@@ -388,6 +415,15 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(recordSQL, recordArgs(now, outs, nil)).Error; err != nil {
 			return fmt.Errorf("record attempts: %w", err)
+		}
+		var ended []int64
+		for _, o := range outs {
+			if o.Status == StatusFailed {
+				ended = append(ended, o.Attempt.DeliveryID)
+			}
+		}
+		if err := releaseFollowers(tx, ended, now, false); err != nil {
+			return err
 		}
 		var err error
 		disabled, err = updateHealth(tx, outs, now, rule)

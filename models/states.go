@@ -9,15 +9,16 @@ const (
 	StatusSending   DeliveryStatus = "sending"   // leased by a worker until lease_until
 	StatusSucceeded DeliveryStatus = "succeeded" // the receiver answered 2xx (final)
 	StatusFailed    DeliveryStatus = "failed"    // no attempts left, or not retriable (final)
+	StatusExpired   DeliveryStatus = "expired"   // still unsent at its deadline; never sent (final)
 	StatusCancelled DeliveryStatus = "cancelled" // withdrawn before it finished (final)
 )
 
 // DeliveryStatuses lists every status, in the order of the diagram.
-var DeliveryStatuses = []DeliveryStatus{StatusPending, StatusSending, StatusSucceeded, StatusFailed, StatusCancelled}
+var DeliveryStatuses = []DeliveryStatus{StatusPending, StatusSending, StatusSucceeded, StatusFailed, StatusExpired, StatusCancelled}
 
 // Final reports whether the dispatcher is done with a delivery in s.
 func (s DeliveryStatus) Final() bool {
-	return s == StatusSucceeded || s == StatusFailed || s == StatusCancelled
+	return s == StatusSucceeded || s == StatusFailed || s == StatusExpired || s == StatusCancelled
 }
 
 // Trigger says what started an attempt (the attempts.trigger column).

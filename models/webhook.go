@@ -52,28 +52,35 @@ type Filter struct {
 
 // Webhook is an account's subscription to call events.
 type Webhook struct {
-	ID                      string
-	AccountID               string
-	Name                    string
-	Description             string
-	EventTypes              StringList
-	URL                     string
-	Method                  string
-	ContentType             string
-	CallTypes               StringList
-	DIDNumbers              StringList `gorm:"column:did_numbers"`
-	TimeZone                string
-	Headers                 JSON[[]Header]
-	AuthType                string
-	AuthUsername            string
-	AuthSecret              string
-	CustomData              JSON[map[string]any] // values are string, float64 or bool
-	CustomDataMode          CustomDataMode
-	DialectState            JSON[DialectState] // vendor dialects' spelling; not configuration
-	Filters                 JSON[[]Filter]
-	APIVersion              string `gorm:"column:api_version"`
-	MaxAttempts             int
-	TimeoutMS               int `gorm:"column:timeout_ms"`
+	ID             string
+	AccountID      string
+	Name           string
+	Description    string
+	EventTypes     StringList
+	URL            string
+	Method         string
+	ContentType    string
+	CallTypes      StringList
+	DIDNumbers     StringList `gorm:"column:did_numbers"`
+	TimeZone       string
+	Headers        JSON[[]Header]
+	AuthType       string
+	AuthUsername   string
+	AuthSecret     string
+	CustomData     JSON[map[string]any] // values are string, float64 or bool
+	CustomDataMode CustomDataMode
+	DialectState   JSON[DialectState] // vendor dialects' spelling; not configuration
+	Filters        JSON[[]Filter]
+	APIVersion     string `gorm:"column:api_version"`
+	MaxAttempts    int
+	TimeoutMS      int `gorm:"column:timeout_ms"`
+	// OrderedByCall sends one call's deliveries in event order (claimSQL);
+	// OrderingWindowS bounds how long a call's head may hold the rest.
+	OrderedByCall   bool
+	OrderingWindowS int `gorm:"column:ordering_window_s"`
+	// ExpireAfter is, per event type, the seconds after occurred_at when a
+	// delivery still unsent expires instead; a type not listed never does.
+	ExpireAfter             JSON[map[string]int]
 	Enabled                 bool
 	DisabledReason          string
 	DisabledAt              *time.Time
@@ -86,6 +93,22 @@ type Webhook struct {
 	UpdatedBy               string
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
+}
+
+// OrderingWindow is how long a call's first open delivery holds the later ones.
+func (w *Webhook) OrderingWindow() time.Duration {
+	return time.Duration(w.OrderingWindowS) * time.Second
+}
+
+// Deadline is when a delivery of an event of type eventType that occurred at
+// occurred expires, or nil when such deliveries never do.
+func (w *Webhook) Deadline(eventType string, occurred time.Time) *time.Time {
+	secs, ok := w.ExpireAfter.V[eventType]
+	if !ok || secs <= 0 {
+		return nil
+	}
+	at := occurred.Add(time.Duration(secs) * time.Second)
+	return &at
 }
 
 // Timeout is the per-request timeout.
@@ -115,6 +138,7 @@ func (w *Webhook) auditView() map[string]any {
 		"time_zone": w.TimeZone, "headers": headers, "auth_type": auth,
 		"custom_data": w.CustomData.V, "custom_data_mode": w.CustomDataMode, "filters": w.Filters.V,
 		"max_attempts": w.MaxAttempts, "timeout_ms": w.TimeoutMS, "enabled": w.Enabled,
+		"ordered_by_call": w.OrderedByCall, "ordering_window_seconds": w.OrderingWindowS, "expire_after_seconds": w.ExpireAfter.V,
 	}
 }
 

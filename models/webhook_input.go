@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -24,6 +25,12 @@ const (
 	MaxAttempts       = 20
 	DefaultTimeoutSec = 10
 	MaxTimeoutSec     = 60
+	// DefaultOrderingWindowSec is how long a call's first open delivery
+	// holds the later ones of the call, by default (10 minutes).
+	DefaultOrderingWindowSec = 600
+	// MaxOrderingWindowSec and MaxExpireAfterSec bound both settings at a day.
+	MaxOrderingWindowSec = 86400
+	MaxExpireAfterSec    = 86400
 )
 
 // KV is one custom_data row, kept ordered so errors can point at a row.
@@ -61,7 +68,24 @@ type WebhookInput struct {
 	Filters        []Filter
 	MaxAttempts    int
 	TimeoutSeconds int
-	Enabled        bool
+	// OrderedByCall and OrderingWindowSeconds: see Webhook.OrderedByCall.
+	OrderedByCall         bool
+	OrderingWindowSeconds int
+	// ExpireAfter maps an event type to seconds after occurred_at when its
+	// unsent deliveries expire; types not listed never expire.
+	ExpireAfter map[string]int
+	Enabled     bool
+}
+
+// DefaultExpireAfter is what new webhooks start with: the perishable
+// (ringing and IVR) events expire catalog.PerishableExpiry after they
+// occurred, everything else never.
+func DefaultExpireAfter() map[string]int {
+	out := map[string]int{}
+	for _, t := range catalog.PerishableTypes() {
+		out[t] = int(catalog.PerishableExpiry / time.Second)
+	}
+	return out
 }
 
 // NewWebhookInput returns the defaults a new webhook form starts from.
@@ -70,7 +94,8 @@ func NewWebhookInput(timeZone string) WebhookInput {
 		timeZone = "UTC"
 	}
 	return WebhookInput{Method: MethodPOST, ContentType: ContentJSON, TimeZone: timeZone, AuthType: AuthNone,
-		CustomDataMode: CustomDataNested, MaxAttempts: DefaultAttempts, TimeoutSeconds: DefaultTimeoutSec, Enabled: true}
+		CustomDataMode: CustomDataNested, MaxAttempts: DefaultAttempts, TimeoutSeconds: DefaultTimeoutSec, Enabled: true,
+		OrderedByCall: true, OrderingWindowSeconds: DefaultOrderingWindowSec, ExpireAfter: DefaultExpireAfter()}
 }
 
 // InputFrom turns a stored webhook back into editable input (secrets left blank).
@@ -78,7 +103,8 @@ func InputFrom(w *Webhook) WebhookInput {
 	in := WebhookInput{Name: w.Name, Description: w.Description, EventTypes: slices.Clone(w.EventTypes), URL: w.URL,
 		Method: w.Method, ContentType: w.ContentType, CallTypes: slices.Clone(w.CallTypes), DIDNumbers: slices.Clone(w.DIDNumbers),
 		TimeZone: w.TimeZone, Headers: slices.Clone(w.Headers.V), AuthType: w.AuthType, AuthUsername: w.AuthUsername,
-		CustomDataMode: w.CustomDataMode, Filters: slices.Clone(w.Filters.V), MaxAttempts: w.MaxAttempts, TimeoutSeconds: w.TimeoutMS / 1000, Enabled: w.Enabled}
+		CustomDataMode: w.CustomDataMode, Filters: slices.Clone(w.Filters.V), MaxAttempts: w.MaxAttempts, TimeoutSeconds: w.TimeoutMS / 1000, Enabled: w.Enabled,
+		OrderedByCall: w.OrderedByCall, OrderingWindowSeconds: w.OrderingWindowS, ExpireAfter: maps.Clone(w.ExpireAfter.V)}
 	for i, h := range in.Headers {
 		if h.IsSecret() {
 			in.Headers[i].Value = "" // kept by keepStoredSecret when left blank
@@ -291,6 +317,19 @@ func (in *WebhookInput) Validate(knownNumbers []string) FieldErrors {
 	if in.TimeoutSeconds < 1 || in.TimeoutSeconds > MaxTimeoutSec {
 		fe.Add("timeout", fmt.Sprintf("Choose between 1 and %d seconds.", MaxTimeoutSec))
 	}
+	if in.OrderingWindowSeconds < 1 || in.OrderingWindowSeconds > MaxOrderingWindowSec {
+		fe.Add("ordering_window", fmt.Sprintf("Choose between 1 and %d seconds.", MaxOrderingWindowSec))
+	}
+	types := slices.Sorted(maps.Keys(in.ExpireAfter))
+	for _, t := range types {
+		switch secs := in.ExpireAfter[t]; {
+		case !catalog.Subscribable(t):
+			fe.Add("expire_after", fmt.Sprintf("Unknown trigger %q.", t))
+		case secs < 1 || secs > MaxExpireAfterSec:
+			fe.Add("expire_after", fmt.Sprintf("%s: choose between 1 and %d seconds (leave it out to never expire).", t, MaxExpireAfterSec))
+		}
+	}
+	fe.CheckText("expire_after", types...)
 	return fe
 }
 
@@ -441,6 +480,11 @@ func (in WebhookInput) ApplyTo(w *Webhook) {
 	w.TimeZone, w.Headers, w.CustomData, w.Filters = in.TimeZone, JSON[[]Header]{V: nonNil(in.Headers)}, JSON[map[string]any]{V: cd}, JSON[[]Filter]{V: nonNil(in.Filters)}
 	w.AuthType, w.AuthUsername, w.AuthSecret = in.AuthType, in.AuthUsername, in.AuthSecret
 	w.MaxAttempts, w.TimeoutMS, w.Enabled = in.MaxAttempts, in.TimeoutSeconds*1000, in.Enabled
+	w.OrderedByCall, w.OrderingWindowS = in.OrderedByCall, in.OrderingWindowSeconds
+	w.ExpireAfter = JSON[map[string]int]{V: maps.Clone(in.ExpireAfter)}
+	if w.ExpireAfter.V == nil {
+		w.ExpireAfter.V = map[string]int{}
+	}
 	w.CustomDataMode = in.CustomDataMode
 	if in.DialectState != nil {
 		w.DialectState = JSON[DialectState]{V: *in.DialectState}

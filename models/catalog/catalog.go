@@ -3,6 +3,7 @@ package catalog
 import (
 	"slices"
 	"sort"
+	"time"
 )
 
 // Group is a display group of event types, in catalog order.
@@ -31,6 +32,25 @@ type Type struct {
 	// call.* event does); Normalize then requires call_id, direction,
 	// call_type, from_number and to_number.
 	Call bool
+	// Perishable marks events worth nothing once the call has moved on
+	// (ringing, IVR): new webhooks let their deliveries expire
+	// PerishableExpiry after the event (see models.NewWebhookInput).
+	Perishable bool
+}
+
+// PerishableExpiry is how long after occurred_at a new webhook still sends
+// a perishable event.
+const PerishableExpiry = 2 * time.Minute
+
+// PerishableTypes lists the ids of the perishable event types, in catalog order.
+func PerishableTypes() []string {
+	var out []string
+	for _, t := range Types() {
+		if t.Perishable {
+			out = append(out, t.ID)
+		}
+	}
+	return out
 }
 
 // Group ids, in display order.
@@ -120,7 +140,7 @@ var typeDefs = [...]typeDef{
 	{Type: Type{ID: "call.received", Label: "Call received on server", Core: true, Group: GroupCall, Call: true,
 		Description: "First signal of a call: an inbound call reaches one of the account's numbers, or an outbound or click-to-call call is originated."},
 		fam: famCall, extra: []string{"entry_point"}},
-	{Type: Type{ID: "call.dialed", Label: "Dialed on extensions", Core: true, Group: GroupCall, Call: true,
+	{Type: Type{ID: "call.dialed", Label: "Dialed on extensions", Core: true, Group: GroupCall, Call: true, Perishable: true,
 		Description: "The platform starts ringing one or more extensions for the call; one event per ring attempt, listing dialed_extensions."},
 		fam: famCall, extra: []string{"dialed_extensions", "ring_strategy"}},
 	{Type: Type{ID: "call.answered", Label: "Call answered by extension", Core: true, Group: GroupCall, Call: true,
@@ -163,10 +183,10 @@ var typeDefs = [...]typeDef{
 		fam: famCall, extra: []string{"parking_slot"}, required: []string{"parking_slot"}},
 
 	// B. IVR / DTMF
-	{Type: Type{ID: "call.ivr_answered", Label: "Call answered on IVR", Core: true, Group: GroupIVR, Call: true,
+	{Type: Type{ID: "call.ivr_answered", Label: "Call answered on IVR", Core: true, Group: GroupIVR, Call: true, Perishable: true,
 		Description: "An IVR or auto-attendant answers the call and plays its menu."},
 		fam: famCall, required: []string{"ivr_id", "ivr_name"}},
-	{Type: Type{ID: "call.dtmf", Label: "DTMF option", Core: true, Group: GroupIVR, Call: true,
+	{Type: Type{ID: "call.dtmf", Label: "DTMF option", Core: true, Group: GroupIVR, Call: true, Perishable: true,
 		Description: "The caller selects a menu option; one event per accepted option."},
 		fam: famCall, extra: []string{"digits", "menu_level", "option_label"}, required: []string{"digits", "ivr_id"}},
 
@@ -381,10 +401,10 @@ func EnvelopeFields() []string {
 }
 
 // ReservedFields returns the top-level keys the renderer adds and Normalize
-// rejects on input: account_id, api_version, custom_data, test, timezone and
-// webhook_id. Every key ending in "_local" is reserved as well.
+// rejects on input: account_id, api_version, custom_data, previous_failed,
+// test, timezone and webhook_id. Every key ending in "_local" is reserved as well.
 func ReservedFields() []string {
 	return slices.Clone(reservedFields[:])
 }
 
-var reservedFields = [...]string{"account_id", "api_version", "custom_data", "test", "timezone", "webhook_id"}
+var reservedFields = [...]string{"account_id", "api_version", "custom_data", "previous_failed", "test", "timezone", "webhook_id"}

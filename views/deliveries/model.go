@@ -45,15 +45,18 @@ type Row struct {
 	EventLabel  string // "Call hangup"
 	WebhookID   string
 	WebhookName string
-	Status      string // pending|sending|succeeded|failed|cancelled
+	Status      string // pending|sending|succeeded|failed|expired|cancelled
 	StatusKind  string // badge kind: ok|bad|warn|muted
-	Attempts    string
-	LastCode    string // "200" or "–"
-	Test        bool
-	CallID      string // "" when the event has none
-	CallURL     string // the call view
-	Latency     string // the newest attempt's duration, or "–"
-	NextRetry   string // "" when nothing is scheduled
+	// HeldBehind is the id of the earlier delivery of the same call this
+	// one waits for (webhooks ordered by call); "" when it does not wait.
+	HeldBehind string
+	Attempts   string
+	LastCode   string // "200" or "–"
+	Test       bool
+	CallID     string // "" when the event has none
+	CallURL    string // the call view
+	Latency    string // the newest attempt's duration, or "–"
+	NextRetry  string // "" when nothing is scheduled
 }
 
 // List is the delivery log page.
@@ -88,6 +91,10 @@ type Summary struct {
 	Created     string
 	Completed   string // "" while not finished
 	Test        bool
+	HeldBehind  string // see Row.HeldBehind
+	// PreviousFailed: an earlier delivery of the call ended without
+	// success while this one waited; its payload says previous_failed.
+	PreviousFailed bool
 }
 
 // HeaderLine is one HTTP header as recorded.

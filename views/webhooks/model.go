@@ -88,6 +88,11 @@ type Form struct {
 	Filters        []FilterRow
 	MaxAttempts    string
 	Timeout        string
+	// OrderedByCall, OrderingWindow (seconds) and ExpireAfter
+	// ("call.dialed=120, …"): calls in order and stale events expired.
+	OrderedByCall  bool
+	OrderingWindow string
+	ExpireAfter    string
 	Enabled        bool
 	Errors         map[string]string
 	Warning        string

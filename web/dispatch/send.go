@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/web/dispatch/payload"
 	"github.com/ringhook/ringhook/web/dispatch/retry"
 	"github.com/ringhook/ringhook/web/dispatch/safehttp"
 )
@@ -62,6 +63,14 @@ func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger mod
 		Trigger: trigger, StartedAt: start, RequestMethod: c.RequestMethod, RequestURL: models.RedactURL(c.RequestURL),
 		ResponseHeaders: models.JSON[[]models.Header]{V: []models.Header{}}}
 	req := models.RenderedRequest{Method: c.RequestMethod, URL: c.RequestURL, Headers: c.RequestHeaders.V, Body: c.RequestBody}
+	if c.PreviousFailed {
+		var err error
+		if req.URL, req.Body, err = payload.WithPreviousFailed(req.Method, req.URL, headerValue(req.Headers, "Content-Type"), req.Body); err != nil {
+			a.ErrorKind, a.ErrorMessage = models.ErrKindRender, err.Error()
+			return d.outcome(c, a, nil, start)
+		}
+		a.RequestURL = models.RedactURL(req.URL)
+	}
 	extra, err := attemptHeaders(req, w.SigningSecrets(start), c.EventID, c.EventType, c.AttemptCount, start)
 	headers := append(extra, req.Headers...)
 	a.RequestHeaders = models.JSON[[]models.Header]{V: redactHeaders(headers)}
@@ -184,6 +193,16 @@ func clientHeaders(r *http.Request) []models.Header {
 		out = append(out, models.Header{Name: "Accept-Encoding", Value: "gzip"})
 	}
 	return out
+}
+
+// headerValue is the first value of the named header (case-insensitive).
+func headerValue(hs []models.Header, name string) string {
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return ""
 }
 
 func redactHeaders(hs []models.Header) []models.Header {

@@ -8,6 +8,7 @@
 //	I  isolation: a healthy webhook alone, then beside five broken receivers
 //	W  idle webhooks: B with 10 webhooks, then beside --idle-webhooks idle ones; idle CPU
 //	G  ingest over HTTP (API key, validation, the real server) with the dispatcher running: one event per request, then batches
+//	O  call order: the same call events delivered with ordering by call off, then on (throughput ratio)
 //
 // It runs on a throwaway database (devdb.NewScratch: on DATABASE_URL's
 // server, or on a private durable PostgreSQL) and touches the data only
@@ -28,7 +29,7 @@ import (
 	"github.com/ringhook/ringhook/web/dispatch"
 )
 
-const usage = `usage: ringhook bench [--phases A,B,C,I,W,G] [--events 20000] [--rate 200] [--latency-for 10s] [--workers W] [--webhooks 4]
+const usage = `usage: ringhook bench [--phases A,B,C,I,W,G,O] [--events 20000] [--rate 200] [--latency-for 10s] [--workers W] [--webhooks 4]
                       [--per-webhook N] [--batch N] [--poll 500ms] [--ingesters 8] [--ceiling-for 5s] [--max-wait 10m]
                       [--iso-events 1000] [--iso-max 2m] [--broken-timeout 10s] [--slow-answer 5s] [--huge-mb 100]
                       [--idle-webhooks 50000] [--idle-for 10s] [--receiver-port 0] [--broken-port 0] [--pg-port 0] [--cpuprofile FILE] [--trace-sql]
@@ -45,7 +46,7 @@ const (
 )
 
 // allPhases are the phase letters, in the order they run.
-const allPhases = "ABCIWG"
+const allPhases = "ABCIWGO"
 
 // Env is what the benchmark takes from the environment.
 type Env struct {
@@ -105,11 +106,11 @@ func parsePhases(s string) (string, error) {
 				out = append(out, byte(r))
 			}
 		default:
-			return "", fmt.Errorf("bench: --phases: unknown phase %q (choose from A, B, C, I, W, G)", r)
+			return "", fmt.Errorf("bench: --phases: unknown phase %q (choose from A, B, C, I, W, G, O)", r)
 		}
 	}
 	if len(out) == 0 {
-		return "", errors.New("bench: --phases: give at least one of A, B, C, I, W, G")
+		return "", errors.New("bench: --phases: give at least one of A, B, C, I, W, G, O")
 	}
 	slices.SortFunc(out, func(a, b byte) int { return strings.IndexByte(allPhases, a) - strings.IndexByte(allPhases, b) })
 	return string(out), nil
@@ -122,7 +123,7 @@ func parseFlags(args []string, defaultWorkers int, stderr io.Writer) (options, e
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
 	var o options
-	phases := fs.String("phases", "A,B,C,I,W", "phases to run: A ceiling, B throughput, C latency, I isolation, W idle webhooks, G HTTP ingest (e.g. --phases B for a quick run)")
+	phases := fs.String("phases", "A,B,C,I,W,O", "phases to run: A ceiling, B throughput, C latency, I isolation, W idle webhooks, G HTTP ingest, O call order on vs off (e.g. --phases B for a quick run)")
 	fs.IntVar(&o.Events, "events", 20000, "phase B: events ingested before the dispatcher starts")
 	fs.Float64Var(&o.Rate, "rate", targetRate, "phase C: events ingested per second")
 	fs.DurationVar(&o.LatencyFor, "latency-for", 10*time.Second, "phase C: how long to ingest at --rate")

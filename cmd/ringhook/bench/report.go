@@ -55,6 +55,8 @@ type report struct {
 	Idle idleResult
 	// G
 	HTTP []httpRun
+	// O: ordering by call off, then on
+	Order [2]orderRun
 }
 
 // isoResult is one run of phase I: the healthy webhook's deliveries.
@@ -147,6 +149,9 @@ func (r *report) write(w io.Writer) {
 	}
 	if strings.Contains(r.Phases, "G") {
 		r.writeG(p)
+	}
+	if strings.Contains(r.Phases, "O") {
+		r.writeO(p)
 	}
 }
 

@@ -154,7 +154,7 @@ func measure(ctx context.Context, env Env, o options, args []string, stderr io.W
 	for _, ph := range []struct {
 		letter byte
 		run    func(context.Context) error
-	}{{'A', b.ceiling}, {'B', b.throughput}, {'C', b.latency}, {'I', b.isolation}, {'W', b.idleWebhooks}, {'G', b.httpIngest}} {
+	}{{'A', b.ceiling}, {'B', b.throughput}, {'C', b.latency}, {'I', b.isolation}, {'W', b.idleWebhooks}, {'G', b.httpIngest}, {'O', b.callOrder}} {
 		if !o.has(ph.letter) {
 			continue
 		}
@@ -209,6 +209,14 @@ func (b *run) sinkURLs(phase string, n int) []string {
 // subscribed to every event the call generator produces. Phases never
 // share an account, so each one's counts are its own.
 func (b *run) newAccount(ctx context.Context, name string, urls []string, timeout time.Duration) (*models.Account, []*models.Webhook, error) {
+	return b.newAccountOrdered(ctx, name, urls, timeout, false)
+}
+
+// newAccountOrdered is newAccount with the webhooks' ordering by call on or
+// off (phase O compares the two; the other phases measure it off, as
+// before it existed). No phase lets deliveries expire: a long backlog
+// would lose its ringing events and the counts with them.
+func (b *run) newAccountOrdered(ctx context.Context, name string, urls []string, timeout time.Duration, ordered bool) (*models.Account, []*models.Webhook, error) {
 	acc, err := b.store.CreateAccount(ctx, name, "UTC")
 	if err != nil {
 		return nil, nil, err
@@ -219,6 +227,7 @@ func (b *run) newAccount(ctx context.Context, name string, urls []string, timeou
 		in.Name, in.URL, in.EventTypes = fmt.Sprintf("%s %d", name, i+1), u, catalog.LifecycleTypes()
 		in.Headers = []models.Header{{Name: "X-Bench", Value: strconv.Itoa(i + 1)}}
 		in.CustomData = []models.KV{{Key: "crm_id", Value: fmt.Sprintf("A-%d", i+1)}}
+		in.OrderedByCall, in.ExpireAfter = ordered, map[string]int{}
 		if timeout > 0 {
 			in.TimeoutSeconds = int(timeout / time.Second)
 		}

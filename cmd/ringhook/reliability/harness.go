@@ -170,6 +170,9 @@ func (h *harness) newScenarioDB(ctx context.Context, name string, urls []string,
 	for i, u := range urls {
 		in := models.NewWebhookInput("Asia/Kolkata")
 		in.Name, in.URL, in.EventTypes = fmt.Sprintf("%s %d", name, i+1), u, catalog.LifecycleTypes()
+		// Every queued delivery must arrive for the loss count to mean
+		// anything: nothing expires here (the dispatcher tests cover expiry).
+		in.ExpireAfter = map[string]int{}
 		if timeoutSec > 0 {
 			in.TimeoutSeconds = timeoutSec
 		}
