@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/views/apikeys"
+	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
 )
@@ -36,12 +37,12 @@ func (h *Handler) renderAPIKeys(c echo.Context, status int, f apikeys.Form, crea
 
 func (h *Handler) apiKeyRow(k *models.APIKey, loc *time.Location) apikeys.Row {
 	r := apikeys.Row{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scope: string(k.Scope), CreatedBy: k.CreatedBy,
-		CreatedAt: k.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"), LastUsed: "never", Revoked: k.RevokedAt != nil}
+		CreatedAt: components.Time(k.CreatedAt, loc), LastUsed: "never", Revoked: k.RevokedAt != nil}
 	if k.LastUsedAt != nil {
 		r.LastUsed = ago(h.now().Sub(*k.LastUsedAt))
 	}
 	if k.RevokedAt != nil {
-		r.RevokedAt = k.RevokedAt.In(loc).Format("2006-01-02 15:04 MST")
+		r.RevokedAt = components.Time(*k.RevokedAt, loc)
 	}
 	return r
 }

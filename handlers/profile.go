@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/fault"
+	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/profile"
 	"github.com/ringhook/ringhook/web/render"
 )
@@ -32,7 +33,7 @@ func (h *Handler) renderProfile(c echo.Context, status int, pw profile.Password)
 	v := profile.View{Email: u.Email, Role: string(u.Role), Password: pw}
 	for _, s := range list {
 		v.Sessions = append(v.Sessions, profile.Session{ID: s.ID, Browser: browserName(s.UserAgent), IP: s.IP, ThisOne: s.ID == cur.ID,
-			Created: s.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"), LastSeen: s.LastSeenAt.In(loc).Format("2006-01-02 15:04 MST")})
+			Created: components.Time(s.CreatedAt, loc), LastSeen: components.Time(s.LastSeenAt, loc)})
 	}
 	return render.HTML(c, status, profile.Page(h.page(c, "Profile", "profile"), v))
 }
