@@ -96,7 +96,8 @@ func (h *Handler) Login(c echo.Context) error {
 	next := safeNext(c.FormValue("next"))
 	ip := c.RealIP()
 	show := func(status int, msg string) error {
-		return render.HTML(c, status, auth.Page(h.page(c, "Sign in", ""), auth.Login{Email: email, Next: next, Error: msg}))
+		return render.HTML(c, status, auth.Page(h.page(c, "Sign in", ""), auth.Login{Email: email, Next: next, Error: msg,
+			Summary: errorSummary(map[string]string{"login": msg}, []summaryField{{"login", "email", "Email and password"}}, "email")}))
 	}
 	if email == "" || password == "" {
 		return show(http.StatusUnprocessableEntity, "Enter your email and password.")

@@ -30,6 +30,7 @@ type Store interface {
 	AuthenticateAPIKey(ctx context.Context, plain string) (*models.APIKey, error)
 	AuthenticateAPIKeyAccount(ctx context.Context, plain string) (*models.APIKey, *models.Account, error)
 	CreateAPIKey(ctx context.Context, accountID string, who models.Actor, in models.NewAPIKey) (*models.APIKey, string, error)
+	ValidateAPIKey(ctx context.Context, accountID string, in models.NewAPIKey) (models.FieldErrors, error)
 	APIKeys(ctx context.Context, accountID string) ([]models.APIKey, error)
 	RevokeAPIKey(ctx context.Context, accountID, id string, who models.Actor) error
 

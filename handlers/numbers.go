@@ -26,6 +26,7 @@ func (h *Handler) renderNumbers(c echo.Context, status int, f numbers.Form) erro
 	for i, n := range nums {
 		rows[i] = numbers.Row{ID: n.ID, Number: n.Number, Label: n.Label}
 	}
+	f.Summary = errorSummary(f.Errors, []summaryField{{"number", "number", "Number"}, {"label", "label", "Label"}}, "number")
 	return render.HTML(c, status, numbers.Page(h.page(c, "My Numbers", "numbers"), rows, f, currentUser(c).CanWrite()))
 }
 

@@ -30,6 +30,8 @@ func (h *Handler) renderProfile(c echo.Context, status int, pw profile.Password)
 		return err
 	}
 	loc := a.Location()
+	pw.Summary = errorSummary(pw.Errors, []summaryField{{"current_password", "current_password", "Current password"},
+		{"new_password", "new_password", "New password"}, {"confirm_password", "confirm_password", "New password again"}}, "current_password")
 	v := profile.View{Email: u.Email, Role: string(u.Role), Password: pw}
 	for _, s := range list {
 		v.Sessions = append(v.Sessions, profile.Session{ID: s.ID, Browser: browserName(s.UserAgent), IP: s.IP, ThisOne: s.ID == cur.ID,

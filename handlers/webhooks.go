@@ -104,6 +104,7 @@ type formState struct {
 	raw       url.Values          // the submitted form, to show mistyped numbers as typed; nil on first show
 	errs      models.FieldErrors  // problems next to their fields
 	hasSecret bool                // an auth secret is stored, so a blank secret field keeps it
+	focus     int                 // the header row to focus after a row op (webhooks.Form.FocusRow)
 }
 
 func (h *Handler) renderForm(c echo.Context, status int, s formState) error {
@@ -153,7 +154,7 @@ func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
 	}
 	f := parseWebhookForm(params)
 	if f.applyRowOp() {
-		return h.renderForm(c, http.StatusOK, formState{id: id, in: f.in, raw: f.raw, hasSecret: hasSecret})
+		return h.renderForm(c, http.StatusOK, formState{id: id, in: f.in, raw: f.raw, hasSecret: hasSecret, focus: f.focus})
 	}
 	f.dropEmptyRows()
 	ctx, acc := c.Request().Context(), currentAccount(c)

@@ -89,7 +89,12 @@ type Form struct {
 	Timeout        string
 	Enabled        bool
 	Errors         map[string]string
+	Summary        []components.ErrorLink // every field in error, in form order
 	Warning        string
+	// FocusRow is where an add/remove-row post without JavaScript puts the
+	// caret: header row FocusRow (from 1), len(Headers)+1 for the Add
+	// header button, 0 nowhere.
+	FocusRow int
 }
 
 // Err returns the message for field, or "".
