@@ -38,6 +38,25 @@ func (h *Handler) RequireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// ctxFindUser holds offerSignedIn's lookup.
+const ctxFindUser = "ringhook.find_user"
+
+// offerSignedIn lets the error pages of paths outside the signed-in routes
+// (a /static/… file that does not exist) find who is signed in: the session
+// is looked up only when such a page is written.
+func (h *Handler) offerSignedIn(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(ctxFindUser, func() (*models.User, *models.Account) {
+			u, a, err := h.signedIn(c)
+			if err != nil {
+				return nil, nil
+			}
+			return u, a
+		})
+		return next(c)
+	}
+}
+
 // signedIn resolves the request's session to its user and account; nil
 // (and no error) when there is no live session or its user is gone.
 func (h *Handler) signedIn(c echo.Context) (*models.User, *models.Account, error) {

@@ -34,3 +34,55 @@ func TestSignInErrorSummary(t *testing.T) {
 		t.Error("the email is not kept, or not tied to the error")
 	}
 }
+
+// TestErrorPagesKnowWhoYouAre: a signed-in user's 404 and 403 keep the
+// navigation and their account, say what happened and where to go, and
+// offer no "Sign in"; a signed-out visitor's error page offers Sign in and
+// no navigation.
+func TestErrorPagesKnowWhoYouAre(t *testing.T) {
+	app := handlertest.New(t)
+	admin, viewer := app.NewTenant(t, models.RoleAdmin), app.NewTenant(t, models.RoleViewer)
+	ca, cv := app.SignIn(t, admin), app.SignIn(t, viewer)
+	signedIn := []struct {
+		name   string
+		c      *handlertest.Client
+		email  string
+		path   string
+		status int
+		want   []string
+	}{
+		{"404 of a webhook", ca, admin.Email, "/webhooks/wh_doesnotexist", http.StatusNotFound, []string{"Page not found", "deleted", "Dashboard", "Delivery log"}},
+		{"404 of a path no route has", ca, admin.Email, "/no/such/page", http.StatusNotFound, []string{"Page not found"}},
+		{"404 of a static file", ca, admin.Email, "/static/css/missing.css", http.StatusNotFound, []string{"Page not found"}},
+		{"403 for a viewer", cv, viewer.Email, "/webhooks/new", http.StatusForbidden, []string{"Not allowed", "viewer role", "An owner or admin"}},
+	}
+	for _, tc := range signedIn {
+		t.Run(tc.name, func(t *testing.T) {
+			res := tc.c.Get(t, tc.path)
+			if res.Status != tc.status {
+				t.Fatalf("%s", handlertest.Describe(res))
+			}
+			text := pageText(res.Body)
+			for _, want := range append(tc.want, tc.email) {
+				if !strings.Contains(text, want) {
+					t.Errorf("the page lacks %q: %.500s", want, text)
+				}
+			}
+			if !strings.Contains(res.Body, `<nav aria-label="Main">`) || strings.Contains(res.Body, `href="/login"`) {
+				t.Error("a signed-in user's error page lacks the navigation or offers Sign in")
+			}
+			if strings.Contains(text, "Not Found Not Found") {
+				t.Error("the page says Not Found twice")
+			}
+		})
+	}
+	t.Run("signed out", func(t *testing.T) {
+		res := app.NewClient(t).Get(t, "/static/css/missing.css")
+		if res.Status != http.StatusNotFound {
+			t.Fatalf("%s", handlertest.Describe(res))
+		}
+		if !strings.Contains(res.Body, `href="/login"`) || strings.Contains(res.Body, `<nav aria-label="Main">`) {
+			t.Errorf("a signed-out error page should offer Sign in without the navigation: %.600s", pageText(res.Body))
+		}
+	})
+}
