@@ -101,6 +101,9 @@ func auditRow(e *models.AuditEntry, loc *time.Location, webhooks map[string]stri
 	if name := auditName(e.After, e.Before); name != "" {
 		r.ObjectLabel = name
 	}
+	if e.ObjectType == "phone_number" && r.ObjectLabel != e.ObjectID {
+		r.ObjectID = "" // the number is its name; its id means nothing to people
+	}
 	if name, ok := webhooks[e.ObjectID]; ok && e.ObjectType == "webhook" {
 		r.ObjectLabel, r.ObjectURL = name, "/webhooks/"+e.ObjectID
 	}

@@ -101,7 +101,8 @@ func (h *Handler) LoginForm(c echo.Context) error {
 	if u != nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return render.HTML(c, http.StatusOK, auth.Page(h.page(c, "Sign in", ""), auth.Login{Next: safeNext(c.QueryParam("next"))}))
+	return render.HTML(c, http.StatusOK, auth.Page(h.page(c, "Sign in", ""), auth.Login{Next: safeNext(c.QueryParam("next")),
+		SignedOut: c.QueryParam("signed_out") != ""}))
 }
 
 // Login checks the credentials. Attempts are throttled per (email, client
@@ -181,7 +182,8 @@ func (h *Handler) Logout(c echo.Context) error {
 	if err := h.sessions.SignOut(c); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/login")
+	// The session and its flashes are gone: the sign-in page confirms from the URL.
+	return c.Redirect(http.StatusSeeOther, "/login?signed_out=1")
 }
 
 // safeNext keeps post-login redirects on this site: only an absolute path

@@ -50,6 +50,7 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 
 	con.GET("/numbers", h.NumberList)
 	w.POST("/numbers", h.NumberAdd)
+	w.GET("/numbers/:id/delete", h.NumberConfirmDelete)
 	w.POST("/numbers/:id/delete", h.NumberDelete)
 
 	con.GET("/deliveries", h.DeliveryList)

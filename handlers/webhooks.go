@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -215,7 +216,7 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 	}
 	d := webhooks.Detail{Row: h.webhookRow(w, stats[w.ID], acc.Location()), Description: w.Description, ContentType: w.ContentType,
 		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
-		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: w.Timeout().String(),
+		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: strconv.FormatFloat(w.Timeout().Seconds(), 'f', -1, 64) + " s",
 		SecretMasked: secret, CreatedBy: w.CreatedBy,
 		UpdatedAt: components.Time(w.UpdatedAt, acc.Location()) + " by " + w.UpdatedBy, CanWrite: currentUser(c).CanWrite()}
 	if w.Method == models.MethodGET {

@@ -202,7 +202,8 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 	if _, err := app.Store.CreateWebhook(ctx, tn.Account.ID, who, other); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Store.AddPhoneNumber(ctx, tn.Account.ID, who, "+14155550123", "San Francisco support line, after-hours overflow to the Dublin office"); err != nil {
+	num, err := app.Store.AddPhoneNumber(ctx, tn.Account.ID, who, "+14155550123", "San Francisco support line, after-hours overflow to the Dublin office")
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -260,6 +261,7 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 		{"deliveries", "/deliveries", "/deliveries"},
 		{"delivery-detail", deliveryPath, "/deliveries"},
 		{"numbers", "/numbers", "/numbers"},
+		{"number-remove", "/numbers/" + num.ID + "/delete", "/numbers"},
 		{"catalog", "/events/catalog", "/events/catalog"},
 		{"audit", "/audit", "/audit"},
 		{"profile", "/profile", "/profile"},

@@ -155,3 +155,11 @@ func HTTPMessage(startLine string, headers []HeaderLine, body string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// attempts is "1 attempt" or "n attempts".
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return strconv.Itoa(n) + " attempts"
+}
