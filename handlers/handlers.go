@@ -80,17 +80,24 @@ type Previewer interface {
 	Preview(ctx context.Context, w *models.Webhook, eventType string) (models.RenderedRequest, error)
 }
 
+// TargetChecker applies the dispatcher's SSRF rule to a URL before anything
+// is sent: why deliveries to it would be refused, or "".
+type TargetChecker interface {
+	TargetRefusal(ctx context.Context, rawURL string) string
+}
+
 // Handler serves every route.
 type Handler struct {
 	store     Store
 	sessions  *session.Manager
 	throttle  models.LoginThrottle
 	preview   Previewer
-	redeliver Redeliverer  // nil: redelivery answers 503
-	tester    Tester       // nil: test events answer 503
-	ingester  Ingester     // nil: ingest answers 503
-	metrics   http.Handler // nil: /metrics answers 404 on this listener
-	guard     *apiGuard    // API rate limits and idempotency upkeep
+	targets   TargetChecker // nil: no warning
+	redeliver Redeliverer   // nil: redelivery answers 503
+	tester    Tester        // nil: test events answer 503
+	ingester  Ingester      // nil: ingest answers 503
+	metrics   http.Handler  // nil: /metrics answers 404 on this listener
+	guard     *apiGuard     // API rate limits and idempotency upkeep
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -101,11 +108,12 @@ type Deps struct {
 	Sessions    *session.Manager
 	Throttle    models.LoginThrottle // zero: models.DefaultLoginThrottle()
 	Previewer   Previewer
-	Redeliverer Redeliverer  // optional; without it Redeliver answers 503
-	Tester      Tester       // optional; without it test events answer 503
-	Ingester    Ingester     // optional; without it ingest answers 503
-	Metrics     http.Handler // optional: serves /metrics (and checks its token); without it /metrics answers 404
-	APILimits   APILimits    // zero values take the defaults
+	Redeliverer Redeliverer   // optional; without it Redeliver answers 503
+	Tester      Tester        // optional; without it test events answer 503
+	Ingester    Ingester      // optional; without it ingest answers 503
+	Targets     TargetChecker // optional; without it the webhook form does not warn about blocked addresses
+	Metrics     http.Handler  // optional: serves /metrics (and checks its token); without it /metrics answers 404
+	APILimits   APILimits     // zero values take the defaults
 	Log         *slog.Logger
 	Now         func() time.Time
 }
@@ -121,7 +129,7 @@ func New(d Deps) *Handler {
 	if d.Throttle == (models.LoginThrottle{}) {
 		d.Throttle = models.DefaultLoginThrottle()
 	}
-	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, metrics: d.Metrics,
+	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, targets: d.Targets, metrics: d.Metrics,
 		guard: newAPIGuard(d.APILimits), log: d.Log, now: d.Now}
 }
 

@@ -36,6 +36,7 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	w.GET("/webhooks/new", h.WebhookNew)
 	w.POST("/webhooks", h.WebhookCreate)
 	w.POST("/webhooks/preview", h.WebhookPreview)
+	w.POST("/webhooks/check-url", h.WebhookCheckURL)
 	con.GET("/webhooks/:id", h.WebhookShow)
 	w.GET("/webhooks/:id/edit", h.WebhookEdit)
 	w.POST("/webhooks/:id/edit", h.WebhookUpdate)

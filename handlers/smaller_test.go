@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -93,5 +94,56 @@ func TestWebhookDeliverySettingsRead(t *testing.T) {
 	text := pageText(app.SignIn(t, tn).Get(t, "/webhooks/"+w.ID).Body)
 	if !strings.Contains(text, "Timeout 5 s · up to 4 attempts") || strings.Contains(text, "per request") {
 		t.Errorf("the delivery settings read: %.1500s", text)
+	}
+}
+
+// TestWebhookFormWarnsAboutBlockedURLs: with production's SSRF rule the
+// form's URL check (htmx, on change) warns about private, loopback and
+// metadata addresses and stays quiet for public ones; the form shows the
+// warning when it opens on such a URL; with private targets allowed (dev)
+// only metadata addresses warn.
+func TestWebhookFormWarnsAboutBlockedURLs(t *testing.T) {
+	prod := handlertest.NewWith(t, handlertest.Options{ProductionTargets: true})
+	tn := prod.NewTenant(t, models.RoleAdmin)
+	c := prod.SignIn(t, tn)
+	c.Get(t, "/webhooks/new")
+	for rawURL, want := range map[string]string{
+		"http://10.0.0.5/hooks":                    "10.0.0.5 is a private address",
+		"http://169.254.169.254/latest/meta-data/": "169.254.169.254 is a cloud metadata address",
+		"http://localhost:8080/in":                 "a loopback address",
+		"https://[::1]/x":                          "::1 is a loopback address",
+		"https://8.8.8.8/hooks":                    "",
+		"not a url":                                "",
+	} {
+		res := c.Post(t, "/webhooks/check-url", url.Values{"url": {rawURL}})
+		if res.Status != http.StatusOK {
+			t.Fatalf("%s: %s", rawURL, handlertest.Describe(res))
+		}
+		text := pageText(res.Body)
+		if want == "" && text != "" || want != "" && (!strings.Contains(text, want) || !strings.Contains(text, "will be refused")) {
+			t.Errorf("%s: warning %q, want one with %q", rawURL, text, want)
+		}
+	}
+	in := models.NewWebhookInput("UTC")
+	in.Name, in.URL, in.EventTypes = "Private", "http://192.168.1.20/hook", []string{"call.missed"}
+	w, err := prod.Store.CreateWebhook(context.Background(), tn.Account.ID, models.Actor{Label: "test"}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := c.Get(t, "/webhooks/"+w.ID+"/edit"); !strings.Contains(res.Body, `id="url-refused"`) || !strings.Contains(res.Body, "192.168.1.20 is a private address") {
+		t.Errorf("the edit form does not warn about its private URL")
+	}
+	if res := c.Get(t, "/webhooks/new"); !strings.Contains(res.Body, `hx-post="/webhooks/check-url"`) {
+		t.Error("the URL field does not ask as it changes")
+	}
+
+	dev := handlertest.New(t)
+	dc := dev.SignIn(t, dev.NewTenant(t, models.RoleAdmin))
+	dc.Get(t, "/webhooks/new")
+	if res := dc.Post(t, "/webhooks/check-url", url.Values{"url": {"http://10.0.0.5/"}}); pageText(res.Body) != "" {
+		t.Errorf("dev mode warns about a private address: %q", pageText(res.Body))
+	}
+	if res := dc.Post(t, "/webhooks/check-url", url.Values{"url": {"http://169.254.169.254/"}}); !strings.Contains(pageText(res.Body), "cloud metadata") {
+		t.Errorf("dev mode does not warn about the metadata address: %q", pageText(res.Body))
 	}
 }

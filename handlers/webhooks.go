@@ -114,6 +114,7 @@ func (h *Handler) renderForm(c echo.Context, status int, s formState) error {
 		return err
 	}
 	f := formView(s, numbers)
+	f.URLWarning = h.urlWarning(c, s.in.URL)
 	title := "Add webhook"
 	f.Action = "/webhooks"
 	if s.id != "" {
@@ -123,6 +124,26 @@ func (h *Handler) renderForm(c echo.Context, status int, s formState) error {
 		return render.HTML(c, status, webhooks.FormBody(csrfToken(c), f))
 	}
 	return render.HTML(c, status, webhooks.FormPage(h.page(c, title, "webhooks"), f))
+}
+
+// WebhookCheckURL answers the form's URL field as it changes: a warning
+// when deliveries to the URL would be refused, else nothing.
+func (h *Handler) WebhookCheckURL(c echo.Context) error {
+	return render.HTML(c, http.StatusOK, webhooks.URLWarning(h.urlWarning(c, c.FormValue("url"))))
+}
+
+// urlWarning is the form's text for a URL the dispatcher's SSRF rule
+// refuses (the rule itself is the dispatcher's: TargetChecker).
+func (h *Handler) urlWarning(c echo.Context, rawURL string) string {
+	if h.targets == nil || strings.TrimSpace(rawURL) == "" {
+		return ""
+	}
+	why := h.targets.TargetRefusal(c.Request().Context(), rawURL)
+	if why == "" {
+		return ""
+	}
+	return "Deliveries to this URL will be refused: " + why + ". Ringhook sends only to public addresses; " +
+		"an operator can allow a network with RINGHOOK_ALLOW_CIDRS."
 }
 
 // WebhookCreate saves a new webhook, or shows the form again with errors.

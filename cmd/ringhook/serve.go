@@ -293,7 +293,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, cfg.SecureCookies),
-		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Metrics: mainListenerMetrics(cfg, met), APILimits: cfg.APILimits, Log: log})
+		Previewer: disp, Targets: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Metrics: mainListenerMetrics(cfg, met), APILimits: cfg.APILimits, Log: log})
 	stopMetrics, err := startMetricsListener(cfg, met, log)
 	if err != nil {
 		shutdownHTTP()

@@ -62,6 +62,9 @@ type Options struct {
 	Now            func() time.Time       // the store's clock; nil: time.Now
 	Deps           []func(*handlers.Deps) // adjust the handlers' dependencies (e.g. APILimits) before start
 	DBProxy        bool                   // reach PostgreSQL through App.DBProxy, so a test can take it away
+	// ProductionTargets applies production's SSRF rule (private addresses
+	// refused) where the rule is asked; sends still stay on loopback.
+	ProductionTargets bool
 }
 
 // New starts an App on the package's test database; it stops with the test.
@@ -99,7 +102,11 @@ func NewWith(t testing.TB, o Options) *App {
 		t.Fatalf("park stale deliveries: %v", err)
 	}
 	store := models.NewStore(db, o.Now, models.WithKeyring(modeltest.Keyring()))
-	disp, err := dispatch.New(store, dispatch.Config{AllowPrivate: "true", LoopbackOnly: true, Log: Quiet})
+	allowPrivate := "true"
+	if o.ProductionTargets {
+		allowPrivate = "false"
+	}
+	disp, err := dispatch.New(store, dispatch.Config{AllowPrivate: allowPrivate, LoopbackOnly: true, Log: Quiet})
 	if err != nil {
 		t.Fatalf("dispatcher: %v", err)
 	}
@@ -108,7 +115,7 @@ func NewWith(t testing.TB, o Options) *App {
 		t.Fatal(err)
 	}
 	deps := handlers.Deps{Store: store, Sessions: session.New(store, key, o.SecureCookies), Throttle: o.Throttle,
-		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: o.Log}
+		Previewer: disp, Targets: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Log: o.Log}
 	for _, adjust := range o.Deps {
 		adjust(&deps)
 	}

@@ -90,6 +90,7 @@ type Form struct {
 	Enabled        bool
 	Errors         map[string]string
 	Summary        []components.ErrorLink // every field in error, in form order
+	URLWarning     string                 // why the SSRF guard would refuse the URL; "" when it would not
 	Warning        string
 	// FocusRow is where an add/remove-row post without JavaScript puts the
 	// caret: header row FocusRow (from 1), len(Headers)+1 for the Add
