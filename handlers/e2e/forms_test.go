@@ -93,7 +93,7 @@ func TestFailedSubmitFocusesErrorSummary(t *testing.T) {
 	t.Log("the other forms focus their summary too")
 	for _, f := range []struct {
 		page, fill, value, submit, link string
-		status                           int
+		status                          int
 	}{
 		{"/api-keys", "#name", "", "Create key", "#name", http.StatusUnprocessableEntity},
 		{"/numbers", "#number", "12", "Add number", "#number", http.StatusUnprocessableEntity},
@@ -111,4 +111,32 @@ func TestFailedSubmitFocusesErrorSummary(t *testing.T) {
 			t.Errorf("%s: the summary links %q, want %s first", f.page, got, f.link)
 		}
 	}
+}
+
+// TestURLWarningAndKeyCopy: in production mode typing a private address
+// into the webhook form's URL warns at once (htmx), and a public one clears
+// the warning; a new API key has a working Copy button.
+func TestURLWarningAndKeyCopy(t *testing.T) {
+	app := handlertest.NewWith(t, handlertest.Options{ProductionTargets: true})
+	tn := app.NewTenant(t, models.RoleAdmin)
+	b := newBrowser(t, app.URL)
+	signIn(b, tn)
+
+	b.open("/webhooks/new", http.StatusOK)
+	b.fill("#url", "http://10.1.2.3/hooks")
+	b.waitFor("the warning", `(document.querySelector("#url-refused")?.textContent ?? "").includes("10.1.2.3 is a private address")`)
+	b.do("clear the URL", chromedp.Clear(chromedp.CSS("#url")))
+	b.fill("#url", "https://8.8.8.8/hooks")
+	b.waitFor("the warning to go", `document.querySelector("#url-refused") === null`)
+
+	b.open("/api-keys", http.StatusOK)
+	b.fill("#name", "Copy me")
+	b.load("click Create key", chromedp.Click(button("Create key")), http.StatusOK)
+	b.waitFor("the Copy key button", visible(`button[data-copy="new-api-key"]`))
+	b.do("click Copy key", chromedp.Click(button("Copy key")))
+	// Headless Chromium may refuse the clipboard; then the key is selected for Ctrl+C.
+	b.waitFor("the copy to be confirmed", `(() => {
+		const s = document.querySelector('[data-copy-status="new-api-key"]').textContent;
+		return s === "Copied." || (s.startsWith("Selected") && getSelection().toString().trim() === document.getElementById("new-api-key").textContent.trim());
+	})()`)
 }
