@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/url"
@@ -85,4 +86,26 @@ func TestErrorPagesKnowWhoYouAre(t *testing.T) {
 			t.Errorf("a signed-out error page should offer Sign in without the navigation: %.600s", pageText(res.Body))
 		}
 	})
+}
+
+// TestPasswordErrorsTogether: a wrong current password, a short new one and
+// a confirmation that differs are all reported at once, in the summary in
+// form order; the password stays unchanged.
+func TestPasswordErrorsTogether(t *testing.T) {
+	app := handlertest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	c := app.SignIn(t, tn)
+	c.Get(t, "/profile")
+	res := c.Post(t, "/profile/password", url.Values{"current_password": {"not it"}, "new_password": {"short"}, "confirm_password": {"other"}})
+	if res.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("%s", handlertest.Describe(res))
+	}
+	sum := html.UnescapeString(errorSummaryRE.FindString(res.Body))
+	i, j, k := strings.Index(sum, `href="#current_password"`), strings.Index(sum, `href="#new_password"`), strings.Index(sum, `href="#confirm_password"`)
+	if i < 0 || j < i || k < j || !strings.Contains(sum, "The two new passwords differ.") {
+		t.Errorf("the summary does not list the three fields in order: %s", sum)
+	}
+	if _, err := app.Store.Authenticate(context.Background(), tn.Email, tn.Password); err != nil {
+		t.Errorf("the password changed: %v", err)
+	}
 }

@@ -63,7 +63,7 @@ type Store interface {
 	Sessions(ctx context.Context, accountID, userID string) ([]models.Session, error)
 	RevokeSession(ctx context.Context, accountID, userID, sessionID string) error
 	RevokeUserSessions(ctx context.Context, accountID, userID, exceptID string) (int64, error)
-	ChangePassword(ctx context.Context, accountID, userID, current, next, keepSessionID string) error
+	ChangePassword(ctx context.Context, accountID, userID, current, next, confirm, keepSessionID string) error
 
 	PhoneNumbers(ctx context.Context, accountID string) ([]models.PhoneNumber, error)
 	AddPhoneNumber(ctx context.Context, accountID string, who models.Actor, number, label string) (*models.PhoneNumber, error)

@@ -49,9 +49,6 @@ func (h *Handler) ProfilePassword(c echo.Context) error {
 		return err
 	}
 	next := c.FormValue("new_password")
-	if next != c.FormValue("confirm_password") {
-		return h.renderProfile(c, http.StatusUnprocessableEntity, profile.Password{Errors: map[string]string{"confirm_password": "The two new passwords differ."}})
-	}
 	// The current password is guessed no faster here than at /login: a
 	// borrowed session must not become a way to learn it.
 	ctx, ip := c.Request().Context(), c.RealIP()
@@ -64,7 +61,8 @@ func (h *Handler) ProfilePassword(c echo.Context) error {
 		return h.renderProfile(c, http.StatusTooManyRequests, profile.Password{Errors: map[string]string{
 			"current_password": "Too many wrong passwords. Try again in " + humanWait(wait) + "."}})
 	}
-	err = h.store.ChangePassword(ctx, a.ID, u.ID, c.FormValue("current_password"), next, cur.ID)
+	// Every problem at once: the confirmation's too, not before the others.
+	err = h.store.ChangePassword(ctx, a.ID, u.ID, c.FormValue("current_password"), next, c.FormValue("confirm_password"), cur.ID)
 	var fe models.FieldErrors
 	if err == nil || errors.As(err, &fe) && fe["current_password"] == "" {
 		if err := h.store.LoginSucceeded(ctx, h.throttle, u.Email, ip); err != nil { // the current password was right
