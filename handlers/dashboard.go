@@ -102,7 +102,7 @@ func chartHours(buckets []models.Bucket, loc *time.Location) []dashboard.Hour {
 	out := make([]dashboard.Hour, len(buckets))
 	for i, b := range buckets {
 		start := b.Start.In(loc)
-		out[i] = dashboard.Hour{Label: start.Format("15:04"), Span: start.Format("2 Jan 15:04") + "–" + start.Add(time.Hour).Format("15:04"),
+		out[i] = dashboard.Hour{Label: start.Format("15:04"), Span: start.Format("2 Jan 15:04") + "–" + start.Add(time.Hour).Format("15:04 MST"),
 			Succeeded: b.Succeeded, Failed: b.Failed, Pending: b.Pending}
 	}
 	return out
