@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/views/apikeys"
+	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
 )
@@ -31,17 +32,18 @@ func (h *Handler) renderAPIKeys(c echo.Context, status int, f apikeys.Form, crea
 		rows[i] = h.apiKeyRow(&keys[i], loc)
 	}
 	f.Scopes = scopeOptions()
+	f.Summary = errorSummary(f.Errors, []summaryField{{"name", "name", "Name"}, {"mode", "field-mode", "Mode"}, {"scope", "field-scope", "Scope"}}, "name")
 	return render.HTML(c, status, apikeys.Page(h.page(c, "API keys", "api-keys"), rows, f, created, currentUser(c).CanWrite()))
 }
 
 func (h *Handler) apiKeyRow(k *models.APIKey, loc *time.Location) apikeys.Row {
 	r := apikeys.Row{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scope: string(k.Scope), CreatedBy: k.CreatedBy,
-		CreatedAt: k.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"), LastUsed: "never", Revoked: k.RevokedAt != nil}
+		CreatedAt: components.Time(k.CreatedAt, loc), LastUsed: "never", Revoked: k.RevokedAt != nil}
 	if k.LastUsedAt != nil {
 		r.LastUsed = ago(h.now().Sub(*k.LastUsedAt))
 	}
 	if k.RevokedAt != nil {
-		r.RevokedAt = k.RevokedAt.In(loc).Format("2006-01-02 15:04 MST")
+		r.RevokedAt = components.Time(*k.RevokedAt, loc)
 	}
 	return r
 }
@@ -53,12 +55,18 @@ func (h *Handler) APIKeyCreate(c echo.Context) error {
 	if f.Scope == "" {
 		f.Scope = string(models.ScopeFull) // forms from before scopes existed
 	}
+	in := models.NewAPIKey{Name: f.Name, Scope: models.APIKeyScope(f.Scope), Test: f.Mode == "test"}
 	if f.Mode != "live" && f.Mode != "test" {
-		f.Errors = models.FieldErrors{"mode": "Choose live or test."}
+		// Every problem at once: the mode's and the name's and scope's.
+		fe, err := h.store.ValidateAPIKey(c.Request().Context(), currentAccount(c).ID, in)
+		if err != nil {
+			return err
+		}
+		fe.Add("mode", "Choose live or test.")
+		f.Errors = fe
 		return h.renderAPIKeys(c, http.StatusUnprocessableEntity, f, nil)
 	}
-	k, plain, err := h.store.CreateAPIKey(c.Request().Context(), currentAccount(c).ID, actor(c),
-		models.NewAPIKey{Name: f.Name, Scope: models.APIKeyScope(f.Scope), Test: f.Mode == "test"})
+	k, plain, err := h.store.CreateAPIKey(c.Request().Context(), currentAccount(c).ID, actor(c), in)
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
 		f.Errors = fe

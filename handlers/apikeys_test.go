@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -363,5 +364,55 @@ func TestViewersCannotManageAPIKeys(t *testing.T) {
 	}
 	if len(keys) != 1 || keys[0].RevokedAt != nil {
 		t.Fatalf("viewer changed keys: %d keys, revoked %v", len(keys), keys[0].RevokedAt)
+	}
+}
+
+// TestAPIKeyNamesUniquePerAccount: a second active key of the same name
+// (any case) is refused with a field error, reported in the same answer as
+// a bad mode; another account, or a revoked key, does not block the name;
+// the JSON API refuses it the same way.
+func TestAPIKeyNamesUniquePerAccount(t *testing.T) {
+	app := handlertest.New(t)
+	ctx := context.Background()
+	tn, other := app.NewTenant(t, models.RoleAdmin), app.NewTenant(t, models.RoleAdmin)
+	c := app.SignIn(t, tn)
+	c.Get(t, "/api-keys")
+	if res := c.Post(t, "/api-keys", url.Values{"name": {"CRM"}, "mode": {"live"}, "scope": {"full"}}); res.Status != http.StatusOK {
+		t.Fatalf("first key: %s", handlertest.Describe(res))
+	}
+	res := c.Post(t, "/api-keys", url.Values{"name": {"crm "}, "mode": {"prod"}, "scope": {"full"}})
+	if res.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("same name: %s", handlertest.Describe(res))
+	}
+	sum := html.UnescapeString(errorSummaryRE.FindString(res.Body))
+	for _, want := range []string{`href="#name"`, "An active key already has this name", `href="#field-mode"`, "Choose live or test."} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("the error summary lacks %q: %s", want, sum)
+		}
+	}
+	if !strings.Contains(res.Body, `id="name-error"`) || !strings.Contains(res.Body, `aria-invalid="true"`) {
+		t.Error("the name field does not show its error")
+	}
+	if _, _, err := app.Store.CreateAPIKey(ctx, other.Account.ID, models.Actor{Label: other.Email}, models.NewAPIKey{Name: "CRM"}); err != nil {
+		t.Errorf("another account cannot use the name: %v", err)
+	}
+	key := mustAPIKey(t, app, tn, "API maker", true)
+	api := apiDo(t, app.NewClient(t), http.MethodPost, "/api/v1/api-keys", key, `{"name":"CRM","scope":"read"}`)
+	if api.Status != http.StatusUnprocessableEntity || !strings.Contains(api.Body, `"name"`) {
+		t.Errorf("the API accepted a duplicate name: %s", handlertest.Describe(api))
+	}
+	keys, err := app.Store.APIKeys(ctx, tn.Account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.Name == "CRM" {
+			if err := app.Store.RevokeAPIKey(ctx, tn.Account.ID, k.ID, models.Actor{Label: tn.Email}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if res := c.Post(t, "/api-keys", url.Values{"name": {"CRM"}, "mode": {"live"}, "scope": {"full"}}); res.Status != http.StatusOK {
+		t.Errorf("after revoking, the name is still taken: %s", handlertest.Describe(res))
 	}
 }

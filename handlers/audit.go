@@ -16,6 +16,7 @@ import (
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/fault"
 	"github.com/ringhook/ringhook/views/audit"
+	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -93,9 +94,9 @@ func (h *Handler) AuditLog(c echo.Context) error {
 
 // auditRow converts one entry; webhooks names the account's existing webhooks by id.
 func auditRow(e *models.AuditEntry, loc *time.Location, webhooks map[string]string) audit.Row {
-	r := audit.Row{ID: strconv.FormatInt(e.ID, 10), Time: e.CreatedAt.In(loc).Format(deliveryTimeLayout), Actor: e.Actor,
+	r := audit.Row{ID: strconv.FormatInt(e.ID, 10), Time: components.Time(e.CreatedAt, loc), Actor: e.Actor,
 		Action: e.Action, ActionLabel: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID, ObjectLabel: e.ObjectID,
-		Changes: auditChanges(e.Before, e.After)}
+		Changes: auditChanges(e.Before, e.After, loc)}
 	if r.Actor == "" {
 		r.Actor = "system"
 	}
@@ -108,18 +109,25 @@ func auditRow(e *models.AuditEntry, loc *time.Location, webhooks map[string]stri
 	if name := auditName(e.After, e.Before); name != "" {
 		r.ObjectLabel = name
 	}
+	if e.ObjectType == "phone_number" && r.ObjectLabel != e.ObjectID {
+		r.ObjectID = "" // the number is its name; its id means nothing to people
+	}
 	if name, ok := webhooks[e.ObjectID]; ok && e.ObjectType == "webhook" {
 		r.ObjectLabel, r.ObjectURL = name, "/webhooks/"+e.ObjectID
 	}
 	return r
 }
 
-// auditName is the "name" (or, for people and invites, the "email") an
-// entry recorded, from the first side that has one.
+// auditNameKeys are the recorded keys that name an object: a webhook's or
+// key's "name", a person's or invite's "email", a phone number's "number"
+// (its id means nothing to people).
+var auditNameKeys = []string{"name", "email", "number"}
+
+// auditName is the name an entry recorded, from the first side that has one.
 func auditName(sides ...*models.JSON[any]) string {
-	for _, key := range []string{"name", "email"} {
-		for _, s := range sides {
-			if name, ok := auditMap(s)[key].(string); ok && name != "" {
+	for _, s := range sides {
+		for _, k := range auditNameKeys {
+			if name, ok := auditMap(s)[k].(string); ok && name != "" {
 				return name
 			}
 		}
@@ -140,8 +148,9 @@ func auditMap(j *models.JSON[any]) map[string]any {
 }
 
 // auditChanges lists the keys whose JSON values differ between before and
-// after, sorted by key; a key missing on one side has "" there.
-func auditChanges(before, after *models.JSON[any]) []audit.Change {
+// after, sorted by key; a key missing on one side has "" there. Recorded
+// instants are shown in loc, the account's zone.
+func auditChanges(before, after *models.JSON[any], loc *time.Location) []audit.Change {
 	b, a := auditMap(before), auditMap(after)
 	keys := slices.Collect(maps.Keys(b))
 	for k := range a {
@@ -160,7 +169,8 @@ func auditChanges(before, after *models.JSON[any]) []audit.Change {
 			cur = auditValue(v)
 		}
 		if old != cur {
-			out = append(out, audit.Change{Key: k, Old: shorten(old, maxAuditValue), New: shorten(cur, maxAuditValue)})
+			out = append(out, audit.Change{Key: k, Old: shorten(auditShown(b[k], old, loc), maxAuditValue),
+				New: shorten(auditShown(a[k], cur, loc), maxAuditValue)})
 		}
 	}
 	return out
@@ -176,6 +186,17 @@ func auditValue(v any) string {
 		return "(unreadable)"
 	}
 	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// auditShown is how a recorded value reads: an instant (an RFC 3339
+// string) in loc, anything else as its JSON text.
+func auditShown(v any, text string, loc *time.Location) string {
+	if str, ok := v.(string); ok {
+		if t, err := time.Parse(time.RFC3339Nano, str); err == nil {
+			return components.Time(t, loc)
+		}
+	}
+	return text
 }
 
 // shorten cuts s to at most n characters, marking the cut with "…".

@@ -38,6 +38,25 @@ func (h *Handler) RequireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// ctxFindUser holds offerSignedIn's lookup.
+const ctxFindUser = "ringhook.find_user"
+
+// offerSignedIn lets the error pages of paths outside the signed-in routes
+// (a /static/… file that does not exist) find who is signed in: the session
+// is looked up only when such a page is written.
+func (h *Handler) offerSignedIn(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(ctxFindUser, func() (*models.User, *models.Account) {
+			u, a, err := h.signedIn(c)
+			if err != nil {
+				return nil, nil
+			}
+			return u, a
+		})
+		return next(c)
+	}
+}
+
 // signedIn resolves the request's session to its user and account; nil
 // (and no error) when there is no live session or its user is gone.
 func (h *Handler) signedIn(c echo.Context) (*models.User, *models.Account, error) {
@@ -82,7 +101,8 @@ func (h *Handler) LoginForm(c echo.Context) error {
 	if u != nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return render.HTML(c, http.StatusOK, auth.Page(h.page(c, "Sign in", ""), auth.Login{Next: safeNext(c.QueryParam("next"))}))
+	return render.HTML(c, http.StatusOK, auth.Page(h.page(c, "Sign in", ""), auth.Login{Next: safeNext(c.QueryParam("next")),
+		SignedOut: c.QueryParam("signed_out") != ""}))
 }
 
 // Login checks the credentials. Attempts are throttled per (email, client
@@ -96,7 +116,8 @@ func (h *Handler) Login(c echo.Context) error {
 	next := safeNext(c.FormValue("next"))
 	ip := c.RealIP()
 	show := func(status int, msg string) error {
-		return render.HTML(c, status, auth.Page(h.page(c, "Sign in", ""), auth.Login{Email: email, Next: next, Error: msg}))
+		return render.HTML(c, status, auth.Page(h.page(c, "Sign in", ""), auth.Login{Email: email, Next: next, Error: msg,
+			Summary: errorSummary(map[string]string{"login": msg}, []summaryField{{"login", "email", "Email and password"}}, "email")}))
 	}
 	if email == "" || password == "" {
 		return show(http.StatusUnprocessableEntity, "Enter your email and password.")
@@ -161,7 +182,8 @@ func (h *Handler) Logout(c echo.Context) error {
 	if err := h.sessions.SignOut(c); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/login")
+	// The session and its flashes are gone: the sign-in page confirms from the URL.
+	return c.Redirect(http.StatusSeeOther, "/login?signed_out=1")
 }
 
 // safeNext keeps post-login redirects on this site: only an absolute path

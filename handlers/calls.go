@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/views/calls"
+	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/web/render"
 )
 
@@ -36,7 +37,7 @@ func (h *Handler) CallShow(c echo.Context) error {
 	loc := acc.Location()
 	v := calls.Call{CallID: callID, TimeZone: loc.String()}
 	for _, e := range evs {
-		ev := calls.Event{ID: e.Event.ID, Type: e.Event.Type, Label: triggerLabel(e.Event.Type), Time: e.Event.OccurredAt.In(loc).Format(deliveryTimeLayout)}
+		ev := calls.Event{ID: e.Event.ID, Type: e.Event.Type, Label: triggerLabel(e.Event.Type), Time: components.Time(e.Event.OccurredAt, loc)}
 		for i := range e.Deliveries {
 			d := &e.Deliveries[i]
 			ev.Test = ev.Test || d.Test
@@ -74,5 +75,5 @@ func nextRetryText(d *models.Delivery, loc *time.Location) string {
 	case d.Status != models.StatusPending || d.NextAttemptAt == nil:
 		return ""
 	}
-	return d.NextAttemptAt.In(loc).Format(deliveryTimeLayout)
+	return components.Time(*d.NextAttemptAt, loc)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/dashboard"
 	"github.com/ringhook/ringhook/web/render"
 )
@@ -101,7 +102,7 @@ func chartHours(buckets []models.Bucket, loc *time.Location) []dashboard.Hour {
 	out := make([]dashboard.Hour, len(buckets))
 	for i, b := range buckets {
 		start := b.Start.In(loc)
-		out[i] = dashboard.Hour{Label: start.Format("15:04"), Span: start.Format("2 Jan 15:04") + "–" + start.Add(time.Hour).Format("15:04"),
+		out[i] = dashboard.Hour{Label: start.Format("15:04"), Span: start.Format("2 Jan 15:04") + "–" + start.Add(time.Hour).Format("15:04 MST"),
 			Succeeded: b.Succeeded, Failed: b.Failed, Pending: b.Pending}
 	}
 	return out
@@ -121,7 +122,7 @@ func failureView(r *models.DeliveryRow, loc *time.Location) dashboard.Failure {
 	case r.LastError != "":
 		reason = shorten(r.LastError, maxFailureReason)
 	}
-	return dashboard.Failure{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout),
+	return dashboard.Failure{ID: strconv.FormatInt(r.ID, 10), Time: components.Time(r.CreatedAt, loc),
 		EventLabel: triggerLabel(r.EventType), WebhookName: r.WebhookName, Reason: reason, Test: r.Test,
 		Retrying: r.Status != models.StatusFailed, CallID: deref(r.CallID), CallURL: callURL(r.CallID)}
 }

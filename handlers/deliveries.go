@@ -17,6 +17,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/deliveries"
 	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/render"
@@ -36,9 +37,6 @@ const maxCallIDLength = 128
 
 // deliveryStatuses are the statuses the log can be filtered by, in display order.
 var deliveryStatuses = models.DeliveryStatuses
-
-// deliveryTimeLayout is how the delivery pages print times (in the account's zone).
-const deliveryTimeLayout = "2006-01-02 15:04:05"
 
 // DeliveryList shows the account's delivery log, filtered by the query
 // string and paginated by id (?before=<id>).
@@ -130,7 +128,7 @@ func (h *Handler) logRetryForm(c echo.Context, l *deliveries.List, hooks []model
 }
 
 func deliveryRow(r *models.DeliveryRow, loc *time.Location) deliveries.Row {
-	return deliveries.Row{ID: strconv.FormatInt(r.ID, 10), Time: r.CreatedAt.In(loc).Format(deliveryTimeLayout), EventType: r.EventType,
+	return deliveries.Row{ID: strconv.FormatInt(r.ID, 10), Time: components.Time(r.CreatedAt, loc), EventType: r.EventType,
 		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, Status: string(r.Status),
 		StatusKind: deliveryStatusKind(r.Status), Attempts: strconv.Itoa(r.AttemptCount), LastCode: deliveryStatusCode(r.LastStatusCode), Test: r.Test,
 		CallID: deref(r.CallID), CallURL: callURL(r.CallID), Latency: latencyText(r.LastDurationMS), NextRetry: nextRetryText(&r.Delivery, loc)}
@@ -406,7 +404,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 		if t == nil {
 			return ""
 		}
-		return t.In(loc).Format(deliveryTimeLayout)
+		return components.Time(*t, loc)
 	}
 	idStr := strconv.FormatInt(d.ID, 10)
 	s := deliveries.Summary{ID: idStr, EventID: d.EventID, EventType: d.EventType, EventLabel: triggerLabel(d.EventType), CallID: "–",

@@ -190,12 +190,47 @@ func writeConsoleProblem(c echo.Context, p Problem) error {
 		return c.NoContent(p.Status)
 	}
 	// Not h.page: reading the flashes here would swallow them.
-	page := layout.Page{Title: http.StatusText(p.Status), CSRF: csrfToken(c)}
-	if u := currentUser(c); u != nil {
+	page := layout.Page{Title: consoleErrorTitles[p.Status], CSRF: csrfToken(c)}
+	if page.Title == "" {
+		page.Title = http.StatusText(p.Status)
+	}
+	u := currentUser(c)
+	if u == nil && c.Request().Method == http.MethodGet {
+		// Paths outside the signed-in routes (no route matched, /static/…)
+		// never loaded the session: look it up, so the page shows the
+		// navigation of whoever is signed in.
+		if find, ok := c.Get(ctxFindUser).(func() (*models.User, *models.Account)); ok {
+			var a *models.Account
+			if u, a = find(); a != nil {
+				c.Set(ctxAccount, a)
+			}
+		}
+	}
+	hint := ""
+	if u != nil {
 		page.User, page.ManageTeam = u.Email, u.Role.CanManageTeam()
+		hint = consoleErrorHints[p.Status]
+		if p.Code == "forbidden" {
+			hint = "You are signed in as " + u.Email + " with the " + string(u.Role) + " role. An owner or admin of the account can make this change, or give you a role that can."
+		}
 	}
 	if a := currentAccount(c); a != nil {
 		page.Account = a.Name
 	}
-	return render.HTML(c, p.Status, layout.ErrorPage(page, p.Message))
+	return render.HTML(c, p.Status, layout.ErrorPage(page, p.Message, hint))
+}
+
+// consoleErrorTitles head the console's error pages.
+var consoleErrorTitles = map[int]string{
+	http.StatusNotFound:            "Page not found",
+	http.StatusForbidden:           "Not allowed",
+	http.StatusMethodNotAllowed:    "Not available here",
+	http.StatusBadRequest:          "The request could not be read",
+	http.StatusServiceUnavailable:  "Not available right now",
+	http.StatusInternalServerError: "Something went wrong",
+}
+
+// consoleErrorHints tell a signed-in user where to go next.
+var consoleErrorHints = map[int]string{
+	http.StatusNotFound: "The link may be old, or the webhook, delivery or key was deleted. Start again from the navigation above.",
 }

@@ -41,6 +41,7 @@ var routeFields = map[string][]string{
 	"/webhooks/:id/edit":           webhookFormFields,
 	"/webhooks/preview":            append(slices.Clone(webhookFormFields), "preview_trigger"),
 	"/webhooks/:id/toggle":         {"enabled"},
+	"/webhooks/check-url":          {"url"},
 	"/webhooks/:id/delete":         nil,
 	"/webhooks/:id/secret/reveal":  nil,
 	"/webhooks/:id/secret/rotate":  nil,

@@ -30,6 +30,7 @@ type Store interface {
 	AuthenticateAPIKey(ctx context.Context, plain string) (*models.APIKey, error)
 	AuthenticateAPIKeyAccount(ctx context.Context, plain string) (*models.APIKey, *models.Account, error)
 	CreateAPIKey(ctx context.Context, accountID string, who models.Actor, in models.NewAPIKey) (*models.APIKey, string, error)
+	ValidateAPIKey(ctx context.Context, accountID string, in models.NewAPIKey) (models.FieldErrors, error)
 	APIKeys(ctx context.Context, accountID string) ([]models.APIKey, error)
 	RevokeAPIKey(ctx context.Context, accountID, id string, who models.Actor) error
 
@@ -64,7 +65,7 @@ type Store interface {
 	Sessions(ctx context.Context, accountID, userID string) ([]models.Session, error)
 	RevokeSession(ctx context.Context, accountID, userID, sessionID string) error
 	RevokeUserSessions(ctx context.Context, accountID, userID, exceptID string) (int64, error)
-	ChangePassword(ctx context.Context, accountID, userID, current, next, keepSessionID string) error
+	ChangePassword(ctx context.Context, accountID, userID, current, next, confirm, keepSessionID string) error
 
 	Members(ctx context.Context, accountID string) ([]models.User, error)
 	OpenInvites(ctx context.Context, accountID string) ([]models.Invite, error)
@@ -97,18 +98,25 @@ type JobWaker interface {
 	Wake()
 }
 
+// TargetChecker applies the dispatcher's SSRF rule to a URL before anything
+// is sent: why deliveries to it would be refused, or "".
+type TargetChecker interface {
+	TargetRefusal(ctx context.Context, rawURL string) string
+}
+
 // Handler serves every route.
 type Handler struct {
 	store     Store
 	sessions  *session.Manager
 	throttle  models.LoginThrottle
 	preview   Previewer
-	redeliver Redeliverer  // nil: redelivery answers 503
-	tester    Tester       // nil: test events answer 503
-	ingester  Ingester     // nil: ingest answers 503
-	jobs      JobWaker     // nil: jobs start at a runner's next poll
-	metrics   http.Handler // nil: /metrics answers 404 on this listener
-	guard     *apiGuard    // API rate limits and idempotency upkeep
+	targets   TargetChecker // nil: no warning
+	jobs      JobWaker      // nil: jobs start at a runner's next poll
+	redeliver Redeliverer   // nil: redelivery answers 503
+	tester    Tester        // nil: test events answer 503
+	ingester  Ingester      // nil: ingest answers 503
+	metrics   http.Handler  // nil: /metrics answers 404 on this listener
+	guard     *apiGuard     // API rate limits and idempotency upkeep
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -119,12 +127,13 @@ type Deps struct {
 	Sessions    *session.Manager
 	Throttle    models.LoginThrottle // zero: models.DefaultLoginThrottle()
 	Previewer   Previewer
-	Redeliverer Redeliverer  // optional; without it Redeliver answers 503
-	Tester      Tester       // optional; without it test events answer 503
-	Ingester    Ingester     // optional; without it ingest answers 503
-	Jobs        JobWaker     // optional: wakes this process's job runner when a job is created
-	Metrics     http.Handler // optional: serves /metrics (and checks its token); without it /metrics answers 404
-	APILimits   APILimits    // zero values take the defaults
+	Redeliverer Redeliverer   // optional; without it Redeliver answers 503
+	Tester      Tester        // optional; without it test events answer 503
+	Ingester    Ingester      // optional; without it ingest answers 503
+	Jobs        JobWaker      // optional: wakes this process's job runner when a job is created
+	Targets     TargetChecker // optional; without it the webhook form does not warn about blocked addresses
+	Metrics     http.Handler  // optional: serves /metrics (and checks its token); without it /metrics answers 404
+	APILimits   APILimits     // zero values take the defaults
 	Log         *slog.Logger
 	Now         func() time.Time
 }
@@ -140,7 +149,7 @@ func New(d Deps) *Handler {
 	if d.Throttle == (models.LoginThrottle{}) {
 		d.Throttle = models.DefaultLoginThrottle()
 	}
-	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, jobs: d.Jobs, metrics: d.Metrics,
+	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, targets: d.Targets, jobs: d.Jobs, metrics: d.Metrics,
 		guard: newAPIGuard(d.APILimits), log: d.Log, now: d.Now}
 }
 

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -26,6 +27,7 @@ func (h *Handler) renderNumbers(c echo.Context, status int, f numbers.Form) erro
 	for i, n := range nums {
 		rows[i] = numbers.Row{ID: n.ID, Number: n.Number, Label: n.Label}
 	}
+	f.Summary = errorSummary(f.Errors, []summaryField{{"number", "number", "Number"}, {"label", "label", "Label"}}, "number")
 	return render.HTML(c, status, numbers.Page(h.page(c, "My Numbers", "numbers"), rows, f, currentUser(c).CanWrite()))
 }
 
@@ -45,6 +47,22 @@ func (h *Handler) NumberAdd(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/numbers")
 }
 
+// NumberConfirmDelete asks before removing a DID (a page, so it works
+// without JavaScript).
+func (h *Handler) NumberConfirmDelete(c echo.Context) error {
+	nums, err := h.store.PhoneNumbers(c.Request().Context(), currentAccount(c).ID)
+	if err != nil {
+		return err
+	}
+	for _, n := range nums {
+		if n.ID == c.Param("id") {
+			return render.HTML(c, http.StatusOK, numbers.ConfirmDelete(h.page(c, "Remove "+n.Number, "numbers"),
+				numbers.Row{ID: n.ID, Number: n.Number, Label: n.Label}))
+		}
+	}
+	return fmt.Errorf("number %q: %w", c.Param("id"), models.ErrNotFound)
+}
+
 // NumberDelete removes a DID unless a webhook filters on it.
 func (h *Handler) NumberDelete(c echo.Context) error {
 	err := h.store.DeletePhoneNumber(c.Request().Context(), currentAccount(c).ID, actor(c), c.Param("id"))
@@ -56,6 +74,6 @@ func (h *Handler) NumberDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, layout.FlashSuccess, "Number removed.")
+	h.flash(c, layout.FlashSuccess, "Number removed. Webhooks limited to some numbers no longer see it.")
 	return c.Redirect(http.StatusSeeOther, "/numbers")
 }

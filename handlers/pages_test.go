@@ -232,8 +232,8 @@ func TestAuditLogPage(t *testing.T) {
 		e := byAction["webhook.created"]
 		row := rows[e.ID]
 		when := e.CreatedAt.In(kolkata).Format("2006-01-02 15:04:05")
-		if !strings.HasPrefix(row, when+" "+tn.Email+" Created webhook") {
-			t.Errorf("row %q, want it to start with %q", row, when+" "+tn.Email+" Created webhook")
+		if !strings.HasPrefix(row, when+" IST "+tn.Email+" Created webhook") {
+			t.Errorf("row %q, want it to start with %q", row, when+" IST "+tn.Email+" Created webhook")
 		}
 		if !strings.Contains(res.Body, `href="/webhooks/`+w.ID+`"`) || !strings.Contains(row, "CRM v2") {
 			t.Error("the existing webhook is not linked by its current name")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/fault"
+	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/profile"
 	"github.com/ringhook/ringhook/web/render"
 )
@@ -29,10 +30,12 @@ func (h *Handler) renderProfile(c echo.Context, status int, pw profile.Password)
 		return err
 	}
 	loc := a.Location()
+	pw.Summary = errorSummary(pw.Errors, []summaryField{{"current_password", "current_password", "Current password"},
+		{"new_password", "new_password", "New password"}, {"confirm_password", "confirm_password", "New password again"}}, "current_password")
 	v := profile.View{Email: u.Email, Role: string(u.Role), Password: pw}
 	for _, s := range list {
 		v.Sessions = append(v.Sessions, profile.Session{ID: s.ID, Browser: browserName(s.UserAgent), IP: s.IP, ThisOne: s.ID == cur.ID,
-			Created: s.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"), LastSeen: s.LastSeenAt.In(loc).Format("2006-01-02 15:04 MST")})
+			Created: components.Time(s.CreatedAt, loc), LastSeen: components.Time(s.LastSeenAt, loc)})
 	}
 	return render.HTML(c, status, profile.Page(h.page(c, "Profile", "profile"), v))
 }
@@ -46,9 +49,6 @@ func (h *Handler) ProfilePassword(c echo.Context) error {
 		return err
 	}
 	next := c.FormValue("new_password")
-	if next != c.FormValue("confirm_password") {
-		return h.renderProfile(c, http.StatusUnprocessableEntity, profile.Password{Errors: map[string]string{"confirm_password": "The two new passwords differ."}})
-	}
 	// The current password is guessed no faster here than at /login: a
 	// borrowed session must not become a way to learn it.
 	ctx, ip := c.Request().Context(), c.RealIP()
@@ -61,7 +61,8 @@ func (h *Handler) ProfilePassword(c echo.Context) error {
 		return h.renderProfile(c, http.StatusTooManyRequests, profile.Password{Errors: map[string]string{
 			"current_password": "Too many wrong passwords. Try again in " + humanWait(wait) + "."}})
 	}
-	err = h.store.ChangePassword(ctx, a.ID, u.ID, c.FormValue("current_password"), next, cur.ID)
+	// Every problem at once: the confirmation's too, not before the others.
+	err = h.store.ChangePassword(ctx, a.ID, u.ID, c.FormValue("current_password"), next, c.FormValue("confirm_password"), cur.ID)
 	var fe models.FieldErrors
 	if err == nil || errors.As(err, &fe) && fe["current_password"] == "" {
 		if err := h.store.LoginSucceeded(ctx, h.throttle, u.Email, ip); err != nil { // the current password was right

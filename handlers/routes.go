@@ -40,6 +40,7 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	w.GET("/webhooks/new", h.WebhookNew)
 	w.POST("/webhooks", h.WebhookCreate)
 	w.POST("/webhooks/preview", h.WebhookPreview)
+	w.POST("/webhooks/check-url", h.WebhookCheckURL)
 	con.GET("/webhooks/:id", h.WebhookShow)
 	w.GET("/webhooks/:id/edit", h.WebhookEdit)
 	w.POST("/webhooks/:id/edit", h.WebhookUpdate)
@@ -58,6 +59,7 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 
 	con.GET("/numbers", h.NumberList)
 	w.POST("/numbers", h.NumberAdd)
+	w.GET("/numbers/:id/delete", h.NumberConfirmDelete)
 	w.POST("/numbers/:id/delete", h.NumberDelete)
 
 	con.GET("/deliveries", h.DeliveryList)

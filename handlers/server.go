@@ -73,6 +73,7 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 			}
 		})
 	}
+	e.Use(h.offerSignedIn)
 	e.Use(readForm) // before CSRF, which reads its token from the form
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		Skipper:        isMachineRoute,

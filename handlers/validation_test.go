@@ -2,9 +2,11 @@ package handlers_test
 
 import (
 	"context"
+	"html"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -73,8 +75,8 @@ func TestWebhookFormValidation(t *testing.T) {
 			if !strings.Contains(res.Body, `class="field-error"`) {
 				t.Error("no field-level error element")
 			}
-			if !strings.Contains(res.Body, "Nothing was saved.") {
-				t.Error("no form summary")
+			if sum := errorSummaryRE.FindString(res.Body); !strings.Contains(sum, "Nothing was saved") || !strings.Contains(html.UnescapeString(sum), html.UnescapeString(tc.message)) {
+				t.Errorf("the error summary does not list %q: %q", tc.message, sum)
 			}
 			if tc.kept != "" && !strings.Contains(res.Body, tc.kept) {
 				t.Errorf("submitted value %s not kept", tc.kept)
@@ -142,3 +144,6 @@ func TestNoInputAnswers500(t *testing.T) {
 		}
 	}
 }
+
+// errorSummaryRE is a form's error summary (components.ErrorSummary).
+var errorSummaryRE = regexp.MustCompile(`(?s)<div class="error-summary" id="error-summary".*?</div>`)

@@ -29,6 +29,7 @@ type webhookForm struct {
 	raw    url.Values
 	op     string
 	errors models.FieldErrors // problems found while parsing, before validation
+	focus  int                // after a row op, the header row to focus (webhooks.Form.FocusRow)
 }
 
 func parseWebhookForm(v url.Values) webhookForm {
@@ -134,9 +135,16 @@ func (f *webhookForm) applyRowOp() bool {
 	switch op {
 	case "add_header":
 		f.in.Headers = append(f.in.Headers, models.Header{})
+		f.focus = len(f.in.Headers)
 	case "remove_header":
 		if i >= 0 && i < len(f.in.Headers) {
 			f.in.Headers = slices.Delete(f.in.Headers, i, i+1)
+		}
+		// The caret goes to the row that took its place, else the one
+		// before, else the Add header button.
+		f.focus = min(i, len(f.in.Headers)-1) + 1
+		if f.focus <= 0 {
+			f.focus = len(f.in.Headers) + 1
 		}
 	case "add_cd":
 		f.in.CustomData = append(f.in.CustomData, models.KV{})
@@ -218,7 +226,38 @@ func formView(s formState, numbers []models.PhoneNumber) webhooks.Form {
 	for k, v := range errs {
 		f.Errors[k] = v
 	}
+	f.Summary = errorSummary(errs, webhookSummaryFields(in), "webhook-form")
+	f.FocusRow = s.focus
 	return f
+}
+
+// webhookSummaryFields are the form's fields in the order it shows them,
+// with the ids the error summary links to.
+func webhookSummaryFields(in models.WebhookInput) []summaryField {
+	fs := []summaryField{{"name", "name", "Name"}, {"description", "description", "Description"},
+		{"event_types", "triggers", "Triggers"}, {"url", "url", "URL"}, {"method", "field-method", "Method"},
+		{"content_type", "field-content_type", "Content type"}, {"time_zone", "time_zone", "Time zone"},
+		{"call_types", "field-call_types", "Call type"}, {"did_numbers", "field-did_numbers", "My Numbers"}}
+	for r, fr := range filterRows {
+		for i, flt := range in.Filters {
+			if flt.Field == fr.field {
+				fs = append(fs, summaryField{fmt.Sprintf("filters.%d", i), fmt.Sprintf("filter-%d", r), fr.label + " filter"})
+			}
+		}
+	}
+	fs = append(fs, summaryField{"headers", "header-name-0", "Custom headers"})
+	for i := range in.Headers {
+		fs = append(fs, summaryField{fmt.Sprintf("headers.%d.name", i), fmt.Sprintf("header-name-%d", i), fmt.Sprintf("Header %d name", i+1)},
+			summaryField{fmt.Sprintf("headers.%d.value", i), fmt.Sprintf("header-value-%d", i), fmt.Sprintf("Header %d value", i+1)})
+	}
+	fs = append(fs, summaryField{"auth_type", "field-auth_type", "Authorization type"}, summaryField{"auth_username", "auth_username", "Username"},
+		summaryField{"auth_secret", "auth_secret", "Password or token"}, summaryField{"custom_data_mode", "custom_data_mode", "Custom data"},
+		summaryField{"custom_data", "custom_data_mode", "Custom data"})
+	for i := range in.CustomData {
+		fs = append(fs, summaryField{fmt.Sprintf("custom_data.%d.key", i), fmt.Sprintf("cd-key-%d", i), fmt.Sprintf("Custom data %d key", i+1)},
+			summaryField{fmt.Sprintf("custom_data.%d.value", i), fmt.Sprintf("cd-value-%d", i), fmt.Sprintf("Custom data %d value", i+1)})
+	}
+	return append(fs, summaryField{"max_attempts", "max_attempts", "Max attempts"}, summaryField{"timeout", "timeout", "Timeout"})
 }
 
 // callTypeLabels are the form's "Call Type" labels of catalog.Values("call_type").

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/views/webhooks"
 	"github.com/ringhook/ringhook/web/render"
@@ -34,14 +37,14 @@ func (h *Handler) WebhookList(c echo.Context) error {
 	}
 	rows := make([]webhooks.Row, len(hooks))
 	for i := range hooks {
-		rows[i] = h.webhookRow(&hooks[i], stats[hooks[i].ID])
+		rows[i] = h.webhookRow(&hooks[i], stats[hooks[i].ID], acc.Location())
 	}
 	return render.HTML(c, http.StatusOK, webhooks.List(h.page(c, "Webhooks", "webhooks"), rows, currentUser(c).CanWrite()))
 }
 
-func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat) webhooks.Row {
+func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat, loc *time.Location) webhooks.Row {
 	r := webhooks.Row{ID: w.ID, Name: w.Name, URL: models.RedactURL(w.URL), Method: w.Method, Enabled: w.Enabled,
-		DisabledReason: w.DisabledReason, SuccessRate: "–", LastDelivery: "never", LastStatus: "muted"}
+		DisabledReason: disabledNote(w, loc), SuccessRate: "–", LastDelivery: "never", LastStatus: "muted"}
 	for _, t := range w.EventTypes {
 		r.Triggers = append(r.Triggers, triggerLabel(t))
 	}
@@ -102,6 +105,7 @@ type formState struct {
 	raw       url.Values          // the submitted form, to show mistyped numbers as typed; nil on first show
 	errs      models.FieldErrors  // problems next to their fields
 	hasSecret bool                // an auth secret is stored, so a blank secret field keeps it
+	focus     int                 // the header row to focus after a row op (webhooks.Form.FocusRow)
 }
 
 func (h *Handler) renderForm(c echo.Context, status int, s formState) error {
@@ -110,6 +114,7 @@ func (h *Handler) renderForm(c echo.Context, status int, s formState) error {
 		return err
 	}
 	f := formView(s, numbers)
+	f.URLWarning = h.urlWarning(c, s.in.URL)
 	title := "Add webhook"
 	f.Action = "/webhooks"
 	if s.id != "" {
@@ -119,6 +124,26 @@ func (h *Handler) renderForm(c echo.Context, status int, s formState) error {
 		return render.HTML(c, status, webhooks.FormBody(csrfToken(c), f))
 	}
 	return render.HTML(c, status, webhooks.FormPage(h.page(c, title, "webhooks"), f))
+}
+
+// WebhookCheckURL answers the form's URL field as it changes: a warning
+// when deliveries to the URL would be refused, else nothing.
+func (h *Handler) WebhookCheckURL(c echo.Context) error {
+	return render.HTML(c, http.StatusOK, webhooks.URLWarning(h.urlWarning(c, c.FormValue("url"))))
+}
+
+// urlWarning is the form's text for a URL the dispatcher's SSRF rule
+// refuses (the rule itself is the dispatcher's: TargetChecker).
+func (h *Handler) urlWarning(c echo.Context, rawURL string) string {
+	if h.targets == nil || strings.TrimSpace(rawURL) == "" {
+		return ""
+	}
+	why := h.targets.TargetRefusal(c.Request().Context(), rawURL)
+	if why == "" {
+		return ""
+	}
+	return "Deliveries to this URL will be refused: " + why + ". Ringhook sends only to public addresses; " +
+		"an operator can allow a network with RINGHOOK_ALLOW_CIDRS."
 }
 
 // WebhookCreate saves a new webhook, or shows the form again with errors.
@@ -151,7 +176,7 @@ func (h *Handler) saveWebhook(c echo.Context, id string, hasSecret bool) error {
 	}
 	f := parseWebhookForm(params)
 	if f.applyRowOp() {
-		return h.renderForm(c, http.StatusOK, formState{id: id, in: f.in, raw: f.raw, hasSecret: hasSecret})
+		return h.renderForm(c, http.StatusOK, formState{id: id, in: f.in, raw: f.raw, hasSecret: hasSecret, focus: f.focus})
 	}
 	f.dropEmptyRows()
 	ctx, acc := c.Request().Context(), currentAccount(c)
@@ -210,15 +235,15 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 	if err != nil {
 		return err
 	}
-	d := webhooks.Detail{Row: h.webhookRow(w, stats[w.ID]), Description: w.Description, ContentType: w.ContentType,
+	d := webhooks.Detail{Row: h.webhookRow(w, stats[w.ID], acc.Location()), Description: w.Description, ContentType: w.ContentType,
 		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
-		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: w.Timeout().String(),
+		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: strconv.FormatFloat(w.Timeout().Seconds(), 'f', -1, 64) + " s",
 		SecretMasked: secret, CreatedBy: w.CreatedBy,
-		UpdatedAt: w.UpdatedAt.Format("2006-01-02 15:04 MST") + " by " + w.UpdatedBy, CanWrite: currentUser(c).CanWrite()}
+		UpdatedAt: components.Time(w.UpdatedAt, acc.Location()) + " by " + w.UpdatedBy, CanWrite: currentUser(c).CanWrite()}
 	if w.Method == models.MethodGET {
 		d.ContentType = "query string (GET)"
 	}
-	d.SecretRotated, d.RotateConfirm = rotationNote(w, h.now()), rotateConfirm(acc)
+	d.SecretRotated, d.RotateConfirm = rotationNote(w, h.now(), acc.Location()), rotateConfirm(acc)
 	since := replaySince(w, h.now())
 	if d.ReplayCount, err = h.store.CountRetryFailed(ctx, acc.ID, models.RetryFailed{WebhookID: w.ID, Since: since}); err != nil {
 		return err
@@ -230,7 +255,7 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 		}
 		d.Retry = &f
 	}
-	d.ReplaySince, d.ReplaySinceLabel = since.Format(time.RFC3339Nano), since.In(acc.Location()).Format("Jan 2, 15:04 MST")
+	d.ReplaySince, d.ReplaySinceLabel = since.Format(time.RFC3339Nano), components.Time(since, acc.Location())
 	for _, hd := range w.Headers.V {
 		d.Headers = append(d.Headers, webhooks.HeaderLine{Name: hd.Name, Value: models.RedactHeader(hd).Value})
 	}
@@ -253,6 +278,26 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 		d.Filters = append(d.Filters, fmt.Sprintf("%s %s %s", f.Field, op, strings.Join(f.Values, ", ")))
 	}
 	return render.HTML(c, http.StatusOK, webhooks.DetailPage(h.page(c, w.Name, "webhooks"), d, *panel, nil))
+}
+
+// utcStampRE finds the UTC stamps that disable reasons stored before
+// reasons left times out ("… since 2026-04-09 07:24 UTC …").
+var utcStampRE = regexp.MustCompile(`\b(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC\b`)
+
+// disabledNote is a disabled webhook's reason and when it was disabled, in
+// the account's zone; older stored reasons have their UTC stamps converted.
+func disabledNote(w *models.Webhook, loc *time.Location) string {
+	note := utcStampRE.ReplaceAllStringFunc(w.DisabledReason, func(m string) string {
+		t, err := time.ParseInLocation("2006-01-02 15:04", utcStampRE.FindStringSubmatch(m)[1], time.UTC)
+		if err != nil {
+			return m
+		}
+		return components.Time(t, loc)
+	})
+	if w.DisabledAt != nil && note != "" {
+		note += " (" + components.Time(*w.DisabledAt, loc) + ")"
+	}
+	return note
 }
 
 func listOrAll(l []string, all string) string {
@@ -279,9 +324,9 @@ func maskSecret(s string) string {
 	return s[:6] + strings.Repeat("•", 12) + s[len(s)-4:]
 }
 
-func rotationNote(w *models.Webhook, now time.Time) string {
+func rotationNote(w *models.Webhook, now time.Time, loc *time.Location) string {
 	if len(w.SigningSecrets(now)) > 1 {
-		return w.PreviousSecretExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+		return components.Time(*w.PreviousSecretExpiresAt, loc)
 	}
 	return ""
 }
@@ -298,7 +343,7 @@ func (h *Handler) WebhookToggle(c echo.Context) error {
 		return err
 	}
 	if render.IsHTMX(c) {
-		return render.HTML(c, http.StatusOK, webhooks.Toggle(h.webhookRow(w, models.WebhookStat{}),
+		return render.HTML(c, http.StatusOK, webhooks.Toggle(h.webhookRow(w, models.WebhookStat{}, currentAccount(c).Location()),
 			webhooks.ToggleOptions{CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite(), InPlace: true}))
 	}
 	state := "disabled"
@@ -370,7 +415,7 @@ func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string
 		return h.renderDetailSecret(c, w, &panel, shown)
 	}
 	return render.HTML(c, http.StatusOK, webhooks.Secret(webhooks.SecretView{WebhookID: w.ID, Shown: shown,
-		Rotated: rotationNote(w, h.now()), RotateConfirm: rotateConfirm(currentAccount(c)), CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite()}))
+		Rotated: rotationNote(w, h.now(), currentAccount(c).Location()), RotateConfirm: rotateConfirm(currentAccount(c)), CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite()}))
 }
 
 // WebhookPreview renders the exact request a sample event would produce

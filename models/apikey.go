@@ -96,18 +96,8 @@ func hashKey(key string) []byte {
 // plaintext, which is never stored and cannot be shown again.
 func (s *Store) CreateAPIKey(ctx context.Context, accountID string, who Actor, in NewAPIKey) (*APIKey, string, error) {
 	name := strings.TrimSpace(in.Name)
-	fe := FieldErrors{}
-	if fe.CheckText("name", name) && (name == "" || utf8.RuneCountInString(name) > 100) {
-		fe.Add("name", "Give the key a name of 1-100 characters.")
-	}
 	if in.Scope == "" {
 		in.Scope = ScopeFull
-	}
-	if !in.Scope.Valid() {
-		fe.Add("scope", "Choose full, read or ingest.")
-	}
-	if err := fe.Err(); err != nil {
-		return nil, "", err
 	}
 	mode := LiveKeyPrefix
 	if in.Test {
@@ -120,6 +110,18 @@ func (s *Store) CreateAPIKey(ctx context.Context, accountID string, who Actor, i
 	plain := mode + tok
 	k := &APIKey{ID: NewID("key_"), AccountID: accountID, Name: name, Prefix: plain[:len(mode)+8], Hash: hashKey(plain), Scope: in.Scope, CreatedBy: who.Label, CreatedAt: s.now()}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// One writer of the account's keys at a time, so two keys of one
+		// name cannot both pass the check.
+		if err := tx.Exec(`SELECT 1 FROM accounts WHERE id = ? FOR UPDATE`, accountID).Error; err != nil {
+			return fmt.Errorf("lock account: %w", err)
+		}
+		fe, err := apiKeyErrors(tx, accountID, in)
+		if err != nil {
+			return err
+		}
+		if err := fe.Err(); err != nil {
+			return err
+		}
 		if err := tx.Create(k).Error; err != nil {
 			return fmt.Errorf("create api key: %w", err)
 		}
@@ -129,6 +131,35 @@ func (s *Store) CreateAPIKey(ctx context.Context, accountID string, who Actor, i
 		return nil, "", err
 	}
 	return k, plain, nil
+}
+
+// ValidateAPIKey reports what CreateAPIKey would refuse in, without
+// creating anything: a form with other mistakes shows them all at once.
+func (s *Store) ValidateAPIKey(ctx context.Context, accountID string, in NewAPIKey) (FieldErrors, error) {
+	return apiKeyErrors(s.db.WithContext(ctx), accountID, in)
+}
+
+// apiKeyErrors checks a new key's name (1-100 characters, not the name of
+// another of the account's active keys) and scope.
+func apiKeyErrors(db *gorm.DB, accountID string, in NewAPIKey) (FieldErrors, error) {
+	name := strings.TrimSpace(in.Name)
+	fe := FieldErrors{}
+	if fe.CheckText("name", name) && (name == "" || utf8.RuneCountInString(name) > 100) {
+		fe.Add("name", "Give the key a name of 1-100 characters.")
+	}
+	if in.Scope != "" && !in.Scope.Valid() {
+		fe.Add("scope", "Choose full, read or ingest.")
+	}
+	if fe["name"] == "" {
+		var n int64
+		if err := db.Model(&APIKey{}).Where("account_id = ? AND lower(name) = lower(?) AND revoked_at IS NULL", accountID, name).Count(&n).Error; err != nil {
+			return nil, fmt.Errorf("check api key name: %w", err)
+		}
+		if n > 0 {
+			fe.Add("name", "An active key already has this name. Choose another, or revoke that key first.")
+		}
+	}
+	return fe, nil
 }
 
 // APIKeys lists the account's keys, newest first.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -634,8 +635,10 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		}
 		reason := st.reason410
 		if reason == "" && rule.Failures > 0 && w.ConsecutiveFailures >= rule.Failures && w.FailingSince != nil && now.Sub(*w.FailingSince) >= rule.Window {
-			reason = fmt.Sprintf("Disabled automatically after %d failed attempts in a row since %s (last: %s).",
-				w.ConsecutiveFailures, w.FailingSince.UTC().Format("2006-01-02 15:04 UTC"), st.lastErr)
+			// No clock time in the text: the console shows disabled_at in the
+			// account's zone beside it.
+			reason = fmt.Sprintf("Disabled automatically after %d failed attempts in a row over %s (last: %s).",
+				w.ConsecutiveFailures, streakSpan(now.Sub(*w.FailingSince)), st.lastErr)
 		}
 		if reason == "" {
 			continue
@@ -818,4 +821,14 @@ func (s *Store) Listen(ctx context.Context, wake func()) error {
 		return nil
 	}
 	return fmt.Errorf("listen: %w", err)
+}
+
+// streakSpan writes how long a failure streak lasted, to the minute
+// ("1h5m", "45m"; "under a minute").
+func streakSpan(d time.Duration) string {
+	d = d.Truncate(time.Minute)
+	if d <= 0 {
+		return "under a minute"
+	}
+	return strings.TrimSuffix(d.String(), "0s")
 }

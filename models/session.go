@@ -140,10 +140,11 @@ func revokeUserSessions(tx *gorm.DB, accountID, userID, exceptID string, now tim
 	return res.RowsAffected, nil
 }
 
-// ChangePassword replaces a user's password after checking the current one,
+// ChangePassword replaces a user's password after checking the current one
+// and that confirm repeats next (every problem reported at once),
 // and ends the user's other sessions (all but keepSessionID) in the same
 // transaction, so a stolen cookie dies with the old password.
-func (s *Store) ChangePassword(ctx context.Context, accountID, userID, current, next, keepSessionID string) error {
+func (s *Store) ChangePassword(ctx context.Context, accountID, userID, current, next, confirm, keepSessionID string) error {
 	var u User
 	if err := s.db.WithContext(ctx).Where("id = ? AND account_id = ?", userID, accountID).Take(&u).Error; err != nil {
 		return fmt.Errorf("get user: %w", notFound(err))
@@ -156,6 +157,9 @@ func (s *Store) ChangePassword(ctx context.Context, accountID, userID, current, 
 		fe.Add("new_password", msg)
 	} else if next == current {
 		fe.Add("new_password", "Choose a password different from the current one.")
+	}
+	if confirm != next {
+		fe.Add("confirm_password", "The two new passwords differ.")
 	}
 	if err := fe.Err(); err != nil {
 		return err

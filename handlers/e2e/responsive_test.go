@@ -204,7 +204,8 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Store.AddPhoneNumber(ctx, tn.Account.ID, who, "+14155550123", "San Francisco support line, after-hours overflow to the Dublin office"); err != nil {
+	num, err := app.Store.AddPhoneNumber(ctx, tn.Account.ID, who, "+14155550123", "San Francisco support line, after-hours overflow to the Dublin office")
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -270,6 +271,7 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 		{"job", "/jobs/" + job.ID, "/webhooks"},
 		{"delivery-detail", deliveryPath, "/deliveries"},
 		{"numbers", "/numbers", "/numbers"},
+		{"number-remove", "/numbers/" + num.ID + "/delete", "/numbers"},
 		{"catalog", "/events/catalog", "/events/catalog"},
 		{"audit", "/audit", "/audit"},
 		{"api-docs", "/docs/api", "/docs/api"},
@@ -308,7 +310,7 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 
 	t.Log("the new-webhook form with validation errors, a bad header name among them")
 	b.open("/webhooks/new", http.StatusOK)
-	b.load("click Add header", chromedp.Click(button("Add header")), http.StatusOK)
+	b.do("click Add header", chromedp.Click(button("Add header")))
 	b.fill(`input[name=header_name]`, "Bad Header:")
 	b.fill(`input[name=header_value]`, "x")
 	b.fill("#url", "not a url")

@@ -68,6 +68,9 @@ type Options struct {
 	DBProxy        bool                   // reach PostgreSQL through App.DBProxy, so a test can take it away
 	JobBatch       int                    // deliveries per job batch; 0: the runner's default
 	NoJobRunner    bool                   // do not start App.Jobs (a test steps jobs itself); implied by DBProxy
+	// ProductionTargets applies production's SSRF rule (private addresses
+	// refused) where the rule is asked; sends still stay on loopback.
+	ProductionTargets bool
 }
 
 // New starts an App on the package's test database; it stops with the test.
@@ -105,7 +108,11 @@ func NewWith(t testing.TB, o Options) *App {
 		t.Fatalf("park stale deliveries: %v", err)
 	}
 	store := models.NewStore(db, o.Now, models.WithKeyring(modeltest.Keyring()))
-	disp, err := dispatch.New(store, dispatch.Config{AllowPrivate: "true", LoopbackOnly: true, Log: Quiet})
+	allowPrivate := "true"
+	if o.ProductionTargets {
+		allowPrivate = "false"
+	}
+	disp, err := dispatch.New(store, dispatch.Config{AllowPrivate: allowPrivate, LoopbackOnly: true, Log: Quiet})
 	if err != nil {
 		t.Fatalf("dispatcher: %v", err)
 	}
@@ -126,7 +133,7 @@ func NewWith(t testing.TB, o Options) *App {
 		})
 	}
 	deps := handlers.Deps{Store: store, Sessions: session.New(store, key, o.SecureCookies), Throttle: o.Throttle,
-		Previewer: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Jobs: runner, Log: o.Log}
+		Previewer: disp, Targets: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Jobs: runner, Log: o.Log}
 	for _, adjust := range o.Deps {
 		adjust(&deps)
 	}

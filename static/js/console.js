@@ -15,13 +15,17 @@ document.addEventListener("click", (ev) => {
   const text = ("value" in source ? source.value : source.textContent).trim();
   const label = button.dataset.label || button.textContent;
   button.dataset.label = label;
+  // A [data-copy-status=ID] element, if any, announces the result too.
+  const status = document.querySelector(`[data-copy-status="${button.dataset.copy}"]`);
   const done = (msg) => {
     button.textContent = msg;
+    if (status) status.textContent = msg;
     setTimeout(() => { button.textContent = label; }, 2000);
   };
   const fallback = () => {
     // Without the async clipboard (plain http on another host): select it for the user.
     if (source.select) source.select();
+    else getSelection().selectAllChildren(source);
     done(document.execCommand && document.execCommand("copy") ? "Copied" : "Press Ctrl+C to copy");
   };
   if (navigator.clipboard && window.isSecureContext) {

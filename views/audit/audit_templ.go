@@ -232,7 +232,7 @@ func Page(p layout.Page, l Log) templ.Component {
 							return templ_7745c5c3_Err
 						}
 					}
-					if r.ObjectLabel != r.ObjectID {
+					if r.ObjectID != "" && r.ObjectLabel != r.ObjectID {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<div class=\"mono muted small-text\">")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err

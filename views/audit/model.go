@@ -20,7 +20,7 @@ type Row struct {
 	ActionLabel string // e.g. "Created webhook"
 	ObjectType  string // e.g. "Webhook"
 	ObjectLabel string // a name when known, else the id
-	ObjectID    string
+	ObjectID    string // shown under the label; "" when the label says it all (a phone number)
 	ObjectURL   string // "" when the object cannot be shown (deleted, or no page)
 	Changes     []Change
 }

@@ -10,7 +10,7 @@ import (
 // in the account's time zone.
 type Hour struct {
 	Label     string // axis label, e.g. "14:00"
-	Span      string // hover text, e.g. "9 Apr 14:00–15:00"
+	Span      string // hover text, e.g. "9 Apr 14:00–15:00 IST"
 	Succeeded int
 	Failed    int
 	Pending   int

@@ -95,7 +95,13 @@ type Form struct {
 	ExpireAfter    string
 	Enabled        bool
 	Errors         map[string]string
+	Summary        []components.ErrorLink // every field in error, in form order
+	URLWarning     string                 // why the SSRF guard would refuse the URL; "" when it would not
 	Warning        string
+	// FocusRow is where an add/remove-row post without JavaScript puts the
+	// caret: header row FocusRow (from 1), len(Headers)+1 for the Add
+	// header button, 0 nowhere.
+	FocusRow int
 }
 
 // Err returns the message for field, or "".
@@ -159,3 +165,11 @@ func HTTPMessage(startLine string, headers []HeaderLine, body string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// attempts is "1 attempt" or "n attempts".
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return strconv.Itoa(n) + " attempts"
+}

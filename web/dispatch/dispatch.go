@@ -21,7 +21,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,6 +80,7 @@ type Dispatcher struct {
 	inFlight inFlight
 	wakeCh   chan struct{}
 	parts    *parts // set by Start
+	policy   safehttp.Policy
 
 	id   string // names this process in the dispatchers table and on its leases
 	host string
@@ -105,7 +108,7 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 		client.Transport = cfg.WrapTransport(client.Transport)
 	}
 	host, _ := os.Hostname()
-	return &Dispatcher{store: store, client: client, log: cfg.Log, now: cfg.Now, cfg: cfg, id: models.NewID("dsp_"), host: host,
+	return &Dispatcher{store: store, client: client, policy: policy, log: cfg.Log, now: cfg.Now, cfg: cfg, id: models.NewID("dsp_"), host: host,
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)), wakeCh: make(chan struct{}, 1)}, nil
 }
 
@@ -188,4 +191,17 @@ func (d *Dispatcher) sample(w *models.Webhook, eventType string) (map[string]any
 	s := catalog.Sample(eventType, d.now().UTC(), rand.New(rand.NewPCG(seed1, seed2)))
 	fitSample(s, w)
 	return s, nil
+}
+
+// TargetRefusal says why deliveries to rawURL would be refused by this
+// process's SSRF rule (safehttp.Policy.Refusal), or "" when they would
+// not, so the webhook form can warn before anything is sent.
+func (d *Dispatcher) TargetRefusal(ctx context.Context, rawURL string) string {
+	u, err := url.Parse(strings.TrimSpace(rawURL))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return d.policy.Refusal(ctx, u.Hostname())
 }

@@ -148,7 +148,7 @@ func (d *Dispatcher) outcome(c *models.Claimed, a models.Attempt, resHeader http
 		status = *a.ResponseStatus
 	}
 	if status == http.StatusGone {
-		o.DisableReason = fmt.Sprintf("Disabled automatically: the receiver answered 410 Gone at %s.", now.UTC().Format("2006-01-02 15:04 UTC"))
+		o.DisableReason = "Disabled automatically: the receiver answered 410 Gone." // the time is disabled_at
 	}
 	if a.Trigger == models.TriggerManual {
 		// A manual redelivery that fails leaves the automatic schedule and

@@ -16,7 +16,9 @@
 package safehttp
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 )
@@ -232,4 +234,54 @@ func blockReason(ip netip.Addr) string {
 		}
 	}
 	return ""
+}
+
+// Refusal says why deliveries to host (a URL's host, without port) would
+// be refused by p, or "" when they would not (or it cannot tell: a name
+// that does not resolve). It applies the rule Permits applies at dial
+// time, to the host's literal address or, for a name, to each address it
+// resolves to now; LoopbackOnly (a test confinement, not the rule) is left
+// out, and with it set names other than localhost are not looked up.
+func (p Policy) Refusal(ctx context.Context, host string) string {
+	rule := p
+	rule.LoopbackOnly = false
+	host = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(host, "]"), "["), ".")
+	var addrs []netip.Addr
+	lower := strings.ToLower(host)
+	switch ip, err := netip.ParseAddr(host); {
+	case err == nil:
+		addrs = []netip.Addr{ip}
+	case lower == "localhost" || strings.HasSuffix(lower, ".localhost"):
+		addrs = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+	case p.LoopbackOnly || host == "":
+		return ""
+	default:
+		found, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			return ""
+		}
+		addrs = found
+	}
+	for _, ip := range addrs {
+		if rule.Permits(ip) {
+			continue
+		}
+		reason := blockReason(normalizeAddr(ip))
+		if reason == "" {
+			reason = "not permitted by policy"
+		}
+		if ip.String() != host {
+			return fmt.Sprintf("%s resolves to %s, %s", host, ip, article(reason))
+		}
+		return fmt.Sprintf("%s is %s", ip, article(reason))
+	}
+	return ""
+}
+
+// article puts "a" or "an" before a reason.
+func article(s string) string {
+	if strings.ContainsAny(s[:1], "aeiouAEIOU") {
+		return "an " + s
+	}
+	return "a " + s
 }

@@ -1,6 +1,7 @@
 package safehttp
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"reflect"
@@ -229,5 +230,34 @@ func TestLoopbackOnly(t *testing.T) {
 	var be *BlockedError
 	if !errors.As(err, &be) {
 		t.Fatalf("want BlockedError before any lookup, got %v", err)
+	}
+}
+
+func TestRefusal(t *testing.T) {
+	ctx := context.Background()
+	prod, dev := Policy{}, Policy{AllowPrivate: true}
+	allow := Policy{Allow: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}}
+	cases := []struct {
+		p    Policy
+		host string
+		want string // "" permitted
+	}{
+		{prod, "10.0.0.5", "10.0.0.5 is a private address"},
+		{prod, "169.254.169.254", "169.254.169.254 is a cloud metadata address"},
+		{prod, "[::1]", "::1 is a loopback address"},
+		{prod, "localhost", "localhost resolves to 127.0.0.1, a loopback address"},
+		{prod, "8.8.8.8", ""},
+		{dev, "10.0.0.5", ""},
+		{dev, "169.254.169.254", "169.254.169.254 is a cloud metadata address"},
+		{allow, "10.1.2.3", ""},
+		{allow, "10.2.0.1", "10.2.0.1 is a private address"},
+		// LoopbackOnly confines sends, not the rule; names are not looked up under it.
+		{Policy{LoopbackOnly: true}, "192.168.1.1", "192.168.1.1 is a private address"},
+		{Policy{LoopbackOnly: true}, "hooks.example.com", ""},
+	}
+	for _, tc := range cases {
+		if got := tc.p.Refusal(ctx, tc.host); got != tc.want {
+			t.Errorf("%+v.Refusal(%q) = %q, want %q", tc.p, tc.host, got, tc.want)
+		}
 	}
 }
