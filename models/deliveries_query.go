@@ -15,8 +15,6 @@ import (
 const (
 	DefaultDeliveryLimit = 50
 	MaxDeliveryLimit     = 200
-	// MaxCountBuckets bounds DeliveryCounts (90 days of hours).
-	MaxCountBuckets = 24 * 90
 )
 
 // DeliveryFilter narrows the delivery log. Empty strings and nil times do
@@ -175,67 +173,6 @@ func (s *Store) Attempts(ctx context.Context, accountID string, deliveryID int64
 	return out, nil
 }
 
-// Bucket counts the deliveries created in one hour, by status.
-// Pending includes deliveries being sent; cancelled ones are not counted.
-type Bucket struct {
-	Start     time.Time // UTC, on the hour
-	Succeeded int
-	Failed    int
-	Pending   int
-}
-
-// DeliveryCounts counts the account's deliveries (test deliveries excluded)
-// in buckets consecutive hours, the first starting at since truncated to the
-// hour (UTC). Hours without deliveries are zero. buckets below 1 means 24;
-// it is capped at MaxCountBuckets.
-func (s *Store) DeliveryCounts(ctx context.Context, accountID string, since time.Time, buckets int) ([]Bucket, error) {
-	if buckets < 1 {
-		buckets = 24
-	}
-	if buckets > MaxCountBuckets {
-		buckets = MaxCountBuckets
-	}
-	start := since.UTC().Truncate(time.Hour)
-	end := start.Add(time.Duration(buckets) * time.Hour)
-	out := make([]Bucket, buckets)
-	for i := range out {
-		out[i].Start = start.Add(time.Duration(i) * time.Hour)
-	}
-	if !validID(accountID) {
-		return out, nil
-	}
-	type row struct {
-		I         int
-		Succeeded int
-		Failed    int
-		Pending   int
-	}
-	var rows []row
-	err := s.db.WithContext(ctx).Raw(`
-		WITH d AS (
-			SELECT floor(extract(epoch FROM created_at - ?::timestamptz) / 3600)::int AS i, status
-			FROM deliveries
-			WHERE account_id = ? AND NOT test AND created_at >= ? AND created_at < ?
-		)
-		SELECT g.i,
-		       count(d.i) FILTER (WHERE d.status = ?) AS succeeded,
-		       count(d.i) FILTER (WHERE d.status = ?) AS failed,
-		       count(d.i) FILTER (WHERE d.status IN (?, ?)) AS pending
-		FROM generate_series(0, ?::int - 1) AS g(i)
-		LEFT JOIN d ON d.i = g.i
-		GROUP BY g.i
-		ORDER BY g.i`, start, accountID, start, end, StatusSucceeded, StatusFailed, StatusPending, StatusSending, buckets).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("delivery counts: %w", err)
-	}
-	for _, r := range rows {
-		if r.I >= 0 && r.I < buckets {
-			out[r.I].Succeeded, out[r.I].Failed, out[r.I].Pending = r.Succeeded, r.Failed, r.Pending
-		}
-	}
-	return out, nil
-}
-
 // FailedSince counts a webhook's deliveries that ended failed since the given
 // time (test sends excluded): what a replay would queue again.
 func (s *Store) FailedSince(ctx context.Context, accountID, webhookID string, since time.Time) (int, error) {
@@ -244,7 +181,7 @@ func (s *Store) FailedSince(ctx context.Context, accountID, webhookID string, si
 	}
 	var n int64
 	err := s.db.WithContext(ctx).Model(&Delivery{}).
-		Where("account_id = ? AND webhook_id = ? AND status = ? AND NOT test AND request_method <> '' AND completed_at >= ?", accountID, webhookID, StatusFailed, since).
+		Where("account_id = ? AND webhook_id = ? AND status = "+sqlFailed+" AND NOT test AND request_method <> '' AND completed_at >= ?", accountID, webhookID, since).
 		Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count failed deliveries: %w", err)
@@ -267,8 +204,8 @@ func (s *Store) RequeueFailed(ctx context.Context, accountID, webhookID string, 
 		}
 		now := s.now()
 		res := tx.Exec(`UPDATE deliveries SET status = ?, next_attempt_at = ?, completed_at = NULL, updated_at = ?
-			WHERE account_id = ? AND webhook_id = ? AND status = ? AND NOT test AND request_method <> '' AND completed_at >= ?`,
-			StatusPending, now, now, accountID, webhookID, StatusFailed, since)
+			WHERE account_id = ? AND webhook_id = ? AND status = `+sqlFailed+` AND NOT test AND request_method <> '' AND completed_at >= ?`,
+			StatusPending, now, now, accountID, webhookID, since)
 		if res.Error != nil {
 			return fmt.Errorf("replay failed deliveries: %w", res.Error)
 		}
