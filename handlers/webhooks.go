@@ -41,7 +41,7 @@ func (h *Handler) WebhookList(c echo.Context) error {
 
 func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat) webhooks.Row {
 	r := webhooks.Row{ID: w.ID, Name: w.Name, URL: models.RedactURL(w.URL), Method: w.Method, Enabled: w.Enabled,
-		DisabledReason: w.DisabledReason, SuccessRate: "–", LastDelivery: "never", LastStatus: "muted"}
+		DisabledReason: w.DisabledReason, SuccessRate: "–", P95: "–", LastDelivery: "never", LastStatus: "muted"}
 	for _, t := range w.EventTypes {
 		r.Triggers = append(r.Triggers, triggerLabel(t))
 	}
@@ -54,16 +54,13 @@ func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat) webhooks.
 	default:
 		r.Health, r.HealthLabel = "muted", "No recent deliveries"
 	}
-	if st.LastAt != nil {
-		r.LastDelivery = ago(h.now().Sub(*st.LastAt)) + " · " + string(st.LastStatus)
-		switch {
-		case st.LastStatus == models.StatusSucceeded:
-			r.LastStatus = "ok"
-		case st.LastStatus == models.StatusFailed || w.Health(st) == models.HealthFailing:
-			// A pending delivery of a failing webhook is a retry, not news.
-			r.LastStatus = "bad"
-		default:
-			r.LastStatus = "warn"
+	if p95, ok := st.Latency.Quantile(0.95); ok {
+		r.P95 = attemptDuration(p95)
+	}
+	if last := st.LastAt(); last != nil {
+		r.LastDelivery, r.LastStatus = ago(h.now().Sub(*last))+" · failed", "bad"
+		if st.LastSucceeded() {
+			r.LastDelivery, r.LastStatus = ago(h.now().Sub(*last))+" · succeeded", "ok"
 		}
 	}
 	return r

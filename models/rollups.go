@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"sort"
 	"strconv"
@@ -242,6 +243,16 @@ type rollupRow struct {
 
 // intList scans an int[] column (its text form, "{1,2,3}").
 type intList []int
+
+// Value encodes the list as an array literal (GORM reads a column type
+// from it, and wants both halves).
+func (l intList) Value() (driver.Value, error) {
+	parts := make([]string, len(l))
+	for i, n := range l {
+		parts[i] = strconv.Itoa(n)
+	}
+	return "{" + strings.Join(parts, ",") + "}", nil
+}
 
 // Scan implements sql.Scanner.
 func (l *intList) Scan(src any) error {

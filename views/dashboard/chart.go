@@ -13,11 +13,11 @@ type Hour struct {
 	Span      string // hover text, e.g. "9 Apr 14:00–15:00"
 	Succeeded int
 	Failed    int
-	Pending   int
+	Retried   int // failed attempts that will be retried
 }
 
 // Total is the hour's number of deliveries.
-func (h Hour) Total() int { return h.Succeeded + h.Failed + h.Pending }
+func (h Hour) Total() int { return h.Succeeded + h.Failed + h.Retried }
 
 // Chart is the bar chart's geometry in SVG user units, ready to draw.
 type Chart struct {
@@ -32,7 +32,7 @@ type Chart struct {
 }
 
 // Bar is one hour: a hover area spanning the plot height and the stacked
-// segments (succeeded at the bottom, then failed, then pending). An empty
+// segments (succeeded at the bottom, then failed, then retried). An empty
 // hour has no segments.
 type Bar struct {
 	X, Width  float64
@@ -73,11 +73,11 @@ const (
 // draws no segment, and all-zero or empty input divides by nothing.
 func NewChart(hours []Hour) Chart {
 	c := Chart{Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartRight, Top: chartTop, Base: chartBase}
-	var succeeded, failed, pending, busiest int
+	var succeeded, failed, retried, busiest int
 	for i, h := range hours {
 		succeeded += h.Succeeded
 		failed += h.Failed
-		pending += h.Pending
+		retried += h.Retried
 		if h.Total() > c.Max {
 			c.Max, busiest = h.Total(), i
 		}
@@ -96,7 +96,7 @@ func NewChart(hours []Hour) Chart {
 			for _, s := range []struct {
 				kind string
 				n    int
-			}{{"ok", h.Succeeded}, {"bad", h.Failed}, {"warn", h.Pending}} {
+			}{{"ok", h.Succeeded}, {"bad", h.Failed}, {"warn", h.Retried}} {
 				if s.n <= 0 || c.Max == 0 {
 					continue
 				}
@@ -110,21 +110,21 @@ func NewChart(hours []Hour) Chart {
 			}
 		}
 	}
-	total := succeeded + failed + pending
+	total := succeeded + failed + retried
 	if total == 0 {
-		c.Summary = "No deliveries in the last 24 hours."
+		c.Summary = "No attempts in the last 24 hours."
 		return c
 	}
-	c.Summary = fmt.Sprintf("%s in the last 24 hours: %d succeeded, %d failed, %d pending. Busiest hour: %s with %d.",
-		plural(total, "delivery", "deliveries"), succeeded, failed, pending, hours[busiest].Span, c.Max)
+	c.Summary = fmt.Sprintf("%s in the last 24 hours: %d succeeded, %d failed, %d retried. Busiest hour: %s with %d.",
+		plural(total, "attempt", "attempts"), succeeded, failed, retried, hours[busiest].Span, c.Max)
 	return c
 }
 
 func barTitle(h Hour) string {
 	if h.Total() == 0 {
-		return h.Span + ": no deliveries"
+		return h.Span + ": no attempts"
 	}
-	return fmt.Sprintf("%s: %d succeeded, %d failed, %d pending", h.Span, h.Succeeded, h.Failed, h.Pending)
+	return fmt.Sprintf("%s: %d succeeded, %d failed, %d retried", h.Span, h.Succeeded, h.Failed, h.Retried)
 }
 
 func plural(n int, one, many string) string {

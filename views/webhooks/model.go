@@ -19,6 +19,7 @@ type Row struct {
 	Enabled        bool
 	DisabledReason string
 	SuccessRate    string // attempts that succeeded, "98.5%" or "–"
+	P95            string // 95th percentile latency over 24 h, "240 ms" or "–"
 	Health         string // ok|bad|muted (models.Webhook.Health)
 	HealthLabel    string // "Healthy", "Failing: 3 failed attempts in a row", …
 	LastDelivery   string // "3 min ago" or "never"
