@@ -377,7 +377,7 @@ func TestDashboardChartAndFailures(t *testing.T) {
 			t.Error("no hover text for the hour with five failures")
 		}
 		summary := "9 deliveries in the last 24 hours: 3 succeeded, 5 failed, 1 pending."
-		if !strings.Contains(pageText(res.Body), summary) || !strings.Contains(res.Body, `aria-describedby="chart-summary"`) {
+		if !strings.Contains(pageText(res.Body), summary) || !strings.Contains(res.Body, `aria-describedby="delivery-chart-summary"`) {
 			t.Errorf("no accessible summary %q", summary)
 		}
 	})

@@ -203,11 +203,17 @@ func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *webhook
 // renderDetailSecret is renderDetail showing secret where the mask goes.
 func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *webhooks.TestPanel, secret string) error {
 	ctx, acc := c.Request().Context(), currentAccount(c)
-	stats, err := h.store.WebhookStats(ctx, acc.ID, h.now().Add(-24*time.Hour), w.ID)
+	loc := acc.Location()
+	panels, day, err := h.statsPanels(ctx, acc.ID, w.ID, loc)
 	if err != nil {
 		return err
 	}
-	d := webhooks.Detail{Row: h.webhookRow(w, stats[w.ID]), Description: w.Description, ContentType: w.ContentType,
+	recent, err := h.recentDeliveries(ctx, acc.ID, w.ID, loc)
+	if err != nil {
+		return err
+	}
+	d := webhooks.Detail{Row: h.webhookRow(w, day), Stats: panels, Recent: recent, Streak: streakText(w, loc), LogURL: webhookLogURL(w.ID),
+		Zone: loc.String(), Description: w.Description, ContentType: w.ContentType,
 		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
 		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: w.Timeout().String(),
 		SecretMasked: secret, CreatedBy: w.CreatedBy,

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ringhook/ringhook/views/components"
+	"github.com/ringhook/ringhook/views/dashboard"
 )
 
 // Row is one webhook in the list.
@@ -138,6 +139,37 @@ type Detail struct {
 	ReplayCount      int
 	ReplaySince      string
 	ReplaySinceLabel string
+	// Stats are the 24 h and 7 d panels; Streak says the failure streak in
+	// words; Recent are the last deliveries; LogURL is its filtered log.
+	Stats  []StatsPanel
+	Streak string
+	Recent []RecentDelivery
+	LogURL string
+	Zone   string // the account's time zone, of the stats' hours and days
+}
+
+// StatsPanel is one window of a webhook's health: its figures, bars of
+// outcomes, latency lines, and the same numbers as a table for screen
+// readers.
+type StatsPanel struct {
+	ID, Title                string // "stats-24h", "Last 24 hours"
+	Deliveries, Attempts     string
+	SuccessRate, P50, P95    string
+	LastSuccess, LastFailure string
+	Bars                     dashboard.Chart
+	Latency                  dashboard.LatencyChart
+	Rows                     []StatsRow
+}
+
+// StatsRow is one bar of a panel as text.
+type StatsRow struct {
+	Span                                 string
+	Succeeded, Failed, Retried, P50, P95 string
+}
+
+// RecentDelivery is one of a webhook's last deliveries.
+type RecentDelivery struct {
+	ID, Time, Event, Status, StatusKind string
 }
 
 // HTTPText prints a request the way it goes over the wire, for display.
