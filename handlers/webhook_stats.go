@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ringhook/ringhook/models"
@@ -53,9 +54,9 @@ func (h *Handler) statsPanels(ctx context.Context, accountID, webhookID string, 
 		if win.unit == "day" {
 			tick = 1
 		}
-		p.Bars = dashboard.NewChartFor(dashboard.ChartOptions{ID: win.id + "-bars", Title: "Attempts per " + win.unit + ", " + win.period,
+		p.Bars = dashboard.NewChartFor(dashboard.ChartOptions{ID: win.id + "-bars", Title: "Attempts per " + win.unit + ", " + strings.ToLower(win.title),
 			Period: win.period, Unit: win.unit, TickEvery: tick}, bars)
-		p.Latency = dashboard.NewLatencyChart(win.id+"-latency", "Latency p50 and p95 per "+win.unit+", "+win.period, win.period, lat)
+		p.Latency = dashboard.NewLatencyChart(win.id+"-latency", "Latency p50 and p95 per "+win.unit+", "+strings.ToLower(win.title), win.period, lat)
 		panels = append(panels, p)
 	}
 	return panels, day, nil
