@@ -183,12 +183,13 @@ type LatencyDot struct {
 // attempts have no point.
 func NewLatencyChart(id, title, period string, points []Latency) LatencyChart {
 	c := LatencyChart{Width: chartWidth, Height: latencyHeight, Left: chartLeft, Right: chartRight, Top: chartTop, Base: latencyBase, ID: id, Title: title}
+	drawn := false
 	for _, p := range points {
-		if p.Has && p.P95 > c.Max {
-			c.Max = p.P95
+		if p.Has {
+			drawn, c.Max = true, max(c.Max, p.P95, 1) // 1: attempts under a millisecond still draw
 		}
 	}
-	if c.Max == 0 {
+	if !drawn {
 		c.Summary = "No latency to show for " + period + "."
 		return c
 	}
@@ -205,12 +206,12 @@ func NewLatencyChart(id, title, period string, points []Latency) LatencyChart {
 		y50, y95 := round2(latencyBase-float64(p.P50)/float64(c.Max)*plot), round2(latencyBase-float64(p.P95)/float64(c.Max)*plot)
 		p50s, p95s = append(p50s, num(x)+","+num(y50)), append(p95s, num(x)+","+num(y95))
 		c.Dots = append(c.Dots, LatencyDot{X: x, Y50: y50, Y95: y95, Title: fmt.Sprintf("%s: p50 %s, p95 %s", p.Span, MS(p.P50), MS(p.P95))})
-		if p.P95 == c.Max {
+		if p.P95 >= points[worst].P95 {
 			worst = i
 		}
 	}
 	c.P50, c.P95 = strings.Join(p50s, " "), strings.Join(p95s, " ")
-	c.Summary = fmt.Sprintf("Latency over %s: the slowest p95 was %s (%s).", period, MS(c.Max), points[worst].Span)
+	c.Summary = fmt.Sprintf("Latency over %s: the slowest p95 was %s (%s).", period, MS(points[worst].P95), points[worst].Span)
 	return c
 }
 

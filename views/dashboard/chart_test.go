@@ -136,7 +136,7 @@ func TestDeliveryChartMarkup(t *testing.T) {
 		{"a group per hour", 24, `<g class="bar">`},
 		{"a tooltip per hour", 24 + 1, `<title`}, // plus the chart's own title
 		{"segments for non-empty hours only", 2, `class="seg seg-`},
-		{"the summary the svg points at", 1, `id="chart-summary"`},
+		{"the summary the svg points at", 1, `id="delivery-chart-summary"`},
 	}
 	for _, c := range checks {
 		if got := strings.Count(html, c.sub); got != c.n {
