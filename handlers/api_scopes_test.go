@@ -194,13 +194,13 @@ func TestTestModeKeys(t *testing.T) {
 		if st := stats[w.ID]; st.Succeeded != 1 || st.Failed != 0 || st.Pending != 0 {
 			t.Errorf("webhook stats %+v, want the one live delivery", st)
 		}
-		buckets, err := app.Store.DeliveryCounts(ctx, tn.Account.ID, time.Now().Add(-time.Hour), 2)
+		buckets, err := app.Store.DeliveryCounts(ctx, tn.Account.ID, models.LocalHours(time.Now(), time.UTC, 2))
 		if err != nil {
 			t.Fatal(err)
 		}
 		total := 0
 		for _, b := range buckets {
-			total += b.Succeeded + b.Failed + b.Pending
+			total += b.Succeeded + b.Failed + b.Retried
 		}
 		if total != 1 {
 			t.Errorf("dashboard counts %d deliveries, want 1", total)

@@ -27,18 +27,20 @@ func (h *Handler) Dashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	stats, err := h.store.WebhookStats(ctx, acc.ID, now.Add(-24*time.Hour))
+	// 24 whole local hours ending with the current one; the counters,
+	// the chart and the failures list cover the same span.
+	hours := models.LocalHours(now, loc, 24)
+	since, live := hours[0], false
+	stats, err := h.store.WebhookStats(ctx, acc.ID, since)
 	if err != nil {
 		return err
 	}
-	// 24 hourly buckets ending with the current hour.
-	buckets, err := h.store.DeliveryCounts(ctx, acc.ID, now.Add(-23*time.Hour), 24)
+	buckets, err := h.store.DeliveryCounts(ctx, acc.ID, hours)
 	if err != nil {
 		return err
 	}
 	// The same deliveries the counters count: failing ones (ended failed or
-	// retrying after a failed attempt) of the last 24 hours, tests left out.
-	since, live := now.Add(-24*time.Hour), false
+	// retrying after a failed attempt), tests left out.
 	failed, err := h.store.Deliveries(ctx, acc.ID, models.DeliveryFilter{Failing: true, Test: &live, From: &since, Limit: dashboardFailures})
 	if err != nil {
 		return err
@@ -55,7 +57,7 @@ func (h *Handler) Dashboard(c echo.Context) error {
 		s.Failed += st.Failed + st.Retrying
 		s.Pending += st.Pending
 		total.Attempts += st.Attempts
-		total.AttemptsOK += st.AttemptsOK
+		total.Succeeded += st.Succeeded
 		if w.Health(st) == models.HealthFailing {
 			s.Failing = append(s.Failing, dashboard.Failing{ID: w.ID, Name: w.Name, Rate: rateText(st), Why: failingWhy(w, st)})
 		}
@@ -103,7 +105,7 @@ func chartHours(buckets []models.Bucket, loc *time.Location) []dashboard.Hour {
 	for i, b := range buckets {
 		start := b.Start.In(loc)
 		out[i] = dashboard.Hour{Label: start.Format("15:04"), Span: start.Format("2 Jan 15:04") + "–" + start.Add(time.Hour).Format("15:04 MST"),
-			Succeeded: b.Succeeded, Failed: b.Failed, Pending: b.Pending}
+			Succeeded: b.Succeeded, Failed: b.Failed, Retried: b.Retried}
 	}
 	return out
 }

@@ -56,7 +56,8 @@ type Store interface {
 	CallTimeline(ctx context.Context, accountID, callID string) ([]models.CallEvent, error)
 	CancelDelivery(ctx context.Context, accountID string, id int64, who models.Actor) (*models.Delivery, error)
 	StoredEvent(ctx context.Context, accountID, id string) (*models.Event, error)
-	DeliveryCounts(ctx context.Context, accountID string, since time.Time, buckets int) ([]models.Bucket, error)
+	DeliveryCounts(ctx context.Context, accountID string, edges []time.Time, webhookIDs ...string) ([]models.Bucket, error)
+	WebhookReport(ctx context.Context, accountID, webhookID, window string, loc *time.Location) (*models.WebhookReport, error)
 
 	AuditLog(ctx context.Context, accountID string, beforeID int64, limit int) ([]models.AuditEntry, error)
 

@@ -349,12 +349,41 @@ func TestDashboardChartAndFailures(t *testing.T) {
 	seedDelivery(t, app, w, "call.hangup", models.StatusPending, "CA-p", now.Add(-5*time.Hour))
 	other := app.NewTenant(t, models.RoleAdmin)
 	otherFail := seedDelivery(t, app, logWebhook(t, app, other, "Other hook"), "call.hangup", models.StatusFailed, "CA-x", now)
+	// The chart counts attempts (through the rollups): one per finished
+	// delivery, and the first recent failure was retried once before it.
+	var ds []models.Delivery
+	if err := app.DB.Where("account_id IN ?", []string{tn.Account.ID, other.Account.ID}).Find(&ds).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		code, a := 200, models.Attempt{AccountID: d.AccountID, DeliveryID: d.ID, WebhookID: d.WebhookID, Number: 1, Trigger: models.TriggerAuto,
+			StartedAt: d.CreatedAt, DurationMS: 120, RequestMethod: "POST", RequestURL: w.URL}
+		switch d.Status {
+		case models.StatusPending:
+			continue // never attempted
+		case models.StatusFailed:
+			code, a.ErrorKind = 500, models.ErrKindHTTPStatus
+			if d.ID == recent[0].ID {
+				retry, next := a, d.CreatedAt.Add(time.Minute)
+				retry.ResponseStatus, retry.NextRetryAt = &code, &next
+				seedAttempt(t, app, retry)
+				a.Number = 2 // started in the same hour, so both land in one bar
+			}
+		}
+		a.ResponseStatus = &code
+		seedAttempt(t, app, a)
+	}
+	for _, acc := range []string{tn.Account.ID, other.Account.ID} {
+		if err := app.Store.RebuildRollups(context.Background(), acc); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	res := app.SignIn(t, tn).Get(t, "/")
 	if res.Status != http.StatusOK {
 		t.Fatalf("%s", handlertest.Describe(res))
 	}
-	t.Run("the chart has 24 hourly bars, stacked by status", func(t *testing.T) {
+	t.Run("the chart has 24 hourly bars, stacked by outcome", func(t *testing.T) {
 		if !strings.Contains(res.Body, `id="delivery-chart"`) {
 			t.Fatal("no chart")
 		}
@@ -366,18 +395,18 @@ func TestDashboardChartAndFailures(t *testing.T) {
 			{"hover texts", `<g class="bar"><title>`, 24},
 			{"succeeded segments", `class="seg seg-ok"`, 1},
 			{"failed segments", `class="seg seg-bad"`, 1},
-			{"pending segments", `class="seg seg-warn"`, 1},
+			{"retried segments", `class="seg seg-warn"`, 1},
 		}
 		for _, c := range checks {
 			if got := strings.Count(res.Body, c.sub); got != c.n {
 				t.Errorf("%s: %d, want %d", c.what, got, c.n)
 			}
 		}
-		if !strings.Contains(res.Body, ": 0 succeeded, 5 failed, 0 pending</title>") {
-			t.Error("no hover text for the hour with five failures")
+		if !strings.Contains(res.Body, ": 0 succeeded, 5 failed, 1 retried</title>") {
+			t.Error("no hover text for the hour with five failures and a retry")
 		}
-		summary := "9 deliveries in the last 24 hours: 3 succeeded, 5 failed, 1 pending."
-		if !strings.Contains(pageText(res.Body), summary) || !strings.Contains(res.Body, `aria-describedby="chart-summary"`) {
+		summary := "9 attempts in the last 24 hours: 3 succeeded, 5 failed, 1 retried."
+		if !strings.Contains(pageText(res.Body), summary) || !strings.Contains(res.Body, `aria-describedby="delivery-chart-summary"`) {
 			t.Errorf("no accessible summary %q", summary)
 		}
 	})
@@ -400,7 +429,7 @@ func TestDashboardChartAndFailures(t *testing.T) {
 	t.Run("an account without deliveries gets an empty chart", func(t *testing.T) {
 		res := app.SignIn(t, app.NewTenant(t, models.RoleViewer)).Get(t, "/")
 		if res.Status != http.StatusOK || strings.Count(res.Body, `<g class="bar">`) != 24 || strings.Contains(res.Body, `class="seg `) ||
-			!strings.Contains(res.Body, "No deliveries in the last 24 hours.") || !strings.Contains(res.Body, "No failed or retrying deliveries in the last 24 hours.") {
+			!strings.Contains(res.Body, "No attempts in the last 24 hours.") || !strings.Contains(res.Body, "No failed or retrying deliveries in the last 24 hours.") {
 			t.Errorf("%s", handlertest.Describe(res))
 		}
 	})

@@ -114,6 +114,7 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	api.POST("/webhooks/:id/disable", h.APIWebhookDisable, full)
 	api.POST("/webhooks/:id/test", h.APIWebhookTest, full, h.Idempotent)
 	api.GET("/webhooks/:id/deliveries", h.APIWebhookDeliveries, read)
+	api.GET("/webhooks/:id/stats", h.APIWebhookStats, read)
 	api.GET("/deliveries", h.APIDeliveryList, read)
 	api.GET("/deliveries/:id", h.APIDeliveryGet, read)
 	api.POST("/deliveries/:id/redeliver", h.APIDeliveryRedeliver, full, h.Idempotent)

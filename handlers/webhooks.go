@@ -44,7 +44,7 @@ func (h *Handler) WebhookList(c echo.Context) error {
 
 func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat, loc *time.Location) webhooks.Row {
 	r := webhooks.Row{ID: w.ID, Name: w.Name, URL: models.RedactURL(w.URL), Method: w.Method, Enabled: w.Enabled,
-		DisabledReason: disabledNote(w, loc), SuccessRate: "–", LastDelivery: "never", LastStatus: "muted"}
+		DisabledReason: disabledNote(w, loc), SuccessRate: "–", P95: "–", LastDelivery: "never", LastStatus: "muted"}
 	for _, t := range w.EventTypes {
 		r.Triggers = append(r.Triggers, triggerLabel(t))
 	}
@@ -57,16 +57,13 @@ func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat, loc *time
 	default:
 		r.Health, r.HealthLabel = "muted", "No recent deliveries"
 	}
-	if st.LastAt != nil {
-		r.LastDelivery = ago(h.now().Sub(*st.LastAt)) + " · " + string(st.LastStatus)
-		switch {
-		case st.LastStatus == models.StatusSucceeded:
-			r.LastStatus = "ok"
-		case st.LastStatus == models.StatusFailed || w.Health(st) == models.HealthFailing:
-			// A pending delivery of a failing webhook is a retry, not news.
-			r.LastStatus = "bad"
-		default:
-			r.LastStatus = "warn"
+	if p95, ok := st.Latency.Quantile(0.95); ok {
+		r.P95 = attemptDuration(p95)
+	}
+	if last := st.LastAt(); last != nil {
+		r.LastDelivery, r.LastStatus = ago(h.now().Sub(*last))+" · failed", "bad"
+		if st.LastSucceeded() {
+			r.LastDelivery, r.LastStatus = ago(h.now().Sub(*last))+" · succeeded", "ok"
 		}
 	}
 	return r
@@ -231,11 +228,17 @@ func (h *Handler) renderDetail(c echo.Context, w *models.Webhook, panel *webhook
 // renderDetailSecret is renderDetail showing secret where the mask goes.
 func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *webhooks.TestPanel, secret string) error {
 	ctx, acc := c.Request().Context(), currentAccount(c)
-	stats, err := h.store.WebhookStats(ctx, acc.ID, h.now().Add(-24*time.Hour), w.ID)
+	loc := acc.Location()
+	panels, day, err := h.statsPanels(ctx, acc.ID, w.ID, loc)
 	if err != nil {
 		return err
 	}
-	d := webhooks.Detail{Row: h.webhookRow(w, stats[w.ID], acc.Location()), Description: w.Description, ContentType: w.ContentType,
+	recent, err := h.recentDeliveries(ctx, acc.ID, w.ID, loc)
+	if err != nil {
+		return err
+	}
+	d := webhooks.Detail{Row: h.webhookRow(w, day, loc), Stats: panels, Recent: recent, Streak: streakText(w, loc), LogURL: webhookLogURL(w.ID),
+		Zone: loc.String(), Description: w.Description, ContentType: w.ContentType,
 		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
 		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: strconv.FormatFloat(w.Timeout().Seconds(), 'f', -1, 64) + " s",
 		SecretMasked: secret, CreatedBy: w.CreatedBy,

@@ -13,8 +13,6 @@ import (
 const (
 	DefaultDeliveryLimit = 50
 	MaxDeliveryLimit     = 200
-	// MaxCountBuckets bounds DeliveryCounts (90 days of hours).
-	MaxCountBuckets = 24 * 90
 )
 
 // DeliveryFilter narrows the delivery log. Empty strings and nil times do
@@ -169,67 +167,6 @@ func (s *Store) Attempts(ctx context.Context, accountID string, deliveryID int64
 	if err := s.db.WithContext(ctx).Where("account_id = ? AND delivery_id = ?", accountID, deliveryID).
 		Order("number").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
-	}
-	return out, nil
-}
-
-// Bucket counts the deliveries created in one hour, by status.
-// Pending includes deliveries being sent; cancelled ones are not counted.
-type Bucket struct {
-	Start     time.Time // UTC, on the hour
-	Succeeded int
-	Failed    int
-	Pending   int
-}
-
-// DeliveryCounts counts the account's deliveries (test deliveries excluded)
-// in buckets consecutive hours, the first starting at since truncated to the
-// hour (UTC). Hours without deliveries are zero. buckets below 1 means 24;
-// it is capped at MaxCountBuckets.
-func (s *Store) DeliveryCounts(ctx context.Context, accountID string, since time.Time, buckets int) ([]Bucket, error) {
-	if buckets < 1 {
-		buckets = 24
-	}
-	if buckets > MaxCountBuckets {
-		buckets = MaxCountBuckets
-	}
-	start := since.UTC().Truncate(time.Hour)
-	end := start.Add(time.Duration(buckets) * time.Hour)
-	out := make([]Bucket, buckets)
-	for i := range out {
-		out[i].Start = start.Add(time.Duration(i) * time.Hour)
-	}
-	if !validID(accountID) {
-		return out, nil
-	}
-	type row struct {
-		I         int
-		Succeeded int
-		Failed    int
-		Pending   int
-	}
-	var rows []row
-	err := s.db.WithContext(ctx).Raw(`
-		WITH d AS (
-			SELECT floor(extract(epoch FROM created_at - ?::timestamptz) / 3600)::int AS i, status
-			FROM deliveries
-			WHERE account_id = ? AND NOT test AND created_at >= ? AND created_at < ?
-		)
-		SELECT g.i,
-		       count(d.i) FILTER (WHERE d.status = ?) AS succeeded,
-		       count(d.i) FILTER (WHERE d.status = ?) AS failed,
-		       count(d.i) FILTER (WHERE d.status IN (?, ?)) AS pending
-		FROM generate_series(0, ?::int - 1) AS g(i)
-		LEFT JOIN d ON d.i = g.i
-		GROUP BY g.i
-		ORDER BY g.i`, start, accountID, start, end, StatusSucceeded, StatusFailed, StatusPending, StatusSending, buckets).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("delivery counts: %w", err)
-	}
-	for _, r := range rows {
-		if r.I >= 0 && r.I < buckets {
-			out[r.I].Succeeded, out[r.I].Failed, out[r.I].Pending = r.Succeeded, r.Failed, r.Pending
-		}
 	}
 	return out, nil
 }

@@ -1,9 +1,6 @@
 package models
 
 import (
-	"context"
-	"fmt"
-	"strings"
 	"time"
 )
 
@@ -13,32 +10,6 @@ type RenderedRequest struct {
 	URL     string
 	Headers []Header
 	Body    []byte
-}
-
-// WebhookStat summarises one webhook's recent deliveries and attempts
-// (test sends left out).
-type WebhookStat struct {
-	Succeeded int
-	Failed    int // ended failed
-	Expired   int // ended expired, unsent at its deadline (not a failure of the receiver)
-	// Retrying counts deliveries waiting for (or in) a retry after a failed
-	// attempt: they have not ended, but the receiver is failing them.
-	Retrying   int
-	Pending    int // waiting or in flight, Retrying included
-	Attempts   int // attempts of those deliveries
-	AttemptsOK int // of which the receiver answered 2xx
-	LastAt     *time.Time
-	LastStatus DeliveryStatus
-}
-
-// SuccessRate is successful attempts / attempts, and false when nothing was
-// attempted. Counting attempts (not finished deliveries) makes a receiver
-// failing deliveries that are still being retried show at once.
-func (s WebhookStat) SuccessRate() (float64, bool) {
-	if s.Attempts == 0 {
-		return 0, false
-	}
-	return float64(s.AttemptsOK) / float64(s.Attempts), true
 }
 
 // Health is a webhook's delivery health, defined once for every surface
@@ -59,77 +30,10 @@ func (w *Webhook) Health(st WebhookStat) Health {
 	switch {
 	case w.ConsecutiveFailures > 0 || st.Retrying > 0:
 		return HealthFailing
-	case st.Attempts == 0 && st.LastAt == nil:
+	case st.Attempts == 0 && st.Pending == 0:
 		return HealthIdle
 	}
 	return HealthOK
-}
-
-// WebhookStats counts each webhook's deliveries created since the given
-// time, and their attempts: every webhook of the account, or just the
-// ones named. Test sends are left out.
-func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.Time, webhookIDs ...string) (map[string]WebhookStat, error) {
-	type row struct {
-		WebhookID  string
-		Succeeded  int
-		Failed     int
-		Expired    int
-		Retrying   int
-		Pending    int
-		LastAt     *time.Time
-		LastStatus DeliveryStatus
-	}
-	var rows []row
-	args := map[string]any{"account": accountID, "since": since, "succeeded": string(StatusSucceeded), "failed": string(StatusFailed), "expired": string(StatusExpired),
-		"pending": string(StatusPending), "sending": string(StatusSending), "test": string(TriggerTest)}
-	only := ""
-	if len(webhookIDs) > 0 {
-		only, args["hooks"] = " AND webhook_id = ANY(CAST(@hooks AS text[]))", pgArray[string](webhookIDs)
-	}
-	// A pending delivery has attempt_count > 0 only after a failed attempt
-	// (a success ends it); a sending one counts the attempt in flight.
-	err := s.db.WithContext(ctx).Raw(`
-		SELECT webhook_id,
-		       count(*) FILTER (WHERE status = @succeeded) AS succeeded,
-		       count(*) FILTER (WHERE status = @failed) AS failed,
-		       count(*) FILTER (WHERE status = @expired) AS expired,
-		       count(*) FILTER (WHERE (status = @pending AND attempt_count > 0) OR (status = @sending AND attempt_count > 1)) AS retrying,
-		       count(*) FILTER (WHERE status IN (@pending, @sending)) AS pending,
-		       max(created_at) AS last_at,
-		       (array_agg(status ORDER BY id DESC))[1] AS last_status
-		FROM deliveries
-		WHERE account_id = @account AND created_at >= @since AND NOT test`+only+`
-		GROUP BY webhook_id`, args).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("webhook stats: %w", err)
-	}
-	out := make(map[string]WebhookStat, len(rows))
-	for _, r := range rows {
-		out[r.WebhookID] = WebhookStat{Succeeded: r.Succeeded, Failed: r.Failed, Expired: r.Expired, Retrying: r.Retrying, Pending: r.Pending, LastAt: r.LastAt, LastStatus: r.LastStatus}
-	}
-	type attempts struct {
-		WebhookID string
-		Attempts  int
-		OK        int
-	}
-	var as []attempts
-	// The attempts of the same deliveries, found through each delivery's
-	// attempts index rather than by scanning the account's attempts.
-	err = s.db.WithContext(ctx).Raw(`
-		SELECT d.webhook_id, count(*) AS attempts,
-		       count(*) FILTER (WHERE a.error_kind = '' AND a.response_status BETWEEN 200 AND 299) AS ok
-		FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
-		WHERE d.account_id = @account AND d.created_at >= @since AND NOT d.test AND a.trigger <> @test`+strings.ReplaceAll(only, "webhook_id", "d.webhook_id")+`
-		GROUP BY d.webhook_id`, args).Scan(&as).Error
-	if err != nil {
-		return nil, fmt.Errorf("webhook attempt stats: %w", err)
-	}
-	for _, a := range as {
-		st := out[a.WebhookID]
-		st.Attempts, st.AttemptsOK = a.Attempts, a.OK
-		out[a.WebhookID] = st
-	}
-	return out, nil
 }
 
 // Event is one call event as the producer sent it (normalized).

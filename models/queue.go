@@ -123,6 +123,7 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 		return 0, fmt.Errorf("store deliveries: %w", err)
 	}
 	var failed []Attempt
+	var failedTest []bool // per failed: a test delivery
 	var queuedHooks []string
 	for i, p := range planned {
 		ev := ev
@@ -135,6 +136,7 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 		if p.RenderErr == "" {
 			continue
 		}
+		failedTest = append(failedTest, p.Test)
 		failed = append(failed, Attempt{AccountID: ev.AccountID, DeliveryID: rows[i].ID, WebhookID: p.Webhook.ID, Number: 1,
 			Trigger: TriggerAuto, StartedAt: now, RequestMethod: p.Webhook.Method, RequestURL: RedactURL(p.Webhook.URL),
 			RequestHeaders: JSON[[]Header]{V: []Header{}}, ResponseHeaders: JSON[[]Header]{V: []Header{}},
@@ -151,6 +153,15 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 		}
 		if err := tx.Exec("SELECT pg_notify(@channel, '')", map[string]any{"channel": notifyChannel}).Error; err != nil {
 			return 0, fmt.Errorf("notify dispatchers: %w", err)
+		}
+	}
+	if len(failed) > 0 { // after markDue's webhook locks, as in Record
+		as := make([]rollupAttempt, len(failed))
+		for i := range failed {
+			as[i] = rollupAttempt{attempt: &failed[i], test: failedTest[i]}
+		}
+		if err := upsertRollups(tx, as); err != nil {
+			return 0, err
 		}
 	}
 	return len(rows), nil
@@ -204,14 +215,16 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDeliver
 	return out, nil
 }
 
-// The claim and the reaper filter on the statuses that the partial indexes
-// deliveries_webhook_due_idx and deliveries_lease_idx are defined for. A
+// The claim, the reaper and the replay filter on the statuses that the
+// partial indexes deliveries_webhook_due_idx, deliveries_lease_idx and
+// deliveries_webhook_failed_idx are defined for. A
 // parameter there would keep a generic plan from using those indexes, so
 // these two predicates spell the status in the statement text, taken from
 // the constants; everywhere else statuses are parameters.
 const (
 	sqlPending = "'" + string(StatusPending) + "'"
 	sqlSending = "'" + string(StatusSending) + "'"
+	sqlFailed  = "'" + string(StatusFailed) + "'" // deliveries_webhook_failed_idx
 )
 
 // systemActor signs the changes the dispatcher makes on its own.
@@ -367,6 +380,7 @@ type Outcome struct {
 	NextAttemptAt *time.Time     // when Status is pending
 	DisableReason string         // non-empty: disable the webhook now (410 Gone)
 	LeaseHolder   string         // the lease the attempt ran under; the outcome applies only while it still holds
+	Test          bool           // the delivery is a test (a test send or a test-mode key's): counted apart in the rollups
 }
 
 // AutoDisable is the failure rule: a webhook whose attempts failed Failures
@@ -407,7 +421,8 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 				okHooks = append(okHooks, o.Attempt.WebhookID)
 			}
 		}
-		if err := s.db.WithContext(ctx).Exec(recordSQL, recordArgs(now, outs, okHooks)).Error; err != nil {
+		args := rollupArgs(rollupDeltas(outcomeAttempts(outs)), recordArgs(now, outs, okHooks))
+		if err := s.db.WithContext(ctx).Exec(recordRollupSQL, args).Error; err != nil {
 			return nil, fmt.Errorf("record attempts: %w", err)
 		}
 		return nil, nil
@@ -427,8 +442,11 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 			return err
 		}
 		var err error
-		disabled, err = updateHealth(tx, outs, now, rule)
-		return err
+		if disabled, err = updateHealth(tx, outs, now, rule); err != nil {
+			return err
+		}
+		// Last: after the webhook locks updateHealth took.
+		return upsertRollups(tx, outcomeAttempts(outs))
 	})
 	return disabled, err
 }
@@ -461,7 +479,18 @@ const lockStreaksInOrder = `SELECT id FROM webhooks WHERE id = ANY(CAST(@hook_id
 // so the text and the plan of the statement do not depend on the batch
 // size. The EXISTS keeps a delivery deleted meanwhile (its webhook was
 // deleted) from failing the whole batch on the foreign key.
-const recordSQL = `
+const recordSQL = recordCTEs + recordUpdate
+
+// recordRollupSQL is recordSQL that also adds the batch to the rollups in
+// the same statement. The upsert reads the reset's output first, so the
+// webhook locks are taken before the rollup rows', the order of every
+// transaction that takes both (see Record).
+var recordRollupSQL = recordCTEs + `, roll AS (
+	` + rollupUpsert("WHERE (SELECT count(*) FROM reset) >= 0") + `
+)` + recordUpdate
+
+// recordCTEs are recordSQL's inputs and its writes besides the deliveries.
+const recordCTEs = `
 WITH o AS (
 	SELECT * FROM unnest(CAST(@account_ids AS text[]), CAST(@delivery_ids AS bigint[]), CAST(@webhook_ids AS text[]),
 		CAST(@numbers AS int[]), CAST(@triggers AS text[]), CAST(@started_ats AS timestamptz[]), CAST(@durations AS int[]),
@@ -485,7 +514,11 @@ WITH o AS (
 ), reset AS (
 	UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL
 	WHERE id IN (` + lockStreaksInOrder + `)
-)
+	RETURNING id
+)`
+
+// recordUpdate is recordSQL's main statement: each delivery's next state.
+const recordUpdate = `
 UPDATE deliveries d SET status = o.status, next_attempt_at = o.next_attempt_at, lease_until = NULL, lease_holder = NULL, manual_retry = false,
 	last_status_code = o.response_status, last_error = o.last_error,
 	completed_at = CASE WHEN o.status = @pending THEN NULL ELSE CAST(@now AS timestamptz) END, updated_at = @now

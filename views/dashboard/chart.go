@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Hour is one bar of the delivery chart: an hour's counts and its labels
@@ -13,11 +14,11 @@ type Hour struct {
 	Span      string // hover text, e.g. "9 Apr 14:00–15:00 IST"
 	Succeeded int
 	Failed    int
-	Pending   int
+	Retried   int // failed attempts that will be retried
 }
 
 // Total is the hour's number of deliveries.
-func (h Hour) Total() int { return h.Succeeded + h.Failed + h.Pending }
+func (h Hour) Total() int { return h.Succeeded + h.Failed + h.Retried }
 
 // Chart is the bar chart's geometry in SVG user units, ready to draw.
 type Chart struct {
@@ -29,10 +30,22 @@ type Chart struct {
 	Bars          []Bar
 	Ticks         []Tick
 	Summary       string // the chart as one sentence, for screen readers and the caption
+	ChartOptions
 }
 
+// ChartOptions name a chart and its span; the dashboard's is DayChart.
+type ChartOptions struct {
+	ID, Title string // the SVG's id and accessible title
+	Period    string // "the last 24 hours", for the summary
+	Unit      string // "hour" or "day": the busiest one is named in the summary
+	TickEvery int    // label every n-th bar
+}
+
+// DayChart is the dashboard's chart: 24 hourly bars.
+var DayChart = ChartOptions{ID: "delivery-chart", Title: "Deliveries per hour, last 24 hours", Period: "the last 24 hours", Unit: "hour", TickEvery: 6}
+
 // Bar is one hour: a hover area spanning the plot height and the stacked
-// segments (succeeded at the bottom, then failed, then pending). An empty
+// segments (succeeded at the bottom, then failed, then retried). An empty
 // hour has no segments.
 type Bar struct {
 	X, Width  float64
@@ -64,20 +77,22 @@ const (
 	chartBase     = 156.0 // room below for the x-axis labels
 	barFill       = 0.72  // share of an hour's slot the bar covers
 	minSegment    = 1.0   // a non-zero count is never drawn thinner than this
-	tickEvery     = 6     // label every sixth hour
 	tickLabelDown = 16.0  // x label baseline below the chart baseline
 )
 
 // NewChart lays out hours as stacked bars. Heights scale to the largest
 // hour's total, which fills the plot height; an hour without deliveries
 // draws no segment, and all-zero or empty input divides by nothing.
-func NewChart(hours []Hour) Chart {
-	c := Chart{Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartRight, Top: chartTop, Base: chartBase}
-	var succeeded, failed, pending, busiest int
+func NewChart(hours []Hour) Chart { return NewChartFor(DayChart, hours) }
+
+// NewChartFor is NewChart with its names and span given by o.
+func NewChartFor(o ChartOptions, hours []Hour) Chart {
+	c := Chart{Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartRight, Top: chartTop, Base: chartBase, ChartOptions: o}
+	var succeeded, failed, retried, busiest int
 	for i, h := range hours {
 		succeeded += h.Succeeded
 		failed += h.Failed
-		pending += h.Pending
+		retried += h.Retried
 		if h.Total() > c.Max {
 			c.Max, busiest = h.Total(), i
 		}
@@ -96,7 +111,7 @@ func NewChart(hours []Hour) Chart {
 			for _, s := range []struct {
 				kind string
 				n    int
-			}{{"ok", h.Succeeded}, {"bad", h.Failed}, {"warn", h.Pending}} {
+			}{{"ok", h.Succeeded}, {"bad", h.Failed}, {"warn", h.Retried}} {
 				if s.n <= 0 || c.Max == 0 {
 					continue
 				}
@@ -105,26 +120,26 @@ func NewChart(hours []Hour) Chart {
 				b.Segments = append(b.Segments, Segment{Kind: s.kind, Y: round2(y), Height: round2(height)})
 			}
 			c.Bars = append(c.Bars, b)
-			if i%tickEvery == 0 {
+			if i%max(o.TickEvery, 1) == 0 {
 				c.Ticks = append(c.Ticks, Tick{X: round2(x + width/2), Label: h.Label})
 			}
 		}
 	}
-	total := succeeded + failed + pending
+	total := succeeded + failed + retried
 	if total == 0 {
-		c.Summary = "No deliveries in the last 24 hours."
+		c.Summary = "No attempts in " + o.Period + "."
 		return c
 	}
-	c.Summary = fmt.Sprintf("%s in the last 24 hours: %d succeeded, %d failed, %d pending. Busiest hour: %s with %d.",
-		plural(total, "delivery", "deliveries"), succeeded, failed, pending, hours[busiest].Span, c.Max)
+	c.Summary = fmt.Sprintf("%s in %s: %d succeeded, %d failed, %d retried. Busiest %s: %s with %d.",
+		plural(total, "attempt", "attempts"), o.Period, succeeded, failed, retried, o.Unit, hours[busiest].Span, c.Max)
 	return c
 }
 
 func barTitle(h Hour) string {
 	if h.Total() == 0 {
-		return h.Span + ": no deliveries"
+		return h.Span + ": no attempts"
 	}
-	return fmt.Sprintf("%s: %d succeeded, %d failed, %d pending", h.Span, h.Succeeded, h.Failed, h.Pending)
+	return fmt.Sprintf("%s: %d succeeded, %d failed, %d retried", h.Span, h.Succeeded, h.Failed, h.Retried)
 }
 
 func plural(n int, one, many string) string {
@@ -139,3 +154,77 @@ func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 // num formats a coordinate for an SVG attribute.
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// Latency is one point of a latency line: a bar's p50 and p95 in ms.
+type Latency struct {
+	Span     string
+	P50, P95 int
+	Has      bool // false: no attempts then (a gap in the lines)
+}
+
+// LatencyChart is two polylines (p50 and p95) over the same slots as a
+// bar chart, scaled to the largest p95.
+type LatencyChart struct {
+	Width, Height, Left, Right, Top, Base float64
+	Max                                   int    // the largest p95 in ms
+	MaxLabel                              string // "1.2 s"
+	P50, P95                              string // SVG points lists
+	Dots                                  []LatencyDot
+	ID, Title, Summary                    string
+}
+
+// LatencyDot is one point with its hover text.
+type LatencyDot struct {
+	X, Y50, Y95 float64
+	Title       string
+}
+
+// NewLatencyChart lays out points as p50/p95 lines; slots without
+// attempts have no point.
+func NewLatencyChart(id, title, period string, points []Latency) LatencyChart {
+	c := LatencyChart{Width: chartWidth, Height: latencyHeight, Left: chartLeft, Right: chartRight, Top: chartTop, Base: latencyBase, ID: id, Title: title}
+	drawn := false
+	for _, p := range points {
+		if p.Has {
+			drawn, c.Max = true, max(c.Max, p.P95, 1) // 1: attempts under a millisecond still draw
+		}
+	}
+	if !drawn {
+		c.Summary = "No latency to show for " + period + "."
+		return c
+	}
+	c.MaxLabel = MS(c.Max)
+	slot := (chartRight - chartLeft) / float64(len(points))
+	plot := latencyBase - chartTop
+	var p50s, p95s []string
+	worst := 0
+	for i, p := range points {
+		if !p.Has {
+			continue
+		}
+		x := round2(chartLeft + float64(i)*slot + slot/2)
+		y50, y95 := round2(latencyBase-float64(p.P50)/float64(c.Max)*plot), round2(latencyBase-float64(p.P95)/float64(c.Max)*plot)
+		p50s, p95s = append(p50s, num(x)+","+num(y50)), append(p95s, num(x)+","+num(y95))
+		c.Dots = append(c.Dots, LatencyDot{X: x, Y50: y50, Y95: y95, Title: fmt.Sprintf("%s: p50 %s, p95 %s", p.Span, MS(p.P50), MS(p.P95))})
+		if p.P95 >= points[worst].P95 {
+			worst = i
+		}
+	}
+	c.P50, c.P95 = strings.Join(p50s, " "), strings.Join(p95s, " ")
+	c.Summary = fmt.Sprintf("Latency over %s: the slowest p95 was %s (%s).", period, MS(points[worst].P95), points[worst].Span)
+	return c
+}
+
+// Latency chart geometry: shorter than the bars.
+const (
+	latencyHeight = 120.0
+	latencyBase   = 100.0
+)
+
+// MS formats milliseconds as "240 ms" or "1.25 s".
+func MS(ms int) string {
+	if ms < 1000 {
+		return strconv.Itoa(ms) + " ms"
+	}
+	return strconv.FormatFloat(float64(ms)/1000, 'f', 2, 64) + " s"
+}

@@ -45,19 +45,19 @@ func TestNewChart(t *testing.T) {
 		heights map[int]float64 // bar index -> stacked height
 		summary string
 	}{
-		{name: "no hours", hours: nil, bars: 0, max: 0, summary: "No deliveries in the last 24 hours."},
+		{name: "no hours", hours: nil, bars: 0, max: 0, summary: "No attempts in the last 24 hours."},
 		{name: "all zero", hours: day(nil), bars: 24, max: 0, heights: map[int]float64{0: 0, 12: 0, 23: 0},
-			summary: "No deliveries in the last 24 hours."},
+			summary: "No attempts in the last 24 hours."},
 		{name: "scales to the largest hour", bars: 24, max: 20,
-			hours:   day(map[int]Hour{3: {Succeeded: 20}, 10: {Succeeded: 5, Failed: 5}, 11: {Pending: 5}}),
+			hours:   day(map[int]Hour{3: {Succeeded: 20}, 10: {Succeeded: 5, Failed: 5}, 11: {Retried: 5}}),
 			heights: map[int]float64{3: plot, 10: plot / 2, 11: plot / 4, 0: 0, 4: 0},
-			summary: "35 deliveries in the last 24 hours: 25 succeeded, 5 failed, 5 pending. Busiest hour: hour 3 with 20."},
+			summary: "35 attempts in the last 24 hours: 25 succeeded, 5 failed, 5 retried. Busiest hour: hour 3 with 20."},
 		{name: "one delivery", bars: 24, max: 1, hours: day(map[int]Hour{23: {Failed: 1}}),
 			heights: map[int]float64{23: plot, 22: 0},
-			summary: "1 delivery in the last 24 hours: 0 succeeded, 1 failed, 0 pending. Busiest hour: hour 23 with 1."},
+			summary: "1 attempt in the last 24 hours: 0 succeeded, 1 failed, 0 retried. Busiest hour: hour 23 with 1."},
 		{name: "a tiny share stays visible", bars: 24, max: 10000, hours: day(map[int]Hour{0: {Succeeded: 10000}, 1: {Failed: 1}}),
 			heights: map[int]float64{0: plot, 1: minSegment},
-			summary: "10001 deliveries in the last 24 hours: 10000 succeeded, 1 failed, 0 pending. Busiest hour: hour 0 with 10000."},
+			summary: "10001 attempts in the last 24 hours: 10000 succeeded, 1 failed, 0 retried. Busiest hour: hour 0 with 10000."},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,18 +103,18 @@ func TestNewChart(t *testing.T) {
 }
 
 func TestNewChartStacksInStatusOrder(t *testing.T) {
-	c := NewChart(day(map[int]Hour{5: {Succeeded: 2, Failed: 1, Pending: 1}}))
+	c := NewChart(day(map[int]Hour{5: {Succeeded: 2, Failed: 1, Retried: 1}}))
 	var kinds []string
 	for _, s := range c.Bars[5].Segments {
 		kinds = append(kinds, s.Kind)
 	}
 	if strings.Join(kinds, ",") != "ok,bad,warn" {
-		t.Fatalf("segments %v, want succeeded, failed, pending from the bottom", kinds)
+		t.Fatalf("segments %v, want succeeded, failed, retried from the bottom", kinds)
 	}
-	if got := c.Bars[5].Title; got != "hour 5: 2 succeeded, 1 failed, 1 pending" {
+	if got := c.Bars[5].Title; got != "hour 5: 2 succeeded, 1 failed, 1 retried" {
 		t.Errorf("title %q", got)
 	}
-	if got := c.Bars[4].Title; got != "hour 4: no deliveries" {
+	if got := c.Bars[4].Title; got != "hour 4: no attempts" {
 		t.Errorf("empty hour's title %q", got)
 	}
 	if len(c.Ticks) != 4 || c.Ticks[0].Label != "h0" || c.Ticks[1].Label != "h6" {
@@ -136,7 +136,7 @@ func TestDeliveryChartMarkup(t *testing.T) {
 		{"a group per hour", 24, `<g class="bar">`},
 		{"a tooltip per hour", 24 + 1, `<title`}, // plus the chart's own title
 		{"segments for non-empty hours only", 2, `class="seg seg-`},
-		{"the summary the svg points at", 1, `id="chart-summary"`},
+		{"the summary the svg points at", 1, `id="delivery-chart-summary"`},
 	}
 	for _, c := range checks {
 		if got := strings.Count(html, c.sub); got != c.n {

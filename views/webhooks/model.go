@@ -8,6 +8,7 @@ import (
 
 	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/jobs"
+	"github.com/ringhook/ringhook/views/dashboard"
 )
 
 // Row is one webhook in the list.
@@ -20,6 +21,7 @@ type Row struct {
 	Enabled        bool
 	DisabledReason string
 	SuccessRate    string // attempts that succeeded, "98.5%" or "–"
+	P95            string // 95th percentile latency over 24 h, "240 ms" or "–"
 	Health         string // ok|bad|muted (models.Webhook.Health)
 	HealthLabel    string // "Healthy", "Failing: 3 failed attempts in a row", …
 	LastDelivery   string // "3 min ago" or "never"
@@ -152,6 +154,37 @@ type Detail struct {
 	ReplaySinceLabel string
 	// Retry is the bulk-retry form (writers only).
 	Retry *jobs.RetryForm
+	// Stats are the 24 h and 7 d panels; Streak says the failure streak in
+	// words; Recent are the last deliveries; LogURL is its filtered log.
+	Stats  []StatsPanel
+	Streak string
+	Recent []RecentDelivery
+	LogURL string
+	Zone   string // the account's time zone, of the stats' hours and days
+}
+
+// StatsPanel is one window of a webhook's health: its figures, bars of
+// outcomes, latency lines, and the same numbers as a table for screen
+// readers.
+type StatsPanel struct {
+	ID, Title                string // "stats-24h", "Last 24 hours"
+	Deliveries, Attempts     string
+	SuccessRate, P50, P95    string
+	LastSuccess, LastFailure string
+	Bars                     dashboard.Chart
+	Latency                  dashboard.LatencyChart
+	Rows                     []StatsRow
+}
+
+// StatsRow is one bar of a panel as text.
+type StatsRow struct {
+	Span                                 string
+	Succeeded, Failed, Retried, P50, P95 string
+}
+
+// RecentDelivery is one of a webhook's last deliveries.
+type RecentDelivery struct {
+	ID, Time, Event, Status, StatusKind string
 }
 
 // HTTPText prints a request the way it goes over the wire, for display.

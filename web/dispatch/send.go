@@ -135,7 +135,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger mod
 
 // outcome decides the delivery's next state from an attempt.
 func (d *Dispatcher) outcome(c *models.Claimed, a models.Attempt, resHeader http.Header, now time.Time) models.Outcome {
-	o := models.Outcome{Attempt: a}
+	o := models.Outcome{Attempt: a, Test: c.Test}
 	if c.LeaseHolder != nil {
 		o.LeaseHolder = *c.LeaseHolder
 	}
