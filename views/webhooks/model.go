@@ -159,3 +159,19 @@ func HTTPMessage(startLine string, headers []HeaderLine, body string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Matches is the filter back-test beside the form: what the settings being
+// edited would have matched among the account's latest calls.
+type Matches struct {
+	Error           string // the form's matching fields need fixing first
+	CallsConsidered int
+	CallsMatched    int
+	EventsMatched   int
+	Examples        []MatchExample
+}
+
+// MatchExample is one matching call, its time in the account's zone.
+type MatchExample struct {
+	Time, Type, From, To string
+	Link                 string // the call's page; "" for an event without a call
+}
