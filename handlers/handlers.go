@@ -39,6 +39,7 @@ type Store interface {
 	CreateWebhook(ctx context.Context, accountID string, who models.Actor, in models.WebhookInput) (*models.Webhook, error)
 	UpdateWebhook(ctx context.Context, accountID, id string, who models.Actor, in models.WebhookInput) (*models.Webhook, error)
 	ValidateWebhook(ctx context.Context, accountID, id string, in models.WebhookInput) (models.FieldErrors, error)
+	PreviewMatch(ctx context.Context, accountID string, in models.WebhookInput) (models.BackTestResult, error)
 	SetWebhookEnabled(ctx context.Context, accountID, id string, who models.Actor, enabled bool, reason string) (*models.Webhook, error)
 	DeleteWebhook(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)
 	RotateWebhookSecret(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)

@@ -7,8 +7,8 @@ import (
 	"strconv"
 
 	"github.com/ringhook/ringhook/views/components"
-	"github.com/ringhook/ringhook/views/jobs"
 	"github.com/ringhook/ringhook/views/dashboard"
+	"github.com/ringhook/ringhook/views/jobs"
 )
 
 // Row is one webhook in the list.
@@ -205,4 +205,20 @@ func attempts(n int) string {
 		return "1 attempt"
 	}
 	return strconv.Itoa(n) + " attempts"
+}
+
+// Matches is the filter back-test beside the form: what the settings being
+// edited would have matched among the account's latest calls.
+type Matches struct {
+	Error           string // the form's matching fields need fixing first
+	CallsConsidered int
+	CallsMatched    int
+	EventsMatched   int
+	Examples        []MatchExample
+}
+
+// MatchExample is one matching call, its time in the account's zone.
+type MatchExample struct {
+	Time, Type, From, To string
+	Link                 string // the call's page; "" for an event without a call
 }
