@@ -42,6 +42,7 @@ var routeFields = map[string][]string{
 	"/webhooks/preview":            append(slices.Clone(webhookFormFields), "preview_trigger"),
 	"/webhooks/:id/toggle":         {"enabled"},
 	"/webhooks/check-url":          {"url"},
+	"/webhooks/preview-match":      slices.Clone(webhookFormFields),
 	"/webhooks/:id/delete":         nil,
 	"/webhooks/:id/secret/reveal":  nil,
 	"/webhooks/:id/secret/rotate":  nil,
