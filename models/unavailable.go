@@ -29,9 +29,11 @@ func DatabaseUnavailable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		// Class 08: connection exception; 57P01-03: admin shutdown, crash
-		// shutdown, cannot connect now (starting up); 53300: too many clients.
+		// shutdown, cannot connect now (starting up); 53300: too many clients;
+		// 40P01 and 40001: this transaction lost a deadlock or a serialization
+		// conflict, and the same request succeeds when sent again.
 		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" ||
-			pgErr.Code == "57P03" || pgErr.Code == "53300"
+			pgErr.Code == "57P03" || pgErr.Code == "53300" || pgErr.Code == "40P01" || pgErr.Code == "40001"
 	}
 	// pgx reports a connection that closed under a query in plain text.
 	msg := err.Error()

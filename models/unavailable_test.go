@@ -25,6 +25,8 @@ func TestDatabaseUnavailable(t *testing.T) {
 		{"starting up", &pgconn.PgError{Code: "57P03"}, true},
 		{"connection failure class", &pgconn.PgError{Code: "08006"}, true},
 		{"too many clients", &pgconn.PgError{Code: "53300"}, true},
+		{"deadlock victim", &pgconn.PgError{Code: "40P01"}, true},
+		{"serialization conflict", &pgconn.PgError{Code: "40001"}, true},
 		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
 		{"syntax error", &pgconn.PgError{Code: "42601"}, false},
 		{"closed under a query", errors.New("store event: conn closed"), true},

@@ -300,6 +300,12 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Act
 		if err := s.openWebhook(&w); err != nil {
 			return fmt.Errorf("delete webhook: %w", err)
 		}
+		// Lock the deliveries the delete cascades to before the webhook row,
+		// in id order: the order recorders take them (deliveries, then the
+		// webhook's streak), so a delete and a recorder cannot deadlock.
+		if err := tx.Exec(`SELECT id FROM deliveries WHERE webhook_id = ? AND account_id = ? ORDER BY id FOR UPDATE`, id, accountID).Error; err != nil {
+			return fmt.Errorf("delete webhook: %w", err)
+		}
 		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Delete(&Webhook{}).Error; err != nil {
 			return fmt.Errorf("delete webhook: %w", err)
 		}
