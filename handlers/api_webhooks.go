@@ -400,16 +400,26 @@ func (h *Handler) APIWebhookList(c echo.Context) error {
 	return apiPage(c, out, next)
 }
 
+// readWebhookBody decodes a webhook body onto base: the members sent replace
+// base's, and the errors found while reading them are returned for the
+// Store's validation to report with its own.
+func readWebhookBody(c echo.Context, base models.WebhookInput) (models.WebhookInput, models.FieldErrors, error) {
+	body, present, err := decodeWebhookBody(c)
+	if err != nil {
+		return base, nil, err
+	}
+	pre := models.FieldErrors{}
+	body.apply(&base, present, pre)
+	return base, pre, nil
+}
+
 // APIWebhookCreate is POST /api/v1/webhooks: 201 with the webhook and its
 // signing secret (the only answer but GET .../secret that carries it).
 func (h *Handler) APIWebhookCreate(c echo.Context) error {
-	body, present, err := decodeWebhookBody(c)
+	in, pre, err := readWebhookBody(c, models.NewWebhookInput(currentAccount(c).TimeZone))
 	if err != nil {
 		return err
 	}
-	in := models.NewWebhookInput(currentAccount(c).TimeZone)
-	pre := models.FieldErrors{}
-	body.apply(&in, present, pre)
 	w, err := h.saveAPIWebhook(c, "", in, pre)
 	if err != nil {
 		return err
@@ -448,18 +458,16 @@ func (h *Handler) apiWebhookUpdate(c echo.Context, replace bool) error {
 	if err != nil {
 		return err
 	}
-	body, present, err := decodeWebhookBody(c)
+	// A password, token or secret header value left out (with the same auth
+	// type or header name) is kept by the Store, as the console's form does.
+	base := models.InputFrom(w)
+	if replace {
+		base = models.NewWebhookInput(acc.TimeZone)
+	}
+	in, pre, err := readWebhookBody(c, base)
 	if err != nil {
 		return err
 	}
-	// A password, token or secret header value left out (with the same auth
-	// type or header name) is kept by the Store, as the console's form does.
-	in := models.InputFrom(w)
-	if replace {
-		in = models.NewWebhookInput(acc.TimeZone)
-	}
-	pre := models.FieldErrors{}
-	body.apply(&in, present, pre)
 	w, err = h.saveAPIWebhook(c, w.ID, in, pre)
 	if err != nil {
 		return err

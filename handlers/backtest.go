@@ -67,13 +67,10 @@ type apiMatchPreview struct {
 // a create (members left out take their defaults; only the matching ones
 // are checked) back-tested against the account's last calls.
 func (h *Handler) APIWebhookPreviewMatch(c echo.Context) error {
-	body, present, err := decodeWebhookBody(c)
+	in, pre, err := readWebhookBody(c, models.NewWebhookInput(currentAccount(c).TimeZone))
 	if err != nil {
 		return err
 	}
-	in := models.NewWebhookInput(currentAccount(c).TimeZone)
-	pre := models.FieldErrors{}
-	body.apply(&in, present, pre)
 	if fe := models.MatchErrors(pre); len(fe) > 0 {
 		return fe
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -244,7 +245,8 @@ func referenceOperation(method, path string, op oaOperation, shared map[string]o
 		if err := json.Unmarshal(r.value, &resp); err != nil {
 			return o, "", err
 		}
-		o.Responses = append(o.Responses, apidocs.Response{Status: r.key + " " + http.StatusText(atoiStatus(r.key)), Description: resp.Description})
+		code, _ := strconv.Atoi(r.key) // "default" has no status text
+		o.Responses = append(o.Responses, apidocs.Response{Status: r.key + " " + http.StatusText(code), Description: resp.Description})
 		if o.ResponseExample == "" && strings.HasPrefix(r.key, "2") {
 			if ct, ok := resp.Content[echo.MIMEApplicationJSON]; ok {
 				if v, err := firstExample(ct.Examples); err == nil && v != nil {
@@ -272,17 +274,6 @@ func schemaType(p oaParam) string {
 		t += ": " + strings.Join(vals, " | ")
 	}
 	return t
-}
-
-func atoiStatus(s string) int {
-	n := 0
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return 0
-		}
-		n = n*10 + int(r-'0')
-	}
-	return n
 }
 
 // member is one key of a JSON object, in document order.

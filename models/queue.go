@@ -219,12 +219,13 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDeliver
 // partial indexes deliveries_webhook_due_idx, deliveries_lease_idx and
 // deliveries_webhook_failed_idx are defined for. A
 // parameter there would keep a generic plan from using those indexes, so
-// these two predicates spell the status in the statement text, taken from
+// these predicates spell the status in the statement text, taken from
 // the constants; everywhere else statuses are parameters.
 const (
 	sqlPending = "'" + string(StatusPending) + "'"
 	sqlSending = "'" + string(StatusSending) + "'"
-	sqlFailed  = "'" + string(StatusFailed) + "'" // deliveries_webhook_failed_idx
+	sqlFailed  = "'" + string(StatusFailed) + "'"  // deliveries_webhook_failed_idx
+	sqlExpired = "'" + string(StatusExpired) + "'" // deliveries_expired_idx
 )
 
 // systemActor signs the changes the dispatcher makes on its own.

@@ -95,7 +95,7 @@ func (s *Store) WebhookStats(ctx context.Context, accountID string, since time.T
 // addExpired adds each webhook's deliveries that expired since the given
 // time. Expiry is not an attempt, so the rollups do not see it.
 func (s *Store) addExpired(ctx context.Context, accountID string, since time.Time, webhookIDs []string, out map[string]WebhookStat) error {
-	args := map[string]any{"account": accountID, "since": since, "expired": string(StatusExpired)}
+	args := map[string]any{"account": accountID, "since": since}
 	only := ""
 	if len(webhookIDs) > 0 {
 		only, args["hooks"] = " AND webhook_id = ANY(CAST(@hooks AS text[]))", pgArray[string](webhookIDs)
@@ -105,7 +105,7 @@ func (s *Store) addExpired(ctx context.Context, accountID string, since time.Tim
 		N         int
 	}
 	err := s.db.WithContext(ctx).Raw(`SELECT webhook_id, count(*) AS n FROM deliveries
-		WHERE account_id = @account AND status = @expired AND completed_at >= @since AND NOT test`+only+`
+		WHERE account_id = @account AND status = `+sqlExpired+` AND completed_at >= @since AND NOT test`+only+`
 		GROUP BY webhook_id`, args).Scan(&rows).Error
 	if err != nil {
 		return fmt.Errorf("count expired deliveries: %w", err)
