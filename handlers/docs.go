@@ -341,7 +341,7 @@ type exampleValues struct {
 func (h *Handler) exampleValues(c echo.Context) (exampleValues, error) {
 	ctx := c.Request().Context()
 	acc := currentAccount(c)
-	v := exampleValues{base: c.Scheme() + "://" + c.Request().Host, account: acc.Name, eventID: catalog.NewEventID(h.now(), rand.Reader),
+	v := exampleValues{base: h.baseURL(c), account: acc.Name, eventID: catalog.NewEventID(h.now(), rand.Reader),
 		ids: map[string]string{"webhooks": "WEBHOOK_ID", "deliveries": "DELIVERY_ID", "events": "EVENT_ID", "calls": "CALL_ID",
 			"numbers": "NUMBER_ID", "api-keys": "API_KEY_ID", "jobs": "JOB_ID"}}
 	own := func(segment, id string) {

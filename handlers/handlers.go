@@ -118,6 +118,7 @@ type Handler struct {
 	tester    Tester        // nil: test events answer 503
 	ingester  Ingester      // nil: ingest answers 503
 	metrics   http.Handler  // nil: /metrics answers 404 on this listener
+	publicURL string        // "": links are built from the request's host
 	guard     *apiGuard     // API rate limits and idempotency upkeep
 	log       *slog.Logger
 	now       func() time.Time
@@ -136,8 +137,12 @@ type Deps struct {
 	Targets     TargetChecker // optional; without it the webhook form does not warn about blocked addresses
 	Metrics     http.Handler  // optional: serves /metrics (and checks its token); without it /metrics answers 404
 	APILimits   APILimits     // zero values take the defaults
-	Log         *slog.Logger
-	Now         func() time.Time
+	// PublicURL is the console's address as users reach it
+	// (RINGHOOK_PUBLIC_URL, e.g. https://hooks.example.com), used for the
+	// links Ringhook hands out; empty: the request's host and scheme.
+	PublicURL string
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // New returns a Handler.
@@ -152,7 +157,7 @@ func New(d Deps) *Handler {
 		d.Throttle = models.DefaultLoginThrottle()
 	}
 	return &Handler{store: d.Store, sessions: d.Sessions, throttle: d.Throttle, preview: d.Previewer, redeliver: d.Redeliverer, tester: d.Tester, ingester: d.Ingester, targets: d.Targets, jobs: d.Jobs, metrics: d.Metrics,
-		guard: newAPIGuard(d.APILimits), log: d.Log, now: d.Now}
+		publicURL: strings.TrimSuffix(d.PublicURL, "/"), guard: newAPIGuard(d.APILimits), log: d.Log, now: d.Now}
 }
 
 // What a route answers when this process lacks the part it needs (see
@@ -194,6 +199,16 @@ func actor(c echo.Context) models.Actor {
 func csrfToken(c echo.Context) string {
 	t, _ := c.Get(CSRFContextKey).(string)
 	return t
+}
+
+// baseURL is the scheme and host links handed out start with: the
+// configured public URL, else the request's (its scheme from TLS or a
+// trusted proxy's header only; see dropUntrustedScheme).
+func (h *Handler) baseURL(c echo.Context) string {
+	if h.publicURL != "" {
+		return h.publicURL
+	}
+	return c.Scheme() + "://" + c.Request().Host
 }
 
 // page builds the shell's state for a full page.

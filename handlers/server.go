@@ -47,6 +47,7 @@ func NewServer(h *Handler, cfg ServerConfig) *echo.Echo {
 	e.HTTPErrorHandler = errorHandler(log)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	ConfigureHTTPServer(e.Server)
+	e.Pre(dropUntrustedScheme(cfg.TrustedProxies))
 
 	// 308, not 301: the method survives, so POST /api/v1/events/ stays a POST.
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusPermanentRedirect}))
@@ -127,6 +128,40 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// forwardedSchemeHeaders are the headers echo.Context.Scheme believes.
+var forwardedSchemeHeaders = []string{echo.HeaderXForwardedProto, echo.HeaderXForwardedProtocol, echo.HeaderXForwardedSsl, echo.HeaderXUrlScheme}
+
+// dropUntrustedScheme removes the scheme a client claims through forwarding
+// headers unless the TCP peer is a trusted proxy, so the links the console
+// builds from the request (invites, API examples) cannot be steered by a
+// header anyone can send.
+func dropUntrustedScheme(trusted []*net.IPNet) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !fromTrustedPeer(c.Request().RemoteAddr, trusted) {
+				for _, k := range forwardedSchemeHeaders {
+					c.Request().Header.Del(k)
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
+func fromTrustedPeer(remoteAddr string, trusted []*net.IPNet) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	for _, n := range trusted {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // requestLogger writes one line per request with the status the client

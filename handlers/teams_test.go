@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"html"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -680,4 +681,43 @@ func TestEveryConsolePostRefusesViewers(t *testing.T) {
 	if roleOf(t, app, owner.User.ID) != models.RoleOwner {
 		t.Fatal("the owner's role changed")
 	}
+}
+
+// TestInviteLinksIgnoreClaimedScheme: a client's X-Forwarded-Proto counts
+// only from a trusted proxy, and a configured public URL wins over the
+// request's host.
+func TestInviteLinksIgnoreClaimedScheme(t *testing.T) {
+	inviteWith := func(t *testing.T, app *handlertest.App, header http.Header) string {
+		t.Helper()
+		c := app.SignIn(t, app.NewTenant(t, models.RoleOwner))
+		c.Get(t, "/users")
+		form := url.Values{"email": {strings.ToLower(models.NewID("x")) + "@example.com"}, "role": {string(models.RoleViewer)}, "_csrf": {c.CSRF()}}
+		res := c.PostRaw(t, "/users/invite", form, header)
+		m := inviteLinkRE.FindStringSubmatch(res.Body)
+		if m == nil {
+			t.Fatalf("no invite link: %s", handlertest.Describe(res))
+		}
+		return html.UnescapeString(m[1])
+	}
+	https := http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Ssl": {"on"}}
+	t.Run("an untrusted client cannot pick the scheme", func(t *testing.T) {
+		app := handlertest.NewWith(t, handlertest.Options{})
+		if link := inviteWith(t, app, https); !strings.HasPrefix(link, app.URL+"/invite/") {
+			t.Fatalf("link %q, want it on %s", link, app.URL)
+		}
+	})
+	t.Run("a trusted proxy's scheme is believed", func(t *testing.T) {
+		_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+		app := handlertest.NewWith(t, handlertest.Options{TrustedProxies: []*net.IPNet{loopback}})
+		want := "https://" + strings.TrimPrefix(app.URL, "http://") + "/invite/"
+		if link := inviteWith(t, app, https); !strings.HasPrefix(link, want) {
+			t.Fatalf("link %q, want prefix %s", link, want)
+		}
+	})
+	t.Run("the public URL wins", func(t *testing.T) {
+		app := handlertest.NewWith(t, handlertest.Options{Deps: []func(*handlers.Deps){func(d *handlers.Deps) { d.PublicURL = "https://hooks.example.com/" }}})
+		if link := inviteWith(t, app, http.Header{"X-Forwarded-Proto": {"http"}}); !strings.HasPrefix(link, "https://hooks.example.com/invite/") {
+			t.Fatalf("link %q", link)
+		}
+	})
 }

@@ -86,15 +86,9 @@ func (h *Handler) UserInvite(c echo.Context) error {
 		return err
 	}
 	h.log.Info("user invited", "account", acc.ID, "invite", inv.ID, "role", inv.Role, "by", actor(c).Label)
-	created := &users.Created{Email: inv.Email, Role: string(inv.Role), Link: inviteLink(c, token),
+	created := &users.Created{Email: inv.Email, Role: string(inv.Role), Link: h.baseURL(c) + invitePathPrefix + token,
 		Expires: inv.ExpiresAt.In(acc.Location()).Format(timeLayout)}
 	return h.renderUsers(c, http.StatusOK, users.View{Form: users.Form{Role: f.Role}, Created: created})
-}
-
-// inviteLink is the absolute address of an invite, on the host the
-// inviter is using (X-Forwarded-Proto from a proxy gives the scheme).
-func inviteLink(c echo.Context, token string) string {
-	return c.Scheme() + "://" + c.Request().Host + invitePathPrefix + token
 }
 
 // InviteRevoke stops an open invite's link from working.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,6 +32,7 @@ type config struct {
 	OldEncryptionKeys   [][]byte // RINGHOOK_ENCRYPTION_OLD_KEYS, still opened during a rotation
 	SecureCookies       bool
 	TrustedProxies      []*net.IPNet // whose X-Forwarded-For is believed; none by default
+	PublicURL           string       // RINGHOOK_PUBLIC_URL: the console's address for links handed out
 	AllowPrivateTargets string
 	AllowCIDRs          string
 	Workers             int
@@ -75,6 +77,9 @@ func loadConfig() (config, error) {
 	if c.TrustedProxies, err = parseCIDRs(os.Getenv("RINGHOOK_TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("RINGHOOK_TRUSTED_PROXIES: %w", err)
 	}
+	if c.PublicURL, err = parsePublicURL(strings.TrimSpace(os.Getenv("RINGHOOK_PUBLIC_URL"))); err != nil {
+		return c, err
+	}
 	if c.APILimits.Rate, err = strconv.ParseFloat(envOr("RINGHOOK_API_RATE", "50"), 64); err != nil || !(c.APILimits.Rate > 0) || math.IsInf(c.APILimits.Rate, 0) {
 		return c, fmt.Errorf("RINGHOOK_API_RATE must be a positive number of requests per second")
 	}
@@ -102,6 +107,20 @@ func loadConfig() (config, error) {
 		c.OldEncryptionKeys = append(c.OldEncryptionKeys, old)
 	}
 	return c, nil
+}
+
+// parsePublicURL accepts an absolute http(s) address with nothing after
+// the host but an optional "/" ("" stays "").
+func parsePublicURL(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("RINGHOOK_PUBLIC_URL must be an absolute http(s) address without a path, such as https://hooks.example.com")
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // positiveEnv reads a positive whole number from k, def when unset.

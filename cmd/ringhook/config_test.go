@@ -48,3 +48,31 @@ func TestParseCIDRs(t *testing.T) {
 		}
 	})
 }
+
+func TestParsePublicURL(t *testing.T) {
+	cases := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{"", "", false},
+		{"https://hooks.example.com", "https://hooks.example.com", false},
+		{"https://hooks.example.com/", "https://hooks.example.com", false},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080", false},
+		{"hooks.example.com", "", true},
+		{"ftp://hooks.example.com", "", true},
+		{"https://hooks.example.com/console", "", true},
+		{"https://u:p@hooks.example.com", "", true},
+		{"https://hooks.example.com/?a=1", "", true},
+		{"https://", "", true},
+	}
+	for _, tc := range cases {
+		got, err := parsePublicURL(tc.in)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("parsePublicURL(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+	t.Setenv("RINGHOOK_PUBLIC_URL", "not a url")
+	if _, err := loadConfig(); err == nil || !strings.Contains(err.Error(), "RINGHOOK_PUBLIC_URL") {
+		t.Fatalf("loadConfig: %v, want an error naming RINGHOOK_PUBLIC_URL", err)
+	}
+}

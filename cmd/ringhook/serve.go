@@ -296,7 +296,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	// Every role runs jobs: any process can, and leases keep one job with one runner.
 	runner := jobrunner.New(store, jobrunner.Config{Log: log})
 	h := handlers.New(handlers.Deps{Store: store, Sessions: session.New(store, key, cfg.SecureCookies),
-		Previewer: disp, Targets: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Jobs: runner, Metrics: mainListenerMetrics(cfg, met), APILimits: cfg.APILimits, Log: log})
+		Previewer: disp, Targets: disp, Redeliverer: disp, Tester: disp, Ingester: disp, Jobs: runner, Metrics: mainListenerMetrics(cfg, met), APILimits: cfg.APILimits, PublicURL: cfg.PublicURL, Log: log})
 	stopMetrics, err := startMetricsListener(cfg, met, log)
 	if err != nil {
 		shutdownHTTP()
