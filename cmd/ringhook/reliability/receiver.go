@@ -30,6 +30,7 @@ type receiver struct {
 	arrivals map[string][]arrival
 	byChild  map[string]int64
 	total    int64
+	inflight int64          // requests being answered now
 	pids     map[int]string // child pid -> name, for attribution
 }
 
@@ -76,6 +77,14 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// The start, not the end: a request a dying child sent just before
 	// its kill may finish arriving after it.
 	now := time.Now()
+	r.mu.Lock()
+	r.inflight++
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.inflight--
+		r.mu.Unlock()
+	}()
 	_, _ = io.Copy(io.Discard, req.Body)
 	if r.delay > 0 {
 		select {
@@ -99,6 +108,14 @@ func (r *receiver) received() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.total
+}
+
+// answering is the number of requests the receiver is in the middle of
+// (their deliveries are leased by whoever sent them).
+func (r *receiver) answering() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.inflight
 }
 
 // seenAll reports whether every key of want has arrived at least once.
