@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/ringhook/ringhook/models/fault"
 )
@@ -29,11 +30,14 @@ RETURNING id`
 
 // ingestWithDeliveriesSQL is ingestEventsSQL that also inserts the
 // deliveries planned for the events, in the same statement: only those of
-// events that were new (a duplicate's rendered deliveries are dropped). It
-// returns one row per new event (kind 'e') and one per delivery inserted
-// (kind 'd', with its webhook and status). The deliveries' foreign-key
-// checks take the key share lock on each webhook before the statement
-// ends, so markDue after it may skip webhooks already due (see markDueSQL).
+// events that were new (a duplicate's rendered deliveries are dropped),
+// puts their webhooks in the due set (markDueSQL's update) and notifies
+// dispatchers when something was queued. It returns one row per new event
+// (kind 'e') and one per delivery inserted (kind 'd', with its webhook and
+// status). The transaction already holds a key share lock on every
+// candidate webhook (planBatch), so settleDue cannot clear a webhook's due
+// time meanwhile and the update may skip webhooks already due earlier, as
+// markDue does for inserted deliveries.
 var ingestWithDeliveriesSQL = `
 WITH ev AS (` + ingestEventsSQL + `),
 d AS (
@@ -50,13 +54,16 @@ d AS (
 			method, url, headers, body, completed_at)
 	WHERE x.event_id IN (SELECT id FROM ev)
 	RETURNING event_id, webhook_id, status
+),
+due AS (
+	UPDATE webhooks w SET next_due_at = least(coalesce(w.next_due_at, CAST(@now AS timestamptz)), CAST(@now AS timestamptz))
+	FROM (SELECT id FROM webhooks WHERE id IN (SELECT webhook_id FROM d WHERE status = 'pending')
+		AND (next_due_at IS NULL OR next_due_at > @now) ORDER BY id FOR NO KEY UPDATE) l
+	WHERE w.id = l.id
 )
 SELECT 'e' AS kind, id AS event_id, '' AS webhook_id, '' AS status FROM ev
-UNION ALL SELECT 'd', event_id, webhook_id, status FROM d`
-
-// markDueNotifySQL is markDue (for webhooks that just got deliveries)
-// and the notification to dispatchers in one statement.
-const markDueNotifySQL = `WITH due AS (` + markDueSQL + `) SELECT pg_notify(@channel, '')`
+UNION ALL SELECT 'd', event_id, webhook_id, status FROM d
+UNION ALL SELECT 'n', '', '', '' FROM (SELECT pg_notify(@channel, '') FROM (SELECT 1 FROM d WHERE status = 'pending' LIMIT 1) q) n`
 
 // IngestBatch is Ingest for up to MaxIngestBatch events of one account, in
 // one transaction and a fixed number of statements whatever the batch
@@ -185,9 +192,10 @@ func insertEvents(tx *gorm.DB, args map[string]any) (map[string]bool, error) {
 }
 
 // insertEventsAndDeliveries stores the events and the planned deliveries
-// of the new ones in one statement (ingestWithDeliveriesSQL), counts them
-// per event into perEvent, puts the webhooks with pending deliveries in the
-// due set and notifies dispatchers. It returns the ids that were new.
+// of the new ones in one statement (ingestWithDeliveriesSQL), which also
+// puts the webhooks with pending deliveries in the due set and notifies
+// dispatchers, and counts the deliveries per event into perEvent. It
+// returns the ids that were new.
 // Nothing planned may have a render failure.
 func (s *Store) insertEventsAndDeliveries(tx *gorm.DB, args map[string]any, planned []NewDelivery, perEvent map[string]int, now time.Time) (map[string]bool, error) {
 	n := len(planned)
@@ -217,36 +225,27 @@ func (s *Store) insertEventsAndDeliveries(tx *gorm.DB, args map[string]any, plan
 	args["d_occurred"], args["d_expires"], args["d_status"], args["d_test"] = pgArray[*time.Time](occurred), pgArray[*time.Time](expires), pgArray[string](status), pgArray[bool](tests)
 	args["d_next"], args["d_errors"], args["d_methods"], args["d_urls"] = pgArray[*time.Time](next), pgArray[string](errs), pgArray[string](methods), pgArray[string](urls)
 	args["d_headers"], args["d_bodies"], args["d_completed"] = pgArray[string](headers), pgArray[[]byte](bodies), pgArray[*time.Time](completed)
+	args["channel"] = notifyChannel
 	rows, err := tx.Raw(ingestWithDeliveriesSQL, args).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("store events: %w", err)
 	}
 	defer rows.Close()
 	isNew := map[string]bool{}
-	var queued []string
 	for rows.Next() {
-		var kind, eventID, hookID, st string
-		if err := rows.Scan(&kind, &eventID, &hookID, &st); err != nil {
+		var kind, eventID, hookID, status string
+		if err := rows.Scan(&kind, &eventID, &hookID, &status); err != nil {
 			return nil, fmt.Errorf("store events: %w", err)
 		}
-		if kind == "e" {
+		switch kind {
+		case "e":
 			isNew[eventID] = true
-			continue
-		}
-		perEvent[eventID]++
-		if DeliveryStatus(st) == StatusPending {
-			queued = append(queued, hookID)
+		case "d":
+			perEvent[eventID]++
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store events: %w", err)
-	}
-	rows.Close()
-	if len(queued) > 0 {
-		if err := tx.Exec(markDueNotifySQL, map[string]any{"hook_ids": pgArray[string](queued), "due": now, "always": false,
-			"channel": notifyChannel}).Error; err != nil {
-			return nil, fmt.Errorf("mark webhooks due: %w", err)
-		}
 	}
 	return isNew, nil
 }
@@ -288,8 +287,11 @@ func (s *Store) planBatch(tx *gorm.DB, accountID string, evs []*Event, plan Plan
 		}
 	}
 	var hooks []Webhook
+	// FOR KEY SHARE, in id order: what the deliveries' foreign keys would
+	// take anyway, taken before the insert so that settleDue (FOR UPDATE
+	// SKIP LOCKED) leaves these webhooks' due times alone until commit.
 	if err := tx.Where("account_id = @account AND enabled AND event_types && CAST(@types AS text[])", map[string]any{"account": accountID, "types": pgArray[string](types)}).
-		Order("id").Find(&hooks).Error; err != nil {
+		Order("id").Clauses(clause.Locking{Strength: "KEY SHARE"}).Find(&hooks).Error; err != nil {
 		return nil, fmt.Errorf("match webhooks: %w", err)
 	}
 	if err := s.openWebhooks(hooks); err != nil {
