@@ -21,7 +21,14 @@ const ctxAPIKey = "ringhook.api_key"
 // JSON value with no unknown fields and values of the right types (400).
 // The errors are fault sentinels, with a message that says what to fix;
 // 422 is left to validation of well-formed input (FieldErrors).
-func bindJSON(c echo.Context, v any) error {
+func bindJSON(c echo.Context, v any) error { return decodeBody(c, v, false) }
+
+// bindJSONNumbers is bindJSON keeping numbers exact (json.Number), for
+// bodies decoded straight into any or map[string]any: ingest decodes each
+// event once, into the form catalog.Normalize checks.
+func bindJSONNumbers(c echo.Context, v any) error { return decodeBody(c, v, true) }
+
+func decodeBody(c echo.Context, v any, useNumber bool) error {
 	req := c.Request()
 	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	if err != nil || mt != echo.MIMEApplicationJSON {
@@ -32,6 +39,9 @@ func bindJSON(c echo.Context, v any) error {
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes))
 	dec.DisallowUnknownFields()
+	if useNumber {
+		dec.UseNumber()
+	}
 	if err := dec.Decode(v); err != nil {
 		return jsonBodyError(err)
 	}

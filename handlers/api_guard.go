@@ -27,7 +27,8 @@ type APILimits struct {
 	Rate  float64
 	Burst int
 	// IngestRate and IngestBurst apply to ingest keys (a PBX sending call
-	// events): generous, defaults 500 and 1000.
+	// events): generous, defaults 20,000 and 40,000 (a batch request counts
+	// once, so that is up to 10,000,000 events a second).
 	IngestRate  float64
 	IngestBurst int
 }
@@ -40,7 +41,7 @@ func (l *APILimits) defaults() {
 		l.Burst = int(math.Ceil(2 * l.Rate))
 	}
 	if l.IngestRate <= 0 {
-		l.IngestRate = 500
+		l.IngestRate = 20000
 	}
 	if l.IngestBurst <= 0 {
 		l.IngestBurst = int(math.Ceil(2 * l.IngestRate))

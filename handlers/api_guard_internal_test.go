@@ -8,7 +8,7 @@ func TestAPILimitsDefaults(t *testing.T) {
 		in   APILimits
 		want APILimits
 	}{
-		{"zero: generous for ingest", APILimits{}, APILimits{Rate: 50, Burst: 100, IngestRate: 500, IngestBurst: 1000}},
+		{"zero: generous for ingest", APILimits{}, APILimits{Rate: 50, Burst: 100, IngestRate: 20000, IngestBurst: 40000}},
 		{"rates set: bursts twice the rate", APILimits{Rate: 2.5, IngestRate: 40}, APILimits{Rate: 2.5, Burst: 5, IngestRate: 40, IngestBurst: 80}},
 		{"all set: kept", APILimits{Rate: 1, Burst: 1, IngestRate: 1, IngestBurst: 1}, APILimits{Rate: 1, Burst: 1, IngestRate: 1, IngestBurst: 1}},
 	}

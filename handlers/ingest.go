@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -38,14 +36,12 @@ func (h *Handler) APIIngestEvent(c echo.Context) error {
 	if h.ingester == nil {
 		return errNoIngest
 	}
-	var raw json.RawMessage
-	if err := bindJSON(c, &raw); err != nil {
+	var raw any
+	if err := bindJSONNumbers(c, &raw); err != nil { // integers stay exact; catalog.Normalize checks them
 		return err
 	}
-	var event map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // integers stay exact; catalog.Normalize checks them
-	if err := dec.Decode(&event); err != nil || event == nil {
+	event, _ := raw.(map[string]any)
+	if event == nil {
 		return fault.Errorf(fault.ErrBadRequest, "The body must be a JSON object describing one event.")
 	}
 	ingest := h.ingester.Ingest
@@ -90,9 +86,9 @@ func (h *Handler) APIIngestBatch(c echo.Context) error {
 		return errNoIngest
 	}
 	var body struct {
-		Events []json.RawMessage `json:"events"`
+		Events []any `json:"events"`
 	}
-	if err := bindJSON(c, &body); err != nil {
+	if err := bindJSONNumbers(c, &body); err != nil { // each event decoded once, integers exact
 		return err
 	}
 	if body.Events == nil {
@@ -107,11 +103,8 @@ func (h *Handler) APIIngestBatch(c echo.Context) error {
 	raws := make([]map[string]any, len(body.Events))
 	bad := map[int]bool{} // not a JSON object: invalid without reaching validation
 	for i, r := range body.Events {
-		dec := json.NewDecoder(bytes.NewReader(r))
-		dec.UseNumber() // integers stay exact; catalog.Normalize checks them
-		if err := dec.Decode(&raws[i]); err != nil || raws[i] == nil {
+		if raws[i], _ = r.(map[string]any); raws[i] == nil {
 			bad[i] = true
-			raws[i] = nil
 		}
 	}
 	valid := make([]map[string]any, 0, len(raws))

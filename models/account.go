@@ -144,6 +144,7 @@ func (s *Store) SetDefaultCountry(ctx context.Context, accountID, country string
 	if res.RowsAffected == 0 {
 		return ErrNotFound
 	}
+	s.apiKeys.clear() // cached keys carry their account's settings
 	return nil
 }
 
@@ -376,5 +377,6 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, accountID string, who
 	if err != nil {
 		return nil, err
 	}
+	s.apiKeys.clear() // cached keys carry their account's settings
 	return &a, nil
 }

@@ -176,7 +176,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, who Acto
 	if !validID(id) {
 		return ErrNotFound
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&APIKey{}).Where("account_id = ? AND id = ? AND revoked_at IS NULL", accountID, id).Update("revoked_at", s.now())
 		if res.Error != nil {
 			return fmt.Errorf("revoke api key: %w", res.Error)
@@ -186,6 +186,10 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, who Acto
 		}
 		return audit(tx, accountID, who, "api_key.revoked", "api_key", id, nil, nil, s.now())
 	})
+	if err == nil {
+		s.apiKeys.clear() // at once in this process; others within their cache TTL
+	}
+	return err
 }
 
 // AuthenticateAPIKey returns the live key matching plain, updating its last use.
@@ -214,13 +218,18 @@ func (s *Store) authenticateAPIKey(ctx context.Context, plain string, withAccoun
 	if !strings.HasPrefix(plain, LiveKeyPrefix) && !strings.HasPrefix(plain, TestKeyPrefix) {
 		return nil, nil, ErrInvalidCredentials
 	}
+	hash := hashKey(plain)
+	if k, acc, ok := s.apiKeys.get(string(hash), withAccount); ok {
+		return s.noteAPIKeyUse(ctx, string(hash), k, acc)
+	}
+	read := time.Now()
 	var row keyWithAccount
 	var acc *Account
 	if withAccount {
 		var rows []keyWithAccount
 		err := s.db.WithContext(ctx).Raw(`SELECT k.*, a.name AS acc_name, a.time_zone AS acc_time_zone, a.default_country AS acc_default_country,
-			a.created_at AS acc_created_at FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hash = ? AND k.revoked_at IS NULL`, hashKey(plain)).
-			Scan(&rows).Error
+			a.created_at AS acc_created_at FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hash = ? AND k.revoked_at IS NULL`, hash).
+			Find(&rows).Error
 		if err != nil {
 			return nil, nil, fmt.Errorf("authenticate api key: %w", err)
 		}
@@ -230,7 +239,7 @@ func (s *Store) authenticateAPIKey(ctx context.Context, plain string, withAccoun
 		row = rows[0]
 		acc = &Account{ID: row.AccountID, Name: row.AccName, TimeZone: row.AccTimeZone, DefaultCountry: row.AccDefaultCountry, CreatedAt: row.AccCreatedAt}
 	} else {
-		err := s.db.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hashKey(plain)).Take(&row.APIKey).Error
+		err := s.db.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hash).Take(&row.APIKey).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return nil, nil, ErrInvalidCredentials
 		}
@@ -238,14 +247,20 @@ func (s *Store) authenticateAPIKey(ctx context.Context, plain string, withAccoun
 			return nil, nil, fmt.Errorf("authenticate api key: %w", err)
 		}
 	}
-	k := row.APIKey
+	s.apiKeys.put(string(hash), row.APIKey, acc, read)
+	return s.noteAPIKeyUse(ctx, string(hash), row.APIKey, acc)
+}
+
+// noteAPIKeyUse records the use of an authenticated key, coarsely: one
+// write a minute per key, not one per request.
+func (s *Store) noteAPIKeyUse(ctx context.Context, hash string, k APIKey, acc *Account) (*APIKey, *Account, error) {
 	now := s.now()
-	// Coarse last-use tracking: one write a minute per key, not one per request.
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
 		if err := s.db.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now).Error; err != nil {
 			return nil, nil, fmt.Errorf("record api key use: %w", err)
 		}
 		k.LastUsedAt = &now
+		s.apiKeys.used(hash, now)
 	}
 	return &k, acc, nil
 }

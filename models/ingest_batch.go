@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/ringhook/ringhook/models/fault"
 )
@@ -27,14 +28,51 @@ FROM unnest(CAST(@ids AS text[]), CAST(@types AS text[]), CAST(@occurred_ats AS 
 ON CONFLICT DO NOTHING
 RETURNING id`
 
+// ingestWithDeliveriesSQL is ingestEventsSQL that also inserts the
+// deliveries planned for the events, in the same statement: only those of
+// events that were new (a duplicate's rendered deliveries are dropped),
+// puts their webhooks in the due set (markDueSQL's update) and notifies
+// dispatchers when something was queued. It returns one row per new event
+// (kind 'e') and one per delivery inserted (kind 'd', with its webhook and
+// status). The transaction already holds a key share lock on every
+// candidate webhook (planBatch), so settleDue cannot clear a webhook's due
+// time meanwhile and the update may skip webhooks already due earlier, as
+// markDue does for inserted deliveries.
+var ingestWithDeliveriesSQL = `
+WITH ev AS (` + ingestEventsSQL + `),
+d AS (
+	INSERT INTO deliveries (account_id, webhook_id, event_id, event_type, call_id, occurred_at, expires_at, status, test,
+		attempt_count, next_attempt_at, last_error, request_method, request_url, request_headers, request_body,
+		created_at, updated_at, completed_at)
+	SELECT @account, x.webhook_id, x.event_id, x.event_type, x.call_id, x.occurred_at, x.expires_at, x.status, x.test,
+		0, x.next_attempt_at, x.last_error, x.method, x.url, CAST(x.headers AS jsonb), x.body, @now, @now, x.completed_at
+	FROM unnest(CAST(@d_webhooks AS text[]), CAST(@d_events AS text[]), CAST(@d_types AS text[]), CAST(@d_calls AS text[]),
+		CAST(@d_occurred AS timestamptz[]), CAST(@d_expires AS timestamptz[]), CAST(@d_status AS text[]), CAST(@d_test AS boolean[]),
+		CAST(@d_next AS timestamptz[]), CAST(@d_errors AS text[]), CAST(@d_methods AS text[]), CAST(@d_urls AS text[]),
+		CAST(@d_headers AS text[]), CAST(@d_bodies AS bytea[]), CAST(@d_completed AS timestamptz[]))
+		AS x(webhook_id, event_id, event_type, call_id, occurred_at, expires_at, status, test, next_attempt_at, last_error,
+			method, url, headers, body, completed_at)
+	WHERE x.event_id IN (SELECT id FROM ev)
+	RETURNING event_id, webhook_id, status
+),
+due AS (
+	UPDATE webhooks w SET next_due_at = least(coalesce(w.next_due_at, CAST(@now AS timestamptz)), CAST(@now AS timestamptz))
+	FROM (SELECT id FROM webhooks WHERE id IN (SELECT webhook_id FROM d WHERE status = 'pending')
+		AND (next_due_at IS NULL OR next_due_at > @now) ORDER BY id FOR NO KEY UPDATE) l
+	WHERE w.id = l.id
+)
+SELECT 'e' AS kind, id AS event_id, '' AS webhook_id, '' AS status FROM ev
+UNION ALL SELECT 'd', event_id, webhook_id, status FROM d
+UNION ALL SELECT 'n', '', '', '' FROM (SELECT pg_notify(@channel, '') FROM (SELECT 1 FROM d WHERE status = 'pending' LIMIT 1) q) n`
+
 // IngestBatch is Ingest for up to MaxIngestBatch events of one account, in
 // one transaction and a fixed number of statements whatever the batch
-// size: the events in one insert, the account's candidate webhooks loaded
-// once, every delivery in one insert, one notify. It returns one result per
-// event, in order. An event id already stored, or repeated earlier in the
-// batch, reports Duplicate and creates nothing (its Deliveries are those of
-// the stored event, or of the first copy in the batch). Either everything
-// is stored or, on error, nothing.
+// size: the account's candidate webhooks loaded once, the events and every
+// delivery in one insert, the due set and the notification in one more.
+// It returns one result per event, in order. An event id already stored,
+// or repeated earlier in the batch, reports Duplicate and creates nothing
+// (its Deliveries are those of the stored event, or of the first copy in
+// the batch). Either everything is stored or, on error, nothing.
 func (s *Store) IngestBatch(ctx context.Context, accountID string, evs []*Event, plan PlanFunc) ([]IngestResult, error) {
 	if len(evs) > MaxIngestBatch {
 		return nil, fault.Errorf(fault.ErrTooLarge, "A batch holds at most %d events; this one has %d.", MaxIngestBatch, len(evs))
@@ -45,7 +83,7 @@ func (s *Store) IngestBatch(ctx context.Context, accountID string, evs []*Event,
 	}
 	now := s.now()
 	first := make(map[string]int, len(evs)) // event id → index of its first copy
-	var uniq []*Event
+	uniq := make([]*Event, 0, len(evs))
 	ids, types, calls, payloads := make([]string, 0, len(evs)), make([]string, 0, len(evs)), make([]*string, 0, len(evs)), make([]string, 0, len(evs))
 	occurred := make([]time.Time, 0, len(evs))
 	for i, ev := range evs {
@@ -66,35 +104,46 @@ func (s *Store) IngestBatch(ctx context.Context, accountID string, evs []*Event,
 		ids, types, calls, payloads = append(ids, ev.ID), append(types, ev.Type), append(calls, ev.CallID), append(payloads, string(body))
 		occurred = append(occurred, ev.OccurredAt)
 	}
+	eventArgs := map[string]any{"account": accountID, "now": now, "ids": pgArray[string](ids),
+		"types": pgArray[string](types), "occurred_ats": pgArray[time.Time](occurred), "call_ids": pgArray[*string](calls),
+		"payloads": pgArray[string](payloads)}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var inserted []string
-		if err := tx.Raw(ingestEventsSQL, map[string]any{"account": accountID, "now": now, "ids": pgArray[string](ids),
-			"types": pgArray[string](types), "occurred_ats": pgArray[time.Time](occurred), "call_ids": pgArray[*string](calls),
-			"payloads": pgArray[string](payloads)}).Scan(&inserted).Error; err != nil {
-			return fmt.Errorf("store events: %w", err)
+		// Planned for every event before knowing which are new, so the
+		// events and their deliveries go in one statement; a duplicate's
+		// plan is dropped by that statement.
+		planned, err := s.planBatch(tx, accountID, uniq, plan)
+		if err != nil {
+			return err
 		}
-		isNew := make(map[string]bool, len(inserted))
-		for _, id := range inserted {
-			isNew[id] = true
+		var isNew map[string]bool
+		perEvent := map[string]int{}
+		if hasRenderFailure(planned) {
+			// Rare: render failures need their delivery ids for the
+			// attempt rows, which insertDeliveries writes.
+			if isNew, err = insertEvents(tx, eventArgs); err != nil {
+				return err
+			}
+			kept := planned[:0]
+			for _, p := range planned {
+				if isNew[p.Event.ID] {
+					kept = append(kept, p)
+					perEvent[p.Event.ID]++
+				}
+			}
+			if _, err := s.insertDeliveries(tx, nil, kept, now); err != nil {
+				return err
+			}
+		} else if isNew, err = s.insertEventsAndDeliveries(tx, eventArgs, planned, perEvent, now); err != nil {
+			return err
 		}
-		var fresh []*Event
 		var dups []string
 		for _, ev := range uniq {
-			if isNew[ev.ID] {
-				fresh = append(fresh, ev)
-			} else {
+			if !isNew[ev.ID] {
 				dups = append(dups, ev.ID)
 			}
 		}
 		counts, err := deliveryCounts(tx, accountID, dups)
 		if err != nil {
-			return err
-		}
-		planned, perEvent, err := s.planBatch(tx, accountID, fresh, plan)
-		if err != nil {
-			return err
-		}
-		if _, err := s.insertDeliveries(tx, nil, planned, now); err != nil {
 			return err
 		}
 		for id, n := range perEvent {
@@ -110,6 +159,95 @@ func (s *Store) IngestBatch(ctx context.Context, accountID string, evs []*Event,
 		return nil, err
 	}
 	return out, nil
+}
+
+func hasRenderFailure(planned []NewDelivery) bool {
+	for _, p := range planned {
+		if p.RenderErr != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// insertEvents runs ingestEventsSQL and returns the ids that were new.
+func insertEvents(tx *gorm.DB, args map[string]any) (map[string]bool, error) {
+	rows, err := tx.Raw(ingestEventsSQL, args).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store events: %w", err)
+	}
+	defer rows.Close()
+	isNew := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store events: %w", err)
+		}
+		isNew[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store events: %w", err)
+	}
+	return isNew, nil
+}
+
+// insertEventsAndDeliveries stores the events and the planned deliveries
+// of the new ones in one statement (ingestWithDeliveriesSQL), which also
+// puts the webhooks with pending deliveries in the due set and notifies
+// dispatchers, and counts the deliveries per event into perEvent. It
+// returns the ids that were new.
+// Nothing planned may have a render failure.
+func (s *Store) insertEventsAndDeliveries(tx *gorm.DB, args map[string]any, planned []NewDelivery, perEvent map[string]int, now time.Time) (map[string]bool, error) {
+	n := len(planned)
+	var (
+		hooks, events, types, status, errs, methods, urls, headers = make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		calls                              = make([]*string, n)
+		occurred, expires, next, completed = make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+		tests                              = make([]bool, n)
+		bodies                             = make([][]byte, n)
+	)
+	for i, p := range planned {
+		d, err := s.deliveryRow(p.Event, p, now)
+		if err != nil {
+			return nil, err
+		}
+		hb, err := json.Marshal(d.RequestHeaders.V)
+		if err != nil {
+			return nil, fmt.Errorf("store deliveries: %w", err)
+		}
+		hooks[i], events[i], types[i], calls[i] = d.WebhookID, d.EventID, d.EventType, d.CallID
+		occurred[i], expires[i], status[i], tests[i] = d.OccurredAt, d.ExpiresAt, string(d.Status), d.Test
+		next[i], errs[i], methods[i], urls[i] = d.NextAttemptAt, d.LastError, d.RequestMethod, d.RequestURL
+		headers[i], bodies[i], completed[i] = string(hb), d.RequestBody, d.CompletedAt
+	}
+	args["d_webhooks"], args["d_events"], args["d_types"], args["d_calls"] = pgArray[string](hooks), pgArray[string](events), pgArray[string](types), pgArray[*string](calls)
+	args["d_occurred"], args["d_expires"], args["d_status"], args["d_test"] = pgArray[*time.Time](occurred), pgArray[*time.Time](expires), pgArray[string](status), pgArray[bool](tests)
+	args["d_next"], args["d_errors"], args["d_methods"], args["d_urls"] = pgArray[*time.Time](next), pgArray[string](errs), pgArray[string](methods), pgArray[string](urls)
+	args["d_headers"], args["d_bodies"], args["d_completed"] = pgArray[string](headers), pgArray[[]byte](bodies), pgArray[*time.Time](completed)
+	args["channel"] = notifyChannel
+	rows, err := tx.Raw(ingestWithDeliveriesSQL, args).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store events: %w", err)
+	}
+	defer rows.Close()
+	isNew := map[string]bool{}
+	for rows.Next() {
+		var kind, eventID, hookID, status string
+		if err := rows.Scan(&kind, &eventID, &hookID, &status); err != nil {
+			return nil, fmt.Errorf("store events: %w", err)
+		}
+		switch kind {
+		case "e":
+			isNew[eventID] = true
+		case "d":
+			perEvent[eventID]++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store events: %w", err)
+	}
+	return isNew, nil
 }
 
 // deliveryCounts is how many deliveries each of the given stored events
@@ -134,12 +272,11 @@ func deliveryCounts(tx *gorm.DB, accountID string, eventIDs []string) (map[strin
 }
 
 // planBatch loads the account's enabled webhooks for any of the events'
-// types once, matches each event against them as Ingest does, and returns
-// the planned deliveries (each naming its event) with a count per event.
-func (s *Store) planBatch(tx *gorm.DB, accountID string, evs []*Event, plan PlanFunc) ([]NewDelivery, map[string]int, error) {
-	perEvent := make(map[string]int, len(evs))
+// types once, matches each event against them, and returns the planned
+// deliveries, each naming its event.
+func (s *Store) planBatch(tx *gorm.DB, accountID string, evs []*Event, plan PlanFunc) ([]NewDelivery, error) {
 	if len(evs) == 0 {
-		return nil, perEvent, nil
+		return nil, nil
 	}
 	typeSet := map[string]bool{}
 	var types []string
@@ -150,12 +287,15 @@ func (s *Store) planBatch(tx *gorm.DB, accountID string, evs []*Event, plan Plan
 		}
 	}
 	var hooks []Webhook
+	// FOR KEY SHARE, in id order: what the deliveries' foreign keys would
+	// take anyway, taken before the insert so that settleDue (FOR UPDATE
+	// SKIP LOCKED) leaves these webhooks' due times alone until commit.
 	if err := tx.Where("account_id = @account AND enabled AND event_types && CAST(@types AS text[])", map[string]any{"account": accountID, "types": pgArray[string](types)}).
-		Order("id").Find(&hooks).Error; err != nil {
-		return nil, nil, fmt.Errorf("match webhooks: %w", err)
+		Order("id").Clauses(clause.Locking{Strength: "KEY SHARE"}).Find(&hooks).Error; err != nil {
+		return nil, fmt.Errorf("match webhooks: %w", err)
 	}
 	if err := s.openWebhooks(hooks); err != nil {
-		return nil, nil, fmt.Errorf("match webhooks: %w", err)
+		return nil, fmt.Errorf("match webhooks: %w", err)
 	}
 	var planned []NewDelivery
 	for _, ev := range evs {
@@ -172,10 +312,9 @@ func (s *Store) planBatch(tx *gorm.DB, accountID string, evs []*Event, plan Plan
 		for i := range nds {
 			nds[i].Event = ev
 		}
-		perEvent[ev.ID] = len(nds)
 		planned = append(planned, nds...)
 	}
-	return planned, perEvent, nil
+	return planned, nil
 }
 
 // handles reports whether the webhook subscribes to the event type.

@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/fault"
+	"github.com/ringhook/ringhook/models/modeltest"
 )
 
 // planAll plans one plain delivery per matched webhook.
@@ -155,5 +158,56 @@ func TestIngestBatchAtomic(t *testing.T) {
 	got, err := s.IngestBatch(ctx, acc.ID, evs, planAll)
 	if err != nil || got[0].Duplicate || got[2].Deliveries != 1 {
 		t.Fatalf("retry after the failure: %+v, %v", got, err)
+	}
+}
+
+// TestIngestBatchMarksDueAndNotifies: the one statement that stores the
+// events and their deliveries also puts the webhook in the due set and
+// notifies dispatchers; a batch of duplicates queues nothing and stays
+// quiet.
+func TestIngestBatchMarksDueAndNotifies(t *testing.T) {
+	s := newStore(t, nil)
+	ctx := context.Background()
+	acc := batchAccount(t, s)
+	w := newWebhook(t, s, acc.ID, "a")
+	conn, err := pgx.Connect(ctx, modeltest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "LISTEN ringhook_deliveries"); err != nil {
+		t.Fatal(err)
+	}
+	evs := func() []*models.Event {
+		out := []*models.Event{batchEvent(acc.ID, "evt_due_1", "call.hangup"), batchEvent(acc.ID, "evt_due_2", "call.hangup")}
+		for _, ev := range out {
+			ev.OccurredAt = time.Now()
+		}
+		return out
+	}
+	res, err := s.IngestBatch(ctx, acc.ID, evs(), planAll)
+	if err != nil || res[0].Deliveries != 1 || res[1].Deliveries != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := conn.WaitForNotification(wctx); err != nil {
+		t.Fatalf("no notification after queueing: %v", err)
+	}
+	var due *time.Time
+	if err := s.DB().Raw("SELECT next_due_at FROM webhooks WHERE id = ?", w.ID).Scan(&due).Error; err != nil {
+		t.Fatal(err)
+	}
+	if due == nil || due.After(time.Now()) {
+		t.Fatalf("next_due_at = %v, want at or before now", due)
+	}
+	res, err = s.IngestBatch(ctx, acc.ID, evs(), planAll)
+	if err != nil || !res[0].Duplicate || !res[1].Duplicate || res[0].Deliveries != 1 {
+		t.Fatalf("repeat: %+v %v", res, err)
+	}
+	qctx, qcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer qcancel()
+	if n, err := conn.WaitForNotification(qctx); err == nil {
+		t.Fatalf("a batch of duplicates notified: %+v", n)
 	}
 }

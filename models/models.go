@@ -120,6 +120,8 @@ type Store struct {
 	now    func() time.Time
 	keys   *crypto.Keyring
 	settle settleGate // how often Claim corrects the due set
+	// apiKeys caches authenticated API keys (DefaultAPIKeyCacheTTL).
+	apiKeys apiKeyCache
 }
 
 // StoreOption configures a Store.
@@ -136,7 +138,7 @@ func NewStore(db *gorm.DB, now func() time.Time, opts ...StoreOption) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{db: db, now: func() time.Time { return now().UTC() }}
+	s := &Store{db: db, now: func() time.Time { return now().UTC() }, apiKeys: apiKeyCache{ttl: DefaultAPIKeyCacheTTL}}
 	for _, o := range opts {
 		o(s)
 	}

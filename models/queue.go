@@ -39,48 +39,14 @@ type PlanFunc func(event *Event, hooks []Webhook) []NewDelivery
 
 // Ingest stores an event and one delivery per matching enabled webhook in a
 // single transaction, then notifies dispatchers. A repeated event id changes
-// nothing and reports Duplicate.
+// nothing and reports Duplicate. It is IngestBatch for one event: single
+// and batch ingest share one set-based path.
 func (s *Store) Ingest(ctx context.Context, ev *Event, plan PlanFunc) (IngestResult, error) {
-	res := IngestResult{EventID: ev.ID}
-	now := s.now()
-	ev.ReceivedAt = now
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(ev)
-		if ins.Error != nil {
-			return fmt.Errorf("store event: %w", ins.Error)
-		}
-		if ins.RowsAffected == 0 {
-			res.Duplicate = true
-			var n int64
-			if err := tx.Model(&Delivery{}).Where("account_id = @account AND event_id = @event", map[string]any{"account": ev.AccountID, "event": ev.ID}).
-				Count(&n).Error; err != nil {
-				return fmt.Errorf("count deliveries: %w", err)
-			}
-			res.Deliveries = int(n)
-			return nil
-		}
-		var hooks []Webhook
-		if err := tx.Where("account_id = @account AND enabled AND event_types @> ARRAY[CAST(@type AS text)]", map[string]any{"account": ev.AccountID, "type": ev.Type}).
-			Order("id").Find(&hooks).Error; err != nil {
-			return fmt.Errorf("match webhooks: %w", err)
-		}
-		if err := s.openWebhooks(hooks); err != nil {
-			return fmt.Errorf("match webhooks: %w", err)
-		}
-		matched := hooks[:0]
-		for _, w := range hooks {
-			if w.Matches(ev.Payload.V) {
-				matched = append(matched, w)
-			}
-		}
-		n, err := s.insertDeliveries(tx, ev, plan(ev, matched), now)
-		res.Deliveries = n
-		return err
-	})
+	res, err := s.IngestBatch(ctx, ev.AccountID, []*Event{ev}, plan)
 	if err != nil {
 		return IngestResult{}, err
 	}
-	return res, nil
+	return res[0], nil
 }
 
 // insertDeliveries writes planned deliveries (and render-failure attempts)
@@ -96,23 +62,9 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 		if p.Event != nil {
 			ev = p.Event
 		}
-		headers, err := s.sealRequestHeaders(p.Webhook, nonNil(p.Request.Headers))
+		d, err := s.deliveryRow(ev, p, now)
 		if err != nil {
 			return 0, err
-		}
-		d := Delivery{AccountID: ev.AccountID, WebhookID: p.Webhook.ID, EventID: ev.ID, EventType: ev.Type, CallID: ev.CallID,
-			Status: StatusPending, Test: p.Test, NextAttemptAt: &now, RequestMethod: p.Request.Method, RequestURL: p.Request.URL,
-			RequestHeaders: JSON[[]Header]{V: headers}, RequestBody: p.Request.Body, CreatedAt: now, UpdatedAt: now}
-		if !p.Test { // a test send is neither held in a call's order nor holds one, and never expires
-			occurred := ev.OccurredAt
-			d.OccurredAt, d.ExpiresAt = &occurred, p.Webhook.Deadline(ev.Type, occurred)
-		}
-		switch {
-		case p.RenderErr != "":
-			d.Status, d.NextAttemptAt, d.CompletedAt, d.LastError, d.AttemptCount = StatusFailed, nil, &now, p.RenderErr, 1
-		case d.ExpiresAt != nil && !d.ExpiresAt.After(now):
-			// Arrived after its deadline: recorded, never sent.
-			d.Status, d.NextAttemptAt, d.CompletedAt, d.LastError = StatusExpired, nil, &now, expiredError(*d.ExpiresAt)
 		}
 		rows[i] = d
 	}
@@ -165,6 +117,31 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 		}
 	}
 	return len(rows), nil
+}
+
+// deliveryRow is the row a planned delivery of ev is stored as (credential
+// headers sealed): pending and due now, failed when it could not be
+// rendered, expired when it arrived after its deadline.
+func (s *Store) deliveryRow(ev *Event, p NewDelivery, now time.Time) (Delivery, error) {
+	headers, err := s.sealRequestHeaders(p.Webhook, nonNil(p.Request.Headers))
+	if err != nil {
+		return Delivery{}, err
+	}
+	d := Delivery{AccountID: ev.AccountID, WebhookID: p.Webhook.ID, EventID: ev.ID, EventType: ev.Type, CallID: ev.CallID,
+		Status: StatusPending, Test: p.Test, NextAttemptAt: &now, RequestMethod: p.Request.Method, RequestURL: p.Request.URL,
+		RequestHeaders: JSON[[]Header]{V: headers}, RequestBody: p.Request.Body, CreatedAt: now, UpdatedAt: now}
+	if !p.Test { // a test send is neither held in a call's order nor holds one, and never expires
+		occurred := ev.OccurredAt
+		d.OccurredAt, d.ExpiresAt = &occurred, p.Webhook.Deadline(ev.Type, occurred)
+	}
+	switch {
+	case p.RenderErr != "":
+		d.Status, d.NextAttemptAt, d.CompletedAt, d.LastError, d.AttemptCount = StatusFailed, nil, &now, p.RenderErr, 1
+	case d.ExpiresAt != nil && !d.ExpiresAt.After(now):
+		// Arrived after its deadline: recorded, never sent.
+		d.Status, d.NextAttemptAt, d.CompletedAt, d.LastError = StatusExpired, nil, &now, expiredError(*d.ExpiresAt)
+	}
+	return d, nil
 }
 
 // deliveryInsertRows keeps one delivery insert under PostgreSQL's

@@ -165,7 +165,7 @@ func TestAPIRateLimitConfig(t *testing.T) {
 		want         handlers.APILimits
 		err          string
 	}{
-		{"", "", handlers.APILimits{Rate: 50, IngestRate: 500}, ""},
+		{"", "", handlers.APILimits{Rate: 50, IngestRate: 20000}, ""},
 		{"2.5", "1000", handlers.APILimits{Rate: 2.5, IngestRate: 1000}, ""},
 		{"0", "", handlers.APILimits{}, "RINGHOOK_API_RATE"},
 		{"fast", "", handlers.APILimits{}, "RINGHOOK_API_RATE"},

@@ -83,7 +83,7 @@ func loadConfig() (config, error) {
 	if c.APILimits.Rate, err = strconv.ParseFloat(envOr("RINGHOOK_API_RATE", "50"), 64); err != nil || !(c.APILimits.Rate > 0) || math.IsInf(c.APILimits.Rate, 0) {
 		return c, fmt.Errorf("RINGHOOK_API_RATE must be a positive number of requests per second")
 	}
-	if c.APILimits.IngestRate, err = strconv.ParseFloat(envOr("RINGHOOK_API_INGEST_RATE", "500"), 64); err != nil || !(c.APILimits.IngestRate > 0) || math.IsInf(c.APILimits.IngestRate, 0) {
+	if c.APILimits.IngestRate, err = strconv.ParseFloat(envOr("RINGHOOK_API_INGEST_RATE", "20000"), 64); err != nil || !(c.APILimits.IngestRate > 0) || math.IsInf(c.APILimits.IngestRate, 0) {
 		return c, fmt.Errorf("RINGHOOK_API_INGEST_RATE must be a positive number of requests per second")
 	}
 	if k := os.Getenv("RINGHOOK_SESSION_KEY"); k != "" {

@@ -212,7 +212,9 @@ func NormalizeFor(in map[string]any, country string) (map[string]any, error) {
 		}
 	}
 
-	if len(e) == 0 {
+	if len(e) == 0 && jsonBound(out) > MaxPayloadBytes {
+		// Only a payload that might be over the limit is encoded to know
+		// its exact size: the bound is cheap, the encoding is not.
 		b, err := json.Marshal(out)
 		switch {
 		case err != nil:
@@ -635,4 +637,55 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// jsonBound is an upper bound on the length of json.Marshal(v) for the
+// values Normalize outputs (every string byte counted as a six-byte
+// escape); a value of any other type gives math.MaxInt, so the caller
+// encodes it for the exact figure.
+func jsonBound(v any) int {
+	const unknown = math.MaxInt
+	add := func(a, b int) int {
+		if a == unknown || b == unknown {
+			return unknown
+		}
+		return a + b
+	}
+	switch x := v.(type) {
+	case nil:
+		return 4
+	case bool:
+		return 5
+	case string:
+		return 2 + 6*len(x)
+	case json.Number:
+		return len(x)
+	case int, int64, float64:
+		return 24
+	case []string:
+		n := 2 + len(x)
+		for _, s := range x {
+			n += 2 + 6*len(s)
+		}
+		return n
+	case []any:
+		n := 2 + len(x)
+		for _, el := range x {
+			n = add(n, jsonBound(el))
+		}
+		return n
+	case []map[string]any:
+		n := 2 + len(x)
+		for _, el := range x {
+			n = add(n, jsonBound(el))
+		}
+		return n
+	case map[string]any:
+		n := 2
+		for k, el := range x {
+			n = add(n, add(4+6*len(k), jsonBound(el)))
+		}
+		return n
+	}
+	return unknown
 }
