@@ -120,6 +120,8 @@ type Store struct {
 	now    func() time.Time
 	keys   *crypto.Keyring
 	settle settleGate // how often Claim corrects the due set
+	// planner renders operational events (see opevents.go).
+	planner plannerSlot
 }
 
 // StoreOption configures a Store.
