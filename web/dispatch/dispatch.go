@@ -108,6 +108,8 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 		client.Transport = cfg.WrapTransport(client.Transport)
 	}
 	host, _ := os.Hostname()
+	// Operational events are rendered like any event (models cannot).
+	store.SetEventPlanner(planDeliveries(false), func(err error) { cfg.Log.Error("operational event", "err", err) })
 	return &Dispatcher{store: store, client: client, policy: policy, log: cfg.Log, now: cfg.Now, cfg: cfg, id: models.NewID("dsp_"), host: host,
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)), wakeCh: make(chan struct{}, 1)}, nil
 }
