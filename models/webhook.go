@@ -105,9 +105,9 @@ type Webhook struct {
 	HealedAt       *time.Time
 	HealedReplayed int
 	CreatedBy      string
-	UpdatedBy               string
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
+	UpdatedBy      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // OrderingWindow is how long a call's first open delivery holds the later ones.

@@ -20,10 +20,10 @@ import (
 // logging the events it accepted in arrival order and counting probes.
 type flaky struct {
 	*receiver
-	down   atomic.Bool
-	ok     okLog
-	probes atomic.Int64
-	slow   time.Duration // how long a probe takes (to overlap two dispatchers)
+	down                atomic.Bool
+	ok                  okLog
+	probes              atomic.Int64
+	slow                time.Duration // how long a probe takes (to overlap two dispatchers)
 	inProbe, maxInProbe atomic.Int64
 }
 
@@ -74,7 +74,9 @@ func processProbes(t *testing.T, d *dispatch.Dispatcher) int {
 }
 
 // healRule disables a webhook after two failed attempts in a row.
-func healRule(c *dispatch.Config) { c.AutoDisable = models.AutoDisable{Failures: 2, Window: 0, Warn: -1} }
+func healRule(c *dispatch.Config) {
+	c.AutoDisable = models.AutoDisable{Failures: 2, Window: 0, Warn: -1}
+}
 
 // autoDisabled makes w (one attempt per delivery) fail twice in a row so
 // the dispatcher disables it, with call callID's hangup held behind.
@@ -155,6 +157,9 @@ func TestProbesHealAndReplayInCallOrder(t *testing.T) {
 	f.db.Model(&models.AuditEntry{}).Where("account_id = ? AND object_id = ? AND action = ?", f.account.ID, w.ID, "webhook.auto_enabled").Count(&audits)
 	if audits != 1 {
 		t.Fatalf("%d audit entries webhook.auto_enabled, want 1", audits)
+	}
+	if f.countEvents(t, catalog.WebhookDisabled, w.ID) != 1 || f.countEvents(t, catalog.WebhookEnabled, w.ID) != 1 {
+		t.Fatal("want one webhook.disabled and one webhook.enabled event about the healed webhook")
 	}
 	// The replay: received, answered (both failed in the streak) and the
 	// held hangup, one at a time in the call's order.
