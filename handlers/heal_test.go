@@ -108,3 +108,47 @@ func TestHealOnWebhookPageAndAPI(t *testing.T) {
 		t.Fatalf("audit log lacks the re-enable:\n%.3000s", audit.Body)
 	}
 }
+
+// TestOperationalEventsFromConsoleAndAPI: disabling and enabling a webhook
+// in the console and through the API emits webhook.disabled and
+// webhook.enabled to the account's other subscribed webhook, never to the
+// webhook concerned.
+func TestOperationalEventsFromConsoleAndAPI(t *testing.T) {
+	app := handlertest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	mk := func(name string) *models.Webhook {
+		in := models.NewWebhookInput("UTC")
+		in.Name, in.URL, in.EventTypes = name, "http://127.0.0.1:9/hook", []string{"webhook.disabled", "webhook.enabled"}
+		w, err := app.Store.CreateWebhook(context.Background(), tn.Account.ID, models.Actor{Label: "t"}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	subject, watcher := mk("subject"), mk("watcher")
+	admin := app.SignIn(t, tn)
+	if res := admin.Post(t, "/webhooks/"+subject.ID+"/toggle", map[string][]string{"enabled": {"false"}}); res.Status >= 400 {
+		t.Fatalf("%s", handlertest.Describe(res))
+	}
+	key := mustAPIKey(t, app, tn, "ops", true)
+	c := app.NewClient(t)
+	if res := apiPost(t, c, "/api/v1/webhooks/"+subject.ID+"/enable", key, "application/json", `{}`); res.Status != http.StatusOK {
+		t.Fatalf("%s", handlertest.Describe(res))
+	}
+	count := func(webhookID, typ string) int {
+		var n int64
+		if err := app.DB.Raw(`SELECT count(*) FROM deliveries d JOIN events e ON e.account_id = d.account_id AND e.id = d.event_id
+			WHERE d.account_id = ? AND d.webhook_id = ? AND d.event_type = ? AND e.payload->>'about_webhook_id' = ?`,
+			tn.Account.ID, webhookID, typ, subject.ID).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return int(n)
+	}
+	if count(watcher.ID, "webhook.disabled") != 1 || count(watcher.ID, "webhook.enabled") != 1 {
+		t.Fatalf("watcher got %d webhook.disabled and %d webhook.enabled about subject, want 1 and 1",
+			count(watcher.ID, "webhook.disabled"), count(watcher.ID, "webhook.enabled"))
+	}
+	if n := count(subject.ID, "webhook.disabled") + count(subject.ID, "webhook.enabled"); n != 0 {
+		t.Fatalf("subject got %d events about itself", n)
+	}
+}

@@ -3,7 +3,7 @@
 // an SSRF-safe client, records every attempt and schedules retries. It
 // imports only models (and its own subpackages).
 //
-// A started Dispatcher runs six parts, each with its own start and stop:
+// A started Dispatcher runs seven parts, each with its own start and stop:
 // the claimer leases due deliveries for idle workers; the sender (the
 // worker pool) sends them, turning a panic into an attempt of kind internal
 // that is retried like any failure; the recorder writes outcomes in
@@ -11,7 +11,8 @@
 // away (the claimer pauses meanwhile); the listener wakes the claimer on
 // new deliveries; the reaper returns expired leases to the queue; the heart
 // registers the process, beats, and hands back the leases of dispatchers
-// that stopped beating. The states a delivery goes through are drawn in the
+// that stopped beating; the prober probes webhooks disabled automatically
+// (probe.go). The states a delivery goes through are drawn in the
 // models package doc.
 package dispatch
 
