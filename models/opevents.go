@@ -18,7 +18,8 @@ import (
 // account and delivered through the normal path to its other webhooks
 // subscribed to them, never to the webhook they are about.
 //
-// They are emitted after the transaction that changed the state has
+// An event no webhook would receive is not stored. They are emitted
+// after the transaction that changed the state has
 // committed, each in its own ingest transaction: emitting inside it would
 // lock the subscribers' webhook rows out of the id order every recorder
 // keeps. A process that dies in between loses the notification, never the
@@ -109,9 +110,6 @@ func (s *Store) emitOne(ctx context.Context, now time.Time, plan PlanFunc, e opE
 	// about a delivery is not a moment of that call, and is never held in
 	// its order.
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(ev).Error; err != nil {
-			return fmt.Errorf("store event: %w", err)
-		}
 		var hooks []Webhook
 		// Never to the webhook the event is about.
 		if err := tx.Where("account_id = @account AND enabled AND id <> @about AND event_types @> ARRAY[CAST(@type AS text)]",
@@ -126,6 +124,14 @@ func (s *Store) emitOne(ctx context.Context, now time.Time, plan PlanFunc, e opE
 			if w.Matches(ev.Payload.V) {
 				matched = append(matched, w)
 			}
+		}
+		if len(matched) == 0 {
+			// Nobody to tell: not stored, so an outage of a webhook
+			// nobody watches costs no more than before.
+			return nil
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(ev).Error; err != nil {
+			return fmt.Errorf("store event: %w", err)
 		}
 		_, err := s.insertDeliveries(tx, ev, plan(ev, matched), now)
 		return err

@@ -253,9 +253,6 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 		}
 		if in.Enabled != wasEnabled { // a change by hand: never probed
 			w.clearProbe()
-			if !in.Enabled {
-				w.DisabledAt = &w.UpdatedAt
-			}
 		}
 		sealed, err := s.sealedWebhook(&w)
 		if err != nil {

@@ -103,6 +103,9 @@ func TestProbesHealAndReplayInCallOrder(t *testing.T) {
 	rc := newFlaky(t)
 	d := f.dispatcher(t, healRule)
 	w := f.orderedHook(t, rc.URL, func(in *models.WebhookInput) { in.MaxAttempts = 1 })
+	watcher := newFlaky(t)
+	watcher.down.Store(false)
+	f.webhook(t, watcher.URL, func(in *models.WebhookInput) { in.EventTypes = catalog.OperationalTypes() })
 	f.autoDisabled(t, d, w, "call_heal_1")
 	disabledAt := f.clock.Now()
 	if got := f.hook(t, w.ID); got.ProbeNextAt == nil || !got.ProbeNextAt.Equal(disabledAt.Add(time.Minute)) {
