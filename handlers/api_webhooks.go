@@ -93,6 +93,7 @@ type apiWebhook struct {
 	ExpireAfter    map[string]int  `json:"expire_after_seconds"`
 	DisabledReason *string         `json:"disabled_reason"`
 	DisabledAt     *time.Time      `json:"disabled_at"`
+	Probe          *apiProbe       `json:"probe"`
 	APIVersion     string          `json:"api_version"`
 	CreatedAt      time.Time       `json:"created_at"`
 	CreatedBy      string          `json:"created_by"`
@@ -100,6 +101,31 @@ type apiWebhook struct {
 	UpdatedBy      string          `json:"updated_by"`
 	// SigningSecret is set only in the answer to POST /webhooks.
 	SigningSecret string `json:"signing_secret,omitempty"`
+}
+
+// apiProbe is the probe state of a webhook disabled automatically (or
+// re-enabled by a probe), see models/probe.go.
+type apiProbe struct {
+	NextProbeAt     *time.Time `json:"next_probe_at"`
+	Probes          int        `json:"probes"`
+	LastProbeAt     *time.Time `json:"last_probe_at"`
+	LastProbeResult *string    `json:"last_probe_result"`
+	GaveUpAt        *time.Time `json:"gave_up_at"`
+	HealedAt        *time.Time `json:"healed_at"`
+	Replayed        int        `json:"replayed"`
+}
+
+// probeJSON is w's probe state, or nil when it has none.
+func probeJSON(w *models.Webhook) *apiProbe {
+	if !w.DisabledAuto && w.HealedAt == nil {
+		return nil
+	}
+	p := &apiProbe{NextProbeAt: w.ProbeNextAt, Probes: w.ProbeCount, LastProbeAt: w.ProbeLastAt, GaveUpAt: w.ProbeGaveUpAt,
+		HealedAt: w.HealedAt, Replayed: w.HealedReplayed}
+	if w.ProbeLastResult != "" {
+		p.LastProbeResult = &w.ProbeLastResult
+	}
+	return p
 }
 
 func orEmpty[T any](s []T) []T {
@@ -132,6 +158,7 @@ func webhookJSON(w *models.Webhook) apiWebhook {
 	if w.DisabledReason != "" {
 		out.DisabledReason = &w.DisabledReason
 	}
+	out.Probe = probeJSON(w)
 	return out
 }
 

@@ -33,6 +33,8 @@ var auditActions = map[string]string{
 	"webhook.enabled":        "Enabled webhook",
 	"webhook.disabled":       "Disabled webhook",
 	"webhook.auto_disabled":  "Disabled automatically",
+	"webhook.auto_enabled":   "Re-enabled automatically after a successful probe",
+	"webhook.probes_stopped": "Stopped probing after 3 days",
 	"webhook.deleted":        "Deleted webhook",
 	"webhook.secret_rotated": "Rotated signing secret",
 	"api_key.created":        "Created API key",

@@ -36,6 +36,7 @@ type Store interface {
 
 	Webhooks(ctx context.Context, accountID string) ([]models.Webhook, error)
 	Webhook(ctx context.Context, accountID, id string) (*models.Webhook, error)
+	ProbeAttempts(ctx context.Context, accountID, webhookID string, limit int) ([]models.ProbeAttempt, error)
 	CreateWebhook(ctx context.Context, accountID string, who models.Actor, in models.WebhookInput) (*models.Webhook, error)
 	UpdateWebhook(ctx context.Context, accountID, id string, who models.Actor, in models.WebhookInput) (*models.Webhook, error)
 	ValidateWebhook(ctx context.Context, accountID, id string, in models.WebhookInput) (models.FieldErrors, error)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -247,6 +248,9 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 		d.ContentType = "query string (GET)"
 	}
 	d.SecretRotated, d.RotateConfirm = rotationNote(w, h.now(), acc.Location()), rotateConfirm(acc)
+	if d.Heal, err = h.healView(ctx, w, loc); err != nil {
+		return err
+	}
 	since := replaySince(w, h.now())
 	if d.ReplayCount, err = h.store.CountRetryFailed(ctx, acc.ID, models.RetryFailed{WebhookID: w.ID, Since: since}); err != nil {
 		return err
@@ -281,6 +285,43 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 		d.Filters = append(d.Filters, fmt.Sprintf("%s %s %s", f.Field, op, strings.Join(f.Values, ", ")))
 	}
 	return render.HTML(c, http.StatusOK, webhooks.DetailPage(h.page(c, w.Name, "webhooks"), d, *panel, nil))
+}
+
+// healView is the probe state of w (disabled automatically, or re-enabled
+// by a probe) and its latest probes.
+func (h *Handler) healView(ctx context.Context, w *models.Webhook, loc *time.Location) (webhooks.Heal, error) {
+	var v webhooks.Heal
+	if !w.DisabledAuto && w.HealedAt == nil {
+		return v, nil
+	}
+	last := ""
+	if w.ProbeLastResult != "" {
+		last = ", last: " + w.ProbeLastResult
+	}
+	switch {
+	case w.Enabled && w.HealedAt != nil:
+		v.Healed = fmt.Sprintf("Re-enabled automatically at %s after a successful probe; %s replayed.", components.Time(*w.HealedAt, loc),
+			plural(w.HealedReplayed, "delivery", "deliveries"))
+	case w.ProbeGaveUpAt != nil:
+		v.GaveUp = fmt.Sprintf("Probing stopped at %s: the endpoint failed every probe for 3 days (%s%s). Fix it, then enable the webhook.",
+			components.Time(*w.ProbeGaveUpAt, loc), plural(w.ProbeCount, "probe", "probes"), last)
+	case w.ProbeNextAt != nil:
+		v.Probing = fmt.Sprintf("Ringhook probes the endpoint and enables the webhook again at the first 2xx: next probe at %s; %s so far%s.",
+			components.Time(*w.ProbeNextAt, loc), plural(w.ProbeCount, "probe", "probes"), last)
+	}
+	probes, err := h.store.ProbeAttempts(ctx, w.AccountID, w.ID, 20)
+	if err != nil {
+		return v, err
+	}
+	for _, p := range probes {
+		kind := "bad"
+		if p.Succeeded() {
+			kind = "ok"
+		}
+		v.Probes = append(v.Probes, webhooks.ProbeRow{Number: strconv.Itoa(p.Number), Time: components.Time(p.StartedAt, loc),
+			Result: p.Result(), Kind: kind, Duration: strconv.Itoa(p.DurationMS) + " ms"})
+	}
+	return v, nil
 }
 
 // utcStampRE finds the UTC stamps that disable reasons stored before

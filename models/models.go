@@ -122,6 +122,8 @@ type Store struct {
 	settle settleGate // how often Claim corrects the due set
 	// apiKeys caches authenticated API keys (DefaultAPIKeyCacheTTL).
 	apiKeys apiKeyCache
+	// planner renders operational events (see opevents.go).
+	planner plannerSlot
 }
 
 // StoreOption configures a Store.

@@ -13,7 +13,8 @@ import (
 // On a webhook ordered by call, a delivery is held while an earlier one of
 // the same call (by the event's occurred_at, ties by id: the ingest order)
 // is pending or sending and was queued less than the webhook's ordering
-// window ago: the claim takes only each call's head. A head that ends
+// window ago (or queued again that recently: requeued_at, set by the replay
+// after a heal, see probe.go): the claim takes only each call's head. A head that ends
 // without success (failed, expired, cancelled) releases the ones behind it
 // with previous_failed set; one that succeeds releases them as they are.
 // Deliveries without a call, and test sends, are never held.
@@ -34,7 +35,7 @@ func heldBehind(d, w, statuses string) string {
 func blocks(d, w, statuses string) string {
 	return `e.webhook_id = ` + d + `.webhook_id AND e.call_id = ` + d + `.call_id
 		AND e.status IN (` + statuses + `) AND (e.occurred_at, e.id) < (` + d + `.occurred_at, ` + d + `.id)
-		AND e.created_at > CAST(@now AS timestamptz) - make_interval(secs => ` + w + `.ordering_window_s)`
+		AND greatest(e.created_at, e.requeued_at) > CAST(@now AS timestamptz) - make_interval(secs => ` + w + `.ordering_window_s)`
 }
 
 // openStatuses are the statuses of a delivery that still holds the ones

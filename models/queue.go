@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/ringhook/ringhook/models/catalog"
 )
 
 // notifyChannel is the PostgreSQL channel ingest notifies on commit, so
@@ -366,6 +368,9 @@ type Outcome struct {
 type AutoDisable struct {
 	Failures int
 	Window   time.Duration
+	// Warn is the streak at which a webhook.failing event goes out (once
+	// per streak); 0 or less: never.
+	Warn int
 }
 
 // Record writes a batch of attempts and the next state of their deliveries
@@ -406,6 +411,7 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 		return nil, nil
 	}
 	var disabled []string
+	var ops []opEvent // operational events, emitted once this commits
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(recordSQL, recordArgs(now, outs, nil)).Error; err != nil {
 			return fmt.Errorf("record attempts: %w", err)
@@ -420,13 +426,33 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 			return err
 		}
 		var err error
-		if disabled, err = updateHealth(tx, outs, now, rule); err != nil {
+		if disabled, ops, err = updateHealth(tx, outs, now, rule); err != nil {
 			return err
 		}
+		exhausted, err := exhaustedEvents(tx, autoEnded(outs))
+		if err != nil {
+			return err
+		}
+		ops = append(ops, exhausted...)
 		// Last: after the webhook locks updateHealth took.
 		return upsertRollups(tx, outcomeAttempts(outs))
 	})
+	if err == nil {
+		s.emit(ctx, now, ops...)
+	}
 	return disabled, err
+}
+
+// autoEnded are the deliveries of outs that ended failed after an
+// automatic attempt (what delivery.exhausted reports).
+func autoEnded(outs []Outcome) []int64 {
+	var ids []int64
+	for _, o := range outs {
+		if o.Status == StatusFailed && o.Attempt.Trigger == TriggerAuto && !o.Test {
+			ids = append(ids, o.Attempt.DeliveryID)
+		}
+	}
+	return ids
 }
 
 // pgArray passes a slice as one PostgreSQL array parameter; GORM would
@@ -577,11 +603,12 @@ UPDATE webhooks w SET
 FROM unnest(CAST(@hook_ids AS text[]), CAST(@resets AS bool[]), CAST(@fails AS int[]), CAST(@first_fails AS timestamptz[]),
 	CAST(@dues AS timestamptz[])) AS s(id, reset, fails, first_fail, due)
 WHERE w.id = s.id AND w.id IN (` + lockHooksInOrder + `)
-RETURNING w.id, w.account_id, w.enabled, w.consecutive_failures, w.failing_since`
+RETURNING w.id, w.account_id, w.enabled, w.consecutive_failures, w.failing_since, w.name, w.url`
 
 // updateHealth keeps each webhook's consecutive-failure streak and applies
-// the disable rules.
-func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) ([]string, error) {
+// the disable rules; it returns the webhooks it disabled and the
+// operational events to emit (webhook.failing, webhook.disabled).
+func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) ([]string, []opEvent, error) {
 	type streak struct {
 		reset     bool // a success in this batch restarts the streak
 		fails     int  // failures after the last success
@@ -632,17 +659,27 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		Enabled             bool
 		ConsecutiveFailures int
 		FailingSince        *time.Time
+		Name                string
+		URL                 string
 	}
 	if err := tx.Raw(healthSQL, map[string]any{"hook_ids": pgArray[string](ids), "resets": pgArray[bool](resets),
 		"fails": pgArray[int](fails), "first_fails": pgArray[*time.Time](firstFails), "dues": pgArray[*time.Time](dues)}).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("record webhook health: %w", err)
+		return nil, nil, fmt.Errorf("record webhook health: %w", err)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
 	var disabled []string
+	var ops []opEvent
 	for _, w := range rows {
 		st := byHook[w.ID]
 		if !w.Enabled || st == nil {
 			continue
+		}
+		hook := &Webhook{ID: w.ID, AccountID: w.AccountID, Name: w.Name, URL: w.URL, ConsecutiveFailures: w.ConsecutiveFailures}
+		// Crossed the warning threshold in this batch: before it the
+		// streak was below (a reset restarted it from zero).
+		if before := w.ConsecutiveFailures - st.fails; rule.Warn > 0 && st.fails > 0 && w.ConsecutiveFailures >= rule.Warn && before < rule.Warn {
+			ops = append(ops, opEvent{accountID: w.AccountID, about: w.ID, typ: catalog.WebhookFailing, hook: hook,
+				fields: map[string]any{"failure_count": int64(w.ConsecutiveFailures), "last_error": st.lastErr}})
 		}
 		reason := st.reason410
 		if reason == "" && rule.Failures > 0 && w.ConsecutiveFailures >= rule.Failures && w.FailingSince != nil && now.Sub(*w.FailingSince) >= rule.Window {
@@ -654,16 +691,21 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		if reason == "" {
 			continue
 		}
+		// Disabled automatically: probed from ProbeDelay(0) on (probe.go).
 		if err := tx.Exec(`UPDATE webhooks SET enabled = false, disabled_reason = @reason, disabled_at = @now, updated_at = @now,
-			updated_by = @by WHERE id = @id AND enabled`, map[string]any{"reason": reason, "now": now, "id": w.ID, "by": systemActor.Label}).Error; err != nil {
-			return nil, fmt.Errorf("auto-disable webhook: %w", err)
+			updated_by = @by, disabled_auto = true, probe_next_at = @probe, probe_count = 0, probe_last_at = NULL, probe_last_result = '',
+			probe_lease_holder = NULL, probe_lease_until = NULL, probe_gave_up_at = NULL, healed_at = NULL, healed_replayed = 0
+			WHERE id = @id AND enabled`, map[string]any{"reason": reason, "now": now, "id": w.ID, "by": systemActor.Label,
+			"probe": now.Add(ProbeDelay(0))}).Error; err != nil {
+			return nil, nil, fmt.Errorf("auto-disable webhook: %w", err)
 		}
 		if err := audit(tx, w.AccountID, systemActor, "webhook.auto_disabled", "webhook", w.ID, nil, map[string]any{"reason": reason}, now); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		disabled = append(disabled, w.ID)
+		ops = append(ops, disabledEvent(hook, reason, true, systemActor.Label))
 	}
-	return disabled, nil
+	return disabled, ops, nil
 }
 
 // ReapExpired returns deliveries whose lease ran out (their worker died) to

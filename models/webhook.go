@@ -89,10 +89,25 @@ type Webhook struct {
 	PreviousSecretExpiresAt *time.Time
 	ConsecutiveFailures     int
 	FailingSince            *time.Time
-	CreatedBy               string
-	UpdatedBy               string
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
+	// Probe state of a webhook disabled automatically (migration 0029,
+	// see probe.go): DisabledAuto says the dispatcher disabled it (never
+	// a person), ProbeNextAt when the next probe goes (nil: none planned).
+	DisabledAuto     bool
+	ProbeNextAt      *time.Time
+	ProbeCount       int
+	ProbeLastAt      *time.Time
+	ProbeLastResult  string
+	ProbeLeaseHolder *string
+	ProbeLeaseUntil  *time.Time
+	ProbeGaveUpAt    *time.Time
+	// HealedAt is the last automatic re-enable after a successful probe,
+	// HealedReplayed how many deliveries it sent again.
+	HealedAt       *time.Time
+	HealedReplayed int
+	CreatedBy      string
+	UpdatedBy      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // OrderingWindow is how long a call's first open delivery holds the later ones.
@@ -217,6 +232,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 		return nil, ErrNotFound
 	}
 	var w Webhook
+	wasEnabled := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
 			return fmt.Errorf("update webhook: %w", notFound(err))
@@ -225,6 +241,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 			return fmt.Errorf("update webhook: %w", err)
 		}
 		before := w.auditView()
+		wasEnabled = w.Enabled
 		in.keepStoredSecret(&w)
 		if err := s.applyInput(ctx, tx, accountID, &w, in); err != nil {
 			return err
@@ -233,6 +250,9 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 		if in.Enabled && w.DisabledReason != "" {
 			w.DisabledReason, w.DisabledAt = "", nil
 			w.ConsecutiveFailures, w.FailingSince = 0, nil
+		}
+		if in.Enabled != wasEnabled { // a change by hand: never probed
+			w.clearProbe()
 		}
 		sealed, err := s.sealedWebhook(&w)
 		if err != nil {
@@ -246,6 +266,9 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 	if err != nil {
 		return nil, err
 	}
+	if w.Enabled != wasEnabled {
+		s.emit(ctx, w.UpdatedAt, toggledEvent(&w, who, w.Enabled, ""))
+	}
 	return &w, nil
 }
 
@@ -256,6 +279,8 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 		return nil, ErrNotFound
 	}
 	var w Webhook
+	changed := false
+	now := s.now()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
 			return fmt.Errorf("toggle webhook: %w", notFound(err))
@@ -263,7 +288,9 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 		if err := s.openWebhook(&w); err != nil {
 			return fmt.Errorf("toggle webhook: %w", err)
 		}
-		now := s.now()
+		changed = w.Enabled != enabled
+		// A change by hand is never probed; a disable by hand stops the probes.
+		w.clearProbe()
 		w.Enabled, w.UpdatedBy, w.UpdatedAt = enabled, who.Label, now
 		if enabled {
 			w.DisabledReason, w.DisabledAt = "", nil
@@ -271,7 +298,8 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 		} else {
 			w.DisabledReason, w.DisabledAt = reason, &now
 		}
-		if err := tx.Select("enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "updated_by", "updated_at").Save(&w).Error; err != nil {
+		cols := append([]string{"enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "updated_by", "updated_at"}, probeColumns...)
+		if err := tx.Select(cols).Save(&w).Error; err != nil {
 			return fmt.Errorf("toggle webhook: %w", err)
 		}
 		action := "webhook.disabled"
@@ -282,6 +310,9 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 	})
 	if err != nil {
 		return nil, err
+	}
+	if changed {
+		s.emit(ctx, now, toggledEvent(&w, who, enabled, reason))
 	}
 	return &w, nil
 }

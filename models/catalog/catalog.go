@@ -36,6 +36,44 @@ type Type struct {
 	// (ringing, IVR): new webhooks let their deliveries expire
 	// PerishableExpiry after the event (see models.NewWebhookInput).
 	Perishable bool
+	// Operational marks the events Ringhook itself emits about the
+	// account's webhooks and deliveries (webhook.disabled, …): other
+	// webhooks subscribe to them, and they never go to the webhook they
+	// are about (see OperationalTypes).
+	Operational bool
+	// System marks a type Ringhook sends on its own to one webhook (the
+	// probe of a disabled endpoint): no webhook subscribes to it and
+	// Normalize does not accept it.
+	System bool
+}
+
+// ProbeType is the id of the signed request that probes a webhook disabled
+// automatically (see models.ProbeDelay).
+const ProbeType = "webhook.probe"
+
+// Operational event types, emitted by Ringhook (see Type.Operational).
+const (
+	WebhookDisabled   = "webhook.disabled"
+	WebhookEnabled    = "webhook.enabled"
+	WebhookFailing    = "webhook.failing"
+	DeliveryExhausted = "delivery.exhausted"
+)
+
+// OperationalTypes lists the ids of the operational event types, in catalog order.
+func OperationalTypes() []string {
+	var out []string
+	for _, t := range Types() {
+		if t.Operational {
+			out = append(out, t.ID)
+		}
+	}
+	return out
+}
+
+// IsOperational reports whether id is an operational event type.
+func IsOperational(id string) bool {
+	td, ok := lookupDef(id)
+	return ok && td.Operational
 }
 
 // PerishableExpiry is how long after occurred_at a new webhook still sends
@@ -263,11 +301,28 @@ var typeDefs = [...]typeDef{
 	{Type: Type{ID: TestType, Label: "Test event", Group: GroupWebhook,
 		Description: "An admin presses \"Send test\": a payload in the schema of a chosen type (sample_of), delivered with test set to true."},
 		extra: []string{"sample_of"}},
-	{Type: Type{ID: "webhook.disabled", Label: "Webhook auto-disabled", Group: GroupWebhook,
-		Description: "A webhook is disabled after repeated failures; sent to account admins and other subscribed webhooks, never to the disabled endpoint."},
+	{Type: Type{ID: ProbeType, Label: "Probe of a disabled endpoint", Group: GroupWebhook, System: true,
+		Description: "Sent by Ringhook to a webhook it disabled automatically, on a backoff schedule, to find out whether the endpoint answers again; the first 2xx re-enables it. Nobody subscribes to it."},
+		extra: []string{"probe_number", "disable_reason"}},
+	{Type: Type{ID: WebhookDisabled, Label: "Webhook disabled", Group: GroupWebhook, Operational: true,
+		Description: "A webhook of the account is disabled: automatically (a failure streak or 410 Gone) or by someone. Sent to the account's other subscribed webhooks, never to the disabled one."},
 		extra: []string{
+			"about_webhook_id", "about_webhook_name", "about_webhook_url", "automatic", "changed_by",
 			"disabled_webhook_id", "disabled_webhook_name", "disabled_webhook_url", "disable_reason", "failure_count",
 		}, required: []string{"disabled_webhook_id", "disable_reason"}},
+	{Type: Type{ID: WebhookEnabled, Label: "Webhook enabled", Group: GroupWebhook, Operational: true,
+		Description: "A disabled webhook is enabled again: by someone, or automatically after a successful probe (then replayed_count says how many deliveries were sent again). Never sent to the enabled webhook itself."},
+		extra:    []string{"about_webhook_id", "about_webhook_name", "about_webhook_url", "automatic", "changed_by", "enable_reason", "replayed_count"},
+		required: []string{"about_webhook_id"}},
+	{Type: Type{ID: WebhookFailing, Label: "Webhook failing", Group: GroupWebhook, Operational: true,
+		Description: "A webhook's streak of failed attempts reached the warning threshold (once per streak: it fires again only after a success ended the streak). Never sent to the failing webhook itself."},
+		extra:    []string{"about_webhook_id", "about_webhook_name", "about_webhook_url", "failure_count", "last_error"},
+		required: []string{"about_webhook_id", "failure_count"}},
+	{Type: Type{ID: DeliveryExhausted, Label: "Delivery failed for good", Group: GroupWebhook, Operational: true,
+		Description: "A delivery used up its automatic attempts (or got 410 Gone) and ended failed. Not emitted for deliveries of operational events, so failures cannot feed each other. Never sent to the webhook of the delivery."},
+		extra: []string{"about_webhook_id", "about_webhook_name", "about_webhook_url", "delivery_id", "delivery_event_id",
+			"delivery_event_type", "call_id", "attempt_count", "last_error"},
+		required: []string{"about_webhook_id", "delivery_id"}},
 }
 
 // index is the read-only lookup built once from typeDefs.
@@ -359,10 +414,11 @@ func Lookup(id string) (Type, bool) {
 }
 
 // Subscribable reports whether a webhook may subscribe to the type id: true
-// for every known type except webhook.test, false for unknown ids.
+// for every known type except webhook.test and the system types
+// (webhook.probe), false for unknown ids.
 func Subscribable(id string) bool {
-	_, ok := lookupDef(id)
-	return ok && id != TestType
+	td, ok := lookupDef(id)
+	return ok && id != TestType && !td.System
 }
 
 // Fields returns the sorted documented top-level payload keys of the type,

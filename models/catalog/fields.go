@@ -58,6 +58,7 @@ var (
 	enumHangupBy         = []string{"caller", "callee", "system"}
 	enumRingStrategy     = []string{"simultaneous", "sequential"}
 	enumEntryPoint       = []string{"did", "extension", "api"}
+	enumYesNo            = []string{"yes", "no"}
 	enumTransferType     = []string{"blind", "attended"}
 	enumMessageStatus    = []string{"queued", "sent", "delivered", "failed", "received"}
 	enumExtensionResult  = []string{"ringing", "answered", "no_answer", "busy", "rejected", "unavailable", "failed"}
@@ -182,6 +183,19 @@ var fieldSpecs = map[string]fieldSpec{
 	"disabled_webhook_url":  fURL(),
 	"disable_reason":        fLong(),
 	"failure_count":         fCount(),
+	"about_webhook_id":      fID(),
+	"about_webhook_name":    fText(),
+	"about_webhook_url":     fURL(),
+	"automatic":             {kind: kEnum, enum: enumYesNo},
+	"changed_by":            fText(),
+	"enable_reason":         fLong(),
+	"replayed_count":        fCount(),
+	"last_error":            fLong(),
+	"delivery_id":           fID(),
+	"delivery_event_id":     fID(),
+	"delivery_event_type":   {kind: kEventType},
+	"attempt_count":         fCount(),
+	"probe_number":          fCount(),
 }
 
 // specFor returns the rules for field name within type td.

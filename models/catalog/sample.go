@@ -413,12 +413,34 @@ func (s *sampler) other(id string, occurred time.Time, m map[string]any) {
 		setExt(m, "assigned_extension", agent)
 		m["call_id"] = s.ulid("call_", callStarted)
 		m["customer_number"] = customer
-	case "webhook.disabled":
+	case WebhookDisabled:
 		n := s.between(6, 20)
-		m["disabled_webhook_id"] = "wh_" + s.hex(8)
-		m["disabled_webhook_name"] = s.pick("CRM sync", "Helpdesk tickets", "Slack alerts")
-		m["disabled_webhook_url"] = "https://crm.example.com/hooks/ringhook"
-		m["disable_reason"] = fmt.Sprintf("%d consecutive failed deliveries (last: HTTP 503 Service Unavailable)", n)
+		id := "wh_" + s.hex(8)
+		name := s.pick("CRM sync", "Helpdesk tickets", "Slack alerts")
+		m["about_webhook_id"], m["about_webhook_name"], m["about_webhook_url"] = id, name, "https://crm.example.com/hooks/ringhook"
+		m["disabled_webhook_id"], m["disabled_webhook_name"], m["disabled_webhook_url"] = id, name, "https://crm.example.com/hooks/ringhook"
+		m["disable_reason"] = fmt.Sprintf("Disabled automatically after %d failed attempts in a row over 1h (last: HTTP 503 Service Unavailable).", n)
 		m["failure_count"] = n
+		m["automatic"], m["changed_by"] = "yes", "ringhook"
+	case WebhookEnabled:
+		m["about_webhook_id"], m["about_webhook_name"], m["about_webhook_url"] = "wh_"+s.hex(8), s.pick("CRM sync", "Helpdesk tickets"), "https://crm.example.com/hooks/ringhook"
+		m["automatic"], m["changed_by"] = "yes", "ringhook"
+		m["enable_reason"] = "Re-enabled automatically after a successful probe."
+		m["replayed_count"] = s.between(1, 40)
+	case WebhookFailing:
+		m["about_webhook_id"], m["about_webhook_name"], m["about_webhook_url"] = "wh_"+s.hex(8), s.pick("CRM sync", "Helpdesk tickets"), "https://crm.example.com/hooks/ringhook"
+		m["failure_count"] = s.between(10, 20)
+		m["last_error"] = "HTTP 503 Service Unavailable"
+	case DeliveryExhausted:
+		m["about_webhook_id"], m["about_webhook_name"], m["about_webhook_url"] = "wh_"+s.hex(8), s.pick("CRM sync", "Helpdesk tickets"), "https://crm.example.com/hooks/ringhook"
+		m["delivery_id"] = fmt.Sprint(s.between(1000, 99999))
+		m["delivery_event_id"] = s.ulid("evt_", occurred)
+		m["delivery_event_type"] = "call.hangup"
+		m["call_id"] = s.ulid("call_", occurred.Add(-5*time.Minute))
+		m["attempt_count"] = s.between(5, 8)
+		m["last_error"] = "HTTP 500 Internal Server Error"
+	case ProbeType:
+		m["probe_number"] = s.between(1, 5)
+		m["disable_reason"] = "Disabled automatically: the receiver answered 410 Gone."
 	}
 }

@@ -44,10 +44,14 @@ func Close(db *gorm.DB) {
 	}
 }
 
-// ParkQueue cancels every pending or in-flight delivery. Tests of one
-// package share a database and a dispatcher claims every account's due
-// work, so each test parks what earlier tests left in the queue.
+// ParkQueue cancels every pending or in-flight delivery and stops every
+// planned probe of a disabled webhook. Tests of one package share a
+// database and a dispatcher claims every account's due work, so each test
+// parks what earlier tests left in the queue.
 func ParkQueue(db *gorm.DB) error {
+	if err := db.Exec("UPDATE webhooks SET probe_next_at = NULL WHERE probe_next_at IS NOT NULL").Error; err != nil {
+		return err
+	}
 	return db.Exec("UPDATE deliveries SET status = ? WHERE status IN ?",
 		models.StatusCancelled, []models.DeliveryStatus{models.StatusPending, models.StatusSending}).Error
 }

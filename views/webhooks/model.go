@@ -161,6 +161,22 @@ type Detail struct {
 	Recent []RecentDelivery
 	LogURL string
 	Zone   string // the account's time zone, of the stats' hours and days
+	// Heal is the probe state of a webhook disabled automatically, and
+	// the banner after a successful probe re-enabled it.
+	Heal Heal
+}
+
+// Heal says what the probes of a webhook disabled automatically are doing.
+type Heal struct {
+	Healed  string // "Re-enabled automatically at … after a successful probe; 12 deliveries replayed."
+	Probing string // "Ringhook probes the endpoint: next probe at …; 2 probes so far, last: HTTP 503."
+	GaveUp  string // "Probing stopped at … after 3 days (40 probes, last: HTTP 503). …"
+	Probes  []ProbeRow
+}
+
+// ProbeRow is one probe sent to a disabled webhook.
+type ProbeRow struct {
+	Number, Time, Result, Kind, Duration string // Kind: ok|bad
 }
 
 // StatsPanel is one window of a webhook's health: its figures, bars of

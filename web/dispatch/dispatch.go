@@ -3,7 +3,7 @@
 // an SSRF-safe client, records every attempt and schedules retries. It
 // imports only models (and its own subpackages).
 //
-// A started Dispatcher runs six parts, each with its own start and stop:
+// A started Dispatcher runs seven parts, each with its own start and stop:
 // the claimer leases due deliveries for idle workers; the sender (the
 // worker pool) sends them, turning a panic into an attempt of kind internal
 // that is retried like any failure; the recorder writes outcomes in
@@ -11,7 +11,8 @@
 // away (the claimer pauses meanwhile); the listener wakes the claimer on
 // new deliveries; the reaper returns expired leases to the queue; the heart
 // registers the process, beats, and hands back the leases of dispatchers
-// that stopped beating. The states a delivery goes through are drawn in the
+// that stopped beating; the prober probes webhooks disabled automatically
+// (probe.go). The states a delivery goes through are drawn in the
 // models package doc.
 package dispatch
 
@@ -108,6 +109,8 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 		client.Transport = cfg.WrapTransport(client.Transport)
 	}
 	host, _ := os.Hostname()
+	// Operational events are rendered like any event (models cannot).
+	store.SetEventPlanner(planDeliveries(false), func(err error) { cfg.Log.Error("operational event", "err", err) })
 	return &Dispatcher{store: store, client: client, policy: policy, log: cfg.Log, now: cfg.Now, cfg: cfg, id: models.NewID("dsp_"), host: host,
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)), wakeCh: make(chan struct{}, 1)}, nil
 }

@@ -23,6 +23,10 @@ const (
 	DefaultHeartbeat    = time.Second
 	DefaultStaleAfter   = 5 * time.Second
 
+	// DefaultFailingWarn is the failure streak at which webhook.failing is
+	// emitted (AutoDisable.Warn; negative: never).
+	DefaultFailingWarn = 10
+
 	recorderCount = 4
 	recordBatch   = 256
 
@@ -58,7 +62,10 @@ func (c *Config) defaults() {
 		c.StaleAfter = DefaultStaleAfter
 	}
 	if c.AutoDisable.Failures == 0 {
-		c.AutoDisable = models.AutoDisable{Failures: 50, Window: time.Hour}
+		c.AutoDisable = models.AutoDisable{Failures: 50, Window: time.Hour, Warn: c.AutoDisable.Warn}
+	}
+	if c.AutoDisable.Warn == 0 {
+		c.AutoDisable.Warn = DefaultFailingWarn
 	}
 }
 
@@ -88,6 +95,7 @@ type parts struct {
 	listener *listener
 	reaper   *reaper
 	heart    *heart
+	prober   *prober
 }
 
 // Start runs the dispatcher's parts until Stop. It returns at once.
@@ -104,6 +112,7 @@ func (d *Dispatcher) Start(ctx context.Context) {
 	p.listener = &listener{d: d}
 	p.reaper = &reaper{d: d}
 	p.heart = &heart{d: d}
+	p.prober = &prober{d: d}
 	// Register before the first claim, so every lease names a holder
 	// other processes can see beating.
 	d.heartbeat(base)
@@ -113,6 +122,7 @@ func (d *Dispatcher) Start(ctx context.Context) {
 	p.listener.start(base)
 	p.reaper.start(base)
 	p.heart.start(base)
+	p.prober.start(base)
 	d.parts = p
 }
 
@@ -130,6 +140,7 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 	p.claimer.stop()
 	p.listener.stop()
 	p.reaper.stop()
+	p.prober.stop()
 	grace := time.NewTimer(d.cfg.StopTimeout)
 	defer grace.Stop()
 	select {
