@@ -120,6 +120,7 @@ type Store struct {
 	now    func() time.Time
 	keys   *crypto.Keyring
 	settle settleGate // how often Claim corrects the due set
+	ids    publicIDs  // the public id codec, loaded on first use (public_ids.go)
 }
 
 // StoreOption configures a Store.
