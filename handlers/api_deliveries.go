@@ -18,20 +18,20 @@ import (
 // apiDelivery is one line of the delivery log.
 type apiDelivery struct {
 	ID             publicid.ID `json:"id"`
-	WebhookID      string     `json:"webhook_id"`
-	WebhookName    string     `json:"webhook_name,omitempty"`
-	EventID        string     `json:"event_id"`
-	EventType      string     `json:"event_type"`
-	CallID         *string    `json:"call_id"`
-	Status         string     `json:"status"`
-	Test           bool       `json:"test"`
-	AttemptCount   int        `json:"attempt_count"`
-	NextAttemptAt  *time.Time `json:"next_attempt_at"`
-	LastStatusCode *int       `json:"last_status_code"`
-	LastError      string     `json:"last_error"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	CompletedAt    *time.Time `json:"completed_at"`
+	WebhookID      string      `json:"webhook_id"`
+	WebhookName    string      `json:"webhook_name,omitempty"`
+	EventID        string      `json:"event_id"`
+	EventType      string      `json:"event_type"`
+	CallID         *string     `json:"call_id"`
+	Status         string      `json:"status"`
+	Test           bool        `json:"test"`
+	AttemptCount   int         `json:"attempt_count"`
+	NextAttemptAt  *time.Time  `json:"next_attempt_at"`
+	LastStatusCode *int        `json:"last_status_code"`
+	LastError      string      `json:"last_error"`
+	CreatedAt      time.Time   `json:"created_at"`
+	UpdatedAt      time.Time   `json:"updated_at"`
+	CompletedAt    *time.Time  `json:"completed_at"`
 }
 
 // apiAttempt is one try at sending a delivery.

@@ -8,8 +8,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/publicid"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/publicid"
 )
 
 // apiHTTPRequest is a request exactly as it was sent (secrets redacted).
