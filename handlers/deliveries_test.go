@@ -19,8 +19,8 @@ import (
 	"github.com/ringhook/ringhook/handlers"
 	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/publicid"
 	"github.com/ringhook/ringhook/models/modeltest"
+	"github.com/ringhook/ringhook/models/publicid"
 	"github.com/ringhook/ringhook/web/session"
 )
 
@@ -625,7 +625,7 @@ func TestRedeliver(t *testing.T) {
 		}
 		if calls := fake.Calls(); len(calls) != 1 {
 			t.Errorf("Redeliver called %d times, want 1", len(calls))
-		} else if got := calls[0]; got != tn.Account.ID+"/"+id+"/"+tn.Email {
+		} else if got := calls[0]; got != fmt.Sprintf("%s/%d/%s", tn.Account.ID, d.ID, tn.Email) {
 			t.Errorf("Redeliver called with %s", got)
 		}
 	})

@@ -447,7 +447,7 @@ func TestPagesForViewer(t *testing.T) {
 		{"/api-keys", "/api-keys"},
 		{"/events/catalog", "/events/catalog"},
 		{"/audit", "/audit"},
-		{"/audit?before=1", "/audit"},
+		{"/audit?before=" + cursorID(t, app, publicid.AuditCursor, 1), "/audit"},
 	}
 	for _, p := range pages {
 		t.Run(p.path, func(t *testing.T) {
