@@ -422,9 +422,10 @@ func TestDeliveryJunkParams(t *testing.T) {
 		{"/deliveries?before=-1", 400, "This page link is broken"},
 		{"/deliveries?before=0", 400, "This page link is broken"},
 		{"/deliveries?before=99999999999999999999999", 400, "This page link is broken"},
-		{"/deliveries?after=abc", 400, "This page link is broken (after"},
-		{"/deliveries?after=-4", 400, "This page link is broken (after"},
-		{"/deliveries?before=1&after=abc", 200, "No deliveries match"}, // before wins; after is not read
+		{"/deliveries?after=abc", 400, "This page link is broken"},
+		{"/deliveries?after=-4", 400, "This page link is broken"},
+		{"/deliveries?before=1", 400, "This page link is broken"},                                                         // a row number, not a cursor
+		{"/deliveries?before=" + cursorID(t, app, publicid.DeliveryCursor, 1) + "&after=abc", 200, "No deliveries match"}, // before wins; after is not read
 		{"/calls/" + strings.Repeat("x", 600), 404, "does not exist"},
 		{"/calls/%ff%fe", 404, "does not exist"},
 		{"/calls/%27%3B+DROP+TABLE+events%3B--", 404, "does not exist"},
