@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +117,3 @@ func TestEveryTimeInTheAccountsZone(t *testing.T) {
 		t.Errorf("the webhook page does not give the grace end %s", grace)
 	}
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
