@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -49,7 +48,9 @@ func TestAPIEventsAndCalls(t *testing.T) {
 		if ev.Type != "call.hangup" || ev.CallID == nil || *ev.CallID != "call_timeline" || len(ev.Deliveries) != 2 || ev.Payload["from_number"] != "+919240202904" {
 			t.Fatalf("%+v", ev)
 		}
-		if ev.Deliveries[0].ID >= ev.Deliveries[1].ID {
+		// Ids are opaque; the order is the one they were made in.
+		d0, d1 := ev.Deliveries[0], ev.Deliveries[1]
+		if d1.CreatedAt.Before(d0.CreatedAt) || rowID(t, app, d0.ID) >= rowID(t, app, d1.ID) || !strings.HasPrefix(d0.ID, "dlv_") {
 			t.Fatal("deliveries not oldest first")
 		}
 	})
@@ -239,7 +240,7 @@ func TestAPIWithoutDispatcher(t *testing.T) {
 	if len(rows.Data) != 1 {
 		t.Fatalf("%d deliveries", len(rows.Data))
 	}
-	for _, p := range []string{"/api/v1/webhooks/" + hook.ID + "/test", "/api/v1/webhooks/test", fmt.Sprintf("/api/v1/deliveries/%d/redeliver", rows.Data[0].ID)} {
+	for _, p := range []string{"/api/v1/webhooks/" + hook.ID + "/test", "/api/v1/webhooks/test", "/api/v1/deliveries/" + rows.Data[0].ID + "/redeliver"} {
 		assertAPIError(t, apiDo(t, c, http.MethodPost, p, key, ""), http.StatusServiceUnavailable, "unavailable")
 	}
 	res := apiDo(t, c, http.MethodGet, "/api/v1/event-types", key, "")

@@ -12,30 +12,31 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/publicid"
 )
 
 // apiDelivery is one line of the delivery log.
 type apiDelivery struct {
-	ID             int64      `json:"id"`
-	WebhookID      string     `json:"webhook_id"`
-	WebhookName    string     `json:"webhook_name,omitempty"`
-	EventID        string     `json:"event_id"`
-	EventType      string     `json:"event_type"`
-	CallID         *string    `json:"call_id"`
-	Status         string     `json:"status"`
-	Test           bool       `json:"test"`
-	AttemptCount   int        `json:"attempt_count"`
-	NextAttemptAt  *time.Time `json:"next_attempt_at"`
-	LastStatusCode *int       `json:"last_status_code"`
-	LastError      string     `json:"last_error"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	CompletedAt    *time.Time `json:"completed_at"`
+	ID             publicid.ID `json:"id"`
+	WebhookID      string      `json:"webhook_id"`
+	WebhookName    string      `json:"webhook_name,omitempty"`
+	EventID        string      `json:"event_id"`
+	EventType      string      `json:"event_type"`
+	CallID         *string     `json:"call_id"`
+	Status         string      `json:"status"`
+	Test           bool        `json:"test"`
+	AttemptCount   int         `json:"attempt_count"`
+	NextAttemptAt  *time.Time  `json:"next_attempt_at"`
+	LastStatusCode *int        `json:"last_status_code"`
+	LastError      string      `json:"last_error"`
+	CreatedAt      time.Time   `json:"created_at"`
+	UpdatedAt      time.Time   `json:"updated_at"`
+	CompletedAt    *time.Time  `json:"completed_at"`
 }
 
 // apiAttempt is one try at sending a delivery.
 type apiAttempt struct {
-	ID          int64            `json:"id"`
+	ID          publicid.ID      `json:"id"`
 	Number      int              `json:"number"`
 	Trigger     string           `json:"trigger"`
 	StartedAt   time.Time        `json:"started_at"`
@@ -54,7 +55,7 @@ type apiDeliveryDetail struct {
 }
 
 func deliveryJSON(d *models.Delivery, webhookName string) apiDelivery {
-	out := apiDelivery{ID: d.ID, WebhookID: d.WebhookID, WebhookName: webhookName, EventID: d.EventID, EventType: d.EventType,
+	out := apiDelivery{ID: d.PublicID, WebhookID: d.WebhookID, WebhookName: webhookName, EventID: d.EventID, EventType: d.EventType,
 		CallID: d.CallID, Status: string(d.Status), Test: d.Test, AttemptCount: d.AttemptCount, LastStatusCode: d.LastStatusCode,
 		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, CompletedAt: d.CompletedAt}
 	if d.Status == models.StatusPending {
@@ -74,7 +75,7 @@ func redactedHeaders(hs []models.Header) []models.Header {
 }
 
 func attemptJSON(a *models.Attempt) apiAttempt {
-	out := apiAttempt{ID: a.ID, Number: a.Number, Trigger: string(a.Trigger), StartedAt: a.StartedAt, DurationMS: a.DurationMS,
+	out := apiAttempt{ID: a.PublicID, Number: a.Number, Trigger: string(a.Trigger), StartedAt: a.StartedAt, DurationMS: a.DurationMS,
 		Request:     apiHTTPRequest{Method: a.RequestMethod, URL: models.RedactURL(a.RequestURL), Headers: redactedHeaders(a.RequestHeaders.V), Body: a.RequestBody},
 		NextRetryAt: a.NextRetryAt}
 	if a.ResponseStatus != nil {
@@ -92,7 +93,7 @@ func attemptJSON(a *models.Attempt) apiAttempt {
 
 // parseAPIDeliveryFilter reads the delivery log's query parameters; every
 // one it cannot use is a 422 naming it.
-func parseAPIDeliveryFilter(c echo.Context) (models.DeliveryFilter, int, error) {
+func parseAPIDeliveryFilter(c echo.Context, ids *publicid.Codec) (models.DeliveryFilter, int, error) {
 	var f models.DeliveryFilter
 	fe := models.FieldErrors{}
 	q := c.QueryParams()
@@ -159,8 +160,8 @@ func parseAPIDeliveryFilter(c echo.Context) (models.DeliveryFilter, int, error) 
 		fe.Add("test", "Give true or false.")
 	}
 	if s := q.Get("cursor"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n <= 0 {
+		n, ok := ids.Decode(publicid.DeliveryCursor, s)
+		if !ok {
 			fe.Add("cursor", "This cursor is not one this API gave; start again without it.")
 		}
 		f.Before = n
@@ -173,7 +174,11 @@ func parseAPIDeliveryFilter(c echo.Context) (models.DeliveryFilter, int, error) 
 }
 
 func (h *Handler) apiDeliveryPage(c echo.Context, webhookID string) error {
-	f, limit, err := parseAPIDeliveryFilter(c)
+	ids, err := h.store.PublicIDs(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	f, limit, err := parseAPIDeliveryFilter(c, ids)
 	if err != nil {
 		return err
 	}
@@ -190,7 +195,7 @@ func (h *Handler) apiDeliveryPage(c echo.Context, webhookID string) error {
 	next := ""
 	if len(rows) > limit {
 		rows = rows[:limit]
-		next = strconv.FormatInt(rows[limit-1].ID, 10)
+		next = ids.Encode(publicid.DeliveryCursor, rows[limit-1].ID).String()
 	}
 	out := make([]apiDelivery, len(rows))
 	for i := range rows {
@@ -212,14 +217,10 @@ func (h *Handler) APIWebhookDeliveries(c echo.Context) error {
 	return h.apiDeliveryPage(c, w.ID)
 }
 
-// apiDeliveryID reads the {id} of a delivery route; anything but a
-// positive number is a delivery that does not exist.
-func apiDeliveryID(c echo.Context) (int64, error) {
-	id, ok := parseDeliveryID(c.Param("id"))
-	if !ok {
-		return 0, models.ErrNotFound
-	}
-	return id, nil
+// deliveryID reads the {id} of a delivery route, a public id (dlv_…);
+// anything else, or another account's, is a delivery that does not exist.
+func (h *Handler) deliveryID(c echo.Context) (int64, error) {
+	return h.store.DeliveryRowID(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
 }
 
 func (h *Handler) deliveryDetailJSON(c echo.Context, id int64) (apiDeliveryDetail, error) {
@@ -246,7 +247,7 @@ func (h *Handler) deliveryDetailJSON(c echo.Context, id int64) (apiDeliveryDetai
 // APIDeliveryGet is GET /api/v1/deliveries/{id}: the delivery, its stored
 // request (secrets redacted) and every attempt, oldest first.
 func (h *Handler) APIDeliveryGet(c echo.Context) error {
-	id, err := apiDeliveryID(c)
+	id, err := h.deliveryID(c)
 	if err != nil {
 		return err
 	}
@@ -261,7 +262,7 @@ func (h *Handler) APIDeliveryGet(c echo.Context) error {
 // stored request is sent again now as a manual attempt; the answer is that
 // attempt (201).
 func (h *Handler) APIDeliveryRedeliver(c echo.Context) error {
-	id, err := apiDeliveryID(c)
+	id, err := h.deliveryID(c)
 	if err != nil {
 		return err
 	}
@@ -279,13 +280,16 @@ func (h *Handler) APIDeliveryRedeliver(c echo.Context) error {
 	if a == nil {
 		return fmt.Errorf("api redeliver %d: the dispatcher recorded no attempt", id) // a Redeliverer bug
 	}
+	if err := h.store.FillAttempt(ctx, a); err != nil {
+		return err
+	}
 	return apiData(c, http.StatusCreated, attemptJSON(a))
 }
 
 // APIDeliveryCancel is POST /api/v1/deliveries/{id}/cancel: a waiting
 // delivery gets no further attempts.
 func (h *Handler) APIDeliveryCancel(c echo.Context) error {
-	id, err := apiDeliveryID(c)
+	id, err := h.deliveryID(c)
 	if err != nil {
 		return err
 	}

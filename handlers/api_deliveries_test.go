@@ -13,7 +13,7 @@ import (
 )
 
 type apiDeliveryShape struct {
-	ID             int64      `json:"id"`
+	ID             string     `json:"id"`
 	WebhookID      string     `json:"webhook_id"`
 	WebhookName    string     `json:"webhook_name"`
 	EventID        string     `json:"event_id"`
@@ -38,7 +38,7 @@ type apiHTTPShape struct {
 }
 
 type apiAttemptShape struct {
-	ID         int64        `json:"id"`
+	ID         string       `json:"id"`
 	Number     int          `json:"number"`
 	Trigger    string       `json:"trigger"`
 	StartedAt  time.Time    `json:"started_at"`
@@ -123,8 +123,8 @@ func TestAPIDeliveries(t *testing.T) {
 			t.Fatalf("%d pages, %d deliveries", pages, len(all))
 		}
 		for i := 1; i < len(all); i++ {
-			if all[i].ID >= all[i-1].ID {
-				t.Fatalf("not newest first: %d after %d", all[i].ID, all[i-1].ID)
+			if rowID(t, app, all[i].ID) >= rowID(t, app, all[i-1].ID) {
+				t.Fatalf("not newest first: %s after %s", all[i].ID, all[i-1].ID)
 			}
 		}
 		if all[0].Status != "pending" || all[0].NextAttemptAt == nil || all[0].WebhookName == "" {
@@ -157,7 +157,7 @@ func TestAPIDeliveries(t *testing.T) {
 			t.Fatalf("webhook deliveries: %+v", p.Data)
 		}
 		for _, q := range []string{"limit=0", "limit=101", "status=lost", "event_type=nope", "phone_number=abc", "from=yesterday",
-			"to=2020-01-01T00:00:00Z&from=2021-01-01T00:00:00Z", "test=maybe", "cursor=-1", "cursor=x", "call_id=%00"} {
+			"to=2020-01-01T00:00:00Z&from=2021-01-01T00:00:00Z", "test=maybe", "cursor=-1", "cursor=x", "cursor=41", "cursor=" + pubID(t, app, 41), "call_id=%00"} {
 			e := assertAPIError(t, apiDo(t, c, http.MethodGet, "/api/v1/deliveries?"+q, key, ""), http.StatusUnprocessableEntity, "invalid")
 			if len(e.Error.Fields) != 1 {
 				t.Errorf("?%s: fields %v", q, e.Error.Fields)
@@ -176,9 +176,9 @@ func TestAPIDeliveries(t *testing.T) {
 		t.Fatalf("no delivery of %s", id)
 		return apiDeliveryShape{}
 	}
-	getDelivery := func(t *testing.T, key string, id int64) apiDeliveryDetailShape {
+	getDelivery := func(t *testing.T, key string, id string) apiDeliveryDetailShape {
 		t.Helper()
-		res := apiDo(t, c, http.MethodGet, "/api/v1/deliveries/"+strconv.FormatInt(id, 10), key, "")
+		res := apiDo(t, c, http.MethodGet, "/api/v1/deliveries/"+id, key, "")
 		wantStatus(t, res, http.StatusOK)
 		var d apiDeliveryDetailShape
 		strictJSON(t, res, &d)
@@ -186,7 +186,7 @@ func TestAPIDeliveries(t *testing.T) {
 	}
 	t.Run("redeliver sends now; the attempt shows request and response, secrets redacted", func(t *testing.T) {
 		d := byHook(good.ID)
-		path := "/api/v1/deliveries/" + strconv.FormatInt(d.ID, 10) + "/redeliver"
+		path := "/api/v1/deliveries/" + d.ID + "/redeliver"
 		res := apiDo(t, c, http.MethodPost, path, key, "", "Idempotency-Key", "redeliver-1")
 		wantStatus(t, res, http.StatusCreated)
 		again := apiDo(t, c, http.MethodPost, path, key, "", "Idempotency-Key", "redeliver-1")
@@ -222,7 +222,7 @@ func TestAPIDeliveries(t *testing.T) {
 	})
 	t.Run("a failed redelivery says why and when the next retry is", func(t *testing.T) {
 		d := byHook(failing.ID)
-		res := apiDo(t, c, http.MethodPost, "/api/v1/deliveries/"+strconv.FormatInt(d.ID, 10)+"/redeliver", key, "")
+		res := apiDo(t, c, http.MethodPost, "/api/v1/deliveries/"+d.ID+"/redeliver", key, "")
 		wantStatus(t, res, http.StatusCreated)
 		got := getDelivery(t, key, d.ID)
 		at := got.Data.Attempts[0]
@@ -235,7 +235,7 @@ func TestAPIDeliveries(t *testing.T) {
 	})
 	t.Run("cancel stops retries; finished and in-flight deliveries are 409", func(t *testing.T) {
 		d := byHook(failing.ID)
-		path := "/api/v1/deliveries/" + strconv.FormatInt(d.ID, 10) + "/cancel"
+		path := "/api/v1/deliveries/" + d.ID + "/cancel"
 		res := apiDo(t, c, http.MethodPost, path, key, "")
 		wantStatus(t, res, http.StatusOK)
 		var got apiDeliveryDetailShape
@@ -244,7 +244,7 @@ func TestAPIDeliveries(t *testing.T) {
 			t.Fatalf("%+v", got.Data)
 		}
 		wantStatus(t, apiDo(t, c, http.MethodPost, path, key, ""), http.StatusOK) // again: as it is
-		assertAPIError(t, apiDo(t, c, http.MethodPost, "/api/v1/deliveries/"+strconv.FormatInt(byHook(good.ID).ID, 10)+"/cancel", key, ""),
+		assertAPIError(t, apiDo(t, c, http.MethodPost, "/api/v1/deliveries/"+byHook(good.ID).ID+"/cancel", key, ""),
 			http.StatusConflict, "finished")
 		var sending apiDeliveryShape
 		for _, x := range all {
@@ -253,17 +253,21 @@ func TestAPIDeliveries(t *testing.T) {
 				break
 			}
 		}
-		if err := app.DB.Exec("UPDATE deliveries SET status = 'sending', lease_until = now() + interval '1 minute' WHERE id = ?", sending.ID).Error; err != nil {
+		if err := app.DB.Exec("UPDATE deliveries SET status = 'sending', lease_until = now() + interval '1 minute' WHERE id = ?", rowID(t, app, sending.ID)).Error; err != nil {
 			t.Fatal(err)
 		}
-		assertAPIError(t, apiDo(t, c, http.MethodPost, "/api/v1/deliveries/"+strconv.FormatInt(sending.ID, 10)+"/cancel", key, ""),
+		assertAPIError(t, apiDo(t, c, http.MethodPost, "/api/v1/deliveries/"+sending.ID+"/cancel", key, ""),
 			http.StatusConflict, "in_flight")
 		if got := getDelivery(t, key, sending.ID); got.Data.Status != "sending" {
 			t.Fatalf("a refused cancel changed it: %s", got.Data.Status)
 		}
 	})
-	t.Run("unknown ids are 404", func(t *testing.T) {
-		for _, id := range []string{"0", "-1", "abc", "99999999999", "9223372036854775808"} {
+	t.Run("unknown, numeric and tampered ids are 404", func(t *testing.T) {
+		own := all[0].ID
+		numeric := strconv.FormatInt(rowID(t, app, own), 10)
+		tampered := own[:len(own)-1] + map[bool]string{true: "1", false: "0"}[own[len(own)-1] == '0']
+		for _, id := range []string{"0", "-1", "abc", "99999999999", "9223372036854775808", numeric, tampered,
+			"dlv_00000000000000000000000000", "DLV_" + strings.ToUpper(own[4:]), own + "0", "att_" + own[4:], "cur_" + own[4:]} {
 			assertAPIError(t, apiDo(t, c, http.MethodGet, "/api/v1/deliveries/"+id, key, ""), http.StatusNotFound, "not_found")
 			assertAPIError(t, apiDo(t, c, http.MethodPost, "/api/v1/deliveries/"+id+"/redeliver", key, ""), http.StatusNotFound, "not_found")
 			assertAPIError(t, apiDo(t, c, http.MethodPost, "/api/v1/deliveries/"+id+"/cancel", key, ""), http.StatusNotFound, "not_found")
@@ -272,14 +276,14 @@ func TestAPIDeliveries(t *testing.T) {
 	})
 	t.Run("another account's deliveries answer 404 and change nothing", func(t *testing.T) {
 		for _, d := range all {
-			id := strconv.FormatInt(d.ID, 10)
+			id := d.ID
 			before := getDelivery(t, key, d.ID)
 			assertAPIError(t, apiDo(t, c, http.MethodGet, "/api/v1/deliveries/"+id, bKey, ""), http.StatusNotFound, "not_found")
 			assertAPIError(t, apiDo(t, c, http.MethodPost, "/api/v1/deliveries/"+id+"/redeliver", bKey, ""), http.StatusNotFound, "not_found")
 			assertAPIError(t, apiDo(t, c, http.MethodPost, "/api/v1/deliveries/"+id+"/cancel", bKey, ""), http.StatusNotFound, "not_found")
 			after := getDelivery(t, key, d.ID)
 			if after.Data.Status != before.Data.Status || len(after.Data.Attempts) != len(before.Data.Attempts) || !after.Data.UpdatedAt.Equal(before.Data.UpdatedAt) {
-				t.Fatalf("B changed delivery %d", d.ID)
+				t.Fatalf("B changed delivery %s", d.ID)
 			}
 		}
 		assertAPIError(t, apiDo(t, c, http.MethodGet, "/api/v1/webhooks/"+good.ID+"/deliveries", bKey, ""), http.StatusNotFound, "not_found")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/publicid"
 )
 
 // apiHTTPRequest is a request exactly as it was sent (secrets redacted).
@@ -35,7 +36,7 @@ type apiAttemptError struct {
 // apiTestResult is one test send: what the console's test panel shows.
 type apiTestResult struct {
 	WebhookID  string           `json:"webhook_id"`
-	DeliveryID int64            `json:"delivery_id"`
+	DeliveryID publicid.ID      `json:"delivery_id"`
 	EventType  string           `json:"event_type"`
 	Success    bool             `json:"success"`
 	DurationMS int              `json:"duration_ms"`
@@ -45,7 +46,7 @@ type apiTestResult struct {
 }
 
 func testResultJSON(w *models.Webhook, eventType string, res *models.TestResult) apiTestResult {
-	out := apiTestResult{WebhookID: w.ID, DeliveryID: res.Delivery.ID, EventType: eventType}
+	out := apiTestResult{WebhookID: w.ID, DeliveryID: res.Delivery.PublicID, EventType: eventType}
 	a := res.Attempt
 	if a == nil {
 		out.Error = &apiAttemptError{Kind: "render", Message: res.Delivery.LastError}
@@ -102,7 +103,7 @@ func (h *Handler) APIWebhookTest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.tester.SendTest(ctx, w, eventType)
+	res, err := h.sendTest(ctx, w, eventType)
 	if err != nil {
 		return fmt.Errorf("api test send: %w", err)
 	}
@@ -149,7 +150,7 @@ func (h *Handler) APIWebhookTestAll(c echo.Context) error {
 		if eventType == "" {
 			continue
 		}
-		res, err := h.tester.SendTest(ctx, w, eventType)
+		res, err := h.sendTest(ctx, w, eventType)
 		if err != nil {
 			return fmt.Errorf("api test send to all: %w", err)
 		}

@@ -370,7 +370,7 @@ func (r *receiver) last() *http.Request {
 
 type apiTestResultShape struct {
 	WebhookID  string `json:"webhook_id"`
-	DeliveryID int64  `json:"delivery_id"`
+	DeliveryID string `json:"delivery_id"`
 	EventType  string `json:"event_type"`
 	Success    bool   `json:"success"`
 	DurationMS int    `json:"duration_ms"`
@@ -464,7 +464,7 @@ func TestAPIWebhookSecretsAndTests(t *testing.T) {
 		sent := ok.last()
 		if !r.Success || r.EventType != "call.answered" || r.Request == nil || r.Request.Method != "POST" || r.Request.URL != ok.URL ||
 			!strings.Contains(r.Request.Body, `"call.answered"`) || r.Response == nil || r.Response.Status != http.StatusCreated ||
-			r.Response.Body != "got it" || r.Error != nil || r.DeliveryID == 0 || sent.Header.Get("webhook-id") == "" {
+			r.Response.Body != "got it" || r.Error != nil || !strings.HasPrefix(r.DeliveryID, "dlv_") || sent.Header.Get("webhook-id") == "" {
 			t.Fatalf("%+v", r)
 		}
 		res = apiDo(t, c, http.MethodPost, "/api/v1/webhooks/"+failing.ID+"/test", key, "")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/fault"
+	"github.com/ringhook/ringhook/models/publicid"
 	"github.com/ringhook/ringhook/views/audit"
 	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/web/render"
@@ -58,15 +59,19 @@ var auditObjectTypes = map[string]string{"webhook": "Webhook", "api_key": "API k
 // AuditLog shows the account's audit log, newest first, one keyset page
 // at a time (?before=<id>).
 func (h *Handler) AuditLog(c echo.Context) error {
+	ctx, acc := c.Request().Context(), currentAccount(c)
+	ids, err := h.store.PublicIDs(ctx)
+	if err != nil {
+		return err
+	}
 	var before int64
 	if b := c.QueryParam("before"); b != "" {
-		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n <= 0 {
-			return fault.Errorf(fault.ErrBadRequest, "This page link is broken (before must be an entry number). Start again from the newest entries.")
+		n, ok := ids.Decode(publicid.AuditCursor, b)
+		if !ok {
+			return fault.Errorf(fault.ErrBadRequest, "This page link is broken (it is not one this log made). Start again from the newest entries.")
 		}
 		before = n
 	}
-	ctx, acc := c.Request().Context(), currentAccount(c)
 	entries, err := h.store.AuditLog(ctx, acc.ID, before, auditPageSize+1) // one more tells whether a next page exists
 	if err != nil {
 		return err
@@ -83,7 +88,7 @@ func (h *Handler) AuditLog(c echo.Context) error {
 	l := audit.Log{TimeZone: loc.String()}
 	if len(entries) > auditPageSize {
 		entries = entries[:auditPageSize]
-		l.NextURL = "/audit?before=" + strconv.FormatInt(entries[len(entries)-1].ID, 10)
+		l.NextURL = "/audit?before=" + ids.Encode(publicid.AuditCursor, entries[len(entries)-1].ID).String()
 	}
 	if before > 0 {
 		l.NewestURL = "/audit"

@@ -7,13 +7,13 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/publicid"
 )
 
 // ingestAt is ingest with the event's type and time chosen.
@@ -75,12 +75,12 @@ func TestCallView(t *testing.T) {
 			}
 			item := between(res.Body, `id="event-`+ev+`"`, "</ol>")
 			for _, d := range ds {
-				li := between(item, `id="call-delivery-`+strconv.FormatInt(d.ID, 10)+`"`, "</li>")
+				li := between(item, `id="call-delivery-`+pubID(t, app, d.ID)+`"`, "</li>")
 				hook, badge := "CRM", `badge-ok">succeeded`
 				if d.WebhookID == broken.ID {
 					hook, badge = "Broken", `badge-warn">pending`
 				}
-				if !strings.Contains(li, ">"+hook+"</a>") || !strings.Contains(li, badge) || !strings.Contains(li, `href="/deliveries/`+strconv.FormatInt(d.ID, 10)+`"`) {
+				if !strings.Contains(li, ">"+hook+"</a>") || !strings.Contains(li, badge) || !strings.Contains(li, `href="/deliveries/`+pubID(t, app, d.ID)+`"`) {
 					t.Errorf("event %s delivery %d: %q", ev, d.ID, li)
 				}
 				if d.WebhookID == broken.ID && !strings.Contains(li, "next retry") {
@@ -102,7 +102,7 @@ func TestCallView(t *testing.T) {
 		}
 		var id int64
 		app.DB.Raw(`SELECT id FROM deliveries WHERE event_id = ? LIMIT 1`, hangup).Scan(&id)
-		if page := c.Get(t, "/deliveries/"+strconv.FormatInt(id, 10)).Body; !strings.Contains(page, `href="`+path+`" class="call-link"`) {
+		if page := c.Get(t, "/deliveries/"+pubID(t, app, id)).Body; !strings.Contains(page, `href="`+path+`" class="call-link"`) {
 			t.Error("a delivery's page does not link its call")
 		}
 	})
@@ -148,7 +148,7 @@ func TestDeliveryLogNewer(t *testing.T) {
 	path := "/deliveries?status=succeeded"
 	for path != "" {
 		body := c.Get(t, path).Body
-		pages = append(pages, listedIDs(body))
+		pages = append(pages, listedIDs(t, app, body))
 		path = link(body, "next", "Next page")
 		if len(pages) > 4 {
 			t.Fatal("pagination does not end")
@@ -157,8 +157,8 @@ func TestDeliveryLogNewer(t *testing.T) {
 	if len(pages) != 3 || len(pages[0]) != 50 || len(pages[1]) != 50 || len(pages[2]) != 30 {
 		t.Fatalf("pages of %d rows", len(pages))
 	}
-	body := c.Get(t, "/deliveries?status=succeeded&before="+strconv.FormatInt(pages[1][49], 10)).Body
-	if !slices.Equal(listedIDs(body), pages[2]) {
+	body := c.Get(t, "/deliveries?status=succeeded&before="+cursorID(t, app, publicid.DeliveryCursor, pages[1][49])).Body
+	if !slices.Equal(listedIDs(t, app, body), pages[2]) {
 		t.Fatal("the last page is not the one Next led to")
 	}
 	for want := 1; want >= 0; want-- {
@@ -173,7 +173,7 @@ func TestDeliveryLogNewer(t *testing.T) {
 			t.Errorf("page %d has no Newest link", want+2)
 		}
 		body = c.Get(t, newer).Body
-		if got := listedIDs(body); !slices.Equal(got, pages[want]) {
+		if got := listedIDs(t, app, body); !slices.Equal(got, pages[want]) {
 			t.Fatalf("Newer gave %v, want page %d %v", got, want+1, pages[want])
 		}
 	}

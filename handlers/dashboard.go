@@ -124,7 +124,7 @@ func failureView(r *models.DeliveryRow, loc *time.Location) dashboard.Failure {
 	case r.LastError != "":
 		reason = shorten(r.LastError, maxFailureReason)
 	}
-	return dashboard.Failure{ID: strconv.FormatInt(r.ID, 10), Time: components.Time(r.CreatedAt, loc),
+	return dashboard.Failure{ID: r.PublicID.String(), Time: components.Time(r.CreatedAt, loc),
 		EventLabel: triggerLabel(r.EventType), WebhookName: r.WebhookName, Reason: reason, Test: r.Test,
 		Retrying: r.Status != models.StatusFailed, CallID: deref(r.CallID), CallURL: callURL(r.CallID)}
 }

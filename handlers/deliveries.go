@@ -17,6 +17,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/publicid"
 	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/deliveries"
 	"github.com/ringhook/ringhook/views/layout"
@@ -47,7 +48,11 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := parseDeliveryQuery(c.QueryParams(), hooks, loc)
+	ids, err := h.store.PublicIDs(ctx)
+	if err != nil {
+		return err
+	}
+	q := parseDeliveryQuery(c.QueryParams(), hooks, loc, ids)
 	l := deliveries.List{Filters: q.form(hooks), TimeZone: loc.String()}
 	p := h.page(c, "Deliveries", "deliveries")
 	if len(q.errs) > 0 {
@@ -91,17 +96,17 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 	if newer {
 		l.NewestURL = q.url(0, 0)
 	}
-	ids := make([]int64, len(rows))
+	rowIDs := make([]int64, len(rows))
 	for i := range rows {
-		ids[i] = rows[i].ID
+		rowIDs[i] = rows[i].ID
 	}
-	held, err := h.store.HeldBehind(ctx, acc.ID, ids, h.now())
+	held, err := h.store.HeldBehind(ctx, acc.ID, rowIDs, h.now())
 	if err != nil {
 		return err
 	}
 	for i := range rows {
 		row := deliveryRow(&rows[i], loc)
-		row.HeldBehind = heldText(held[rows[i].ID])
+		row.HeldBehind = held[rows[i].ID].String()
 		l.Rows = append(l.Rows, row)
 	}
 	if err := h.logRetryForm(c, &l, hooks, f.WebhookID); err != nil {
@@ -128,7 +133,7 @@ func (h *Handler) logRetryForm(c echo.Context, l *deliveries.List, hooks []model
 }
 
 func deliveryRow(r *models.DeliveryRow, loc *time.Location) deliveries.Row {
-	return deliveries.Row{ID: strconv.FormatInt(r.ID, 10), Time: components.Time(r.CreatedAt, loc), EventType: r.EventType,
+	return deliveries.Row{ID: r.PublicID.String(), Time: components.Time(r.CreatedAt, loc), EventType: r.EventType,
 		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, Status: string(r.Status),
 		StatusKind: deliveryStatusKind(r.Status), Attempts: strconv.Itoa(r.AttemptCount), LastCode: deliveryStatusCode(r.LastStatusCode), Test: r.Test,
 		CallID: deref(r.CallID), CallURL: callURL(r.CallID), Latency: latencyText(r.LastDurationMS), NextRetry: nextRetryText(&r.Delivery, loc)}
@@ -140,12 +145,13 @@ type deliveryQuery struct {
 	from, to   string // as submitted, for the form
 	errs       map[string]string
 	hasFilters bool
+	ids        *publicid.Codec // page links carry cursors, not row ids
 }
 
 // parseDeliveryQuery reads the filters; anything it cannot use is reported
 // per parameter instead of being passed on to the database.
-func parseDeliveryQuery(v url.Values, hooks []models.Webhook, loc *time.Location) deliveryQuery {
-	q := deliveryQuery{errs: map[string]string{}}
+func parseDeliveryQuery(v url.Values, hooks []models.Webhook, loc *time.Location, ids *publicid.Codec) deliveryQuery {
+	q := deliveryQuery{errs: map[string]string{}, ids: ids}
 	if id := strings.TrimSpace(v.Get("webhook")); id != "" {
 		q.filter.WebhookID = id
 		known := false
@@ -196,16 +202,16 @@ func parseDeliveryQuery(v url.Values, hooks []models.Webhook, loc *time.Location
 		q.errs["to"] = "The end date is before the start date."
 	}
 	if b := strings.TrimSpace(v.Get("before")); b != "" {
-		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n <= 0 {
-			q.errs["before"] = "This page link is broken (before must be a delivery number). Start again from the newest deliveries."
+		n, ok := ids.Decode(publicid.DeliveryCursor, b)
+		if !ok {
+			q.errs["before"] = "This page link is broken (it is not one this log made). Start again from the newest deliveries."
 		}
 		q.filter.Before = n
 	}
 	if a := strings.TrimSpace(v.Get("after")); a != "" && q.filter.Before <= 0 {
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n <= 0 {
-			q.errs["before"] = "This page link is broken (after must be a delivery number). Start again from the newest deliveries."
+		n, ok := ids.Decode(publicid.DeliveryCursor, a)
+		if !ok {
+			q.errs["before"] = "This page link is broken (it is not one this log made). Start again from the newest deliveries."
 		}
 		q.filter.After = n
 	}
@@ -255,9 +261,9 @@ func (q deliveryQuery) url(before, after int64) string {
 	set("from", q.from)
 	set("to", q.to)
 	if before > 0 {
-		v.Set("before", strconv.FormatInt(before, 10))
+		v.Set("before", q.ids.Encode(publicid.DeliveryCursor, before).String())
 	} else if after > 0 {
-		v.Set("after", strconv.FormatInt(after, 10))
+		v.Set("after", q.ids.Encode(publicid.DeliveryCursor, after).String())
 	}
 	if len(v) == 0 {
 		return "/deliveries"
@@ -309,9 +315,9 @@ func deliveryPrintable(s string) bool {
 
 // DeliveryShow shows one delivery with its attempt timeline.
 func (h *Handler) DeliveryShow(c echo.Context) error {
-	id, ok := parseDeliveryID(c.Param("id"))
-	if !ok {
-		return models.ErrNotFound
+	id, err := h.deliveryID(c)
+	if err != nil {
+		return err
 	}
 	d, err := h.deliveryDetail(c, id)
 	if err != nil {
@@ -323,9 +329,9 @@ func (h *Handler) DeliveryShow(c echo.Context) error {
 // DeliveryRedeliver sends a delivery again as a manual attempt. htmx gets
 // the refreshed timeline; a plain form post is redirected back with a flash.
 func (h *Handler) DeliveryRedeliver(c echo.Context) error {
-	id, ok := parseDeliveryID(c.Param("id"))
-	if !ok {
-		return models.ErrNotFound
+	id, err := h.deliveryID(c)
+	if err != nil {
+		return err
 	}
 	ctx, acc := c.Request().Context(), currentAccount(c)
 	d, err := h.store.Delivery(ctx, acc.ID, id)
@@ -336,6 +342,9 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 		return errNoRedelivery
 	}
 	att, err := h.redeliver.Redeliver(ctx, acc.ID, id, actor(c))
+	if err == nil && att != nil {
+		err = h.store.FillAttempt(ctx, att)
+	}
 	var notice string
 	var kind layout.FlashKind
 	switch p := problemOf(err); {
@@ -352,7 +361,7 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 	}
 	if !render.IsHTMX(c) {
 		h.flash(c, kind, notice)
-		return c.Redirect(http.StatusSeeOther, "/deliveries/"+strconv.FormatInt(id, 10))
+		return c.Redirect(http.StatusSeeOther, "/deliveries/"+d.PublicID.String())
 	}
 	detail, err := h.deliveryDetail(c, id)
 	if err != nil {
@@ -373,12 +382,6 @@ func redeliverNotice(a *models.Attempt) (msg string, kind layout.FlashKind) {
 	default:
 		return fmt.Sprintf("Redelivery attempt #%d failed: the receiver answered %s.", a.Number, deliveryStatusCode(a.ResponseStatus)), layout.FlashError
 	}
-}
-
-// parseDeliveryID accepts only a positive decimal delivery number.
-func parseDeliveryID(s string) (int64, bool) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	return id, err == nil && id > 0
 }
 
 // deliveryDetail loads one delivery of the signed-in account for display.
@@ -406,7 +409,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 		}
 		return components.Time(*t, loc)
 	}
-	idStr := strconv.FormatInt(d.ID, 10)
+	idStr := d.PublicID.String()
 	s := deliveries.Summary{ID: idStr, EventID: d.EventID, EventType: d.EventType, EventLabel: triggerLabel(d.EventType), CallID: "–",
 		WebhookID: d.WebhookID, WebhookName: hookName, Status: string(d.Status), StatusKind: deliveryStatusKind(d.Status),
 		Attempts: strconv.Itoa(d.AttemptCount), LastCode: deliveryStatusCode(d.LastStatusCode), LastError: d.LastError,
@@ -418,7 +421,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 	if err != nil {
 		return deliveries.Detail{}, err
 	}
-	s.HeldBehind, s.PreviousFailed = heldText(held[d.ID]), d.PreviousFailed
+	s.HeldBehind, s.PreviousFailed = held[d.ID].String(), d.PreviousFailed
 	switch d.Status {
 	case models.StatusPending:
 		s.NextAttempt = at(d.NextAttemptAt)
@@ -462,14 +465,6 @@ func deliveryStatusCode(code *int) string {
 		return "–"
 	}
 	return strconv.Itoa(*code)
-}
-
-// heldText is the id of the delivery another one waits behind, or "".
-func heldText(id int64) string {
-	if id == 0 {
-		return ""
-	}
-	return strconv.FormatInt(id, 10)
 }
 
 // deliveryStatusKind is the badge colour of a delivery status.

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/modeltest"
+	"github.com/ringhook/ringhook/models/publicid"
 	"github.com/ringhook/ringhook/web/session"
 )
 
@@ -84,14 +84,15 @@ func seedAttempt(t *testing.T, app *handlertest.App, a models.Attempt) {
 	}
 }
 
-var deliveryRowRE = regexp.MustCompile(`id="delivery-(\d+)"`)
+var deliveryRowRE = regexp.MustCompile(`id="delivery-(dlv_[0-9a-z]+)"`)
 
-// listedIDs returns the delivery ids of the list page's rows, in page order.
-func listedIDs(body string) []int64 {
+// listedIDs returns the delivery row ids of the list page's rows, in page
+// order (the page shows public ids; rowID decodes them).
+func listedIDs(t testing.TB, app *handlertest.App, body string) []int64 {
+	t.Helper()
 	var out []int64
 	for _, m := range deliveryRowRE.FindAllStringSubmatch(body, -1) {
-		n, _ := strconv.ParseInt(m[1], 10, 64)
-		out = append(out, n)
+		out = append(out, rowID(t, app, m[1]))
 	}
 	return out
 }
@@ -120,12 +121,12 @@ func TestDeliveryLogList(t *testing.T) {
 		if res.Status != http.StatusOK {
 			t.Fatalf("%s", handlertest.Describe(res))
 		}
-		if got, want := listedIDs(res.Body), idList(d3, d2, d1); !slices.Equal(got, want) {
+		if got, want := listedIDs(t, app, res.Body), idList(d3, d2, d1); !slices.Equal(got, want) {
 			t.Fatalf("rows %v, want %v", got, want)
 		}
 		for _, want := range []string{"Alpha hook", "Beta hook", "Call hangup", "call.missed", "2026-01-10 10:00:00",
 			`class="badge badge-ok">succeeded`, `class="badge badge-bad">failed`, `class="badge badge-warn">pending`,
-			`href="/deliveries/` + strconv.FormatInt(d1.ID, 10) + `"`} {
+			`href="/deliveries/` + pubID(t, app, d1.ID) + `"`} {
 			if !strings.Contains(res.Body, want) {
 				t.Errorf("list lacks %s", want)
 			}
@@ -149,7 +150,7 @@ func TestDeliveryLogList(t *testing.T) {
 		{"one day", url.Values{"from": {"2026-01-10"}, "to": {"2026-01-10"}}, []models.Delivery{d1}},
 		{"combined", url.Values{"webhook": {alpha.ID}, "status": {"succeeded"}}, []models.Delivery{d1}},
 		{"nothing matches", url.Values{"call_id": {"CA-999"}}, nil},
-		{"before", url.Values{"before": {strconv.FormatInt(d2.ID, 10)}}, []models.Delivery{d1}},
+		{"before", url.Values{"before": {cursorID(t, app, publicid.DeliveryCursor, d2.ID)}}, []models.Delivery{d1}},
 	}
 	for _, tc := range cases {
 		t.Run("filter by "+tc.name, func(t *testing.T) {
@@ -157,7 +158,7 @@ func TestDeliveryLogList(t *testing.T) {
 			if res.Status != http.StatusOK {
 				t.Fatalf("%s", handlertest.Describe(res))
 			}
-			if got, want := listedIDs(res.Body), idList(tc.want...); !slices.Equal(got, want) {
+			if got, want := listedIDs(t, app, res.Body), idList(tc.want...); !slices.Equal(got, want) {
 				t.Fatalf("rows %v, want %v", got, want)
 			}
 		})
@@ -177,7 +178,7 @@ func TestDeliveryLogList(t *testing.T) {
 	t.Run("empty account", func(t *testing.T) {
 		other := app.NewTenant(t, models.RoleViewer)
 		res := app.SignIn(t, other).Get(t, "/deliveries")
-		if res.Status != http.StatusOK || !strings.Contains(res.Body, "No deliveries yet") || len(listedIDs(res.Body)) != 0 {
+		if res.Status != http.StatusOK || !strings.Contains(res.Body, "No deliveries yet") || len(listedIDs(t, app, res.Body)) != 0 {
 			t.Fatalf("%s", handlertest.Describe(res))
 		}
 	})
@@ -215,7 +216,7 @@ func TestDeliveryLogPagination(t *testing.T) {
 		if res.Status != http.StatusOK {
 			t.Fatalf("page %d: %s", page, handlertest.Describe(res))
 		}
-		ids := listedIDs(res.Body)
+		ids := listedIDs(t, app, res.Body)
 		if len(ids) == 0 || len(ids) > 50 {
 			t.Fatalf("page %d has %d rows", page, len(ids))
 		}
@@ -231,7 +232,7 @@ func TestDeliveryLogPagination(t *testing.T) {
 				t.Fatal(err)
 			}
 			q := u.Query()
-			if q.Get("status") != "succeeded" || q.Get("webhook") != w.ID || q.Get("before") != strconv.FormatInt(ids[len(ids)-1], 10) {
+			if q.Get("status") != "succeeded" || q.Get("webhook") != w.ID || q.Get("before") != cursorID(t, app, publicid.DeliveryCursor, ids[len(ids)-1]) {
 				t.Fatalf("next link %q does not keep the filters or continue after the last row", path)
 			}
 		}
@@ -267,7 +268,7 @@ func TestDeliveryDetail(t *testing.T) {
 		StartedAt: retry.Add(time.Minute), DurationMS: 10000, RequestMethod: "POST", RequestURL: "https://receiver.example.com/in?token=redacted",
 		RequestHeaders: reqHeaders, ErrorKind: models.ErrKindTimeout, ErrorMessage: "no answer within 10s"})
 	c := app.SignIn(t, tn)
-	path := "/deliveries/" + strconv.FormatInt(d.ID, 10)
+	path := "/deliveries/" + pubID(t, app, d.ID)
 
 	res := c.Get(t, path)
 	if res.Status != http.StatusOK {
@@ -335,7 +336,7 @@ func TestDeliveryDetail(t *testing.T) {
 	})
 	t.Run("a pending delivery shows its next attempt", func(t *testing.T) {
 		p := seedDelivery(t, app, w, "call.missed", models.StatusPending, "CA-778", time.Date(2026, 3, 2, 8, 0, 0, 0, kolkata))
-		res := c.Get(t, "/deliveries/"+strconv.FormatInt(p.ID, 10))
+		res := c.Get(t, "/deliveries/"+pubID(t, app, p.ID))
 		due := p.NextAttemptAt.In(kolkata).Format("2006-01-02 15:04:05")
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "The first attempt is due "+due) || !strings.Contains(res.Body, "No attempts yet.") {
 			t.Fatalf("%s", handlertest.Describe(res))
@@ -350,7 +351,7 @@ func TestDeliveriesAreIsolated(t *testing.T) {
 	d := seedDelivery(t, app, w, "call.hangup", models.StatusFailed, "CA-SECRET-CALL", time.Now())
 	cb := app.SignIn(t, b)
 	cb.Get(t, "/deliveries")
-	id := strconv.FormatInt(d.ID, 10)
+	id := pubID(t, app, d.ID)
 
 	leaks := func(t *testing.T, body, typed string) {
 		t.Helper()
@@ -362,7 +363,7 @@ func TestDeliveriesAreIsolated(t *testing.T) {
 	}
 	t.Run("B's list is empty", func(t *testing.T) {
 		res := cb.Get(t, "/deliveries")
-		if res.Status != http.StatusOK || len(listedIDs(res.Body)) != 0 || !strings.Contains(res.Body, "No deliveries yet") {
+		if res.Status != http.StatusOK || len(listedIDs(t, app, res.Body)) != 0 || !strings.Contains(res.Body, "No deliveries yet") {
 			t.Fatalf("%s", handlertest.Describe(res))
 		}
 		leaks(t, res.Body, "")
@@ -388,7 +389,7 @@ func TestDeliveriesAreIsolated(t *testing.T) {
 			if res.Status != tc.status {
 				t.Fatalf("want %d: %s", tc.status, handlertest.Describe(res))
 			}
-			if ids := listedIDs(res.Body); len(ids) != 0 {
+			if ids := listedIDs(t, app, res.Body); len(ids) != 0 {
 				t.Errorf("B sees deliveries %v", ids)
 			}
 			leaks(t, res.Body, tc.typed)
@@ -421,9 +422,10 @@ func TestDeliveryJunkParams(t *testing.T) {
 		{"/deliveries?before=-1", 400, "This page link is broken"},
 		{"/deliveries?before=0", 400, "This page link is broken"},
 		{"/deliveries?before=99999999999999999999999", 400, "This page link is broken"},
-		{"/deliveries?after=abc", 400, "This page link is broken (after"},
-		{"/deliveries?after=-4", 400, "This page link is broken (after"},
-		{"/deliveries?before=1&after=abc", 200, "No deliveries match"}, // before wins; after is not read
+		{"/deliveries?after=abc", 400, "This page link is broken"},
+		{"/deliveries?after=-4", 400, "This page link is broken"},
+		{"/deliveries?before=1", 400, "This page link is broken"},                                                         // a row number, not a cursor
+		{"/deliveries?before=" + cursorID(t, app, publicid.DeliveryCursor, 1) + "&after=abc", 200, "No deliveries match"}, // before wins; after is not read
 		{"/calls/" + strings.Repeat("x", 600), 404, "does not exist"},
 		{"/calls/%ff%fe", 404, "does not exist"},
 		{"/calls/%27%3B+DROP+TABLE+events%3B--", 404, "does not exist"},
@@ -476,10 +478,10 @@ func TestRedeliverWithoutDispatcher(t *testing.T) {
 	w := logWebhook(t, app, tn, "Unavailable hook")
 	d := seedDelivery(t, app, w, "call.hangup", models.StatusFailed, "CA-1", time.Now())
 	c := app.SignIn(t, tn)
-	path := "/deliveries/" + strconv.FormatInt(d.ID, 10) + "/redeliver"
+	path := "/deliveries/" + pubID(t, app, d.ID) + "/redeliver"
 
 	t.Run("the page says why there is no Redeliver button", func(t *testing.T) {
-		res := c.Get(t, "/deliveries/"+strconv.FormatInt(d.ID, 10))
+		res := c.Get(t, "/deliveries/"+pubID(t, app, d.ID))
 		if res.Status != http.StatusOK || strings.Contains(res.Body, "/redeliver") || !strings.Contains(res.Body, "Redelivery is unavailable right now") {
 			t.Fatalf("%s", handlertest.Describe(res))
 		}
@@ -602,7 +604,7 @@ func TestRedeliver(t *testing.T) {
 	seedAttempt(t, app, models.Attempt{AccountID: d.AccountID, DeliveryID: d.ID, WebhookID: w.ID, Number: 1, Trigger: models.TriggerAuto,
 		StartedAt: time.Now(), DurationMS: 5, RequestMethod: "POST", RequestURL: w.URL, ErrorKind: models.ErrKindConnect, ErrorMessage: "connection refused"})
 	c := app.SignIn(t, tn)
-	id := strconv.FormatInt(d.ID, 10)
+	id := pubID(t, app, d.ID)
 	page := c.Get(t, "/deliveries/"+id)
 	if !strings.Contains(page.Body, `hx-post="/deliveries/`+id+`/redeliver"`) || !strings.Contains(page.Body, `name="_csrf"`) {
 		t.Fatalf("no Redeliver form with a CSRF token: %s", handlertest.Describe(page))
@@ -624,7 +626,7 @@ func TestRedeliver(t *testing.T) {
 		}
 		if calls := fake.Calls(); len(calls) != 1 {
 			t.Errorf("Redeliver called %d times, want 1", len(calls))
-		} else if got := calls[0]; got != tn.Account.ID+"/"+id+"/"+tn.Email {
+		} else if got := calls[0]; got != fmt.Sprintf("%s/%d/%s", tn.Account.ID, d.ID, tn.Email) {
 			t.Errorf("Redeliver called with %s", got)
 		}
 	})
@@ -696,7 +698,7 @@ func TestRedeliverThroughDispatcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := app.SignIn(t, tn)
-	id := strconv.FormatInt(d.ID, 10)
+	id := pubID(t, app, d.ID)
 	c.Get(t, "/deliveries/"+id)
 
 	res := c.PostRaw(t, "/deliveries/"+id+"/redeliver", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})

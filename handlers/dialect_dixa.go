@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -555,7 +554,7 @@ func (h *Handler) DixaDeliveryLogs(c echo.Context) error {
 	}
 	out := make([]entry, len(rows))
 	for i, d := range rows {
-		out[i] = entry{DeliveryID: strconv.FormatInt(d.ID, 10), EventID: d.EventID, Status: dixaDeliveryState(d.Status), Attempts: d.AttemptCount,
+		out[i] = entry{DeliveryID: d.PublicID.String(), EventID: d.EventID, Status: dixaDeliveryState(d.Status), Attempts: d.AttemptCount,
 			ResponseCode: d.LastStatusCode, Error: d.LastError, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 	}
 	return dixaData(c, http.StatusOK, out)

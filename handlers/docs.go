@@ -361,7 +361,7 @@ func (h *Handler) exampleValues(c echo.Context) (exampleValues, error) {
 		return v, err
 	}
 	if len(rows) > 0 {
-		own("deliveries", fmt.Sprint(rows[0].ID))
+		own("deliveries", rows[0].PublicID.String())
 		own("events", rows[0].EventID)
 		if rows[0].CallID != nil {
 			own("calls", *rows[0].CallID)

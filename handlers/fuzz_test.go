@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -145,7 +144,7 @@ func FuzzEndpoints(f *testing.F) {
 	if err != nil || len(rows) != 1 {
 		f.Fatalf("seed delivery: %v %v", rows, err)
 	}
-	delivery := strconv.FormatInt(rows[0].ID, 10)
+	delivery := rows[0].PublicID.String()
 
 	e := app.Server.Config.Handler.(*echo.Echo)
 	var routes []string

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/fault"
+	"github.com/ringhook/ringhook/models/publicid"
 	"github.com/ringhook/ringhook/views/layout"
 	"github.com/ringhook/ringhook/web/session"
 )
@@ -52,7 +53,10 @@ type Store interface {
 	Job(ctx context.Context, accountID, id string) (*models.Job, error)
 
 	Deliveries(ctx context.Context, accountID string, f models.DeliveryFilter) ([]models.DeliveryRow, error)
-	HeldBehind(ctx context.Context, accountID string, ids []int64, now time.Time) (map[int64]int64, error)
+	HeldBehind(ctx context.Context, accountID string, ids []int64, now time.Time) (map[int64]publicid.ID, error)
+	PublicIDs(ctx context.Context) (*publicid.Codec, error)
+	DeliveryRowID(ctx context.Context, accountID, publicID string) (int64, error)
+	FillAttempt(ctx context.Context, as ...*models.Attempt) error
 	Delivery(ctx context.Context, accountID string, id int64) (*models.Delivery, error)
 	Attempts(ctx context.Context, accountID string, deliveryID int64) ([]models.Attempt, error)
 	CallTimeline(ctx context.Context, accountID, callID string) ([]models.CallEvent, error)

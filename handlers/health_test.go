@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -110,10 +109,10 @@ func TestFailingWhileRetrying(t *testing.T) {
 			t.Errorf("failing webhooks: %s", failing)
 		}
 		recent := between(body, `id="recent-failures"`, "</section>")
-		if !strings.Contains(recent, `id="failure-`+strconv.FormatInt(d.ID, 10)+`"`) || !strings.Contains(recent, "retrying") {
+		if !strings.Contains(recent, `id="failure-`+pubID(t, app, d.ID)+`"`) || !strings.Contains(recent, "retrying") {
 			t.Errorf("recent failures lack the retrying delivery: %s", recent)
 		}
-		if strings.Contains(recent, `id="failure-`+strconv.FormatInt(testID, 10)+`"`) {
+		if strings.Contains(recent, `id="failure-`+pubID(t, app, testID)+`"`) {
 			t.Errorf("recent failures list the test send, which the counters leave out: %s", recent)
 		}
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +40,7 @@ func TestConsoleShowsHeldBehind(t *testing.T) {
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("deliveries %v %v", rows, err)
 	}
-	head, held := strconv.FormatInt(rows[1].ID, 10), strconv.FormatInt(rows[0].ID, 10) // newest first
+	head, held := pubID(t, app, rows[1].ID), pubID(t, app, rows[0].ID) // newest first
 	want := `held behind <a href="/deliveries/` + head + `">delivery ` + head + `</a>`
 	admin := app.SignIn(t, tn)
 	if page := admin.Get(t, "/deliveries"); !strings.Contains(page.Body, want) || strings.Count(page.Body, "held behind") != 1 {

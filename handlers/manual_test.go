@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -36,7 +35,7 @@ func TestFailedRedeliveryKeepsSchedule(t *testing.T) {
 		t.Fatalf("after the first attempt: %s, %d attempts, next %v", before.Status, before.AttemptCount, before.NextAttemptAt)
 	}
 	c := app.SignIn(t, tn)
-	id := strconv.FormatInt(before.ID, 10)
+	id := pubID(t, app, before.ID)
 	c.Get(t, "/deliveries/"+id)
 	res := c.PostRaw(t, "/deliveries/"+id+"/redeliver", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Hx-Request": {"true"}})
 	if res.Status != http.StatusOK || !strings.Contains(res.Body, "Redelivery attempt #2 failed: the receiver answered 500.") {

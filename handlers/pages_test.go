@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringhook/ringhook/handlers/handlertest"
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/publicid"
 )
 
 var (
@@ -291,7 +292,7 @@ func TestAuditLogPagination(t *testing.T) {
 	if !slices.IsSortedFunc(page1, func(a, b int64) int { return int(b - a) }) {
 		t.Errorf("first page not newest first: %v", page1)
 	}
-	next := "/audit?before=" + strconv.FormatInt(page1[len(page1)-1], 10)
+	next := "/audit?before=" + cursorID(t, app, publicid.AuditCursor, page1[len(page1)-1])
 	if !strings.Contains(first.Body, `href="`+html.EscapeString(next)+`"`) {
 		t.Fatalf("first page has no link to %s", next)
 	}
@@ -314,7 +315,7 @@ func TestAuditLogPagination(t *testing.T) {
 	if strings.Contains(second.Body, `rel="next"`) || !strings.Contains(second.Body, `href="/audit"`) {
 		t.Error("the last page should link to the newest entries and to no next page")
 	}
-	beyond := c.Get(t, "/audit?before="+strconv.FormatInt(slices.Min(page2), 10))
+	beyond := c.Get(t, "/audit?before="+cursorID(t, app, publicid.AuditCursor, slices.Min(page2)))
 	if _, rows := auditRows(beyond.Body); beyond.Status != http.StatusOK || len(rows) != 0 || !strings.Contains(beyond.Body, "No older entries") {
 		t.Errorf("past the end: %d rows, %s", len(rows), handlertest.Describe(beyond))
 	}
@@ -412,13 +413,13 @@ func TestDashboardChartAndFailures(t *testing.T) {
 	})
 	t.Run("recent failures lists the five newest failed deliveries", func(t *testing.T) {
 		for _, d := range recent {
-			id := strconv.FormatInt(d.ID, 10)
+			id := pubID(t, app, d.ID)
 			if !strings.Contains(res.Body, `id="failure-`+id+`"`) || !strings.Contains(res.Body, `href="/deliveries/`+id+`"`) {
 				t.Errorf("failure %s not listed with a link", id)
 			}
 		}
 		for _, d := range []models.Delivery{old, otherFail} {
-			if strings.Contains(res.Body, `id="failure-`+strconv.FormatInt(d.ID, 10)+`"`) {
+			if strings.Contains(res.Body, `id="failure-`+pubID(t, app, d.ID)+`"`) {
 				t.Errorf("delivery %d should not be listed", d.ID)
 			}
 		}
@@ -446,7 +447,7 @@ func TestPagesForViewer(t *testing.T) {
 		{"/api-keys", "/api-keys"},
 		{"/events/catalog", "/events/catalog"},
 		{"/audit", "/audit"},
-		{"/audit?before=1", "/audit"},
+		{"/audit?before=" + cursorID(t, app, publicid.AuditCursor, 1), "/audit"},
 	}
 	for _, p := range pages {
 		t.Run(p.path, func(t *testing.T) {

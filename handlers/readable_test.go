@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -92,7 +91,7 @@ func TestReadableRequests(t *testing.T) {
 		if err := app.DB.Raw(`SELECT id FROM deliveries WHERE webhook_id = ? AND NOT test`, w.ID).Scan(&id).Error; err != nil || id == 0 {
 			t.Fatalf("no delivery: %v", err)
 		}
-		body := c.Get(t, "/deliveries/"+strconv.FormatInt(id, 10)).Body
+		body := c.Get(t, "/deliveries/"+pubID(t, app, id)).Body
 		checks(t, body, []string{`<p class="attempt-error">The receiver answered 500 Internal Server Error.</p>`,
 			`badge-bad">500 Internal Server Error`, "added by the HTTP client", `http-json`}, []string{"http_status"})
 	})

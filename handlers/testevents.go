@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -22,6 +21,26 @@ import (
 type Tester interface {
 	SendTest(ctx context.Context, w *models.Webhook, eventType string) (*models.TestResult, error)
 	SendTestToAll(ctx context.Context, accountID string, hooks []models.Webhook) (int, error)
+}
+
+// sendTest sends a test event through the dispatcher and gives its
+// delivery (and attempt) their public ids.
+func (h *Handler) sendTest(ctx context.Context, w *models.Webhook, eventType string) (*models.TestResult, error) {
+	res, err := h.tester.SendTest(ctx, w, eventType)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := h.store.PublicIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.Delivery.PublicID = ids.Delivery(res.Delivery.ID)
+	if res.Attempt != nil {
+		if err := h.store.FillAttempt(ctx, res.Attempt); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 // testPanel offers the webhook's own triggers first, then every other type.
@@ -59,7 +78,7 @@ func (h *Handler) WebhookTest(c echo.Context) error {
 	if !catalog.Subscribable(eventType) {
 		return fault.FieldErrors{"event_type": fmt.Sprintf("Unknown trigger %q.", eventType)}
 	}
-	res, err := h.tester.SendTest(ctx, w, eventType)
+	res, err := h.sendTest(ctx, w, eventType)
 	if err != nil {
 		return err
 	}
@@ -73,7 +92,7 @@ func (h *Handler) WebhookTest(c echo.Context) error {
 }
 
 func testResultView(res *models.TestResult, eventType string) webhooks.TestResult {
-	v := webhooks.TestResult{Trigger: triggerLabel(eventType), DeliveryID: strconv.FormatInt(res.Delivery.ID, 10)}
+	v := webhooks.TestResult{Trigger: triggerLabel(eventType), DeliveryID: res.Delivery.PublicID.String()}
 	a := res.Attempt
 	if a == nil {
 		v.Badge, v.Error = "render error", res.Delivery.LastError

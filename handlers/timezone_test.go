@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,8 +80,8 @@ func TestEveryTimeInTheAccountsZone(t *testing.T) {
 		{"/webhooks/" + w.ID, nil},
 		{"/webhooks/" + disabled.ID, []string{"2026-04-09 12:54:00 IST", "2026-04-09 11:40:00 IST"}},
 		{"/deliveries", []string{created.In(kolkata).Format("2006-01-02 15:04:05 MST")}},
-		{"/deliveries/" + itoa(failed.ID), []string{created.In(kolkata).Format("2006-01-02 15:04:05 MST")}},
-		{"/deliveries/" + itoa(pending.ID), []string{pending.NextAttemptAt.In(kolkata).Format("2006-01-02 15:04:05 MST")}},
+		{"/deliveries/" + pubID(t, app, failed.ID), []string{created.In(kolkata).Format("2006-01-02 15:04:05 MST")}},
+		{"/deliveries/" + pubID(t, app, pending.ID), []string{pending.NextAttemptAt.In(kolkata).Format("2006-01-02 15:04:05 MST")}},
 		{"/calls/CA-zone-1", nil},
 		{"/audit", nil},
 		{"/api-keys", nil},
@@ -118,5 +117,3 @@ func TestEveryTimeInTheAccountsZone(t *testing.T) {
 		t.Errorf("the webhook page does not give the grace end %s", grace)
 	}
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -75,7 +75,7 @@ func (h *Handler) recentDeliveries(ctx context.Context, accountID, webhookID str
 		if r.Test {
 			status += " · test"
 		}
-		out[i] = webhooks.RecentDelivery{ID: strconv.FormatInt(r.ID, 10), Time: components.Time(r.CreatedAt, loc),
+		out[i] = webhooks.RecentDelivery{ID: r.PublicID.String(), Time: components.Time(r.CreatedAt, loc),
 			Event: triggerLabel(r.EventType), Status: status, StatusKind: deliveryStatusKind(r.Status)}
 	}
 	return out, nil

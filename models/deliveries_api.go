@@ -18,8 +18,12 @@ func (s *Store) CancelDelivery(ctx context.Context, accountID string, id int64, 
 	if id <= 0 || !validID(accountID) {
 		return nil, ErrNotFound
 	}
+	ids, err := s.PublicIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var d Delivery
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The claimer skips locked rows, so it cannot take this one meanwhile.
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&d).Error; err != nil {
 			return fmt.Errorf("cancel delivery: %w", notFound(err))
@@ -41,10 +45,11 @@ func (s *Store) CancelDelivery(ctx context.Context, accountID string, id int64, 
 		if err := releaseFollowers(tx, []int64{id}, now, true); err != nil {
 			return err
 		}
-		return audit(tx, accountID, who, "delivery.cancelled", "delivery", fmt.Sprint(id), nil, map[string]any{"webhook_id": d.WebhookID}, now)
+		return audit(tx, accountID, who, "delivery.cancelled", "delivery", ids.Delivery(id).String(), nil, map[string]any{"webhook_id": d.WebhookID}, now)
 	})
 	if err != nil {
 		return nil, err
 	}
+	d.PublicID = ids.Delivery(d.ID)
 	return &d, nil
 }

@@ -133,7 +133,7 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 			return nil, fmt.Errorf("list deliveries: %w", err)
 		}
 		slices.Reverse(rows)
-		return rows, nil
+		return rows, s.fillRows(ctx, rows)
 	}
 	if f.Before > 0 {
 		q = q.Where("d.id < ?", f.Before)
@@ -141,7 +141,7 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	if err := q.Order("d.id DESC").Limit(f.limit()).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
-	return rows, nil
+	return rows, s.fillRows(ctx, rows)
 }
 
 // Delivery returns one delivery of the account, with its stored request,
@@ -154,7 +154,7 @@ func (s *Store) Delivery(ctx context.Context, accountID string, id int64) (*Deli
 	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, id).Take(&d).Error; err != nil {
 		return nil, fmt.Errorf("get delivery: %w", notFound(err))
 	}
-	return &d, nil
+	return &d, s.fillDeliveries(ctx, &d)
 }
 
 // Attempts lists the attempts of one of the account's deliveries, oldest
@@ -167,6 +167,11 @@ func (s *Store) Attempts(ctx context.Context, accountID string, deliveryID int64
 	if err := s.db.WithContext(ctx).Where("account_id = ? AND delivery_id = ?", accountID, deliveryID).
 		Order("number").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	for i := range out {
+		if err := s.FillAttempt(ctx, &out[i]); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -211,6 +216,9 @@ func (s *Store) CallTimeline(ctx context.Context, accountID, callID string) ([]C
 		Where("d.account_id = ? AND d.event_id = ANY(?)", accountID, pgArray[string](ids)).
 		Order("d.id").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("call timeline deliveries: %w", err)
+	}
+	if err := s.fillRows(ctx, rows); err != nil {
+		return nil, err
 	}
 	out := make([]CallEvent, len(evs))
 	at := make(map[string]int, len(evs))

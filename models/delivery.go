@@ -2,6 +2,8 @@ package models
 
 import (
 	"time"
+
+	"github.com/ringhook/ringhook/models/publicid"
 )
 
 // RenderedRequest is a request exactly as it goes over the wire.
@@ -50,7 +52,10 @@ type Event struct {
 // Delivery is one event for one webhook: the queue entry and its log line.
 // The rendered request is stored once and reused byte-for-byte on retries.
 type Delivery struct {
-	ID        int64 `gorm:"primaryKey;->"`
+	ID int64 `gorm:"primaryKey;->"`
+	// PublicID is what the API and the console show (dlv_…); the Store
+	// fills it on every delivery it returns.
+	PublicID  publicid.ID `gorm:"-"`
 	AccountID string
 	WebhookID string
 	EventID   string
@@ -87,24 +92,28 @@ type Delivery struct {
 // Attempt is one try at sending a delivery, as it went over the wire
 // (secrets redacted, bodies truncated).
 type Attempt struct {
-	ID              int64 `gorm:"primaryKey;->"`
-	AccountID       string
-	DeliveryID      int64
-	WebhookID       string
-	Number          int
-	Trigger         Trigger
-	StartedAt       time.Time
-	DurationMS      int `gorm:"column:duration_ms"`
-	RequestMethod   string
-	RequestURL      string
-	RequestHeaders  JSON[[]Header]
-	RequestBody     string
-	ResponseStatus  *int
-	ResponseHeaders JSON[[]Header]
-	ResponseBody    string
-	ErrorKind       ErrorKind
-	ErrorMessage    string
-	NextRetryAt     *time.Time
+	ID int64 `gorm:"primaryKey;->"`
+	// PublicID (att_…) and DeliveryPublicID (dlv_…) are what the API and
+	// the console show; the Store fills them (Store.FillAttempt).
+	PublicID         publicid.ID `gorm:"-"`
+	DeliveryPublicID publicid.ID `gorm:"-"`
+	AccountID        string
+	DeliveryID       int64
+	WebhookID        string
+	Number           int
+	Trigger          Trigger
+	StartedAt        time.Time
+	DurationMS       int `gorm:"column:duration_ms"`
+	RequestMethod    string
+	RequestURL       string
+	RequestHeaders   JSON[[]Header]
+	RequestBody      string
+	ResponseStatus   *int
+	ResponseHeaders  JSON[[]Header]
+	ResponseBody     string
+	ErrorKind        ErrorKind
+	ErrorMessage     string
+	NextRetryAt      *time.Time
 }
 
 // Succeeded reports whether the receiver answered 2xx.

@@ -124,6 +124,7 @@ type Store struct {
 	apiKeys apiKeyCache
 	// planner renders operational events (see opevents.go).
 	planner plannerSlot
+	ids     publicIDs // the public id codec, loaded on first use (public_ids.go)
 }
 
 // StoreOption configures a Store.

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/publicid"
 )
 
 // Operational events (catalog.Type.Operational): Ringhook's own events
@@ -142,8 +143,8 @@ func (s *Store) emitOne(ctx context.Context, now time.Time, plan PlanFunc, e opE
 // among ids that this transaction left failed after an automatic attempt:
 // none for test deliveries or deliveries of operational events (a broken
 // subscriber of those must not start a chain of events about events).
-func exhaustedEvents(tx *gorm.DB, ids []int64) ([]opEvent, error) {
-	if len(ids) == 0 {
+func exhaustedEvents(tx *gorm.DB, ids *publicid.Codec, deliveries []int64) ([]opEvent, error) {
+	if len(deliveries) == 0 {
 		return nil, nil
 	}
 	var rows []struct {
@@ -161,12 +162,12 @@ func exhaustedEvents(tx *gorm.DB, ids []int64) ([]opEvent, error) {
 	if err := tx.Raw(`SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event_type, d.call_id, d.attempt_count, d.last_error, w.name, w.url
 		FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
 		WHERE d.id = ANY(CAST(@ids AS bigint[])) AND d.status = `+sqlFailed+` AND NOT d.test AND NOT (d.event_type = ANY(CAST(@ops AS text[])))
-		ORDER BY d.id`, map[string]any{"ids": pgArray[int64](ids), "ops": pgArray[string](catalog.OperationalTypes())}).Scan(&rows).Error; err != nil {
+		ORDER BY d.id`, map[string]any{"ids": pgArray[int64](deliveries), "ops": pgArray[string](catalog.OperationalTypes())}).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("exhausted deliveries: %w", err)
 	}
 	out := make([]opEvent, len(rows))
 	for i, r := range rows {
-		f := map[string]any{"delivery_id": fmt.Sprint(r.ID), "delivery_event_id": r.EventID, "delivery_event_type": r.EventType,
+		f := map[string]any{"delivery_id": ids.Delivery(r.ID).String(), "delivery_event_id": r.EventID, "delivery_event_type": r.EventType,
 			"attempt_count": int64(r.AttemptCount), "last_error": r.LastError}
 		if r.CallID != nil {
 			f["call_id"] = *r.CallID

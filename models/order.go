@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/ringhook/ringhook/models/publicid"
 )
 
 // Calls in order and stale events expired (migration 0022).
@@ -121,9 +123,10 @@ func releaseFollowers(tx *gorm.DB, ended []int64, now time.Time, markDueToo bool
 
 // HeldBehind returns, for each of the account's deliveries given, the id
 // of the earliest open delivery of its call that holds it back (only for
-// the ones that wait), for the console's "held behind delivery X".
-func (s *Store) HeldBehind(ctx context.Context, accountID string, ids []int64, now time.Time) (map[int64]int64, error) {
-	out := map[int64]int64{}
+// the ones that wait) as its public id, for the console's "held behind
+// delivery X".
+func (s *Store) HeldBehind(ctx context.Context, accountID string, ids []int64, now time.Time) (map[int64]publicid.ID, error) {
+	out := map[int64]publicid.ID{}
 	if len(ids) == 0 || !validID(accountID) {
 		return out, nil
 	}
@@ -139,8 +142,12 @@ func (s *Store) HeldBehind(ctx context.Context, accountID string, ids []int64, n
 	if err != nil {
 		return nil, fmt.Errorf("held deliveries: %w", err)
 	}
+	c, err := s.PublicIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range rows {
-		out[r.ID] = r.Behind
+		out[r.ID] = c.Delivery(r.Behind)
 	}
 	return out, nil
 }

@@ -410,9 +410,13 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 		}
 		return nil, nil
 	}
+	ids, err := s.PublicIDs(ctx) // delivery.exhausted names the delivery by its public id
+	if err != nil {
+		return nil, err
+	}
 	var disabled []string
 	var ops []opEvent // operational events, emitted once this commits
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(recordSQL, recordArgs(now, outs, nil)).Error; err != nil {
 			return fmt.Errorf("record attempts: %w", err)
 		}
@@ -429,7 +433,7 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 		if disabled, ops, err = updateHealth(tx, outs, now, rule); err != nil {
 			return err
 		}
-		exhausted, err := exhaustedEvents(tx, autoEnded(outs))
+		exhausted, err := exhaustedEvents(tx, ids, autoEnded(outs))
 		if err != nil {
 			return err
 		}

@@ -324,3 +324,13 @@ func jsString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "<", `\u003c`)
 	return `"` + r.Replace(s) + `"`
 }
+
+// publicID is the public id (dlv_…) the console shows for delivery row id.
+func publicID(t testing.TB, app *handlertest.App, id int64) string {
+	t.Helper()
+	c, err := app.Store.PublicIDs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Delivery(id).String()
+}

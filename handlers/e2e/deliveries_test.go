@@ -238,7 +238,7 @@ func TestSendTestEventInline(t *testing.T) {
 		}
 		t.Fatalf("stored deliveries %q, want one succeeded call.dtmf test", desc)
 	}
-	if want := fmt.Sprintf("/deliveries/%d", ds[0].ID); res["log"] != want {
+	if want := "/deliveries/" + publicID(t, app, ds[0].ID); res["log"] != want {
 		t.Errorf("the delivery log link goes to %q, want %q", res["log"], want)
 	}
 
@@ -288,7 +288,7 @@ func TestDeliveryLogAndRedeliver(t *testing.T) {
 	if err := app.DB.Where("account_id = ? AND webhook_id = ?", tn.Account.ID, w.ID).Take(&d).Error; err != nil {
 		t.Fatalf("load the delivery: %v", err)
 	}
-	id := fmt.Sprint(d.ID)
+	id := publicID(t, app, d.ID)
 
 	b := newBrowser(t, app.URL)
 	signIn(b, tn)

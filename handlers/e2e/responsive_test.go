@@ -234,7 +234,7 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 	if _, err := app.Dispatcher.Redeliver(ctx, tn.Account.ID, d.ID, who); err != nil {
 		t.Fatalf("redeliver: %v", err)
 	}
-	deliveryPath := fmt.Sprintf("/deliveries/%d", d.ID)
+	deliveryPath := "/deliveries/" + publicID(t, app, d.ID)
 	// A bulk retry of CRM sync's failed delivery, for the job page.
 	job, err := app.Store.StartRetryFailed(ctx, tn.Account.ID, who, models.RetryFailed{WebhookID: crm.ID, Since: time.Now().Add(-time.Hour)})
 	if err != nil {

@@ -373,9 +373,12 @@ func (h *harness) hostile(ctx context.Context) (row, []string, error) {
 		snd.send(ctx, h.events(1)[0], 0)
 		var ids []int64
 		_ = sdb.db.WithContext(ctx).Raw(`SELECT id FROM deliveries WHERE account_id = ? ORDER BY id LIMIT 1`, t.acc.ID).Scan(&ids).Error
-		t.delivery = "1"
+		t.delivery = "dlv_0"
 		if len(ids) > 0 {
-			t.delivery = fmt.Sprint(ids[0])
+			// Routes take public ids (dlv_…); the store shares the child's key.
+			if pub, err := sdb.store.PublicIDs(ctx); err == nil {
+				t.delivery = pub.Delivery(ids[0]).String()
+			}
 		}
 		var sess []string
 		if _, err := h.signIn(ctx, c.base, t); err != nil {
