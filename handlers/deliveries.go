@@ -437,13 +437,14 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 		}
 		tl.Attempts = append(tl.Attempts, v)
 	}
-	return deliveries.Detail{Summary: s, Timeline: tl}, nil
+	out := deliveries.Detail{Summary: s, Timeline: tl}
+	return out, h.maskDetail(c, d, &out) // privacy.go
 }
 
 func attemptView(a *models.Attempt, stored []models.Header, at func(*time.Time) string) deliveries.Attempt {
 	v := deliveries.Attempt{Number: strconv.Itoa(a.Number), Trigger: string(a.Trigger), StartedAt: at(&a.StartedAt), Duration: attemptDuration(a.DurationMS),
 		StatusKind: "bad", StatusText: attemptLabel(a), ErrorText: attemptErrorText(a), NextRetryAt: at(a.NextRetryAt),
-		Request: requestMessage(a, stored), HasResponse: a.ResponseStatus != nil, Response: responseMessage(a)}
+		Request: requestMessage(a, stored), HasResponse: a.ResponseStatus != nil, Response: responseMessage(a), BodiesDropped: a.BodiesDropped}
 	if a.Succeeded() {
 		v.StatusKind = "ok"
 	}

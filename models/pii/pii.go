@@ -349,3 +349,39 @@ func Loose(s string) string {
 	}
 	return b.String()
 }
+
+// Payload returns a deep copy of a decoded JSON value with the PII fields
+// masked by their kind and every other string through Text. The nil
+// Masker returns v itself.
+func (m *Masker) Payload(v any) any {
+	if m == nil {
+		return v
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			if kind := catalog.PIIKind(k); kind != "" {
+				switch s := val.(type) {
+				case string:
+					out[k] = Value(kind, s)
+					continue
+				case json.Number:
+					out[k] = Value(kind, s.String())
+					continue
+				}
+			}
+			out[k] = m.Payload(val)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = m.Payload(e)
+		}
+		return out
+	case string:
+		return m.Text(x)
+	}
+	return v
+}
