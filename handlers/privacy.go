@@ -143,6 +143,9 @@ func (h *Handler) DeliveryReveal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if masksPII(c) {
+		d.Timeline.Notice, d.Timeline.NoticeKind = "Revealed in full for you; this is recorded in the audit log.", layout.FlashInfo
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return render.HTML(c, http.StatusOK, deliveries.DetailPage(h.page(c, "Delivery "+d.Summary.ID, "deliveries"), d))
 }
