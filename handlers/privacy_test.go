@@ -255,3 +255,34 @@ func TestPrivacySettingsForm(t *testing.T) {
 		t.Error("no account.privacy_updated audit entry")
 	}
 }
+
+// TestBodyNotKeptShown: an attempt recorded without bodies (the account
+// keeps them only for failures) says so on its page and in the API; a
+// failed attempt shows its bodies.
+func TestBodyNotKeptShown(t *testing.T) {
+	app := handlertest.New(t)
+	owner := app.NewTenant(t, models.RoleOwner)
+	if _, err := app.Store.UpdatePrivacySettings(context.Background(), owner.Account.ID, models.Actor{Label: "t"}, models.PrivacySettings{FailedBodiesOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	piiSetup(t, app, owner, "call_bodies_"+strings.ToLower(models.NewID("")[:8]))
+	rows, err := app.Store.Deliveries(context.Background(), owner.Account.ID, models.DeliveryFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc, c, key := app.SignIn(t, owner), app.NewClient(t), mustAPIKey(t, app, owner, "reader", true)
+	for _, r := range rows {
+		id := strconv.FormatInt(r.ID, 10)
+		page, api := oc.Get(t, "/deliveries/"+id), apiGet(t, c, "/api/v1/deliveries/"+id, "Bearer "+key)
+		failed := r.WebhookName == "json" // its receiver answers 500
+		if says := strings.Contains(page.Body, "Body not kept (account setting)."); says == failed {
+			t.Errorf("%s delivery: says body not kept = %v: %s", r.WebhookName, says, handlertest.Describe(page))
+		}
+		if flagged := strings.Contains(api.Body, `"bodies_dropped":true`); flagged == failed {
+			t.Errorf("%s delivery: API bodies_dropped = %v: %s", r.WebhookName, flagged, handlertest.Describe(api))
+		}
+		if failed && !strings.Contains(page.Body, piiDigits) {
+			t.Errorf("failed attempt lost its bodies: %s", handlertest.Describe(page))
+		}
+	}
+}
