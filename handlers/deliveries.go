@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/pii"
 	"github.com/ringhook/ringhook/models/catalog"
 	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/deliveries"
@@ -349,6 +350,9 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 	default:
 		// A refusal the table knows (in flight, invalid): the notice says why.
 		notice, kind = p.Message, layout.FlashError
+	}
+	if masksPII(c) { // privacy.go: the error may quote the request's URL
+		notice = pii.Loose(notice)
 	}
 	if !render.IsHTMX(c) {
 		h.flash(c, kind, notice)

@@ -249,3 +249,11 @@ func maskEventJSON(c echo.Context, ev *apiEvent) {
 		ev.Deliveries[i].LastError = m.Text(ev.Deliveries[i].LastError)
 	}
 }
+
+// maskNumber masks one phone number shown on its own ("" stays "").
+func maskNumber(s string) string {
+	if s == "" {
+		return s
+	}
+	return pii.Phone(s)
+}
