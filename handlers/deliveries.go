@@ -16,8 +16,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
-	"github.com/ringhook/ringhook/models/pii"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/pii"
 	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/deliveries"
 	"github.com/ringhook/ringhook/views/layout"
