@@ -49,7 +49,9 @@ func (h *Handler) APIEventGet(c echo.Context) error {
 		return err
 	}
 	slices.Reverse(rows) // the log is newest first; an event lists its deliveries as they were made
-	return apiData(c, http.StatusOK, eventJSON(ev, rows))
+	out := eventJSON(ev, rows)
+	maskEventJSON(c, &out) // privacy.go
+	return apiData(c, http.StatusOK, out)
 }
 
 // APICallTimeline is GET /api/v1/calls/{call_id}: every event of one call
@@ -67,6 +69,7 @@ func (h *Handler) APICallTimeline(c echo.Context) error {
 	}{CallID: callID, Events: make([]apiEvent, len(timeline))}
 	for i := range timeline {
 		out.Events[i] = eventJSON(&timeline[i].Event, timeline[i].Deliveries)
+		maskEventJSON(c, &out.Events[i]) // privacy.go
 	}
 	return apiData(c, http.StatusOK, out)
 }

@@ -45,6 +45,8 @@ type apiAttempt struct {
 	Response    *apiHTTPResponse `json:"response"`
 	Error       *apiAttemptError `json:"error"`
 	NextRetryAt *time.Time       `json:"next_retry_at"`
+	// BodiesDropped: the account did not keep the bodies (docs/privacy.md).
+	BodiesDropped bool `json:"bodies_dropped"`
 }
 
 // apiDeliveryDetail is a delivery with its stored request and attempts.
@@ -77,7 +79,7 @@ func redactedHeaders(hs []models.Header) []models.Header {
 func attemptJSON(a *models.Attempt) apiAttempt {
 	out := apiAttempt{ID: a.PublicID, Number: a.Number, Trigger: string(a.Trigger), StartedAt: a.StartedAt, DurationMS: a.DurationMS,
 		Request:     apiHTTPRequest{Method: a.RequestMethod, URL: models.RedactURL(a.RequestURL), Headers: redactedHeaders(a.RequestHeaders.V), Body: a.RequestBody},
-		NextRetryAt: a.NextRetryAt}
+		NextRetryAt: a.NextRetryAt, BodiesDropped: a.BodiesDropped}
 	if a.ResponseStatus != nil {
 		out.Response = &apiHTTPResponse{Status: *a.ResponseStatus, Headers: redactedHeaders(a.ResponseHeaders.V), Body: a.ResponseBody}
 	}
@@ -201,6 +203,7 @@ func (h *Handler) apiDeliveryPage(c echo.Context, webhookID string) error {
 	for i := range rows {
 		out[i] = deliveryJSON(&rows[i].Delivery, rows[i].WebhookName)
 	}
+	maskDeliveryLines(c, out) // privacy.go
 	return apiPage(c, out, next)
 }
 
@@ -241,7 +244,7 @@ func (h *Handler) deliveryDetailJSON(c echo.Context, id int64) (apiDeliveryDetai
 			out.Attempts[i].NextRetryAt = nil // only the newest attempt of a waiting delivery has a retry ahead
 		}
 	}
-	return out, nil
+	return out, h.maskDeliveryJSON(c, d.EventID, &out) // privacy.go
 }
 
 // APIDeliveryGet is GET /api/v1/deliveries/{id}: the delivery, its stored

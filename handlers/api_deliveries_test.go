@@ -53,7 +53,8 @@ type apiAttemptShape struct {
 		Kind    string `json:"kind"`
 		Message string `json:"message"`
 	} `json:"error"`
-	NextRetryAt *time.Time `json:"next_retry_at"`
+	NextRetryAt   *time.Time `json:"next_retry_at"`
+	BodiesDropped bool       `json:"bodies_dropped"`
 }
 
 type apiDeliveryDetailShape struct {

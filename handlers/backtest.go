@@ -41,6 +41,9 @@ func (h *Handler) WebhookMatchPreview(c echo.Context) error {
 	m := webhooks.Matches{CallsConsidered: res.CallsConsidered, CallsMatched: res.CallsMatched, EventsMatched: res.EventsMatched}
 	for _, ex := range res.Examples {
 		me := webhooks.MatchExample{Time: components.Time(ex.OccurredAt, loc), Type: ex.Type, From: ex.FromNumber, To: ex.ToNumber}
+		if masksPII(c) { // privacy.go
+			me.From, me.To = maskNumber(me.From), maskNumber(me.To)
+		}
 		if ex.CallID != "" {
 			me.Link = "/calls/" + url.PathEscape(ex.CallID)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/pii"
 	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/dashboard"
 	"github.com/ringhook/ringhook/web/render"
@@ -68,6 +69,9 @@ func (h *Handler) Dashboard(c echo.Context) error {
 	s.Chart = dashboard.NewChart(chartHours(buckets, loc))
 	for i := range failed {
 		s.Failures = append(s.Failures, failureView(&failed[i], loc))
+		if masksPII(c) { // privacy.go: the events are not at hand
+			s.Failures[len(s.Failures)-1].Reason = pii.Loose(s.Failures[len(s.Failures)-1].Reason)
+		}
 	}
 	return render.HTML(c, http.StatusOK, dashboard.Page(h.page(c, "Dashboard", "dashboard"), s))
 }

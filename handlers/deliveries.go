@@ -17,6 +17,7 @@ import (
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/catalog"
+	"github.com/ringhook/ringhook/models/pii"
 	"github.com/ringhook/ringhook/models/publicid"
 	"github.com/ringhook/ringhook/views/components"
 	"github.com/ringhook/ringhook/views/deliveries"
@@ -359,6 +360,9 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 		// A refusal the table knows (in flight, invalid): the notice says why.
 		notice, kind = p.Message, layout.FlashError
 	}
+	if masksPII(c) { // privacy.go: the error may quote the request's URL
+		notice = pii.Loose(notice)
+	}
 	if !render.IsHTMX(c) {
 		h.flash(c, kind, notice)
 		return c.Redirect(http.StatusSeeOther, "/deliveries/"+d.PublicID.String())
@@ -440,13 +444,14 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 		}
 		tl.Attempts = append(tl.Attempts, v)
 	}
-	return deliveries.Detail{Summary: s, Timeline: tl}, nil
+	out := deliveries.Detail{Summary: s, Timeline: tl}
+	return out, h.maskDetail(c, d, &out) // privacy.go
 }
 
 func attemptView(a *models.Attempt, stored []models.Header, at func(*time.Time) string) deliveries.Attempt {
 	v := deliveries.Attempt{Number: strconv.Itoa(a.Number), Trigger: string(a.Trigger), StartedAt: at(&a.StartedAt), Duration: attemptDuration(a.DurationMS),
 		StatusKind: "bad", StatusText: attemptLabel(a), ErrorText: attemptErrorText(a), NextRetryAt: at(a.NextRetryAt),
-		Request: requestMessage(a, stored), HasResponse: a.ResponseStatus != nil, Response: responseMessage(a)}
+		Request: requestMessage(a, stored), HasResponse: a.ResponseStatus != nil, Response: responseMessage(a), BodiesDropped: a.BodiesDropped}
 	if a.Succeeded() {
 		v.StatusKind = "ok"
 	}

@@ -59,6 +59,8 @@ var routeFields = map[string][]string{
 	"/users/:id/role":              {"role"},
 	"/users/:id/remove":            nil,
 	"/settings":                    {"name", "time_zone", "default_country", "secret_grace_hours", "history_retention_days"},
+	"/settings/privacy":            {"mask_pii", "failed_bodies_only", "body_retention_days"},
+	"/deliveries/:id/reveal":       {"attempt"},
 	"/invite/:token":               {"password", "confirm_password"},
 }
 

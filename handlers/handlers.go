@@ -83,6 +83,9 @@ type Store interface {
 	ChangeUserRole(ctx context.Context, accountID string, who models.Actor, userID string, role models.Role) (*models.User, error)
 	RemoveUser(ctx context.Context, accountID string, who models.Actor, userID string) (*models.User, error)
 	UpdateAccountSettings(ctx context.Context, accountID string, who models.Actor, in models.AccountSettings) (*models.Account, error)
+	// Privacy (docs/privacy.md).
+	UpdatePrivacySettings(ctx context.Context, accountID string, who models.Actor, in models.PrivacySettings) (*models.Account, error)
+	RecordReveal(ctx context.Context, accountID string, who models.Actor, deliveryID int64, attempt int) error
 
 	PhoneNumbers(ctx context.Context, accountID string) ([]models.PhoneNumber, error)
 	AddPhoneNumber(ctx context.Context, accountID string, who models.Actor, number, label string) (*models.PhoneNumber, error)

@@ -67,6 +67,7 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	con.GET("/deliveries/:id", h.DeliveryShow)
 	con.GET("/calls/:call_id", h.CallShow)
 	w.POST("/deliveries/:id/redeliver", h.DeliveryRedeliver)
+	w.POST("/deliveries/:id/reveal", h.DeliveryReveal) // owners and admins; audited (docs/privacy.md)
 
 	con.GET("/api-keys", h.APIKeyList)
 	w.POST("/api-keys", h.APIKeyCreate)
@@ -85,6 +86,7 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	team.POST("/users/:id/remove", h.UserRemove)
 	team.GET("/settings", h.Settings)
 	team.POST("/settings", h.SettingsSave)
+	team.POST("/settings/privacy", h.SettingsPrivacySave) // docs/privacy.md
 
 	// JSON API. Unknown /api paths answer a JSON 404 here instead of
 	// falling into the console group's catch-all (which redirects to /login).

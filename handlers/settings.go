@@ -18,10 +18,14 @@ import (
 
 // Settings shows the account settings form.
 func (h *Handler) Settings(c echo.Context) error {
-	a := currentAccount(c)
-	f := settings.Form{Name: a.Name, TimeZone: a.TimeZone, DefaultCountry: a.DefaultCountry,
-		SecretGraceHours: strconv.Itoa(int(a.SecretGrace() / time.Hour)), HistoryRetentionDays: strconv.Itoa(a.HistoryRetentionDays)}
-	return h.renderSettings(c, http.StatusOK, f)
+	return h.renderSettings(c, http.StatusOK, settingsForm(currentAccount(c)))
+}
+
+// settingsForm is the Settings page's forms as the account has them.
+func settingsForm(a *models.Account) settings.Form {
+	return settings.Form{Name: a.Name, TimeZone: a.TimeZone, DefaultCountry: a.DefaultCountry,
+		SecretGraceHours: strconv.Itoa(int(a.SecretGrace() / time.Hour)), HistoryRetentionDays: strconv.Itoa(a.HistoryRetentionDays),
+		Privacy: privacyForm(a)}
 }
 
 func (h *Handler) renderSettings(c echo.Context, status int, f settings.Form) error {
@@ -51,7 +55,7 @@ func (h *Handler) SettingsSave(c echo.Context) error {
 	a, err := h.store.UpdateAccountSettings(c.Request().Context(), currentAccount(c).ID, actor(c), in)
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
-		f.Errors = fe
+		f.Errors, f.Privacy = fe, privacyForm(currentAccount(c))
 		return h.renderSettings(c, http.StatusUnprocessableEntity, f)
 	}
 	if err != nil {

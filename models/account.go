@@ -60,7 +60,11 @@ type Account struct {
 	// HistoryRetentionDays is how long delivery history is to be kept
 	// (stored and shown; nothing deletes by it yet).
 	HistoryRetentionDays int
-	CreatedAt            time.Time
+	// Privacy settings (docs/privacy.md, models/privacy.go).
+	MaskPII           bool `gorm:"column:mask_pii"`
+	FailedBodiesOnly  bool `gorm:"column:failed_bodies_only"`
+	BodyRetentionDays int  `gorm:"column:body_retention_days"`
+	CreatedAt         time.Time
 }
 
 // SecretGrace is the account's default grace period for rotated secrets.

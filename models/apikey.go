@@ -212,6 +212,7 @@ type keyWithAccount struct {
 	AccTimeZone       string    `gorm:"column:acc_time_zone"`
 	AccDefaultCountry string    `gorm:"column:acc_default_country"`
 	AccCreatedAt      time.Time `gorm:"column:acc_created_at"`
+	AccMaskPII        bool      `gorm:"column:acc_mask_pii"` // privacy.go: read keys see masked history
 }
 
 func (s *Store) authenticateAPIKey(ctx context.Context, plain string, withAccount bool) (*APIKey, *Account, error) {
@@ -228,7 +229,7 @@ func (s *Store) authenticateAPIKey(ctx context.Context, plain string, withAccoun
 	if withAccount {
 		var rows []keyWithAccount
 		err := s.db.WithContext(ctx).Raw(`SELECT k.*, a.name AS acc_name, a.time_zone AS acc_time_zone, a.default_country AS acc_default_country,
-			a.created_at AS acc_created_at FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hash = ? AND k.revoked_at IS NULL`, hash).
+			a.created_at AS acc_created_at, a.mask_pii AS acc_mask_pii FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hash = ? AND k.revoked_at IS NULL`, hash).
 			Find(&rows).Error
 		if err != nil {
 			return nil, nil, fmt.Errorf("authenticate api key: %w", err)
@@ -237,7 +238,8 @@ func (s *Store) authenticateAPIKey(ctx context.Context, plain string, withAccoun
 			return nil, nil, ErrInvalidCredentials
 		}
 		row = rows[0]
-		acc = &Account{ID: row.AccountID, Name: row.AccName, TimeZone: row.AccTimeZone, DefaultCountry: row.AccDefaultCountry, CreatedAt: row.AccCreatedAt}
+		acc = &Account{ID: row.AccountID, Name: row.AccName, TimeZone: row.AccTimeZone, DefaultCountry: row.AccDefaultCountry, CreatedAt: row.AccCreatedAt,
+			MaskPII: row.AccMaskPII}
 	} else {
 		err := s.db.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hash).Take(&row.APIKey).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {

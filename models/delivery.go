@@ -114,6 +114,9 @@ type Attempt struct {
 	ErrorKind        ErrorKind
 	ErrorMessage     string
 	NextRetryAt      *time.Time
+	// BodiesDropped: the bodies were not kept (the account keeps them
+	// only for failed attempts) or were trimmed after its body retention.
+	BodiesDropped bool
 }
 
 // Succeeded reports whether the receiver answered 2xx.

@@ -513,11 +513,17 @@ WITH o AS (
 ), ins AS (
 	INSERT INTO attempts (account_id, delivery_id, webhook_id, number, trigger, started_at, duration_ms, request_method,
 		request_url, request_headers, request_body, response_status, response_headers, response_body,
-		error_kind, error_message, next_retry_at)
+		error_kind, error_message, next_retry_at, bodies_dropped)
 	SELECT account_id, delivery_id, webhook_id, number, trigger, started_at, duration_ms, request_method,
-		request_url, CAST(request_headers AS jsonb), request_body, response_status, CAST(response_headers AS jsonb), response_body,
-		error_kind, error_message, next_retry_at
-	FROM o WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.id = o.delivery_id)
+		request_url, CAST(request_headers AS jsonb), CASE WHEN k.drop THEN '' ELSE request_body END, response_status,
+		CAST(response_headers AS jsonb), CASE WHEN k.drop THEN '' ELSE response_body END,
+		error_kind, error_message, next_retry_at, k.drop
+	FROM o
+	-- An account that keeps bodies only for failures (failed_bodies_only,
+	-- docs/privacy.md) records a success (Attempt.Succeeded) without them.
+	CROSS JOIN LATERAL (SELECT coalesce((SELECT a.failed_bodies_only FROM accounts a WHERE a.id = o.account_id)
+		AND o.error_kind = '' AND o.response_status BETWEEN 200 AND 299, false) AS drop) k
+	WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.id = o.delivery_id)
 	ON CONFLICT (delivery_id, number) DO NOTHING
 ), reset AS (
 	UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL

@@ -114,6 +114,13 @@ type Attempt struct {
 	Request     components.Message
 	HasResponse bool
 	Response    components.Message
+	// BodiesDropped: the account did not keep this attempt's bodies
+	// (docs/privacy.md); the card says so instead of showing none.
+	BodiesDropped bool
+	// Masked: phone numbers and names are masked; CanReveal offers the
+	// audited Reveal of this attempt.
+	Masked, CanReveal bool
+	DeliveryID, CSRF  string // for the Reveal form
 }
 
 // Timeline is a delivery's attempts, newest first, with the Redeliver
@@ -127,6 +134,9 @@ type Timeline struct {
 	Notice       string           // result of the last redelivery, shown on top
 	NoticeKind   layout.FlashKind // colour of the notice
 	Pending      string           // when the next automatic attempt is due, if any
+	// Masked: the history is shown with phone numbers and names masked;
+	// CanReveal offers the audited Reveal of the whole delivery.
+	Masked, CanReveal bool
 }
 
 // Detail is one delivery's page.

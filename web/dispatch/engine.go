@@ -522,6 +522,9 @@ func (d *Dispatcher) reap(ctx context.Context) {
 			d.log.Warn("returned deliveries with expired leases to the queue", "count", n)
 			d.wake()
 		}
+		if _, err := d.TrimBodies(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("trim attempt bodies", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -596,4 +599,24 @@ func (f *inFlight) snapshot() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// maxTrimBatches bounds the body trim of one reaper round; a larger backlog
+// goes on at the next round.
+const maxTrimBatches = 20
+
+// TrimBodies drops the bodies of attempts older than their account's body
+// retention (docs/privacy.md), in batches of models.DefaultTrimBatch, at
+// most maxTrimBatches of them, and returns how many it trimmed. The reaper
+// runs it every round; tests call it with the injected clock.
+func (d *Dispatcher) TrimBodies(ctx context.Context) (int64, error) {
+	var total int64
+	for range maxTrimBatches {
+		n, err := d.store.TrimBodies(ctx, d.now(), models.DefaultTrimBatch)
+		total += n
+		if err != nil || n < models.DefaultTrimBatch {
+			return total, err
+		}
+	}
+	return total, nil
 }
