@@ -500,7 +500,7 @@ func (h *Handler) secretJSON(w *models.Webhook) apiSecret {
 // APIWebhookSecret is GET /api/v1/webhooks/{id}/secret: the current
 // signing secret and until when the previous one still signs.
 func (h *Handler) APIWebhookSecret(c echo.Context) error {
-	w, err := h.store.Webhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	w, err := h.store.RevealWebhookSecret(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c), "api")
 	if err != nil {
 		return err
 	}

@@ -241,7 +241,7 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 		Zone: loc.String(), Description: w.Description, ContentType: w.ContentType,
 		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
 		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: strconv.FormatFloat(w.Timeout().Seconds(), 'f', -1, 64) + " s",
-		SecretMasked: secret, CreatedBy: w.CreatedBy,
+		SecretMasked: secret, SecretRevealed: secret != maskSecret(w.SigningSecret), CreatedBy: w.CreatedBy,
 		UpdatedAt: components.Time(w.UpdatedAt, acc.Location()) + " by " + w.UpdatedBy, CanWrite: currentUser(c).CanWrite()}
 	if w.Method == models.MethodGET {
 		d.ContentType = "query string (GET)"
@@ -376,13 +376,27 @@ func (h *Handler) WebhookDelete(c echo.Context) error {
 	return render.Redirect(c, "/webhooks")
 }
 
-// WebhookSecretReveal shows the full signing secret (htmx fragment or page).
+// WebhookSecretReveal shows the full signing secret (htmx fragment or page)
+// and records in the audit log who saw it.
 func (h *Handler) WebhookSecretReveal(c echo.Context) error {
-	w, err := h.store.Webhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	w, err := h.store.RevealWebhookSecret(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c), "console")
 	if err != nil {
 		return err
 	}
 	return h.secretFragment(c, w, w.SigningSecret)
+}
+
+// WebhookSecretHide masks the signing secret again: the htmx fragment, or
+// back to the webhook's page without JavaScript.
+func (h *Handler) WebhookSecretHide(c echo.Context) error {
+	w, err := h.store.Webhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if !render.IsHTMX(c) {
+		return render.Redirect(c, "/webhooks/"+w.ID)
+	}
+	return h.secretFragment(c, w, maskSecret(w.SigningSecret))
 }
 
 // WebhookSecretRotate makes a new signing secret; the old one keeps signing for a while.
@@ -417,7 +431,7 @@ func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string
 		panel := testPanel(w, "")
 		return h.renderDetailSecret(c, w, &panel, shown)
 	}
-	return render.HTML(c, http.StatusOK, webhooks.Secret(webhooks.SecretView{WebhookID: w.ID, Shown: shown,
+	return render.HTML(c, http.StatusOK, webhooks.Secret(webhooks.SecretView{WebhookID: w.ID, Shown: shown, Revealed: shown != maskSecret(w.SigningSecret),
 		Rotated: rotationNote(w, h.now(), currentAccount(c).Location()), RotateConfirm: rotateConfirm(currentAccount(c)), CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite()}))
 }
 

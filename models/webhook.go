@@ -379,3 +379,20 @@ func (s *Store) rotateWebhookSecret(ctx context.Context, accountID, id string, w
 	}
 	return &w, nil
 }
+
+// RevealWebhookSecret returns the webhook with its signing secret for a
+// user who asked to see it in full (the console's Reveal, the API's GET
+// secret), and records that in the audit log. via says where it was shown.
+func (s *Store) RevealWebhookSecret(ctx context.Context, accountID, id string, who Actor, via string) (*Webhook, error) {
+	w, err := s.Webhook(ctx, accountID, id)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return audit(tx, accountID, who, "webhook.secret_revealed", "webhook", w.ID, nil, map[string]any{"secret": "signing secret", "via": via}, s.now())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reveal secret: %w", err)
+	}
+	return w, nil
+}

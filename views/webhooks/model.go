@@ -141,6 +141,9 @@ type Detail struct {
 	MaxAttempts   int
 	Timeout       string
 	SecretMasked  string
+	// SecretRevealed: SecretMasked holds the secret in full (after Reveal
+	// or Rotate without JavaScript), so the box offers Hide.
+	SecretRevealed bool
 	SecretRotated string // when the previous secret stops signing; "" if none
 	RotateConfirm string // the question Rotate asks, with the account's grace period
 	CreatedBy     string
