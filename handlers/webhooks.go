@@ -251,7 +251,14 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 	if d.ReplayCount, err = h.store.CountRetryFailed(ctx, acc.ID, models.RetryFailed{WebhookID: w.ID, Since: since}); err != nil {
 		return err
 	}
-	if d.CanWrite {
+	d.ReplayLabel = "Replay " + plural(d.ReplayCount, "failed delivery", "failed deliveries")
+	if !w.Enabled && d.DisabledReason == "" {
+		d.DisabledReason = "It was turned off."
+		if w.DisabledAt != nil {
+			d.DisabledReason = "It was turned off " + components.Time(*w.DisabledAt, loc) + "."
+		}
+	}
+	if d.CanWrite && w.Enabled { // a disabled webhook's one control is the banner's Re-enable
 		f, err := h.retryForm(ctx, c, w, nil)
 		if err != nil {
 			return err
@@ -539,13 +546,16 @@ func (h *Handler) WebhookReplay(c echo.Context) error {
 	if err != nil {
 		since = replaySince(w, h.now())
 	}
-	if c.FormValue("enable") == "true" && !w.Enabled {
+	enable := c.FormValue("enable") == "true"
+	if enable && !w.Enabled {
 		if _, err := h.store.SetWebhookEnabled(ctx, acc.ID, w.ID, actor(c), true, ""); err != nil {
 			return err
 		}
 		h.flash(c, layout.FlashSuccess, "Webhook re-enabled.")
 	}
-	if c.FormValue("replay") == "none" {
+	// The disabled banner replays only when its checkbox is ticked
+	// (replay=failed); the enabled webhook's "Retry them now" always does.
+	if c.FormValue("replay") == "none" || (enable && c.FormValue("replay") != "failed") {
 		return render.Redirect(c, "/webhooks/"+w.ID)
 	}
 	job, err := h.startRetry(ctx, c, models.RetryFailed{WebhookID: w.ID, Since: since})

@@ -153,6 +153,9 @@ type Detail struct {
 	// Replay offers to queue again the deliveries that failed since
 	// ReplaySince (RFC 3339): on a disabled webhook, since its failures began.
 	ReplayCount      int
+	// ReplayLabel is the disabled banner's replay option: "Replay 3
+	// failed deliveries" (shown only when ReplayCount > 0).
+	ReplayLabel string
 	ReplaySince      string
 	ReplaySinceLabel string
 	// Retry is the bulk-retry form (writers only).
