@@ -129,7 +129,7 @@ func (h *Handler) logRetryForm(c echo.Context, l *deliveries.List, hooks []model
 
 func deliveryRow(r *models.DeliveryRow, loc *time.Location) deliveries.Row {
 	return deliveries.Row{ID: strconv.FormatInt(r.ID, 10), Time: components.Time(r.CreatedAt, loc), EventType: r.EventType,
-		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, Status: string(r.Status),
+		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, WebhookDeleted: r.WebhookDeleted, Status: string(r.Status),
 		StatusKind: deliveryStatusKind(r.Status), Attempts: strconv.Itoa(r.AttemptCount), LastCode: deliveryStatusCode(r.LastStatusCode), Test: r.Test,
 		CallID: deref(r.CallID), CallURL: callURL(r.CallID), Latency: latencyText(r.LastDurationMS), NextRetry: nextRetryText(&r.Delivery, loc)}
 }
@@ -392,10 +392,10 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 	if err != nil {
 		return deliveries.Detail{}, err
 	}
-	hookName := d.WebhookID
-	switch w, err := h.store.Webhook(ctx, acc.ID, d.WebhookID); {
+	hookName, hookDeleted := d.WebhookID, false
+	switch w, err := h.store.DeliveryWebhook(ctx, acc.ID, d.WebhookID); {
 	case err == nil:
-		hookName = w.Name
+		hookName, hookDeleted = w.Name, w.Deleted()
 	case !errors.Is(err, models.ErrNotFound):
 		return deliveries.Detail{}, err
 	}
@@ -408,7 +408,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 	}
 	idStr := strconv.FormatInt(d.ID, 10)
 	s := deliveries.Summary{ID: idStr, EventID: d.EventID, EventType: d.EventType, EventLabel: triggerLabel(d.EventType), CallID: "–",
-		WebhookID: d.WebhookID, WebhookName: hookName, Status: string(d.Status), StatusKind: deliveryStatusKind(d.Status),
+		WebhookID: d.WebhookID, WebhookName: hookName, WebhookDeleted: hookDeleted, Status: string(d.Status), StatusKind: deliveryStatusKind(d.Status),
 		Attempts: strconv.Itoa(d.AttemptCount), LastCode: deliveryStatusCode(d.LastStatusCode), LastError: d.LastError,
 		Created: at(&d.CreatedAt), Completed: at(d.CompletedAt), Test: d.Test}
 	if d.CallID != nil && *d.CallID != "" {
@@ -426,7 +426,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 		s.NextAttempt = "being sent now"
 	}
 	tl := deliveries.Timeline{DeliveryID: idStr, CSRF: csrfToken(c), Pending: s.NextAttempt,
-		CanRedeliver: h.redeliver != nil && currentUser(c).CanWrite()}
+		CanRedeliver: h.redeliver != nil && currentUser(c).CanWrite() && !hookDeleted}
 	if h.redeliver == nil && currentUser(c).CanWrite() {
 		tl.Unavailable = "Redelivery is unavailable right now: the dispatcher is not running in this process."
 	}

@@ -241,7 +241,7 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 		Zone: loc.String(), Description: w.Description, ContentType: w.ContentType,
 		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
 		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: strconv.FormatFloat(w.Timeout().Seconds(), 'f', -1, 64) + " s",
-		SecretMasked: secret, SecretRevealed: secret != maskSecret(w.SigningSecret), CreatedBy: w.CreatedBy,
+		DeleteKeeps: deleteNotice(acc), SecretMasked: secret, SecretRevealed: secret != maskSecret(w.SigningSecret), CreatedBy: w.CreatedBy,
 		UpdatedAt: components.Time(w.UpdatedAt, acc.Location()) + " by " + w.UpdatedBy, CanWrite: currentUser(c).CanWrite()}
 	if w.Method == models.MethodGET {
 		d.ContentType = "query string (GET)"
@@ -370,10 +370,18 @@ func (h *Handler) WebhookConfirmDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render.HTML(c, http.StatusOK, webhooks.ConfirmDelete(h.page(c, "Delete "+w.Name, "webhooks"), w.ID, w.Name))
+	return render.HTML(c, http.StatusOK, webhooks.ConfirmDelete(h.page(c, "Delete "+w.Name, "webhooks"), w.ID, w.Name, deleteNotice(currentAccount(c))))
 }
 
-// WebhookDelete removes a webhook.
+// deleteNotice says what deleting a webhook does to its history, with the
+// account's retention (Settings).
+func deleteNotice(a *models.Account) string {
+	return "Its delivery log and attempts stay readable, marked \"deleted webhook\", for " +
+		plural(a.HistoryRetentionDays, "day", "days") + " (the account's history retention), then they are removed. " +
+		"Deliveries still waiting are cancelled and never sent."
+}
+
+// WebhookDelete deletes a webhook; its history is kept (deleteNotice).
 func (h *Handler) WebhookDelete(c echo.Context) error {
 	w, err := h.store.DeleteWebhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c))
 	if err != nil {

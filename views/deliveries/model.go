@@ -45,6 +45,8 @@ type Row struct {
 	EventLabel  string // "Call hangup"
 	WebhookID   string
 	WebhookName string
+	// WebhookDeleted: the webhook was deleted; its history is kept.
+	WebhookDeleted bool
 	Status      string // pending|sending|succeeded|failed|expired|cancelled
 	StatusKind  string // badge kind: ok|bad|warn|muted
 	// HeldBehind is the id of the earlier delivery of the same call this
@@ -82,6 +84,8 @@ type Summary struct {
 	CallURL     string // the call view; "" when the event has no call id
 	WebhookID   string
 	WebhookName string
+	// WebhookDeleted: the webhook was deleted; its history is kept.
+	WebhookDeleted bool
 	Status      string
 	StatusKind  string
 	Attempts    string

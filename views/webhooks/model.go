@@ -141,6 +141,8 @@ type Detail struct {
 	MaxAttempts   int
 	Timeout       string
 	SecretMasked  string
+	// DeleteKeeps is what deleting does to the history (Delete's question).
+	DeleteKeeps string
 	// SecretRevealed: SecretMasked holds the secret in full (after Reveal
 	// or Rotate without JavaScript), so the box offers Hide.
 	SecretRevealed bool
