@@ -52,8 +52,14 @@ func TestDeleteKeepsHistory(t *testing.T) {
 	}
 	for name, op := range map[string]func() error{
 		"delete again": func() error { _, err := s.DeleteWebhook(ctx, acc.ID, w.ID, models.Actor{Label: "ops"}); return err },
-		"enable":       func() error { _, err := s.SetWebhookEnabled(ctx, acc.ID, w.ID, models.Actor{Label: "ops"}, true, ""); return err },
-		"rotate":       func() error { _, err := s.RotateWebhookSecret(ctx, acc.ID, w.ID, models.Actor{Label: "ops"}); return err },
+		"enable": func() error {
+			_, err := s.SetWebhookEnabled(ctx, acc.ID, w.ID, models.Actor{Label: "ops"}, true, "")
+			return err
+		},
+		"rotate": func() error {
+			_, err := s.RotateWebhookSecret(ctx, acc.ID, w.ID, models.Actor{Label: "ops"})
+			return err
+		},
 		"update": func() error {
 			_, err := s.UpdateWebhook(ctx, acc.ID, w.ID, models.Actor{Label: "ops"}, models.InputFrom(w))
 			return err
