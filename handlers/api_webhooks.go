@@ -475,7 +475,7 @@ func (h *Handler) apiWebhookUpdate(c echo.Context, replace bool) error {
 	return apiData(c, http.StatusOK, webhookJSON(w))
 }
 
-// APIWebhookDelete is DELETE /api/v1/webhooks/{id}: 204, with its delivery log.
+// APIWebhookDelete is DELETE /api/v1/webhooks/{id}: 204; its history is kept (Store.DeleteWebhook).
 func (h *Handler) APIWebhookDelete(c echo.Context) error {
 	if _, err := h.store.DeleteWebhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c)); err != nil {
 		return err
