@@ -45,8 +45,6 @@ type Row struct {
 	EventLabel  string // "Call hangup"
 	WebhookID   string
 	WebhookName string
-	// WebhookDeleted: the webhook was deleted; its history is kept.
-	WebhookDeleted bool
 	Status      string // pending|sending|succeeded|failed|expired|cancelled
 	StatusKind  string // badge kind: ok|bad|warn|muted
 	// HeldBehind is the id of the earlier delivery of the same call this
@@ -59,6 +57,9 @@ type Row struct {
 	CallURL    string // the call view
 	Latency    string // the newest attempt's duration, or "–"
 	NextRetry  string // "" when nothing is scheduled
+
+	// WebhookDeleted: the webhook was deleted; its history is kept.
+	WebhookDeleted bool
 }
 
 // List is the delivery log page.
@@ -84,8 +85,6 @@ type Summary struct {
 	CallURL     string // the call view; "" when the event has no call id
 	WebhookID   string
 	WebhookName string
-	// WebhookDeleted: the webhook was deleted; its history is kept.
-	WebhookDeleted bool
 	Status      string
 	StatusKind  string
 	Attempts    string
@@ -99,6 +98,9 @@ type Summary struct {
 	// PreviousFailed: an earlier delivery of the call ended without
 	// success while this one waited; its payload says previous_failed.
 	PreviousFailed bool
+
+	// WebhookDeleted: the webhook was deleted; its history is kept.
+	WebhookDeleted bool
 }
 
 // HeaderLine is one HTTP header as recorded.

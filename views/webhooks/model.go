@@ -141,11 +141,6 @@ type Detail struct {
 	MaxAttempts   int
 	Timeout       string
 	SecretMasked  string
-	// DeleteKeeps is what deleting does to the history (Delete's question).
-	DeleteKeeps string
-	// SecretRevealed: SecretMasked holds the secret in full (after Reveal
-	// or Rotate without JavaScript), so the box offers Hide.
-	SecretRevealed bool
 	SecretRotated string // when the previous secret stops signing; "" if none
 	RotateConfirm string // the question Rotate asks, with the account's grace period
 	CreatedBy     string
@@ -155,9 +150,6 @@ type Detail struct {
 	// Replay offers to queue again the deliveries that failed since
 	// ReplaySince (RFC 3339): on a disabled webhook, since its failures began.
 	ReplayCount      int
-	// ReplayLabel is the disabled banner's replay option: "Replay 3
-	// failed deliveries" (shown only when ReplayCount > 0).
-	ReplayLabel string
 	ReplaySince      string
 	ReplaySinceLabel string
 	// Retry is the bulk-retry form (writers only).
@@ -169,6 +161,15 @@ type Detail struct {
 	Recent []RecentDelivery
 	LogURL string
 	Zone   string // the account's time zone, of the stats' hours and days
+
+	// SecretRevealed: SecretMasked holds the secret in full (after Reveal
+	// or Rotate without JavaScript), so the box offers Hide.
+	SecretRevealed bool
+	// DeleteKeeps is what deleting does to the history (Delete's question).
+	DeleteKeeps string
+	// ReplayLabel is the disabled banner's replay option: "Replay 3
+	// failed deliveries" (shown only when ReplayCount > 0).
+	ReplayLabel string
 }
 
 // StatsPanel is one window of a webhook's health: its figures, bars of
