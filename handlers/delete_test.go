@@ -112,6 +112,11 @@ func TestDeleteKeepsHistory(t *testing.T) {
 		if log.Status != http.StatusOK || strings.Count(log.Body, "deleted webhook") < 2 || strings.Contains(log.Body, `href="/webhooks/`+w.ID+`"`) {
 			t.Errorf("the log does not label both deliveries (or links the deleted webhook): %.2000s", pageText(log.Body))
 		}
+		byHook := c.Get(t, "/deliveries?webhook="+w.ID)
+		if byHook.Status != http.StatusOK || !strings.Contains(byHook.Body, "Old CRM (deleted webhook)") || !strings.Contains(byHook.Body, `href="/deliveries/`+sent+`"`) ||
+			!strings.Contains(byHook.Body, `href="/deliveries/`+waiting+`"`) || strings.Contains(byHook.Body, "/retry-failed") {
+			t.Errorf("the log filtered by the deleted webhook: %s", handlertest.Describe(byHook))
+		}
 		for _, id := range []string{sent, waiting} {
 			page := c.Get(t, "/deliveries/"+id)
 			if page.Status != http.StatusOK || !strings.Contains(page.Body, "Old CRM") || !strings.Contains(page.Body, "deleted webhook") {

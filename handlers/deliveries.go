@@ -47,6 +47,17 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The log of a deleted webhook stays readable: filtering by it is
+	// allowed, and the filter names it as deleted.
+	if id := strings.TrimSpace(c.QueryParam("webhook")); id != "" && !slices.ContainsFunc(hooks, func(w models.Webhook) bool { return w.ID == id }) {
+		switch w, err := h.store.DeliveryWebhook(ctx, acc.ID, id); {
+		case err == nil && w.Deleted():
+			w.Name += " (deleted webhook)"
+			hooks = append(hooks, *w)
+		case err != nil && !errors.Is(err, models.ErrNotFound):
+			return err
+		}
+	}
 	q := parseDeliveryQuery(c.QueryParams(), hooks, loc)
 	l := deliveries.List{Filters: q.form(hooks), TimeZone: loc.String()}
 	p := h.page(c, "Deliveries", "deliveries")
@@ -116,7 +127,7 @@ func (h *Handler) logRetryForm(c echo.Context, l *deliveries.List, hooks []model
 		return nil
 	}
 	for i := range hooks {
-		if hooks[i].ID == webhookID {
+		if hooks[i].ID == webhookID && !hooks[i].Deleted() {
 			f, err := h.retryForm(c.Request().Context(), c, &hooks[i], nil)
 			if err != nil {
 				return err
