@@ -32,7 +32,7 @@ func eventJSON(ev *models.Event, rows []models.DeliveryRow) apiEvent {
 		out.Payload = map[string]any{}
 	}
 	for i := range rows {
-		out.Deliveries = append(out.Deliveries, deliveryJSON(&rows[i].Delivery, rows[i].WebhookName))
+		out.Deliveries = append(out.Deliveries, deliveryJSON(&rows[i].Delivery, rows[i].WebhookName, rows[i].WebhookDeleted))
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -20,6 +21,7 @@ type apiDelivery struct {
 	ID             publicid.ID `json:"id"`
 	WebhookID      string      `json:"webhook_id"`
 	WebhookName    string      `json:"webhook_name,omitempty"`
+	WebhookDeleted bool        `json:"webhook_deleted,omitempty"`
 	EventID        string      `json:"event_id"`
 	EventType      string      `json:"event_type"`
 	CallID         *string     `json:"call_id"`
@@ -56,8 +58,8 @@ type apiDeliveryDetail struct {
 	Attempts []apiAttempt   `json:"attempts"`
 }
 
-func deliveryJSON(d *models.Delivery, webhookName string) apiDelivery {
-	out := apiDelivery{ID: d.PublicID, WebhookID: d.WebhookID, WebhookName: webhookName, EventID: d.EventID, EventType: d.EventType,
+func deliveryJSON(d *models.Delivery, webhookName string, webhookDeleted bool) apiDelivery {
+	out := apiDelivery{ID: d.PublicID, WebhookID: d.WebhookID, WebhookName: webhookName, WebhookDeleted: webhookDeleted, EventID: d.EventID, EventType: d.EventType,
 		CallID: d.CallID, Status: string(d.Status), Test: d.Test, AttemptCount: d.AttemptCount, LastStatusCode: d.LastStatusCode,
 		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, CompletedAt: d.CompletedAt}
 	if d.Status == models.StatusPending {
@@ -201,7 +203,7 @@ func (h *Handler) apiDeliveryPage(c echo.Context, webhookID string) error {
 	}
 	out := make([]apiDelivery, len(rows))
 	for i := range rows {
-		out[i] = deliveryJSON(&rows[i].Delivery, rows[i].WebhookName)
+		out[i] = deliveryJSON(&rows[i].Delivery, rows[i].WebhookName, rows[i].WebhookDeleted)
 	}
 	maskDeliveryLines(c, out) // privacy.go
 	return apiPage(c, out, next)
@@ -236,7 +238,11 @@ func (h *Handler) deliveryDetailJSON(c echo.Context, id int64) (apiDeliveryDetai
 	if err != nil {
 		return apiDeliveryDetail{}, err
 	}
-	out := apiDeliveryDetail{apiDelivery: deliveryJSON(d, ""), Attempts: make([]apiAttempt, len(attempts)),
+	w, err := h.store.DeliveryWebhook(ctx, acc.ID, d.WebhookID)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return apiDeliveryDetail{}, err
+	}
+	out := apiDeliveryDetail{apiDelivery: deliveryJSON(d, "", w != nil && w.Deleted()), Attempts: make([]apiAttempt, len(attempts)),
 		Request: apiHTTPRequest{Method: d.RequestMethod, URL: models.RedactURL(d.RequestURL), Headers: redactedHeaders(d.RequestHeaders.V), Body: string(d.RequestBody)}}
 	for i := range attempts {
 		out.Attempts[i] = attemptJSON(&attempts[i])

@@ -502,7 +502,7 @@ func (h *Handler) apiWebhookUpdate(c echo.Context, replace bool) error {
 	return apiData(c, http.StatusOK, webhookJSON(w))
 }
 
-// APIWebhookDelete is DELETE /api/v1/webhooks/{id}: 204, with its delivery log.
+// APIWebhookDelete is DELETE /api/v1/webhooks/{id}: 204; its history is kept (Store.DeleteWebhook).
 func (h *Handler) APIWebhookDelete(c echo.Context) error {
 	if _, err := h.store.DeleteWebhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c)); err != nil {
 		return err
@@ -527,7 +527,7 @@ func (h *Handler) secretJSON(w *models.Webhook) apiSecret {
 // APIWebhookSecret is GET /api/v1/webhooks/{id}/secret: the current
 // signing secret and until when the previous one still signs.
 func (h *Handler) APIWebhookSecret(c echo.Context) error {
-	w, err := h.store.Webhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	w, err := h.store.RevealWebhookSecret(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c), "api")
 	if err != nil {
 		return err
 	}

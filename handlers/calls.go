@@ -41,7 +41,7 @@ func (h *Handler) CallShow(c echo.Context) error {
 		for i := range e.Deliveries {
 			d := &e.Deliveries[i]
 			ev.Test = ev.Test || d.Test
-			ev.Deliveries = append(ev.Deliveries, calls.Delivery{ID: d.PublicID.String(), WebhookID: d.WebhookID, WebhookName: d.WebhookName,
+			ev.Deliveries = append(ev.Deliveries, calls.Delivery{ID: d.PublicID.String(), WebhookID: d.WebhookID, WebhookName: d.WebhookName, WebhookDeleted: d.WebhookDeleted,
 				Status: string(d.Status), StatusKind: deliveryStatusKind(d.Status), Attempts: strconv.Itoa(d.AttemptCount),
 				LastCode: deliveryStatusCode(d.LastStatusCode), Latency: latencyText(d.LastDurationMS), NextRetry: nextRetryText(&d.Delivery, loc)})
 		}

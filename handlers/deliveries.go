@@ -49,6 +49,17 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The log of a deleted webhook stays readable: filtering by it is
+	// allowed, and the filter names it as deleted.
+	if id := strings.TrimSpace(c.QueryParam("webhook")); id != "" && !slices.ContainsFunc(hooks, func(w models.Webhook) bool { return w.ID == id }) {
+		switch w, err := h.store.DeliveryWebhook(ctx, acc.ID, id); {
+		case err == nil && w.Deleted():
+			w.Name += " (deleted webhook)"
+			hooks = append(hooks, *w)
+		case err != nil && !errors.Is(err, models.ErrNotFound):
+			return err
+		}
+	}
 	ids, err := h.store.PublicIDs(ctx)
 	if err != nil {
 		return err
@@ -122,7 +133,7 @@ func (h *Handler) logRetryForm(c echo.Context, l *deliveries.List, hooks []model
 		return nil
 	}
 	for i := range hooks {
-		if hooks[i].ID == webhookID {
+		if hooks[i].ID == webhookID && !hooks[i].Deleted() {
 			f, err := h.retryForm(c.Request().Context(), c, &hooks[i], nil)
 			if err != nil {
 				return err
@@ -135,7 +146,7 @@ func (h *Handler) logRetryForm(c echo.Context, l *deliveries.List, hooks []model
 
 func deliveryRow(r *models.DeliveryRow, loc *time.Location) deliveries.Row {
 	return deliveries.Row{ID: r.PublicID.String(), Time: components.Time(r.CreatedAt, loc), EventType: r.EventType,
-		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, Status: string(r.Status),
+		EventLabel: triggerLabel(r.EventType), WebhookID: r.WebhookID, WebhookName: r.WebhookName, WebhookDeleted: r.WebhookDeleted, Status: string(r.Status),
 		StatusKind: deliveryStatusKind(r.Status), Attempts: strconv.Itoa(r.AttemptCount), LastCode: deliveryStatusCode(r.LastStatusCode), Test: r.Test,
 		CallID: deref(r.CallID), CallURL: callURL(r.CallID), Latency: latencyText(r.LastDurationMS), NextRetry: nextRetryText(&r.Delivery, loc)}
 }
@@ -399,10 +410,10 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 	if err != nil {
 		return deliveries.Detail{}, err
 	}
-	hookName := d.WebhookID
-	switch w, err := h.store.Webhook(ctx, acc.ID, d.WebhookID); {
+	hookName, hookDeleted := d.WebhookID, false
+	switch w, err := h.store.DeliveryWebhook(ctx, acc.ID, d.WebhookID); {
 	case err == nil:
-		hookName = w.Name
+		hookName, hookDeleted = w.Name, w.Deleted()
 	case !errors.Is(err, models.ErrNotFound):
 		return deliveries.Detail{}, err
 	}
@@ -415,7 +426,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 	}
 	idStr := d.PublicID.String()
 	s := deliveries.Summary{ID: idStr, EventID: d.EventID, EventType: d.EventType, EventLabel: triggerLabel(d.EventType), CallID: "–",
-		WebhookID: d.WebhookID, WebhookName: hookName, Status: string(d.Status), StatusKind: deliveryStatusKind(d.Status),
+		WebhookID: d.WebhookID, WebhookName: hookName, WebhookDeleted: hookDeleted, Status: string(d.Status), StatusKind: deliveryStatusKind(d.Status),
 		Attempts: strconv.Itoa(d.AttemptCount), LastCode: deliveryStatusCode(d.LastStatusCode), LastError: d.LastError,
 		Created: at(&d.CreatedAt), Completed: at(d.CompletedAt), Test: d.Test}
 	if d.CallID != nil && *d.CallID != "" {
@@ -433,7 +444,7 @@ func (h *Handler) deliveryDetail(c echo.Context, id int64) (deliveries.Detail, e
 		s.NextAttempt = "being sent now"
 	}
 	tl := deliveries.Timeline{DeliveryID: idStr, CSRF: csrfToken(c), Pending: s.NextAttempt,
-		CanRedeliver: h.redeliver != nil && currentUser(c).CanWrite()}
+		CanRedeliver: h.redeliver != nil && currentUser(c).CanWrite() && !hookDeleted}
 	if h.redeliver == nil && currentUser(c).CanWrite() {
 		tl.Unavailable = "Redelivery is unavailable right now: the dispatcher is not running in this process."
 	}

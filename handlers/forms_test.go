@@ -109,3 +109,30 @@ func TestPasswordErrorsTogether(t *testing.T) {
 		t.Errorf("the password changed: %v", err)
 	}
 }
+
+// TestSettingsErrorSummary: a refused Account settings form is headed by the
+// error summary, which links every field in error in form order and is
+// focused on load (autofocus; forms.js).
+func TestSettingsErrorSummary(t *testing.T) {
+	app := handlertest.New(t)
+	owner := app.NewTenant(t, models.RoleOwner)
+	c := app.SignIn(t, owner)
+	c.Get(t, "/settings")
+	res := c.Post(t, "/settings", url.Values{"name": {"  "}, "time_zone": {"Mars/Olympus"}, "default_country": {"ZZ"},
+		"secret_grace_hours": {"200"}, "history_retention_days": {"abc"}})
+	if res.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("%s", handlertest.Describe(res))
+	}
+	sum := html.UnescapeString(errorSummaryRE.FindString(res.Body))
+	if !strings.Contains(sum, "Nothing was saved: 5 fields need fixing") || !strings.Contains(sum, "autofocus") {
+		t.Fatalf("no error summary for five fields: %s", sum)
+	}
+	last := -1
+	for _, f := range []string{"name", "time_zone", "default_country", "secret_grace_hours", "history_retention_days"} {
+		i := strings.Index(sum, `href="#`+f+`"`)
+		if i < last {
+			t.Errorf("the summary does not link %s after the fields before it: %s", f, sum)
+		}
+		last = i
+	}
+}

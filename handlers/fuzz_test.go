@@ -44,6 +44,7 @@ var routeFields = map[string][]string{
 	"/webhooks/preview-match":      slices.Clone(webhookFormFields),
 	"/webhooks/:id/delete":         nil,
 	"/webhooks/:id/secret/reveal":  nil,
+	"/webhooks/:id/secret/hide":    nil,
 	"/webhooks/:id/secret/rotate":  nil,
 	"/webhooks/:id/test":           {"event_type"},
 	"/webhooks/test":               nil,

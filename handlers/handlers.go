@@ -44,6 +44,8 @@ type Store interface {
 	PreviewMatch(ctx context.Context, accountID string, in models.WebhookInput) (models.BackTestResult, error)
 	SetWebhookEnabled(ctx context.Context, accountID, id string, who models.Actor, enabled bool, reason string) (*models.Webhook, error)
 	DeleteWebhook(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)
+	DeliveryWebhook(ctx context.Context, accountID, id string) (*models.Webhook, error)
+	RevealWebhookSecret(ctx context.Context, accountID, id string, who models.Actor, via string) (*models.Webhook, error)
 	RotateWebhookSecret(ctx context.Context, accountID, id string, who models.Actor) (*models.Webhook, error)
 	RotateWebhookSecretGrace(ctx context.Context, accountID, id string, who models.Actor, grace time.Duration) (*models.Webhook, error)
 	WebhookPage(ctx context.Context, accountID string, q models.WebhookQuery) ([]models.Webhook, error)

@@ -57,7 +57,7 @@ func TestReEnableAndReplay(t *testing.T) {
 
 	admin := app.SignIn(t, tn)
 	page := admin.Get(t, "/webhooks/"+w.ID)
-	if !strings.Contains(page.Body, "Re-enable and replay 2 failed deliveries") {
+	if !strings.Contains(page.Body, "Replay 2 failed deliveries") {
 		t.Fatalf("no replay offer on the disabled banner:\n%.3000s", page.Body)
 	}
 	since := regexp.MustCompile(`name="since" value="([^"]+)"`).FindStringSubmatch(page.Body)
@@ -65,7 +65,7 @@ func TestReEnableAndReplay(t *testing.T) {
 		t.Fatal("no since value in the form")
 	}
 	gone.Store(false)
-	res := admin.Post(t, "/webhooks/"+w.ID+"/replay", url.Values{"since": {since[1]}, "enable": {"true"}})
+	res := admin.Post(t, "/webhooks/"+w.ID+"/replay", url.Values{"since": {since[1]}, "enable": {"true"}, "replay": {"failed"}})
 	if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Location, "/jobs/job_") {
 		t.Fatalf("%s", handlertest.Describe(res))
 	}

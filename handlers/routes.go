@@ -49,6 +49,7 @@ func routes(e *echo.Echo, h *Handler, probesOnly bool) {
 	w.GET("/webhooks/:id/delete", h.WebhookConfirmDelete)
 	w.POST("/webhooks/:id/delete", h.WebhookDelete)
 	w.POST("/webhooks/:id/secret/reveal", h.WebhookSecretReveal)
+	w.POST("/webhooks/:id/secret/hide", h.WebhookSecretHide)
 	w.POST("/webhooks/:id/secret/rotate", h.WebhookSecretRotate)
 	w.POST("/webhooks/:id/test", h.WebhookTest)
 	w.POST("/webhooks/test", h.WebhookTestAll)

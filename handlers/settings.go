@@ -30,6 +30,7 @@ func settingsForm(a *models.Account) settings.Form {
 
 func (h *Handler) renderSettings(c echo.Context, status int, f settings.Form) error {
 	f.MaxGraceHours, f.MaxRetentionDays = int(models.MaxSecretGrace/time.Hour), models.MaxHistoryRetentionDays
+	f.Summary = errorSummary(f.Errors, settingsFields, "name")
 	for _, z := range models.TimeZones() {
 		f.TimeZones = append(f.TimeZones, settings.Option{Value: z, Label: strings.ReplaceAll(z, "_", " ")})
 	}
@@ -37,6 +38,15 @@ func (h *Handler) renderSettings(c echo.Context, status int, f settings.Form) er
 		f.Countries = append(f.Countries, settings.Option{Value: ct.Code, Label: ct.Name + " (" + ct.Code + ", +" + ct.CallingCode + ")"})
 	}
 	return render.HTML(c, status, settings.Page(h.page(c, "Account settings", "settings"), f))
+}
+
+// settingsFields are the settings form's fields in order, as its error
+// summary names them.
+var settingsFields = []summaryField{
+	{"name", "name", "Account name"}, {"time_zone", "time_zone", "Time zone"},
+	{"default_country", "default_country", "Default country"},
+	{"secret_grace_hours", "secret_grace_hours", "Secret rotation grace period"},
+	{"history_retention_days", "history_retention_days", "Keep delivery history"},
 }
 
 // SettingsSave changes the account settings; refused values come back in

@@ -40,6 +40,7 @@ func TestAccountsAreIsolated(t *testing.T) {
 		{"GET", "/webhooks/" + w.ID + "/delete", nil},
 		{"POST", "/webhooks/" + w.ID + "/delete", url.Values{}},
 		{"POST", "/webhooks/" + w.ID + "/secret/reveal", url.Values{}},
+		{"POST", "/webhooks/" + w.ID + "/secret/hide", url.Values{}},
 		{"POST", "/webhooks/" + w.ID + "/secret/rotate", url.Values{}},
 	}
 	for _, at := range attempts {

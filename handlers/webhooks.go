@@ -242,7 +242,7 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 		Zone: loc.String(), Description: w.Description, ContentType: w.ContentType,
 		CallTypes: listOrAll(w.CallTypes, "all call types"), Numbers: listOrAll(w.DIDNumbers, "all numbers"),
 		TimeZone: w.TimeZone, Auth: authSummary(w), MaxAttempts: w.MaxAttempts, Timeout: strconv.FormatFloat(w.Timeout().Seconds(), 'f', -1, 64) + " s",
-		SecretMasked: secret, CreatedBy: w.CreatedBy,
+		DeleteKeeps: deleteNotice(acc), SecretMasked: secret, SecretRevealed: secret != maskSecret(w.SigningSecret), CreatedBy: w.CreatedBy,
 		UpdatedAt: components.Time(w.UpdatedAt, acc.Location()) + " by " + w.UpdatedBy, CanWrite: currentUser(c).CanWrite()}
 	if w.Method == models.MethodGET {
 		d.ContentType = "query string (GET)"
@@ -255,7 +255,15 @@ func (h *Handler) renderDetailSecret(c echo.Context, w *models.Webhook, panel *w
 	if d.ReplayCount, err = h.store.CountRetryFailed(ctx, acc.ID, models.RetryFailed{WebhookID: w.ID, Since: since}); err != nil {
 		return err
 	}
-	if d.CanWrite {
+	d.ReplayLabel = "Replay " + plural(d.ReplayCount, "failed delivery", "failed deliveries")
+	d.ReplayFailed = plural(d.ReplayCount, "delivery", "deliveries")
+	if !w.Enabled && d.DisabledReason == "" {
+		d.DisabledReason = "It was turned off."
+		if w.DisabledAt != nil {
+			d.DisabledReason = "It was turned off " + components.Time(*w.DisabledAt, loc) + "."
+		}
+	}
+	if d.CanWrite && w.Enabled { // a disabled webhook's one control is the banner's Re-enable
 		f, err := h.retryForm(ctx, c, w, nil)
 		if err != nil {
 			return err
@@ -404,10 +412,18 @@ func (h *Handler) WebhookConfirmDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render.HTML(c, http.StatusOK, webhooks.ConfirmDelete(h.page(c, "Delete "+w.Name, "webhooks"), w.ID, w.Name))
+	return render.HTML(c, http.StatusOK, webhooks.ConfirmDelete(h.page(c, "Delete "+w.Name, "webhooks"), w.ID, w.Name, deleteNotice(currentAccount(c))))
 }
 
-// WebhookDelete removes a webhook.
+// deleteNotice says what deleting a webhook does to its history, with the
+// account's retention (Settings).
+func deleteNotice(a *models.Account) string {
+	return "Its delivery log and attempts stay readable, marked \"deleted webhook\", for " +
+		plural(a.HistoryRetentionDays, "day", "days") + " (the account's history retention), then they are removed. " +
+		"Deliveries still waiting are cancelled and never sent."
+}
+
+// WebhookDelete deletes a webhook; its history is kept (deleteNotice).
 func (h *Handler) WebhookDelete(c echo.Context) error {
 	w, err := h.store.DeleteWebhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c))
 	if err != nil {
@@ -417,13 +433,27 @@ func (h *Handler) WebhookDelete(c echo.Context) error {
 	return render.Redirect(c, "/webhooks")
 }
 
-// WebhookSecretReveal shows the full signing secret (htmx fragment or page).
+// WebhookSecretReveal shows the full signing secret (htmx fragment or page)
+// and records in the audit log who saw it.
 func (h *Handler) WebhookSecretReveal(c echo.Context) error {
-	w, err := h.store.Webhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	w, err := h.store.RevealWebhookSecret(c.Request().Context(), currentAccount(c).ID, c.Param("id"), actor(c), "console")
 	if err != nil {
 		return err
 	}
 	return h.secretFragment(c, w, w.SigningSecret)
+}
+
+// WebhookSecretHide masks the signing secret again: the htmx fragment, or
+// back to the webhook's page without JavaScript.
+func (h *Handler) WebhookSecretHide(c echo.Context) error {
+	w, err := h.store.Webhook(c.Request().Context(), currentAccount(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if !render.IsHTMX(c) {
+		return render.Redirect(c, "/webhooks/"+w.ID)
+	}
+	return h.secretFragment(c, w, maskSecret(w.SigningSecret))
 }
 
 // WebhookSecretRotate makes a new signing secret; the old one keeps signing for a while.
@@ -458,7 +488,7 @@ func (h *Handler) secretFragment(c echo.Context, w *models.Webhook, shown string
 		panel := testPanel(w, "")
 		return h.renderDetailSecret(c, w, &panel, shown)
 	}
-	return render.HTML(c, http.StatusOK, webhooks.Secret(webhooks.SecretView{WebhookID: w.ID, Shown: shown,
+	return render.HTML(c, http.StatusOK, webhooks.Secret(webhooks.SecretView{WebhookID: w.ID, Shown: shown, Revealed: shown != maskSecret(w.SigningSecret),
 		Rotated: rotationNote(w, h.now(), currentAccount(c).Location()), RotateConfirm: rotateConfirm(currentAccount(c)), CSRF: csrfToken(c), CanWrite: currentUser(c).CanWrite()}))
 }
 
@@ -566,13 +596,16 @@ func (h *Handler) WebhookReplay(c echo.Context) error {
 	if err != nil {
 		since = replaySince(w, h.now())
 	}
-	if c.FormValue("enable") == "true" && !w.Enabled {
+	enable := c.FormValue("enable") == "true"
+	if enable && !w.Enabled {
 		if _, err := h.store.SetWebhookEnabled(ctx, acc.ID, w.ID, actor(c), true, ""); err != nil {
 			return err
 		}
 		h.flash(c, layout.FlashSuccess, "Webhook re-enabled.")
 	}
-	if c.FormValue("replay") == "none" {
+	// The disabled banner replays only when its checkbox is ticked
+	// (replay=failed); the enabled webhook's "Retry them now" always does.
+	if c.FormValue("replay") == "none" || (enable && c.FormValue("replay") != "failed") {
 		return render.Redirect(c, "/webhooks/"+w.ID)
 	}
 	job, err := h.startRetry(ctx, c, models.RetryFailed{WebhookID: w.ID, Since: since})

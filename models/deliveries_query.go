@@ -55,6 +55,8 @@ func (f DeliveryFilter) limit() int {
 type DeliveryRow struct {
 	Delivery
 	WebhookName string
+	// WebhookDeleted: the delivery's webhook was deleted; its history is kept.
+	WebhookDeleted bool
 	// LastDurationMS is how long the newest attempt took (nil before the
 	// first): the delivery's latency as the log shows it.
 	LastDurationMS *int `gorm:"column:last_duration_ms"`
@@ -81,7 +83,7 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	for _, c := range deliveryListColumns {
 		cols = append(cols, "d."+c)
 	}
-	cols = append(cols, "w.name AS webhook_name",
+	cols = append(cols, "w.name AS webhook_name", "w.deleted_at IS NOT NULL AS webhook_deleted",
 		"(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms")
 	q := s.db.WithContext(ctx).Table("deliveries AS d").
 		Select(strings.Join(cols, ", ")).
@@ -208,7 +210,7 @@ func (s *Store) CallTimeline(ctx context.Context, accountID, callID string) ([]C
 	for _, c := range deliveryListColumns {
 		cols = append(cols, "d."+c)
 	}
-	cols = append(cols, "w.name AS webhook_name",
+	cols = append(cols, "w.name AS webhook_name", "w.deleted_at IS NOT NULL AS webhook_deleted",
 		"(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms")
 	var rows []DeliveryRow
 	if err := s.db.WithContext(ctx).Table("deliveries AS d").Select(strings.Join(cols, ", ")).

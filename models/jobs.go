@@ -94,7 +94,8 @@ func (p RetryFailed) args(accountID string) map[string]any {
 // status is spelled in the text for the partial index deliveries_failed_idx.
 const retryFailedWhere = `account_id = @account AND webhook_id = @webhook AND status = 'failed' AND NOT test AND request_method <> ''
 	AND completed_at >= @since AND (CAST(@until AS timestamptz) IS NULL OR completed_at <= @until)
-	AND (CAST(@type AS text) = '' OR event_type = @type)`
+	AND (CAST(@type AS text) = '' OR event_type = @type)
+	AND EXISTS (SELECT 1 FROM webhooks wh WHERE wh.id = @webhook AND wh.deleted_at IS NULL)`
 
 // CountRetryFailed counts the deliveries a bulk retry with p would queue
 // again now: the preview shown before one starts.

@@ -53,6 +53,9 @@ var (
 	ErrInFlight = fault.ErrInFlight
 	// ErrUnrenderable means a delivery's request cannot be built.
 	ErrUnrenderable = fault.ErrUnrenderable
+	// ErrWebhookDeleted refuses to send a delivery of a deleted webhook
+	// again: its history is kept to read, never to send.
+	ErrWebhookDeleted = fault.Errorf(fault.ErrFinished, "This delivery's webhook was deleted: its history is kept, but it is never sent again.")
 	// ErrInvalidCredentials means the email/password or API key did not match.
 	ErrInvalidCredentials = fault.ErrInvalidCredentials
 )

@@ -96,7 +96,7 @@ func (s *Store) ClaimProbes(ctx context.Context, now time.Time, limit int, holde
 	var out []Webhook
 	err := s.db.WithContext(ctx).Raw(`UPDATE webhooks w SET probe_lease_holder = @holder,
 			probe_lease_until = CAST(@now AS timestamptz) + make_interval(secs => w.timeout_ms / 1000.0 + @margin)
-		WHERE w.id IN (SELECT id FROM webhooks WHERE probe_next_at IS NOT NULL AND probe_next_at <= @now AND NOT enabled AND disabled_auto
+		WHERE w.id IN (SELECT id FROM webhooks WHERE probe_next_at IS NOT NULL AND probe_next_at <= @now AND NOT enabled AND disabled_auto AND deleted_at IS NULL
 			AND (probe_lease_until IS NULL OR probe_lease_until < @now) ORDER BY probe_next_at LIMIT @limit FOR UPDATE SKIP LOCKED)
 		RETURNING w.*`, map[string]any{"holder": holder, "now": now, "margin": leaseMargin.Seconds(), "limit": limit}).Scan(&out).Error
 	if err != nil {

@@ -825,8 +825,11 @@ func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64
 			return fmt.Errorf("redeliver: %w", ErrUnrenderable)
 		}
 		var w Webhook
-		if err := tx.Where("account_id = @account AND id = @id", map[string]any{"account": accountID, "id": d.WebhookID}).Take(&w).Error; err != nil {
+		if err := tx.Unscoped().Where("account_id = @account AND id = @id", map[string]any{"account": accountID, "id": d.WebhookID}).Take(&w).Error; err != nil {
 			return fmt.Errorf("redeliver: %w", notFound(err))
+		}
+		if w.Deleted() {
+			return ErrWebhookDeleted
 		}
 		if err := s.openWebhook(&w); err != nil {
 			return fmt.Errorf("redeliver: %w", err)

@@ -108,7 +108,14 @@ type Webhook struct {
 	UpdatedBy      string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// DeletedAt marks a deleted webhook, kept so its history stays
+	// readable (migration 0026). GORM leaves such rows out of every query
+	// on Webhook unless Unscoped: lists, lookups, matching and updates.
+	DeletedAt gorm.DeletedAt
 }
+
+// Deleted reports whether the webhook was deleted (its history is kept).
+func (w *Webhook) Deleted() bool { return w.DeletedAt.Valid }
 
 // OrderingWindow is how long a call's first open delivery holds the later ones.
 func (w *Webhook) OrderingWindow() time.Duration {
@@ -317,8 +324,11 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 	return &w, nil
 }
 
-// DeleteWebhook removes a webhook and its delivery log and returns what
-// was deleted.
+// DeleteWebhook deletes a webhook and returns it. The row is kept, marked
+// deleted (and disabled, out of the due set), so its delivery log and
+// attempts stay readable for the account's history retention
+// (PurgeDeletedWebhooks); deliveries still waiting or being sent are
+// cancelled and never sent (again).
 func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Actor) (*Webhook, error) {
 	if !validID(id) {
 		return nil, ErrNotFound
@@ -331,21 +341,65 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID, id string, who Act
 		if err := s.openWebhook(&w); err != nil {
 			return fmt.Errorf("delete webhook: %w", err)
 		}
-		// Lock the deliveries the delete cascades to before the webhook row,
-		// in id order: the order recorders take them (deliveries, then the
-		// webhook's streak), so a delete and a recorder cannot deadlock.
-		if err := tx.Exec(`SELECT id FROM deliveries WHERE webhook_id = ? AND account_id = ? ORDER BY id FOR UPDATE`, id, accountID).Error; err != nil {
+		// Lock the open deliveries before the webhook row, in id order:
+		// the order recorders take them (deliveries, then the webhook's
+		// streak), so a delete and a recorder cannot deadlock.
+		if err := tx.Exec(`SELECT id FROM deliveries WHERE webhook_id = ? AND account_id = ? AND status IN (?, ?) ORDER BY id FOR UPDATE`,
+			id, accountID, StatusPending, StatusSending).Error; err != nil {
 			return fmt.Errorf("delete webhook: %w", err)
 		}
-		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Delete(&Webhook{}).Error; err != nil {
+		now := s.now()
+		if err := tx.Model(&Webhook{}).Where("account_id = ? AND id = ?", accountID, id).UpdateColumns(map[string]any{
+			"deleted_at": now, "enabled": false, "next_due_at": nil, "probe_next_at": nil, "updated_by": who.Label, "updated_at": now}).Error; err != nil {
 			return fmt.Errorf("delete webhook: %w", err)
 		}
-		return audit(tx, accountID, who, "webhook.deleted", "webhook", id, w.auditView(), nil, s.now())
+		// A statement of its own, after the webhook row is marked: it also
+		// sees the deliveries an ingest that matched the webhook just
+		// committed. A cancelled "sending" row makes its recorder skip the
+		// state (it records only rows still leased), not the attempt.
+		if err := tx.Exec(`UPDATE deliveries SET status = ?, next_attempt_at = NULL, lease_until = NULL, lease_holder = NULL,
+			completed_at = ?, updated_at = ? WHERE webhook_id = ? AND account_id = ? AND status IN (?, ?)`,
+			StatusCancelled, now, now, id, accountID, StatusPending, StatusSending).Error; err != nil {
+			return fmt.Errorf("delete webhook: cancel deliveries: %w", err)
+		}
+		w.DeletedAt = gorm.DeletedAt{Time: now, Valid: true}
+		return audit(tx, accountID, who, "webhook.deleted", "webhook", id, w.auditView(), nil, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &w, nil
+}
+
+// DeliveryWebhook returns the webhook a delivery of the account belongs
+// to, deleted or not (Deleted says which), for the pages that show a
+// delivery's history; ErrNotFound when it is gone altogether.
+func (s *Store) DeliveryWebhook(ctx context.Context, accountID, id string) (*Webhook, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	var w Webhook
+	if err := s.db.WithContext(ctx).Unscoped().Where("account_id = ? AND id = ?", accountID, id).Take(&w).Error; err != nil {
+		return nil, fmt.Errorf("get webhook: %w", notFound(err))
+	}
+	if err := s.openWebhook(&w); err != nil {
+		return nil, fmt.Errorf("get webhook: %w", err)
+	}
+	return &w, nil
+}
+
+// PurgeDeletedWebhooks removes, with their delivery logs, the webhooks
+// deleted longer ago than their account's history retention, and returns
+// how many it removed. Their deliveries are all final (the delete
+// cancelled the open ones), so no recorder holds them.
+func (s *Store) PurgeDeletedWebhooks(ctx context.Context, now time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM webhooks w USING accounts a
+		WHERE w.deleted_at IS NOT NULL AND a.id = w.account_id
+			AND w.deleted_at < CAST(? AS timestamptz) - make_interval(days => a.history_retention_days)`, now)
+	if res.Error != nil {
+		return 0, fmt.Errorf("purge deleted webhooks: %w", res.Error)
+	}
+	return res.RowsAffected, nil
 }
 
 // RotateWebhookSecret makes a new signing secret current; the old one keeps
@@ -409,4 +463,21 @@ func (s *Store) rotateWebhookSecret(ctx context.Context, accountID, id string, w
 		return nil, err
 	}
 	return &w, nil
+}
+
+// RevealWebhookSecret returns the webhook with its signing secret for a
+// user who asked to see it in full (the console's Reveal, the API's GET
+// secret), and records that in the audit log. via says where it was shown.
+func (s *Store) RevealWebhookSecret(ctx context.Context, accountID, id string, who Actor, via string) (*Webhook, error) {
+	w, err := s.Webhook(ctx, accountID, id)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return audit(tx, accountID, who, "webhook.secret_revealed", "webhook", w.ID, nil, map[string]any{"secret": "signing secret", "via": via}, s.now())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reveal secret: %w", err)
+	}
+	return w, nil
 }

@@ -177,7 +177,9 @@ func (s *Store) reencryptWebhooks(ctx context.Context, last string) (int, string
 	changed, next := 0, ""
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var ws []Webhook
-		if err := tx.Select("id", "signing_secret", "previous_secret", "auth_secret", "headers").
+		// Unscoped: a deleted webhook's history is still shown, so its
+		// secrets must stay readable under the current key too.
+		if err := tx.Unscoped().Select("id", "signing_secret", "previous_secret", "auth_secret", "headers").
 			Clauses(clause.Locking{Strength: "UPDATE"}).Where("id > ?", last).Order("id").Limit(reencryptBatch).Find(&ws).Error; err != nil {
 			return fmt.Errorf("re-encrypt webhooks: %w", err)
 		}
@@ -196,7 +198,7 @@ func (s *Store) reencryptWebhooks(ctx context.Context, last string) (int, string
 			if err != nil {
 				return fmt.Errorf("re-encrypt: %w", err)
 			}
-			if err := tx.Model(&Webhook{}).Where("id = ?", w.ID).UpdateColumns(map[string]any{
+			if err := tx.Unscoped().Model(&Webhook{}).Where("id = ?", w.ID).UpdateColumns(map[string]any{
 				"signing_secret": sealed.SigningSecret, "previous_secret": sealed.PreviousSecret,
 				"auth_secret": sealed.AuthSecret, "headers": sealed.Headers}).Error; err != nil {
 				return fmt.Errorf("re-encrypt webhook %s: %w", w.ID, err)

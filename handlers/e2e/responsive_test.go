@@ -241,6 +241,29 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A disabled webhook with two failed deliveries, for its banner and its
+	// replay option.
+	offIn := models.NewWebhookInput("UTC")
+	offIn.Name, offIn.EventTypes, offIn.URL = "Legacy PBX bridge", []string{"call.missed"}, "https://pbx-bridge.example.com/legacy/webhooks/calls"
+	off, err := app.Store.CreateWebhook(ctx, tn.Account.ID, who, offIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failedAt := time.Now().Add(-time.Hour)
+	if err := app.DB.Exec(`INSERT INTO events (account_id, id, type, occurred_at, payload, received_at)
+		SELECT ?, 'evt_e2eoff' || g, 'call.missed', ?, '{}', ? FROM generate_series(1, 2) g`, tn.Account.ID, failedAt, failedAt).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := app.DB.Exec(`INSERT INTO deliveries (account_id, webhook_id, event_id, event_type, status, attempt_count, last_status_code,
+			request_method, request_url, request_body, created_at, updated_at, completed_at)
+		SELECT ?, ?, 'evt_e2eoff' || g, 'call.missed', 'failed', 1, 500, 'POST', ?, '{}', ?, ?, ? FROM generate_series(1, 2) g`,
+		tn.Account.ID, off.ID, off.URL, failedAt, failedAt, failedAt).Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Store.SetWebhookEnabled(ctx, tn.Account.ID, off.ID, who, false, "Disabled by "+tn.Email+"."); err != nil {
+		t.Fatal(err)
+	}
+
 	b := newBrowser(t, app.URL)
 	b.allowConsole("422") // the form with validation errors answers 422
 	b.allowConsole("404") // the error page
@@ -265,6 +288,7 @@ func TestEveryPageFitsPhoneAndDesktop(t *testing.T) {
 		{"webhooks", "/webhooks", "/webhooks"},
 		{"webhook-edit", "/webhooks/" + w.ID + "/edit", "/webhooks"},
 		{"webhook-delete", "/webhooks/" + w.ID + "/delete", "/webhooks"},
+		{"webhook-disabled", "/webhooks/" + off.ID, "/webhooks"},
 		{"deliveries", "/deliveries", "/deliveries"},
 		{"deliveries-of-webhook", "/deliveries?webhook=" + crm.ID, "/deliveries"},
 		{"retry-failed", "/webhooks/" + crm.ID + "/retry-failed", "/webhooks"},

@@ -416,7 +416,7 @@ func TestEditToggleDelete(t *testing.T) {
 	b.load("open the webhook", chromedp.Click(link(newName)), http.StatusOK)
 	dialogs := b.acceptDialogs()
 	b.load("click Delete and accept", chromedp.Click(link("Delete")), http.StatusOK)
-	if got := dialogs(); len(got) != 1 || !strings.HasPrefix(got[0], "Delete "+newName+"?") {
+	if got := dialogs(); len(got) != 1 || !strings.HasPrefix(got[0], "Delete "+newName+"?") || !strings.Contains(got[0], `stay readable, marked "deleted webhook", for 30 days`) {
 		t.Errorf("confirm dialogs %q", got)
 	}
 	if p := b.path(); p != "/webhooks" {

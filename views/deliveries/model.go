@@ -57,6 +57,9 @@ type Row struct {
 	CallURL    string // the call view
 	Latency    string // the newest attempt's duration, or "–"
 	NextRetry  string // "" when nothing is scheduled
+
+	// WebhookDeleted: the webhook was deleted; its history is kept.
+	WebhookDeleted bool
 }
 
 // List is the delivery log page.
@@ -95,6 +98,9 @@ type Summary struct {
 	// PreviousFailed: an earlier delivery of the call ended without
 	// success while this one waited; its payload says previous_failed.
 	PreviousFailed bool
+
+	// WebhookDeleted: the webhook was deleted; its history is kept.
+	WebhookDeleted bool
 }
 
 // HeaderLine is one HTTP header as recorded.

@@ -164,6 +164,17 @@ type Detail struct {
 	// Heal is the probe state of a webhook disabled automatically, and
 	// the banner after a successful probe re-enabled it.
 	Heal Heal
+
+	// SecretRevealed: SecretMasked holds the secret in full (after Reveal
+	// or Rotate without JavaScript), so the box offers Hide.
+	SecretRevealed bool
+	// DeleteKeeps is what deleting does to the history (Delete's question).
+	DeleteKeeps string
+	// ReplayLabel is the disabled banner's replay option: "Replay 3
+	// failed deliveries" (shown only when ReplayCount > 0).
+	ReplayLabel string
+	// ReplayFailed counts them for the enabled webhook's warning: "1 delivery".
+	ReplayFailed string
 }
 
 // Heal says what the probes of a webhook disabled automatically are doing.
@@ -212,8 +223,6 @@ func HTTPText(method, url string, headers []HeaderLine, body string) string {
 func HTTPMessage(startLine string, headers []HeaderLine, body string) string {
 	return components.HTTPMessage(startLine, headers, body)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // attempts is "1 attempt" or "n attempts".
 func attempts(n int) string {

@@ -525,6 +525,13 @@ func (d *Dispatcher) reap(ctx context.Context) {
 		if _, err := d.TrimBodies(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("trim attempt bodies", "err", err)
 		}
+		// Deleted webhooks whose history has outlived the account's
+		// retention go for good, with their delivery logs.
+		if n, err := d.store.PurgeDeletedWebhooks(ctx, d.now()); err != nil && ctx.Err() == nil {
+			d.log.Error("purge deleted webhooks", "err", err)
+		} else if n > 0 {
+			d.log.Info("removed deleted webhooks past their history retention", "count", n)
+		}
 		select {
 		case <-ctx.Done():
 			return
