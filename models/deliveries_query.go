@@ -48,6 +48,11 @@ func (f DeliveryFilter) limit() int {
 	return f.Limit
 }
 
+// failingSQL is DeliveryFilter.Failing's predicate, spelled in the text
+// rather than bound so that the planner matches it to the partial index
+// deliveries_account_failing_idx (migration 0028, the same predicate).
+const failingSQL = "(d.status = 'failed' OR (d.status = 'pending' AND d.attempt_count > 0) OR (d.status = 'sending' AND d.attempt_count > 1))"
+
 // DeliveryRow is one line of the delivery log: the delivery's list columns
 // and the name of its webhook. The stored request (RequestMethod,
 // RequestURL, RequestHeaders, RequestBody) is not loaded and stays empty;
@@ -96,8 +101,7 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	if f.Status != "" {
 		q = q.Where("d.status = ?", f.Status)
 	} else if f.Failing {
-		q = q.Where("(d.status = ? OR (d.status = ? AND d.attempt_count > 0) OR (d.status = ? AND d.attempt_count > 1))",
-			StatusFailed, StatusPending, StatusSending)
+		q = q.Where(failingSQL)
 	}
 	if f.CallID != "" {
 		q = q.Where("d.call_id = ?", f.CallID)
