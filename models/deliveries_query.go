@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"gorm.io/gorm"
 )
 
 // Page sizes of the delivery log.
@@ -82,15 +84,15 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 		!searchable(string(f.Status)) || !searchable(f.CallID) {
 		return []DeliveryRow{}, nil // nothing can match
 	}
-	cols := make([]string, 0, len(deliveryListColumns)+1)
+	inner := make([]string, 0, len(deliveryListColumns))
 	for _, c := range deliveryListColumns {
-		cols = append(cols, "d."+c)
+		inner = append(inner, "d."+c)
 	}
-	cols = append(cols, "w.name AS webhook_name",
-		"(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms")
-	q := s.db.WithContext(ctx).Table("deliveries AS d").
-		Select(strings.Join(cols, ", ")).
-		Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
+	// The page is chosen from deliveries alone and only its rows are then
+	// joined to their webhooks: joined first, the planner walks each
+	// webhook's whole history and sorts it (it cannot tell how many of an
+	// account's rows each webhook has).
+	q := s.db.WithContext(ctx).Table("deliveries AS d").Select(strings.Join(inner, ", ")).
 		Where("d.account_id = ?", accountID)
 	if f.WebhookID != "" {
 		q = q.Where("d.webhook_id = ?", f.WebhookID)
@@ -129,11 +131,16 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 		q = q.Where("d.event_id = ?", f.EventID)
 	}
 	rows := []DeliveryRow{}
+	page := func(q *gorm.DB, order string) error {
+		return s.db.WithContext(ctx).Table("(?) AS d", q.Order("d.id "+order).Limit(f.limit())).
+			Select("d.*, w.name AS webhook_name, "+lastDurationSQL).
+			Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
+			Order("d.id " + order).Scan(&rows).Error
+	}
 	if f.Before <= 0 && f.After > 0 {
 		// The page before: the oldest ids above After, read ascending,
 		// then shown newest first like every page.
-		q = q.Where("d.id > ?", f.After)
-		if err := q.Order("d.id").Limit(f.limit()).Scan(&rows).Error; err != nil {
+		if err := page(q.Where("d.id > ?", f.After), "ASC"); err != nil {
 			return nil, fmt.Errorf("list deliveries: %w", err)
 		}
 		slices.Reverse(rows)
@@ -142,11 +149,14 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	if f.Before > 0 {
 		q = q.Where("d.id < ?", f.Before)
 	}
-	if err := q.Order("d.id DESC").Limit(f.limit()).Scan(&rows).Error; err != nil {
+	if err := page(q, "DESC"); err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
 	return rows, nil
 }
+
+// lastDurationSQL is DeliveryRow.LastDurationMS: the newest attempt's length.
+const lastDurationSQL = "(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms"
 
 // Delivery returns one delivery of the account, with its stored request,
 // or ErrNotFound.
@@ -207,8 +217,7 @@ func (s *Store) CallTimeline(ctx context.Context, accountID, callID string) ([]C
 	for _, c := range deliveryListColumns {
 		cols = append(cols, "d."+c)
 	}
-	cols = append(cols, "w.name AS webhook_name",
-		"(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms")
+	cols = append(cols, "w.name AS webhook_name", lastDurationSQL)
 	var rows []DeliveryRow
 	if err := s.db.WithContext(ctx).Table("deliveries AS d").Select(strings.Join(cols, ", ")).
 		Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
