@@ -84,15 +84,14 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 		!searchable(string(f.Status)) || !searchable(f.CallID) {
 		return []DeliveryRow{}, nil // nothing can match
 	}
-	inner := make([]string, 0, len(deliveryListColumns))
-	for _, c := range deliveryListColumns {
-		inner = append(inner, "d."+c)
-	}
-	// The page is chosen from deliveries alone and only its rows are then
-	// joined to their webhooks: joined first, the planner walks each
-	// webhook's whole history and sorts it (it cannot tell how many of an
-	// account's rows each webhook has).
-	q := s.db.WithContext(ctx).Table("deliveries AS d").Select(strings.Join(inner, ", ")).
+	// The page's ids are chosen first, from the account's own indexes
+	// alone (each filter's index ends with id, so this is an index-only
+	// walk newest first that stops at the page size); only those rows are
+	// then read and joined to their webhooks. Asked for whole rows at once,
+	// the planner walked the primary key past other accounts' rows, or each
+	// webhook's whole history, because it cannot tell where an account's
+	// rows lie.
+	q := s.db.WithContext(ctx).Table("deliveries AS d").Select("d.id").
 		Where("d.account_id = ?", accountID)
 	if f.WebhookID != "" {
 		q = q.Where("d.webhook_id = ?", f.WebhookID)
@@ -131,9 +130,15 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 		q = q.Where("d.event_id = ?", f.EventID)
 	}
 	rows := []DeliveryRow{}
+	cols := make([]string, 0, len(deliveryListColumns)+2)
+	for _, c := range deliveryListColumns {
+		cols = append(cols, "d."+c)
+	}
+	cols = append(cols, "w.name AS webhook_name", lastDurationSQL)
 	page := func(q *gorm.DB, order string) error {
-		return s.db.WithContext(ctx).Table("(?) AS d", q.Order("d.id "+order).Limit(f.limit())).
-			Select("d.*, w.name AS webhook_name, "+lastDurationSQL).
+		return s.db.WithContext(ctx).Table("(?) AS p", q.Order("d.id "+order).Limit(f.limit())).
+			Select(strings.Join(cols, ", ")).
+			Joins("JOIN deliveries AS d ON d.id = p.id AND d.account_id = ?", accountID).
 			Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
 			Order("d.id " + order).Scan(&rows).Error
 	}
