@@ -135,12 +135,22 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 		cols = append(cols, "d."+c)
 	}
 	cols = append(cols, "w.name AS webhook_name", lastDurationSQL)
+	// Planned for these very values (plan_cache_mode): a cached generic
+	// plan does not know how big this account is or where its rows lie,
+	// and after five runs it walked the primary key past every other
+	// account's rows (seconds at a million deliveries) instead of the
+	// account's index.
 	page := func(q *gorm.DB, order string) error {
-		return s.db.WithContext(ctx).Table("(?) AS p", q.Order("d.id "+order).Limit(f.limit())).
-			Select(strings.Join(cols, ", ")).
-			Joins("JOIN deliveries AS d ON d.id = p.id AND d.account_id = ?", accountID).
-			Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
-			Order("d.id " + order).Scan(&rows).Error
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
+				return err
+			}
+			return tx.Table("(?) AS p", q.Order("d.id "+order).Limit(f.limit())).
+				Select(strings.Join(cols, ", ")).
+				Joins("JOIN deliveries AS d ON d.id = p.id AND d.account_id = ?", accountID).
+				Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
+				Order("d.id " + order).Scan(&rows).Error
+		})
 	}
 	if f.Before <= 0 && f.After > 0 {
 		// The page before: the oldest ids above After, read ascending,
