@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 export GOFLAGS := -buildvcs=false
 
-.PHONY: run build test check generate check-generated check-imports check-tidy check-templ-fmt vet lint fmt bench reliability fuzz
+.PHONY: run build test check generate check-generated check-imports check-tidy check-templ-fmt vet lint fmt bench console-bench reliability fuzz
 
 run: build ## serve the console (private PostgreSQL when DATABASE_URL is unset)
 	@# The binary itself, not go run: go run exits 1 after Ctrl-C, which
@@ -47,6 +47,11 @@ check-imports: ## the layer rules of docs/architecture.md
 
 bench: ## delivery throughput and latency, with the command that made them (BENCH_FLAGS="--events 2000" to vary)
 	$(GO) run ./cmd/ringhook bench $(BENCH_FLAGS)
+
+# Not part of `make bench` (seeding takes minutes): point DATABASE_URL at a
+# database of its own; it seeds that once and reuses it on later runs.
+console-bench: ## p50/p99 of every console page and API list on a seeded database (CONSOLE_BENCH_FLAGS="--deliveries 10000000")
+	$(GO) run ./cmd/ringhook console-bench $(CONSOLE_BENCH_FLAGS)
 
 reliability: ## kill -9, PostgreSQL restart/stop, 3 processes, isolation, hostile input: one table (RELIABILITY_FLAGS="--short" for CI's form)
 	$(GO) run ./cmd/ringhook reliability $(RELIABILITY_FLAGS)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"gorm.io/gorm"
 )
 
 // Page sizes of the delivery log.
@@ -48,6 +50,11 @@ func (f DeliveryFilter) limit() int {
 	return f.Limit
 }
 
+// failingSQL is DeliveryFilter.Failing's predicate, spelled in the text
+// rather than bound so that the planner matches it to the partial index
+// deliveries_account_failing_idx (migration 0028, the same predicate).
+const failingSQL = "(d.status = 'failed' OR (d.status = 'pending' AND d.attempt_count > 0) OR (d.status = 'sending' AND d.attempt_count > 1))"
+
 // DeliveryRow is one line of the delivery log: the delivery's list columns
 // and the name of its webhook. The stored request (RequestMethod,
 // RequestURL, RequestHeaders, RequestBody) is not loaded and stays empty;
@@ -79,15 +86,14 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 		!searchable(string(f.Status)) || !searchable(f.CallID) {
 		return []DeliveryRow{}, nil // nothing can match
 	}
-	cols := make([]string, 0, len(deliveryListColumns)+1)
-	for _, c := range deliveryListColumns {
-		cols = append(cols, "d."+c)
-	}
-	cols = append(cols, "w.name AS webhook_name", "w.deleted_at IS NOT NULL AS webhook_deleted",
-		"(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms")
-	q := s.db.WithContext(ctx).Table("deliveries AS d").
-		Select(strings.Join(cols, ", ")).
-		Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
+	// The page's ids are chosen first, from the account's own indexes
+	// alone (each filter's index ends with id, so this is an index-only
+	// walk newest first that stops at the page size); only those rows are
+	// then read and joined to their webhooks. Asked for whole rows at once,
+	// the planner walked the primary key past other accounts' rows, or each
+	// webhook's whole history, because it cannot tell where an account's
+	// rows lie.
+	q := s.db.WithContext(ctx).Table("deliveries AS d").Select("d.id").
 		Where("d.account_id = ?", accountID)
 	if f.WebhookID != "" {
 		q = q.Where("d.webhook_id = ?", f.WebhookID)
@@ -98,8 +104,7 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	if f.Status != "" {
 		q = q.Where("d.status = ?", f.Status)
 	} else if f.Failing {
-		q = q.Where("(d.status = ? OR (d.status = ? AND d.attempt_count > 0) OR (d.status = ? AND d.attempt_count > 1))",
-			StatusFailed, StatusPending, StatusSending)
+		q = q.Where(failingSQL)
 	}
 	if f.CallID != "" {
 		q = q.Where("d.call_id = ?", f.CallID)
@@ -127,11 +132,32 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 		q = q.Where("d.event_id = ?", f.EventID)
 	}
 	rows := []DeliveryRow{}
+	cols := make([]string, 0, len(deliveryListColumns)+2)
+	for _, c := range deliveryListColumns {
+		cols = append(cols, "d."+c)
+	}
+	cols = append(cols, "w.name AS webhook_name", "w.deleted_at IS NOT NULL AS webhook_deleted", lastDurationSQL)
+	// Planned for these very values (plan_cache_mode): a cached generic
+	// plan does not know how big this account is or where its rows lie,
+	// and after five runs it walked the primary key past every other
+	// account's rows (seconds at a million deliveries) instead of the
+	// account's index.
+	page := func(q *gorm.DB, order string) error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
+				return err
+			}
+			return tx.Table("(?) AS p", q.Order("d.id "+order).Limit(f.limit())).
+				Select(strings.Join(cols, ", ")).
+				Joins("JOIN deliveries AS d ON d.id = p.id AND d.account_id = ?", accountID).
+				Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
+				Order("d.id " + order).Scan(&rows).Error
+		})
+	}
 	if f.Before <= 0 && f.After > 0 {
 		// The page before: the oldest ids above After, read ascending,
 		// then shown newest first like every page.
-		q = q.Where("d.id > ?", f.After)
-		if err := q.Order("d.id").Limit(f.limit()).Scan(&rows).Error; err != nil {
+		if err := page(q.Where("d.id > ?", f.After), "ASC"); err != nil {
 			return nil, fmt.Errorf("list deliveries: %w", err)
 		}
 		slices.Reverse(rows)
@@ -140,11 +166,14 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	if f.Before > 0 {
 		q = q.Where("d.id < ?", f.Before)
 	}
-	if err := q.Order("d.id DESC").Limit(f.limit()).Scan(&rows).Error; err != nil {
+	if err := page(q, "DESC"); err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
 	return rows, s.fillRows(ctx, rows)
 }
+
+// lastDurationSQL is DeliveryRow.LastDurationMS: the newest attempt's length.
+const lastDurationSQL = "(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms"
 
 // Delivery returns one delivery of the account, with its stored request,
 // or ErrNotFound.
@@ -210,8 +239,7 @@ func (s *Store) CallTimeline(ctx context.Context, accountID, callID string) ([]C
 	for _, c := range deliveryListColumns {
 		cols = append(cols, "d."+c)
 	}
-	cols = append(cols, "w.name AS webhook_name", "w.deleted_at IS NOT NULL AS webhook_deleted",
-		"(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms")
+	cols = append(cols, "w.name AS webhook_name", "w.deleted_at IS NOT NULL AS webhook_deleted", lastDurationSQL)
 	var rows []DeliveryRow
 	if err := s.db.WithContext(ctx).Table("deliveries AS d").Select(strings.Join(cols, ", ")).
 		Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).

@@ -7,6 +7,8 @@
 //	ringhook rotate-key         re-encrypt secrets at rest under the current key
 //	ringhook simulate ...       send realistic call events to a running server
 //	ringhook bench ...          measure the dispatcher on this machine
+//	ringhook seed ...           fill the database with a realistic history
+//	ringhook console-bench ...  time every console page and API list on a seeded database
 //	ringhook reliability ...    kill, outage, multi-process and hostile-input scenarios
 //
 // Configuration comes from the environment (see README.md); with
@@ -62,7 +64,7 @@ func run(ctx context.Context, args []string) error {
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil
-	case "serve", "migrate", "admin", "apikey", "rotate-key":
+	case "serve", "migrate", "admin", "apikey", "rotate-key", "seed", "console-bench":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
@@ -79,6 +81,10 @@ func run(ctx context.Context, args []string) error {
 		return apikey(ctx, cfg, log, args, os.Stdout)
 	case "rotate-key":
 		return rotateKey(ctx, cfg, log, args, os.Stdout)
+	case "seed":
+		return seedCmd(ctx, cfg, log, args, os.Stdout)
+	case "console-bench":
+		return consoleBench(ctx, cfg, log, args, os.Stdout)
 	default:
 		return admin(ctx, cfg, log, args)
 	}
@@ -98,6 +104,12 @@ const usage = `usage: ringhook [command]
   bench [--phases A,B,C,I] [--events 20000] [--rate 200] [--workers W] [--webhooks 4] [--cpuprofile FILE] …
                                            measure dispatcher throughput, latency and isolation (make bench;
                                            ringhook bench --help lists every flag)
+  seed --deliveries N --accounts M [--attempts 3] [--biggest-share 0.2] [--webhooks 5] [--days 30]
+                                           fill the database with a history in set-based SQL (account "Seed 001"
+                                           holds the biggest share; sign in as owner@seed.example.com)
+  console-bench [--requests 100] [--port 0] [--pages dashboard,…] [seed flags]
+                                           time every console page and API list as the biggest seeded
+                                           account (seeds first when the database is not seeded)
   reliability [--scenarios kill,pg,multi,iso,hostile] [--events 1000] [--processes 3] [--pg-down 10s] [--short] …
                                            kill -9, PostgreSQL restart/stop, several processes, isolation and
                                            hostile input on loopback; one table (make reliability)`
