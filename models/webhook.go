@@ -89,10 +89,15 @@ type Webhook struct {
 	PreviousSecretExpiresAt *time.Time
 	ConsecutiveFailures     int
 	FailingSince            *time.Time
-	CreatedBy               string
-	UpdatedBy               string
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
+	// PausedUntil is set while the circuit breaker holds the webhook's
+	// deliveries back (see breaker.go); PauseTrips counts the pauses of the
+	// current failure streak.
+	PausedUntil *time.Time
+	PauseTrips  int
+	CreatedBy   string
+	UpdatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // OrderingWindow is how long a call's first open delivery holds the later ones.
@@ -232,7 +237,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 		w.UpdatedBy, w.UpdatedAt = who.Label, s.now()
 		if in.Enabled && w.DisabledReason != "" {
 			w.DisabledReason, w.DisabledAt = "", nil
-			w.ConsecutiveFailures, w.FailingSince = 0, nil
+			w.ConsecutiveFailures, w.FailingSince, w.PausedUntil, w.PauseTrips = 0, nil, nil, 0
 		}
 		sealed, err := s.sealedWebhook(&w)
 		if err != nil {
@@ -267,11 +272,11 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 		w.Enabled, w.UpdatedBy, w.UpdatedAt = enabled, who.Label, now
 		if enabled {
 			w.DisabledReason, w.DisabledAt = "", nil
-			w.ConsecutiveFailures, w.FailingSince = 0, nil
+			w.ConsecutiveFailures, w.FailingSince, w.PausedUntil, w.PauseTrips = 0, nil, nil, 0
 		} else {
 			w.DisabledReason, w.DisabledAt = reason, &now
 		}
-		if err := tx.Select("enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "updated_by", "updated_at").Save(&w).Error; err != nil {
+		if err := tx.Select("enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "paused_until", "pause_trips", "updated_by", "updated_at").Save(&w).Error; err != nil {
 			return fmt.Errorf("toggle webhook: %w", err)
 		}
 		action := "webhook.disabled"
