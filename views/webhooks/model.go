@@ -26,9 +26,9 @@ type Row struct {
 	HealthLabel    string // "Healthy", "Failing: 3 failed attempts in a row", …
 	// Paused is the circuit breaker's state in words ("Paused until 14:05:09
 	// UTC, after 5 failures in a row"), empty while it is closed.
-	Paused string
-	LastDelivery   string // "3 min ago" or "never"
-	LastStatus     string // ok|bad|muted
+	Paused       string
+	LastDelivery string // "3 min ago" or "never"
+	LastStatus   string // ok|bad|muted
 }
 
 // Option is one choice in a checkbox group or select.
