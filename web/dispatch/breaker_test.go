@@ -74,7 +74,7 @@ func TestFailingWebhookIsPausedAndProbed(t *testing.T) {
 	if n := processDue(t, d); n != models.BreakerFailures {
 		t.Fatalf("sent %d, want %d", n, models.BreakerFailures)
 	}
-	wantPause(t, f.webhookRow(t, w.ID), t0.Add(models.PauseMin), 1, models.BreakerFailures)
+	wantPause(t, f.webhookRow(t, w.ID), t0.Add(models.PauseFor(0)), 1, models.BreakerFailures)
 
 	// Paused: new deliveries wait, unsent and without attempts.
 	for range 3 {
@@ -112,11 +112,11 @@ func TestFailingWebhookIsPausedAndProbed(t *testing.T) {
 		t.Fatalf("half-open webhook sent %d, want one probe", n)
 	}
 	t1 := f.clock.Now()
-	wantPause(t, f.webhookRow(t, w.ID), t1.Add(2*models.PauseMin), 2, models.BreakerFailures+1)
+	wantPause(t, f.webhookRow(t, w.ID), t1.Add(models.PauseFor(1)), 2, models.BreakerFailures+1)
 
 	// The next probe succeeds: the breaker closes.
 	failing.Store(false)
-	f.clock.Advance(2 * models.PauseMin)
+	f.clock.Advance(models.PauseFor(1))
 	if n := processDue(t, d); n != 1 {
 		t.Fatalf("sent %d after the second pause, want one probe", n)
 	}
