@@ -39,6 +39,7 @@ type apiWebhookShape struct {
 	ExpireAfter map[string]int  `json:"expire_after_seconds"`
 	Reason      *string         `json:"disabled_reason"`
 	DisabledAt  *time.Time      `json:"disabled_at"`
+	PausedUntil *time.Time      `json:"paused_until"`
 	APIVersion  string          `json:"api_version"`
 	CreatedAt   time.Time       `json:"created_at"`
 	CreatedBy   string          `json:"created_by"`
