@@ -94,6 +94,7 @@ type apiWebhook struct {
 	DisabledReason *string         `json:"disabled_reason"`
 	DisabledAt     *time.Time      `json:"disabled_at"`
 	Probe          *apiProbe       `json:"probe"`
+	PausedUntil    *time.Time      `json:"paused_until"`
 	APIVersion     string          `json:"api_version"`
 	CreatedAt      time.Time       `json:"created_at"`
 	CreatedBy      string          `json:"created_by"`
@@ -142,7 +143,7 @@ func webhookJSON(w *models.Webhook) apiWebhook {
 		DIDNumbers: orEmpty(slices.Clone(w.DIDNumbers)), TimeZone: w.TimeZone, Headers: []models.Header{},
 		Auth:       apiAuthOut{Type: w.AuthType, Username: w.AuthUsername, SecretSet: w.AuthSecret != ""},
 		CustomData: map[string]any{}, CustomDataMode: string(w.CustomDataMode), Filters: orEmpty(slices.Clone(w.Filters.V)), MaxAttempts: w.MaxAttempts,
-		TimeoutMS: w.TimeoutMS, Enabled: w.Enabled, DisabledAt: w.DisabledAt, APIVersion: w.APIVersion,
+		TimeoutMS: w.TimeoutMS, Enabled: w.Enabled, DisabledAt: w.DisabledAt, PausedUntil: utcOrNil(w.PausedUntil), APIVersion: w.APIVersion,
 		OrderedByCall: w.OrderedByCall, OrderingWindow: w.OrderingWindowS, ExpireAfter: maps.Clone(w.ExpireAfter.V),
 		CreatedAt: w.CreatedAt, CreatedBy: w.CreatedBy, UpdatedAt: w.UpdatedAt, UpdatedBy: w.UpdatedBy}
 	for _, h := range w.Headers.V {

@@ -40,6 +40,7 @@ type apiWebhookShape struct {
 	Reason      *string         `json:"disabled_reason"`
 	DisabledAt  *time.Time      `json:"disabled_at"`
 	Probe       map[string]any  `json:"probe"`
+	PausedUntil *time.Time      `json:"paused_until"`
 	APIVersion  string          `json:"api_version"`
 	CreatedAt   time.Time       `json:"created_at"`
 	CreatedBy   string          `json:"created_by"`

@@ -93,6 +93,21 @@ func streakText(w *models.Webhook, loc *time.Location) string {
 	return s
 }
 
+// pausedText is the circuit breaker's state in words (see
+// models.BreakerFailures), empty while it is closed: paused until a time,
+// or, once that time has passed and until a success closes it, sending one
+// delivery at a time to test the receiver.
+func pausedText(w *models.Webhook, now time.Time, loc *time.Location) string {
+	if w.PausedUntil == nil {
+		return ""
+	}
+	after := plural(w.ConsecutiveFailures, "failure", "failures") + " in a row"
+	if w.Paused(now) {
+		return "Paused until " + w.PausedUntil.In(loc).Format("Jan 2, 15:04:05 MST") + ", after " + after
+	}
+	return "Testing the receiver with one delivery at a time, after " + after
+}
+
 // webhookLogURL is the delivery log filtered to one webhook.
 func webhookLogURL(id string) string { return "/deliveries?" + url.Values{"webhook": {id}}.Encode() }
 

@@ -58,6 +58,9 @@ func (h *Handler) webhookRow(w *models.Webhook, st models.WebhookStat, loc *time
 	default:
 		r.Health, r.HealthLabel = "muted", "No recent deliveries"
 	}
+	if w.Enabled {
+		r.Paused = pausedText(w, h.now(), loc)
+	}
 	if p95, ok := st.Latency.Quantile(0.95); ok {
 		r.P95 = attemptDuration(p95)
 	}

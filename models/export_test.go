@@ -33,7 +33,7 @@ func (s *Store) ExplainClaim(ctx context.Context, now time.Time) (int, string, e
 		var out string
 		if err := tx.Raw("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, FORMAT JSON) "+claimSQL, map[string]any{
 			"now": now, "cap": 100, "failing_cap": 25, "limit": 100, "margin": leaseMargin.Seconds(), "busy": "{}", "sending": string(StatusSending),
-			"holder": nil, "manual": string(TriggerManual),
+			"holder": nil, "manual": string(TriggerManual), "breaker": BreakerFailures, "reduced": pgArray[string]{},
 		}).Row().Scan(&out); err != nil {
 			return err
 		}

@@ -174,8 +174,9 @@ func (s *Store) RecordProbe(ctx context.Context, now time.Time, w *Webhook, hold
 		reason := cur.DisabledReason
 		cur.Enabled, cur.DisabledAuto, cur.DisabledReason, cur.DisabledAt = true, false, "", nil
 		cur.ConsecutiveFailures, cur.FailingSince, cur.ProbeNextAt, cur.ProbeGaveUpAt = 0, nil, nil, nil
+		cur.PausedUntil, cur.PauseTrips = nil, 0 // the probe proved the receiver: no breaker pause left over
 		cur.HealedAt, cur.HealedReplayed, cur.UpdatedAt, cur.UpdatedBy = &now, n, now, systemActor.Label
-		cols := append([]string{"enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "updated_at", "updated_by"}, probeColumns...)
+		cols := append([]string{"enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "paused_until", "pause_trips", "updated_at", "updated_by"}, probeColumns...)
 		if err := tx.Select(cols).Save(&cur).Error; err != nil {
 			return fmt.Errorf("re-enable webhook: %w", err)
 		}

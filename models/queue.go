@@ -251,18 +251,21 @@ func failingCap(perWebhook int) int { return max(1, perWebhook/4) }
 // delivery past its deadline never is (see order.go).
 // A webhook whose last attempts failed (a failure streak) gets a quarter
 // of the cap until it answers again: five broken receivers at the full cap
-// would hold every worker of a process while healthy webhooks wait.
+// would hold every worker of a process while healthy webhooks wait. A
+// paused webhook (its circuit breaker is open, see breaker.go) is skipped
+// until its pause ends, and then gets one probe at a time (capSQL).
 var claimSQL = `
 WITH busy AS (
 	SELECT key AS webhook_id, value::int AS n FROM jsonb_each_text(CAST(@busy AS jsonb))
 ), room AS (
-	SELECT w.id, (CASE WHEN w.consecutive_failures > 0 THEN CAST(@failing_cap AS int) ELSE CAST(@cap AS int) END) - coalesce(b.n, 0) AS room, w.timeout_ms, w.max_attempts, w.signing_secret, w.previous_secret,
-		w.previous_secret_expires_at, w.ordered_by_call, w.ordering_window_s
+	SELECT w.id, ` + capSQL + ` - coalesce(b.n, 0) AS room, w.timeout_ms, w.max_attempts, w.signing_secret, w.previous_secret,
+		w.previous_secret_expires_at, w.ordered_by_call, w.ordering_window_s, w.consecutive_failures >= @breaker AS probe
 	FROM webhooks w LEFT JOIN busy b ON b.webhook_id = w.id
 	WHERE w.enabled AND w.next_due_at IS NOT NULL AND w.next_due_at <= @now
-		AND coalesce(b.n, 0) < (CASE WHEN w.consecutive_failures > 0 THEN CAST(@failing_cap AS int) ELSE CAST(@cap AS int) END)
+		AND (w.paused_until IS NULL OR w.paused_until <= @now)
+		AND coalesce(b.n, 0) < ` + capSQL + `
 ), cand AS (
-	SELECT c.id, c.next_attempt_at, r.timeout_ms, r.max_attempts, r.signing_secret, r.previous_secret, r.previous_secret_expires_at
+	SELECT c.id, c.next_attempt_at, r.timeout_ms, r.max_attempts, r.signing_secret, r.previous_secret, r.previous_secret_expires_at, r.probe
 	FROM room r CROSS JOIN LATERAL (
 		SELECT d.id, d.next_attempt_at FROM deliveries d
 		WHERE d.webhook_id = r.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
@@ -280,7 +283,16 @@ FROM cand p
 WHERE d.id = p.id
 RETURNING d.*, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id AND a.trigger = @manual) AS manual_attempts,
 	p.timeout_ms AS w_timeout_ms, p.max_attempts AS w_max_attempts, p.signing_secret AS w_signing_secret,
-	p.previous_secret AS w_previous_secret, p.previous_secret_expires_at AS w_previous_secret_expires_at`
+	p.previous_secret AS w_previous_secret, p.previous_secret_expires_at AS w_previous_secret_expires_at, p.probe AS w_probe`
+
+// capSQL is the in-flight cap of webhook w in claimSQL: one (the probe) for
+// a half-open webhook (its breaker tripped and the pause is over, see
+// breaker.go), a quarter for one on a failure streak or that the caller
+// names in @reduced (its receiver answered slowly or with a huge body, see
+// Claim), the full cap otherwise.
+const capSQL = `(CASE WHEN w.consecutive_failures >= @breaker THEN 1
+		WHEN w.consecutive_failures > 0 OR w.id = ANY(CAST(@reduced AS text[])) THEN CAST(@failing_cap AS int)
+		ELSE CAST(@cap AS int) END)`
 
 // The claim's per-delivery conditions: not past its deadline, and not
 // held behind an earlier open delivery of its call (see order.go).
@@ -299,6 +311,7 @@ type claimRow struct {
 	WSigningSecret           string     `gorm:"column:w_signing_secret"`
 	WPreviousSecret          string     `gorm:"column:w_previous_secret"`
 	WPreviousSecretExpiresAt *time.Time `gorm:"column:w_previous_secret_expires_at"`
+	WProbe                   bool       `gorm:"column:w_probe"`
 }
 
 // Claim leases up to limit due deliveries of enabled webhooks to holder (a
@@ -309,6 +322,17 @@ type claimRow struct {
 // counting 'sending' rows in the database instead cost a scan of every
 // recently finished delivery on each claim.)
 func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int, inFlight map[string]int, holder string) ([]Claimed, error) {
+	return s.ClaimReduced(ctx, now, limit, perWebhook, inFlight, nil, holder)
+}
+
+// ClaimReduced is Claim where the webhooks in reduced get the failing cap
+// (a quarter of perWebhook) although their attempts succeed: the caller
+// saw their receivers answer near the timeout or with bodies past what it
+// drains, so at the full cap they would hold its workers and connections.
+func (s *Store) ClaimReduced(ctx context.Context, now time.Time, limit, perWebhook int, inFlight map[string]int, reduced []string, holder string) ([]Claimed, error) {
+	if reduced == nil {
+		reduced = []string{}
+	}
 	busy, err := json.Marshal(inFlight)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -326,9 +350,18 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 	var rows []claimRow
 	err = s.db.WithContext(ctx).Raw(claimSQL, map[string]any{
 		"now": now, "cap": perWebhook, "failing_cap": failingCap(perWebhook), "limit": limit, "margin": leaseMargin.Seconds(), "busy": string(busy), "sending": string(StatusSending),
-		"holder": holderOrNil(holder), "manual": string(TriggerManual),
+		"holder": holderOrNil(holder), "manual": string(TriggerManual), "breaker": BreakerFailures, "reduced": pgArray[string](reduced),
 	}).Scan(&rows).Error
 	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	var probes []string
+	for _, r := range rows {
+		if r.WProbe {
+			probes = append(probes, r.WebhookID)
+		}
+	}
+	if err := s.leaseProbes(ctx, now, probes); err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	if settle {
@@ -361,6 +394,10 @@ type Outcome struct {
 	DisableReason string         // non-empty: disable the webhook now (410 Gone)
 	LeaseHolder   string         // the lease the attempt ran under; the outcome applies only while it still holds
 	Test          bool           // the delivery is a test (a test send or a test-mode key's): counted apart in the rollups
+	// Degraded is set by the sender, never stored: why an attempt that
+	// succeeded still showed a receiver in trouble (it answered near the
+	// timeout, or with a body past what the sender drains).
+	Degraded string
 }
 
 // AutoDisable is the failure rule: a webhook whose attempts failed Failures
@@ -526,7 +563,7 @@ WITH o AS (
 	WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.id = o.delivery_id)
 	ON CONFLICT (delivery_id, number) DO NOTHING
 ), reset AS (
-	UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL
+	UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL, paused_until = NULL, pause_trips = 0
 	WHERE id IN (` + lockStreaksInOrder + `)
 	RETURNING id
 )`
@@ -605,15 +642,31 @@ func (a *Attempt) lastError() string {
 // and one with failures only extends it. A webhook whose deliveries retry
 // is put back in the due set at the earliest retry (the row is locked
 // before next_due_at is read, see markDueSQL). Rows are locked in id order.
-const healthSQL = `
+// Failures that bring the streak to BreakerFailures pause the webhook
+// (breaker.go); a success clears the pause.
+var healthSQL = `
 UPDATE webhooks w SET
-	consecutive_failures = CASE WHEN s.fails = 0 THEN 0 WHEN s.reset THEN s.fails ELSE w.consecutive_failures + s.fails END,
+	consecutive_failures = ` + newStreakSQL + `,
 	failing_since = CASE WHEN s.fails = 0 THEN NULL WHEN s.reset THEN s.first_fail ELSE coalesce(w.failing_since, s.first_fail) END,
+	paused_until = CASE WHEN ` + tripsSQL + ` THEN CAST(@now AS timestamptz) + make_interval(secs => ` + pauseSecondsSQL(priorTripsSQL) + `)
+		WHEN s.fails = 0 OR s.reset THEN NULL ELSE w.paused_until END,
+	pause_trips = CASE WHEN ` + tripsSQL + ` THEN ` + priorTripsSQL + ` + 1 WHEN s.fails = 0 OR s.reset THEN 0 ELSE w.pause_trips END,
 	next_due_at = CASE WHEN s.due IS NULL THEN w.next_due_at ELSE least(coalesce(w.next_due_at, s.due), s.due) END
 FROM unnest(CAST(@hook_ids AS text[]), CAST(@resets AS bool[]), CAST(@fails AS int[]), CAST(@first_fails AS timestamptz[]),
 	CAST(@dues AS timestamptz[])) AS s(id, reset, fails, first_fail, due)
 WHERE w.id = s.id AND w.id IN (` + lockHooksInOrder + `)
 RETURNING w.id, w.account_id, w.enabled, w.consecutive_failures, w.failing_since, w.name, w.url`
+
+// healthSQL's pieces: the streak after the batch; whether the batch trips
+// the breaker (failures that bring the streak to BreakerFailures or past
+// it: each such batch pauses the webhook again, for longer, see
+// breaker.go); and the trips of the streak before the batch.
+const (
+	newStreakSQL  = `(CASE WHEN s.fails = 0 THEN 0 WHEN s.reset THEN s.fails ELSE w.consecutive_failures + s.fails END)`
+	priorTripsSQL = `(CASE WHEN s.reset THEN 0 ELSE w.pause_trips END)`
+)
+
+var tripsSQL = fmt.Sprintf("(s.fails > 0 AND %s >= %d)", newStreakSQL, BreakerFailures)
 
 // updateHealth keeps each webhook's consecutive-failure streak and applies
 // the disable rules; it returns the webhooks it disabled and the
@@ -673,7 +726,7 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		URL                 string
 	}
 	if err := tx.Raw(healthSQL, map[string]any{"hook_ids": pgArray[string](ids), "resets": pgArray[bool](resets),
-		"fails": pgArray[int](fails), "first_fails": pgArray[*time.Time](firstFails), "dues": pgArray[*time.Time](dues)}).Scan(&rows).Error; err != nil {
+		"fails": pgArray[int](fails), "first_fails": pgArray[*time.Time](firstFails), "dues": pgArray[*time.Time](dues), "now": now}).Scan(&rows).Error; err != nil {
 		return nil, nil, fmt.Errorf("record webhook health: %w", err)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })

@@ -89,6 +89,11 @@ type Webhook struct {
 	PreviousSecretExpiresAt *time.Time
 	ConsecutiveFailures     int
 	FailingSince            *time.Time
+	// PausedUntil is set while the circuit breaker holds the webhook's
+	// deliveries back (see breaker.go); PauseTrips counts the pauses of the
+	// current failure streak.
+	PausedUntil *time.Time
+	PauseTrips  int
 	// Probe state of a webhook disabled automatically (migration 0029,
 	// see probe.go): DisabledAuto says the dispatcher disabled it (never
 	// a person), ProbeNextAt when the next probe goes (nil: none planned).
@@ -256,7 +261,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 		w.UpdatedBy, w.UpdatedAt = who.Label, s.now()
 		if in.Enabled && w.DisabledReason != "" {
 			w.DisabledReason, w.DisabledAt = "", nil
-			w.ConsecutiveFailures, w.FailingSince = 0, nil
+			w.ConsecutiveFailures, w.FailingSince, w.PausedUntil, w.PauseTrips = 0, nil, nil, 0
 		}
 		if in.Enabled != wasEnabled { // a change by hand: never probed
 			w.clearProbe()
@@ -301,11 +306,11 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 		w.Enabled, w.UpdatedBy, w.UpdatedAt = enabled, who.Label, now
 		if enabled {
 			w.DisabledReason, w.DisabledAt = "", nil
-			w.ConsecutiveFailures, w.FailingSince = 0, nil
+			w.ConsecutiveFailures, w.FailingSince, w.PausedUntil, w.PauseTrips = 0, nil, nil, 0
 		} else {
 			w.DisabledReason, w.DisabledAt = reason, &now
 		}
-		cols := append([]string{"enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "updated_by", "updated_at"}, probeColumns...)
+		cols := append([]string{"enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "paused_until", "pause_trips", "updated_by", "updated_at"}, probeColumns...)
 		if err := tx.Select(cols).Save(&w).Error; err != nil {
 			return fmt.Errorf("toggle webhook: %w", err)
 		}

@@ -24,8 +24,11 @@ type Row struct {
 	P95            string // 95th percentile latency over 24 h, "240 ms" or "–"
 	Health         string // ok|bad|muted (models.Webhook.Health)
 	HealthLabel    string // "Healthy", "Failing: 3 failed attempts in a row", …
-	LastDelivery   string // "3 min ago" or "never"
-	LastStatus     string // ok|bad|muted
+	// Paused is the circuit breaker's state in words ("Paused until 14:05:09
+	// UTC, after 5 failures in a row"), empty while it is closed.
+	Paused       string
+	LastDelivery string // "3 min ago" or "never"
+	LastStatus   string // ok|bad|muted
 }
 
 // Option is one choice in a checkbox group or select.

@@ -79,6 +79,7 @@ type Dispatcher struct {
 	rnd   *rand.Rand
 
 	inFlight inFlight
+	degraded degraded
 	wakeCh   chan struct{}
 	parts    *parts // set by Start
 	policy   safehttp.Policy

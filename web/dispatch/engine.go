@@ -210,7 +210,8 @@ func (d *Dispatcher) beat(ctx context.Context) {
 // claim leases up to n due deliveries given what this process has in flight.
 func (d *Dispatcher) claim(ctx context.Context, n int, inFlight map[string]int) ([]models.Claimed, error) {
 	start := time.Now() // durations in wall time, whatever clock the dispatcher is given
-	claimed, err := d.store.Claim(ctx, d.now(), n, d.cfg.PerWebhook, inFlight, d.id)
+	now := d.now()
+	claimed, err := d.store.ClaimReduced(ctx, now, n, d.cfg.PerWebhook, inFlight, d.degraded.list(now), d.id)
 	d.cfg.Observer.Claimed(len(claimed), time.Since(start), err)
 	return claimed, err
 }
@@ -333,6 +334,7 @@ func (s *sender) start(ctx context.Context) {
 			defer wg.Done()
 			for c := range s.work {
 				o := s.d.send(ctx, c, c.Trigger())
+				s.d.degraded.note(c.WebhookID, o, s.d.now())
 				s.d.inFlight.add(c.WebhookID, -1)
 				s.results <- o
 				s.slots <- struct{}{}
@@ -569,6 +571,7 @@ func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 		go func() {
 			defer wg.Done()
 			outs[i] = d.send(ctx, &claimed[i], claimed[i].Trigger())
+			d.degraded.note(claimed[i].WebhookID, outs[i], d.now())
 		}()
 	}
 	wg.Wait()
@@ -626,4 +629,51 @@ func (d *Dispatcher) TrimBodies(ctx context.Context) (int64, error) {
 		}
 	}
 	return total, nil
+}
+
+// degradedFor is how long a webhook keeps the failing cap after a
+// degraded success (see degradedBy), unless a healthy answer comes first.
+const degradedFor = time.Minute
+
+// degraded remembers the webhooks whose receivers lately succeeded in a
+// degraded way (slow, or a huge body): the claim gives them the failing
+// cap, a quarter of the per-webhook one, so a receiver that succeeds only
+// after seconds cannot hold a full share of this process's workers while
+// others wait. Like the cap itself, it is this process's own view.
+type degraded struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+// note records what outcome o says about webhookID's receiver: a degraded
+// success marks it for degradedFor, a healthy one clears the mark.
+func (g *degraded) note(webhookID string, o models.Outcome, now time.Time) {
+	if !o.Attempt.Succeeded() {
+		return // failures count toward the streak and the breaker instead
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if o.Degraded == "" {
+		delete(g.until, webhookID)
+		return
+	}
+	if g.until == nil {
+		g.until = map[string]time.Time{}
+	}
+	g.until[webhookID] = now.Add(degradedFor)
+}
+
+// list is the webhooks marked at now, forgetting marks that ran out.
+func (g *degraded) list(now time.Time) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []string
+	for id, until := range g.until {
+		if !now.Before(until) {
+			delete(g.until, id)
+			continue
+		}
+		out = append(out, id)
+	}
+	return out
 }

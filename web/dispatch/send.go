@@ -111,8 +111,10 @@ func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger mod
 	// Drain only a body that can end within maxDrain: the connection of a
 	// longer one is closed anyway, so reading more of it is wasted work
 	// (a receiver answering 100 MB bodies must not cost the others CPU).
+	huge := len(body) > MaxRecordedBody && res.ContentLength > MaxRecordedBody+1+maxDrain
 	if res.ContentLength < 0 || res.ContentLength <= MaxRecordedBody+1+maxDrain {
-		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxDrain))
+		n, _ := io.Copy(io.Discard, io.LimitReader(res.Body, maxDrain+1))
+		huge = n > maxDrain
 	}
 	a.DurationMS = int(d.now().Sub(start) / time.Millisecond)
 	status := res.StatusCode
@@ -130,7 +132,26 @@ func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger mod
 			a.ErrorMessage += " (redirects are not followed; update the URL)"
 		}
 	}
-	return d.outcome(c, a, res.Header, start)
+	o := d.outcome(c, a, res.Header, start)
+	if a.Succeeded() {
+		o.Degraded = degradedBy(a, timeout, huge)
+	}
+	return o
+}
+
+// degradedBy says why a successful attempt a still shows its receiver in
+// trouble: it answered after half its timeout or more, or with a body
+// longer than the sender drains (huge). Such a receiver keeps the worker
+// (and for a huge body, the CPU) it holds far longer than a healthy one,
+// so its webhook gets the failing cap for a while (see degraded).
+func degradedBy(a models.Attempt, timeout time.Duration, huge bool) string {
+	switch {
+	case huge:
+		return "body past the drain limit"
+	case time.Duration(a.DurationMS)*time.Millisecond*2 >= timeout:
+		return "answered near the timeout"
+	}
+	return ""
 }
 
 // outcome decides the delivery's next state from an attempt.

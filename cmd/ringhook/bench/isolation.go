@@ -3,6 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
+	"strings"
 	"time"
 )
 
@@ -65,6 +68,16 @@ func (b *run) isoRun(ctx context.Context, label string, broken *brokenSet) (isoR
 		return res, fmt.Errorf("phase I: %d events matched %d deliveries, want %d x %d webhooks", len(events), queued, len(events), len(hooks))
 	}
 
+	if broken != nil && b.o.CPUProfile != "" && !b.o.has('B') && !b.o.has('G') {
+		stop, err := b.startProfile()
+		if err != nil {
+			return res, err
+		}
+		defer stop()
+	}
+	res.Load = loadAverage()
+	goCPU0 := selfCPU()
+	pgCPU0, pgOK := postgresCPU(b.pgDir)
 	start := time.Now()
 	d.Start(ctx)
 	limit := time.NewTimer(b.o.IsoMax)
@@ -85,6 +98,10 @@ wait:
 	}
 	res.Elapsed = time.Since(start)
 	res.Delivered = rec.succeeded.Load()
+	res.GoCPU, res.PGCPU = selfCPU()-goCPU0, -1
+	if pgCPU1, ok := postgresCPU(b.pgDir); ok && pgOK {
+		res.PGCPU = pgCPU1 - pgCPU0
+	}
 	if broken != nil {
 		broken.close() // ends the hanging and slow requests before Stop waits for them
 	}
@@ -98,4 +115,31 @@ wait:
 	}
 	b.progress("bench: I %s: %d/%d healthy deliveries in %.1fs (%.0f/s)", label, res.Delivered, res.Wanted, res.Elapsed.Seconds(), res.rate())
 	return res, nil
+}
+
+// startProfile writes a CPU profile to --cpuprofile until stop is called.
+func (b *run) startProfile() (stop func(), err error) {
+	f, err := os.Create(b.o.CPUProfile)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	b.r.Profile = b.o.CPUProfile
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// loadAverage is the 1, 5 and 15 minute load averages of /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }

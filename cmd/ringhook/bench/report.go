@@ -65,6 +65,24 @@ type isoResult struct {
 	Elapsed           time.Duration
 	Incomplete        bool // --iso-max ended the run
 	Broken            []brokenStat
+	// CPU used during the run: this process (the dispatcher and the
+	// loopback receivers, broken ones included) and the private
+	// PostgreSQL (PGCPU < 0: unknown); Load is /proc/loadavg at the start.
+	GoCPU, PGCPU time.Duration
+	Load         string
+}
+
+// cpuPerDelivery is the CPU milliseconds spent per healthy delivery.
+func (r isoResult) cpuPerDelivery() (goMS, pgMS float64) {
+	if r.Delivered == 0 {
+		return 0, -1
+	}
+	goMS = float64(r.GoCPU.Microseconds()) / 1000 / float64(r.Delivered)
+	pgMS = -1
+	if r.PGCPU >= 0 {
+		pgMS = float64(r.PGCPU.Microseconds()) / 1000 / float64(r.Delivered)
+	}
+	return goMS, pgMS
 }
 
 func (r isoResult) rate() float64 { return perSec(r.Delivered, r.Elapsed) }
@@ -236,6 +254,12 @@ func (r *report) writeI(p func(string, ...any)) {
 			note = fmt.Sprintf("   INCOMPLETE: %d of %d within --iso-max", x.Delivered, x.Wanted)
 		}
 		p("  I %-11s healthy webhook: %d deliveries succeeded in %.1fs   %8.0f deliveries/s%s", label, x.Delivered, x.Elapsed.Seconds(), x.rate(), note)
+		goMS, pgMS := x.cpuPerDelivery()
+		pg := "unknown"
+		if pgMS >= 0 {
+			pg = fmt.Sprintf("%.2f ms", pgMS)
+		}
+		p("                CPU per healthy delivery: bench process (dispatcher and receivers) %.2f ms, PostgreSQL %s; load average at start %s", goMS, pg, x.Load)
 	}
 	line("alone", r.IsoAlone)
 	line("beside", r.IsoBeside)
