@@ -285,13 +285,13 @@ RETURNING d.*, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id AND a
 	p.timeout_ms AS w_timeout_ms, p.max_attempts AS w_max_attempts, p.signing_secret AS w_signing_secret,
 	p.previous_secret AS w_previous_secret, p.previous_secret_expires_at AS w_previous_secret_expires_at, p.probe AS w_probe`
 
-// capSQL is the in-flight cap of webhook w in claimSQL: one (the probe) for
-// a half-open webhook (its breaker tripped and the pause is over, see
-// breaker.go), a quarter for one on a failure streak or that the caller
-// names in @reduced (its receiver answered slowly or with a huge body, see
-// Claim), the full cap otherwise.
-const capSQL = `(CASE WHEN w.consecutive_failures >= @breaker THEN 1
-		WHEN w.consecutive_failures > 0 OR w.id = ANY(CAST(@reduced AS text[])) THEN CAST(@failing_cap AS int)
+// capSQL is the in-flight cap of webhook w in claimSQL: one for a
+// half-open webhook (the probe: its breaker tripped and the pause is over,
+// see breaker.go) and for one the caller names in @reduced (its receiver
+// answered slowly or with a huge body, see ClaimReduced), a quarter for one
+// on a failure streak, the full cap otherwise.
+const capSQL = `(CASE WHEN w.consecutive_failures >= @breaker OR w.id = ANY(CAST(@reduced AS text[])) THEN 1
+		WHEN w.consecutive_failures > 0 THEN CAST(@failing_cap AS int)
 		ELSE CAST(@cap AS int) END)`
 
 // The claim's per-delivery conditions: not past its deadline, and not
@@ -325,8 +325,8 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit, perWebhook int,
 	return s.ClaimReduced(ctx, now, limit, perWebhook, inFlight, nil, holder)
 }
 
-// ClaimReduced is Claim where the webhooks in reduced get the failing cap
-// (a quarter of perWebhook) although their attempts succeed: the caller
+// ClaimReduced is Claim where the webhooks in reduced get one delivery in
+// flight although their attempts succeed: the caller
 // saw their receivers answer near the timeout or with bodies past what it
 // drains, so at the full cap they would hold its workers and connections.
 func (s *Store) ClaimReduced(ctx context.Context, now time.Time, limit, perWebhook int, inFlight map[string]int, reduced []string, holder string) ([]Claimed, error) {

@@ -631,15 +631,15 @@ func (d *Dispatcher) TrimBodies(ctx context.Context) (int64, error) {
 	return total, nil
 }
 
-// degradedFor is how long a webhook keeps the failing cap after a
+// degradedFor is how long a webhook keeps a cap of one after a
 // degraded success (see degradedBy), unless a healthy answer comes first.
 const degradedFor = time.Minute
 
 // degraded remembers the webhooks whose receivers lately succeeded in a
-// degraded way (slow, or a huge body): the claim gives them the failing
-// cap, a quarter of the per-webhook one, so a receiver that succeeds only
-// after seconds cannot hold a full share of this process's workers while
-// others wait. Like the cap itself, it is this process's own view.
+// degraded way (slow, or a huge body): the claim gives them one delivery
+// in flight, so a receiver that succeeds only after seconds (or makes the
+// sender read and drop megabytes) cannot hold a share of this process's
+// workers while others wait. Like the cap itself, it is this process's own view.
 type degraded struct {
 	mu    sync.Mutex
 	until map[string]time.Time

@@ -143,7 +143,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c *models.Claimed, trigger mod
 // trouble: it answered after half its timeout or more, or with a body
 // longer than the sender drains (huge). Such a receiver keeps the worker
 // (and for a huge body, the CPU) it holds far longer than a healthy one,
-// so its webhook gets the failing cap for a while (see degraded).
+// so its webhook gets one delivery in flight for a while (see degraded).
 func degradedBy(a models.Attempt, timeout time.Duration, huge bool) string {
 	switch {
 	case huge:
