@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"github.com/ringhook/ringhook/cmd/ringhook/consolebench"
 	"github.com/ringhook/ringhook/cmd/ringhook/seed"
 	"github.com/ringhook/ringhook/models"
@@ -20,16 +22,12 @@ func seedCmd(ctx context.Context, cfg config, log *slog.Logger, args []string, s
 	if err != nil {
 		return err
 	}
-	keys, err := keyring(cfg)
-	if err != nil {
-		return err
-	}
-	db, _, closeDB, err := openDatabase(ctx, cfg, log)
+	db, keys, closeDB, err := openHistory(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	store := models.NewStore(db, nil, models.WithKeyring(keys))
+	store := models.NewStore(db, nil, keys)
 	r, err := seed.Run(ctx, db, store, o, func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) })
 	if err != nil {
 		return err
@@ -46,15 +44,25 @@ func consoleBench(ctx context.Context, cfg config, log *slog.Logger, args []stri
 	if err != nil {
 		return err
 	}
-	keys, err := keyring(cfg)
-	if err != nil {
-		return err
-	}
-	db, _, closeDB, err := openDatabase(ctx, cfg, log)
+	db, keys, closeDB, err := openHistory(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
 	command := "ringhook console-bench " + strings.Join(args, " ")
-	return consolebench.Run(ctx, db, models.WithKeyring(keys), o, strings.TrimSpace(command), stdout, os.Stderr)
+	return consolebench.Run(ctx, db, keys, o, strings.TrimSpace(command), stdout, os.Stderr)
+}
+
+// openHistory opens the configured database (the private one when
+// DATABASE_URL is unset) and the keyring its secrets are sealed with.
+func openHistory(ctx context.Context, cfg config, log *slog.Logger) (*gorm.DB, models.StoreOption, func(), error) {
+	keys, err := keyring(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	db, _, closeDB, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return db, models.WithKeyring(keys), closeDB, nil
 }
