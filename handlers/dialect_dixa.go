@@ -555,7 +555,7 @@ func (h *Handler) DixaDeliveryLogs(c echo.Context) error {
 	out := make([]entry, len(rows))
 	for i, d := range rows {
 		out[i] = entry{DeliveryID: d.PublicID.String(), EventID: d.EventID, Status: dixaDeliveryState(d.Status), Attempts: d.AttemptCount,
-			ResponseCode: d.LastStatusCode, Error: d.LastError, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+			ResponseCode: d.LastStatusCode, Error: maskedError(c, d.LastError), CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 	}
 	return dixaData(c, http.StatusOK, out)
 }

@@ -366,6 +366,7 @@ func (h *Handler) KazooAttempts(c echo.Context) error {
 	out := make([]kazooAttempt, len(rows))
 	for i, d := range rows {
 		out[i] = kazooAttemptView(d, maxAttempts)
+		out[i].Reason = maskedError(c, out[i].Reason)
 	}
 	return kazooSuccess(c, http.StatusOK, out)
 }

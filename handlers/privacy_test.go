@@ -285,3 +285,32 @@ func TestBodyNotKeptShown(t *testing.T) {
 		}
 	}
 }
+
+// TestDialectLogsMaskErrorText: a vendor dialect's delivery log (Kazoo's
+// attempts) hides phone numbers in error texts from read keys of a masking
+// account, as the native API does, and shows them to full keys.
+func TestDialectLogsMaskErrorText(t *testing.T) {
+	app := handlertest.New(t)
+	owner := app.NewTenant(t, models.RoleOwner)
+	oc := app.SignIn(t, owner)
+	oc.Get(t, "/settings")
+	if res := oc.Post(t, "/settings/privacy", url.Values{"mask_pii": {"on"}, "body_retention_days": {"0"}}); res.Status != http.StatusSeeOther {
+		t.Fatalf("privacy on: %s", handlertest.Describe(res))
+	}
+	ids := piiSetup(t, app, owner, "call_dialect_"+strings.ToLower(models.NewID("")[:8]))
+	if err := app.DB.Model(&models.Delivery{}).Where("id IN ?", ids).Update("last_error", "receiver refused "+piiDigits).Error; err != nil {
+		t.Fatal(err)
+	}
+	c := app.NewClient(t)
+	read := mustScopedKey(t, app, owner, models.NewAPIKey{Name: "reader", Scope: models.ScopeRead})
+	full := mustAPIKey(t, app, owner, "full", true)
+	path := "/api/v1/accounts/" + owner.Account.ID + "/webhooks/attempts"
+	masked := send(t, c, http.MethodGet, path, "", map[string]string{"X-Auth-Token": read})
+	assertNoPII(t, "kazoo attempts, read key", masked)
+	if !strings.Contains(masked.Body, "receiver refused") {
+		t.Fatalf("kazoo attempts lack the error text: %s", handlertest.Describe(masked))
+	}
+	if res := send(t, c, http.MethodGet, path, "", map[string]string{"X-Auth-Token": full}); !strings.Contains(res.Body, piiDigits) {
+		t.Errorf("kazoo attempts, full key: masked: %s", handlertest.Describe(res))
+	}
+}
