@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,64 @@ func TestReEnableAndReplayInBrowser(t *testing.T) {
 	if pending != 2 {
 		t.Fatalf("%d deliveries queued again, want 2", pending)
 	}
+}
+
+// TestSecretHeadersStayMaskedInTheEditForm: in the browser, the edit form
+// of a webhook with secret headers (one marked secret, one named like a
+// secret) holds neither value anywhere in the page; saving without typing
+// keeps both, and typing a new value replaces only that one.
+func TestSecretHeadersStayMaskedInTheEditForm(t *testing.T) {
+	app := handlertest.New(t)
+	tn := app.NewTenant(t, models.RoleAdmin)
+	ctx := context.Background()
+	const apiKey, tenant = "apikey-value-4471", "tenant-secret-8820"
+	in := models.NewWebhookInput("UTC")
+	in.Name, in.EventTypes, in.URL = "CRM", []string{"call.missed"}, "https://crm.example.com/hooks"
+	in.Headers = []models.Header{{Name: "X-Api-Key", Value: apiKey}, {Name: "X-Tenant", Value: tenant, Secret: true}, {Name: "X-Env", Value: "prod"}}
+	w, err := app.Store.CreateWebhook(ctx, tn.Account.ID, models.Actor{Label: "test"}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func() []models.Header {
+		t.Helper()
+		got, err := app.Store.Webhook(ctx, tn.Account.ID, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Headers.V
+	}
+	b := newBrowser(t, app.URL)
+	signIn(b, tn)
+	openEdit := func() {
+		b.open("/webhooks/"+w.ID+"/edit", http.StatusOK)
+		page := evalJS[string](b, `document.documentElement.outerHTML`)
+		for _, s := range []string{apiKey, tenant} {
+			if strings.Contains(page, s) {
+				t.Fatalf("the edit form holds the secret %q", s)
+			}
+		}
+		for i, want := range []string{"password", "password", "text"} {
+			typ := evalJS[string](b, `document.querySelector("#header-value-`+strconv.Itoa(i)+`").type`)
+			if typ != want {
+				t.Errorf("header %d's value field is %s, want %s", i, typ, want)
+			}
+		}
+		if v := evalJS[string](b, `document.querySelector("#header-value-2").value`); v != "prod" {
+			t.Errorf("the plain header shows %q, want prod", v)
+		}
+	}
+
+	openEdit()
+	b.load("save without typing", chromedp.Click(button("Save webhook")), http.StatusOK)
+	if h := stored(); len(h) != 3 || h[0].Value != apiKey || h[1].Value != tenant {
+		t.Fatalf("saving without typing changed the secrets: %+v", h)
+	}
+
+	openEdit()
+	b.fill("#header-value-1", "tenant-new-1234")
+	b.load("save a new value", chromedp.Click(button("Save webhook")), http.StatusOK)
+	if h := stored(); len(h) != 3 || h[0].Value != apiKey || h[1].Value != "tenant-new-1234" {
+		t.Fatalf("typing one value: %+v", h)
+	}
+	openEdit()
 }
