@@ -65,7 +65,11 @@ func (h *Handler) DeliveryList(c echo.Context) error {
 		return err
 	}
 	q := parseDeliveryQuery(c.QueryParams(), hooks, loc, ids)
-	l := deliveries.List{Filters: q.form(hooks), TimeZone: loc.String()}
+	start, err := h.store.HistoryStart(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	l := deliveries.List{Filters: q.form(hooks), TimeZone: loc.String(), History: historySpan(acc, start, loc)}
 	p := h.page(c, "Deliveries", "deliveries")
 	if len(q.errs) > 0 {
 		return render.HTML(c, http.StatusBadRequest, deliveries.ListPage(p, l))
@@ -142,6 +146,15 @@ func (h *Handler) logRetryForm(c echo.Context, l *deliveries.List, hooks []model
 		}
 	}
 	return nil
+}
+
+// historySpan says how far back the account's delivery history goes.
+func historySpan(acc *models.Account, start *time.Time, loc *time.Location) string {
+	kept := "History is kept for " + plural(acc.HistoryRetentionDays, "day", "days") + " (Settings)"
+	if start == nil {
+		return kept + "."
+	}
+	return kept + "; the oldest delivery is from " + components.Time(*start, loc) + "."
 }
 
 func deliveryRow(r *models.DeliveryRow, loc *time.Location) deliveries.Row {

@@ -720,3 +720,23 @@ func TestRedeliverThroughDispatcher(t *testing.T) {
 		t.Error("the fragment shows the receiver's secret")
 	}
 }
+
+// TestDeliveryLogSaysHowFarBackHistoryGoes: the log says the account's
+// history retention and, once there is history, its oldest delivery's
+// time in the account's zone.
+func TestDeliveryLogSaysHowFarBackHistoryGoes(t *testing.T) {
+	app := handlertest.New(t)
+	tn := app.NewTenant(t, models.RoleViewer)
+	c := app.SignIn(t, tn)
+	if res := c.Get(t, "/deliveries"); !strings.Contains(res.Body, `<p class="muted" id="history-span">History is kept for 30 days (Settings).</p>`) {
+		t.Fatalf("empty log: %s", handlertest.Describe(res))
+	}
+	w := logWebhook(t, app, tn, "History span")
+	oldest := time.Date(2026, 11, 20, 9, 15, 0, 0, time.UTC)
+	seedDelivery(t, app, w, "call.hangup", models.StatusSucceeded, "call_span", oldest)
+	seedDelivery(t, app, w, "call.hangup", models.StatusSucceeded, "call_span", oldest.Add(48*time.Hour))
+	// Asia/Kolkata: 09:15 UTC is 14:45 IST.
+	if res := c.Get(t, "/deliveries"); !strings.Contains(res.Body, "History is kept for 30 days (Settings); the oldest delivery is from 2026-11-20 14:45") {
+		t.Fatalf("log with history: %s", handlertest.Describe(res))
+	}
+}

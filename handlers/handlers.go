@@ -67,6 +67,8 @@ type Store interface {
 	DeliveryCounts(ctx context.Context, accountID string, edges []time.Time, webhookIDs ...string) ([]models.Bucket, error)
 	WebhookReport(ctx context.Context, accountID, webhookID, window string, loc *time.Location) (*models.WebhookReport, error)
 
+	HistoryStart(ctx context.Context, accountID string) (*time.Time, error)
+
 	AuditLog(ctx context.Context, accountID string, beforeID int64, limit int) ([]models.AuditEntry, error)
 
 	ClaimLoginAttempt(ctx context.Context, p models.LoginThrottle, email, ip string) (time.Duration, error)

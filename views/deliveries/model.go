@@ -70,6 +70,9 @@ type List struct {
 	NewerURL  string // the previous (newer) page; "" on the first page
 	NewestURL string // the first page with the same filters; "" on the first page
 	TimeZone  string // the zone times are shown in
+	// History says how far back the log goes: "History is kept for 30
+	// days; the oldest delivery is from …".
+	History string
 	// Retry is the bulk-retry form of the webhook the log is filtered
 	// by (writers only).
 	Retry *jobs.RetryForm

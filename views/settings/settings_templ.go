@@ -444,7 +444,7 @@ func Page(p layout.Page, f Form) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, " days. A deleted webhook's delivery log stays readable this long, then it is removed; other history is not deleted yet.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, " days. Events, deliveries and attempts older than this are removed (a delivery still retrying waits until it ends), and a deleted webhook's delivery log goes with them.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

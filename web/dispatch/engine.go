@@ -527,6 +527,11 @@ func (d *Dispatcher) reap(ctx context.Context) {
 		if _, err := d.TrimBodies(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("trim attempt bodies", "err", err)
 		}
+		if n, err := d.TrimHistory(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("trim history past its retention", "err", err)
+		} else if n > 0 {
+			d.log.Info("removed events past their account's history retention", "events", n)
+		}
 		// Deleted webhooks whose history has outlived the account's
 		// retention go for good, with their delivery logs.
 		if n, err := d.store.PurgeDeletedWebhooks(ctx, d.now()); err != nil && ctx.Err() == nil {
@@ -614,6 +619,23 @@ func (f *inFlight) snapshot() map[string]int {
 // maxTrimBatches bounds the body trim of one reaper round; a larger backlog
 // goes on at the next round.
 const maxTrimBatches = 20
+
+// TrimHistory removes the events (with their deliveries and attempts)
+// older than their account's history retention, at most maxTrimBatches
+// rounds of models.DefaultHistoryBatch per account, and returns how many
+// events went. The reaper runs it every round; tests call it with the
+// injected clock.
+func (d *Dispatcher) TrimHistory(ctx context.Context) (int64, error) {
+	var total int64
+	for range maxTrimBatches {
+		n, err := d.store.TrimHistory(ctx, d.now(), models.DefaultHistoryBatch)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+	return total, nil
+}
 
 // TrimBodies drops the bodies of attempts older than their account's body
 // retention (docs/privacy.md), in batches of models.DefaultTrimBatch, at

@@ -1,0 +1,62 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// DefaultHistoryBatch is how many events one TrimHistory statement removes
+// per account at most.
+const DefaultHistoryBatch = 500
+
+// trimHistorySQL removes, for every account, up to @batch of its events
+// received longer ago than its history_retention_days, oldest first, with
+// their deliveries and attempts (the foreign keys cascade). An event with
+// a delivery still pending or sending stays until that delivery ends: a
+// retry in flight is never cut short. Each account walks its own
+// events_recent_idx, so the cost follows what is removed, not the history.
+const trimHistorySQL = `
+WITH doomed AS (
+	SELECT e.account_id, e.id
+	FROM accounts a CROSS JOIN LATERAL (
+		SELECT e.account_id, e.id FROM events e
+		WHERE e.account_id = a.id
+			AND e.received_at < CAST(@now AS timestamptz) - make_interval(days => a.history_retention_days)
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.account_id = e.account_id AND d.event_id = e.id
+				AND d.status IN (@pending, @sending))
+		ORDER BY e.received_at
+		LIMIT @batch) e
+)
+DELETE FROM events x USING doomed WHERE x.account_id = doomed.account_id AND x.id = doomed.id`
+
+// TrimHistory removes what has outlived each account's history retention
+// (Account settings, 1 to 365 days): at most batch events per account
+// (DefaultHistoryBatch when batch <= 0) with their deliveries and attempts.
+// It returns how many events it removed; a caller repeats while it gets
+// work done. The rollups are kept: they are the stats, not the history.
+func (s *Store) TrimHistory(ctx context.Context, now time.Time, batch int) (int64, error) {
+	if batch <= 0 {
+		batch = DefaultHistoryBatch
+	}
+	res := s.db.WithContext(ctx).Exec(trimHistorySQL, map[string]any{"now": now, "batch": batch,
+		"pending": string(StatusPending), "sending": string(StatusSending)})
+	if res.Error != nil {
+		return 0, fmt.Errorf("trim history: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// HistoryStart is when the account's oldest stored delivery was created
+// (nil: it has none), for "history goes back to …" in the console.
+func (s *Store) HistoryStart(ctx context.Context, accountID string) (*time.Time, error) {
+	var at []time.Time
+	if err := s.db.WithContext(ctx).Raw(`SELECT created_at FROM deliveries WHERE account_id = ? ORDER BY created_at LIMIT 1`, accountID).
+		Scan(&at).Error; err != nil {
+		return nil, fmt.Errorf("history start: %w", err)
+	}
+	if len(at) == 0 {
+		return nil, nil
+	}
+	return &at[0], nil
+}
