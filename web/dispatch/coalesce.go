@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -161,14 +162,7 @@ func (c *coalescer) flush(ctx context.Context, key ingestKey, batch []*ingestCal
 	for i, call := range batch {
 		evs[i] = call.ev
 	}
-	var res []models.IngestResult
-	var err error
-	if c.onFlush != nil {
-		err = c.onFlush(evs)
-	}
-	if err == nil {
-		res, err = c.store(ctx, key.account, evs, planDeliveries(key.test))
-	}
+	res, err := c.store1(ctx, key, evs)
 	for i, call := range batch {
 		if err != nil {
 			call.err = err
@@ -177,4 +171,20 @@ func (c *coalescer) flush(ctx context.Context, key ingestKey, batch []*ingestCal
 		}
 		close(call.done)
 	}
+}
+
+// store1 runs one flush's store call. A panic becomes the flush's error:
+// the callers waiting on it must be answered, and the queue must go on.
+func (c *coalescer) store1(ctx context.Context, key ingestKey, evs []*models.Event) (res []models.IngestResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("ingest flush: panic: %v", r)
+		}
+	}()
+	if c.onFlush != nil {
+		if err := c.onFlush(evs); err != nil {
+			return nil, err
+		}
+	}
+	return c.store(ctx, key.account, evs, planDeliveries(key.test))
 }
