@@ -321,3 +321,24 @@ func TestIngestCoalesceCancelledCallerLeavesOthers(t *testing.T) {
 		t.Error("the withdrawn event was stored")
 	}
 }
+
+// A flush that panics answers its caller with an error and leaves the
+// queue working for the next call.
+func TestIngestCoalescePanicAnswersCallers(t *testing.T) {
+	f := newFixture(t)
+	f.webhook(t, "http://127.0.0.1:9/a", nil)
+	d := f.dispatcher(t, nil)
+	var flushes sync.Map
+	dispatch.SetIngestFlushHook(d, func(evs []*models.Event) error {
+		if _, again := flushes.LoadOrStore("first", true); !again {
+			panic("boom")
+		}
+		return nil
+	})
+	if _, err := d.Ingest(context.Background(), f.account.ID, event("call.received", nil)); err == nil {
+		t.Fatal("ingest in a panicking flush succeeded")
+	}
+	if res := f.ingest(t, d, event("call.received", nil)); res.Duplicate || res.Deliveries != 1 {
+		t.Errorf("next ingest = %+v; want accepted", res)
+	}
+}
