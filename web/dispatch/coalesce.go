@@ -86,7 +86,8 @@ func (c *coalescer) ingest(ctx context.Context, ev *models.Event, test bool) (mo
 	c.mu.Unlock()
 	if lead {
 		// Nothing of this key was being flushed: this caller runs the
-		// flushes (its own event first) until the queue is empty.
+		// next flush itself, at once (its event and any that arrived
+		// meanwhile), and hands later ones to a goroutine.
 		c.drain(ctx, key, q, true)
 		return call.res, call.err
 	}
