@@ -80,6 +80,7 @@ type Dispatcher struct {
 
 	inFlight inFlight
 	degraded degraded
+	ingests  *coalescer // group commit of single-event ingest
 	wakeCh   chan struct{}
 	parts    *parts // set by Start
 	policy   safehttp.Policy
@@ -113,7 +114,8 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	// Operational events are rendered like any event (models cannot).
 	store.SetEventPlanner(planDeliveries(false), func(err error) { cfg.Log.Error("operational event", "err", err) })
 	return &Dispatcher{store: store, client: client, policy: policy, log: cfg.Log, now: cfg.Now, cfg: cfg, id: models.NewID("dsp_"), host: host,
-		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)), wakeCh: make(chan struct{}, 1)}, nil
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)), wakeCh: make(chan struct{}, 1),
+		ingests: newCoalescer(store.IngestBatch)}, nil
 }
 
 func target(w *models.Webhook, test bool) payload.Target {

@@ -12,9 +12,11 @@ import (
 )
 
 // Ingest validates a producer's event, stores it with one rendered delivery
-// per matching webhook in one transaction, and wakes the workers. Invalid
-// events return models.FieldErrors; a repeated event id creates
-// nothing and reports Duplicate.
+// per matching webhook, and wakes the workers. Concurrent calls of one
+// account share a transaction (group commit, coalesce.go); each returns
+// only after its event committed. Invalid events return
+// models.FieldErrors; a repeated event id creates nothing and reports
+// Duplicate.
 func (d *Dispatcher) Ingest(ctx context.Context, accountID string, raw map[string]any) (models.IngestResult, error) {
 	return d.ingest(ctx, accountID, raw, false)
 }
@@ -41,7 +43,7 @@ func (d *Dispatcher) ingestEvent(ctx context.Context, accountID string, raw map[
 	if err != nil {
 		return models.IngestResult{}, err
 	}
-	res, err := d.store.Ingest(ctx, ev, planDeliveries(test))
+	res, err := d.ingests.ingest(ctx, ev, test)
 	if err != nil {
 		return models.IngestResult{}, fmt.Errorf("ingest: %w", err)
 	}
