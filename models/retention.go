@@ -35,7 +35,10 @@ DELETE FROM events x USING doomed WHERE x.account_id = doomed.account_id AND x.i
 // (DefaultHistoryBatch when batch <= 0) with their deliveries and attempts.
 // It returns how many events it removed; a caller repeats while it gets
 // work done. The rollups are kept: they are the stats, not the history.
-func (s *Store) TrimHistory(ctx context.Context, now time.Time, batch int) (int64, error) {
+// Ages are measured on the Store's clock, the one received_at was written
+// with, so a caller on another clock cannot cut history short.
+func (s *Store) TrimHistory(ctx context.Context, batch int) (int64, error) {
+	now := s.now()
 	if batch <= 0 {
 		batch = DefaultHistoryBatch
 	}

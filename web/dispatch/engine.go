@@ -623,12 +623,11 @@ const maxTrimBatches = 20
 // TrimHistory removes the events (with their deliveries and attempts)
 // older than their account's history retention, at most maxTrimBatches
 // rounds of models.DefaultHistoryBatch per account, and returns how many
-// events went. The reaper runs it every round; tests call it with the
-// injected clock.
+// events went. The reaper runs it every round.
 func (d *Dispatcher) TrimHistory(ctx context.Context) (int64, error) {
 	var total int64
 	for range maxTrimBatches {
-		n, err := d.store.TrimHistory(ctx, d.now(), models.DefaultHistoryBatch)
+		n, err := d.store.TrimHistory(ctx, models.DefaultHistoryBatch)
 		total += n
 		if err != nil || n == 0 {
 			return total, err

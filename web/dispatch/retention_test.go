@@ -45,7 +45,7 @@ func TestTrimHistoryAfterRetention(t *testing.T) {
 		t.Fatalf("trim before the retention: %d, %v", n, err)
 	}
 	f.clock.Advance(13 * time.Hour) // the first four events are 49 h old, the fifth 13 h
-	if n, err := f.store.TrimHistory(ctx, f.clock.Now(), 1); err != nil || n != 1 {
+	if n, err := f.store.TrimHistory(ctx, 1); err != nil || n != 1 {
 		t.Fatalf("one small batch: %d, %v", n, err)
 	}
 	if n, err := d.TrimHistory(ctx); err != nil || n != 2 {
