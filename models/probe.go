@@ -46,6 +46,18 @@ func ProbeDelay(done int) time.Duration {
 var probeColumns = []string{"disabled_auto", "probe_next_at", "probe_count", "probe_last_at", "probe_last_result",
 	"probe_lease_holder", "probe_lease_until", "probe_gave_up_at", "healed_at", "healed_replayed"}
 
+// stateColumns are what an enable or disable writes: the switch and its
+// reason, the health that enable resets, the probe state, who and when.
+var stateColumns = append([]string{"enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since",
+	"paused_until", "pause_trips", "updated_by", "updated_at"}, probeColumns...)
+
+// enable switches w on afresh: no disable reason, no failure streak and
+// no breaker pause left over (by hand or after a successful probe).
+func (w *Webhook) enable() {
+	w.Enabled, w.DisabledReason, w.DisabledAt = true, "", nil
+	w.ConsecutiveFailures, w.FailingSince, w.PausedUntil, w.PauseTrips = 0, nil, nil, 0
+}
+
 // clearProbe forgets the probe state: the webhook was changed by hand.
 func (w *Webhook) clearProbe() {
 	w.DisabledAuto, w.ProbeNextAt, w.ProbeCount, w.ProbeLastAt, w.ProbeLastResult = false, nil, 0, nil, ""
@@ -172,12 +184,10 @@ func (s *Store) RecordProbe(ctx context.Context, now time.Time, w *Webhook, hold
 		}
 		out.Healed, out.Replayed = true, n
 		reason := cur.DisabledReason
-		cur.Enabled, cur.DisabledAuto, cur.DisabledReason, cur.DisabledAt = true, false, "", nil
-		cur.ConsecutiveFailures, cur.FailingSince, cur.ProbeNextAt, cur.ProbeGaveUpAt = 0, nil, nil, nil
-		cur.PausedUntil, cur.PauseTrips = nil, 0 // the probe proved the receiver: no breaker pause left over
+		cur.enable() // the probe proved the receiver: no breaker pause left over
+		cur.DisabledAuto, cur.ProbeNextAt, cur.ProbeGaveUpAt = false, nil, nil
 		cur.HealedAt, cur.HealedReplayed, cur.UpdatedAt, cur.UpdatedBy = &now, n, now, systemActor.Label
-		cols := append([]string{"enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "paused_until", "pause_trips", "updated_at", "updated_by"}, probeColumns...)
-		if err := tx.Select(cols).Save(&cur).Error; err != nil {
+		if err := tx.Select(stateColumns).Save(&cur).Error; err != nil {
 			return fmt.Errorf("re-enable webhook: %w", err)
 		}
 		if err := markDue(tx, []string{cur.ID}, now, false); err != nil {

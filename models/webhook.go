@@ -260,8 +260,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 		}
 		w.UpdatedBy, w.UpdatedAt = who.Label, s.now()
 		if in.Enabled && w.DisabledReason != "" {
-			w.DisabledReason, w.DisabledAt = "", nil
-			w.ConsecutiveFailures, w.FailingSince, w.PausedUntil, w.PauseTrips = 0, nil, nil, 0
+			w.enable()
 		}
 		if in.Enabled != wasEnabled { // a change by hand: never probed
 			w.clearProbe()
@@ -303,15 +302,13 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 		changed = w.Enabled != enabled
 		// A change by hand is never probed; a disable by hand stops the probes.
 		w.clearProbe()
-		w.Enabled, w.UpdatedBy, w.UpdatedAt = enabled, who.Label, now
+		w.UpdatedBy, w.UpdatedAt = who.Label, now
 		if enabled {
-			w.DisabledReason, w.DisabledAt = "", nil
-			w.ConsecutiveFailures, w.FailingSince, w.PausedUntil, w.PauseTrips = 0, nil, nil, 0
+			w.enable()
 		} else {
-			w.DisabledReason, w.DisabledAt = reason, &now
+			w.Enabled, w.DisabledReason, w.DisabledAt = false, reason, &now
 		}
-		cols := append([]string{"enabled", "disabled_reason", "disabled_at", "consecutive_failures", "failing_since", "paused_until", "pause_trips", "updated_by", "updated_at"}, probeColumns...)
-		if err := tx.Select(cols).Save(&w).Error; err != nil {
+		if err := tx.Select(stateColumns).Save(&w).Error; err != nil {
 			return fmt.Errorf("toggle webhook: %w", err)
 		}
 		action := "webhook.disabled"

@@ -524,21 +524,14 @@ func (d *Dispatcher) reap(ctx context.Context) {
 			d.log.Warn("returned deliveries with expired leases to the queue", "count", n)
 			d.wake()
 		}
-		if _, err := d.TrimBodies(ctx); err != nil && ctx.Err() == nil {
-			d.log.Error("trim attempt bodies", "err", err)
-		}
-		if n, err := d.TrimHistory(ctx); err != nil && ctx.Err() == nil {
-			d.log.Error("trim history past its retention", "err", err)
-		} else if n > 0 {
-			d.log.Info("removed events past their account's history retention", "events", n)
-		}
+		n, err := d.TrimBodies(ctx)
+		d.logChore(ctx, "trim attempt bodies past their account's body retention", n, err)
+		n, err = d.TrimHistory(ctx)
+		d.logChore(ctx, "remove events past their account's history retention", n, err)
 		// Deleted webhooks whose history has outlived the account's
 		// retention go for good, with their delivery logs.
-		if n, err := d.store.PurgeDeletedWebhooks(ctx, d.now()); err != nil && ctx.Err() == nil {
-			d.log.Error("purge deleted webhooks", "err", err)
-		} else if n > 0 {
-			d.log.Info("removed deleted webhooks past their history retention", "count", n)
-		}
+		n, err = d.store.PurgeDeletedWebhooks(ctx, d.now())
+		d.logChore(ctx, "remove deleted webhooks past their history retention", n, err)
 		select {
 		case <-ctx.Done():
 			return
@@ -616,40 +609,55 @@ func (f *inFlight) snapshot() map[string]int {
 	return out
 }
 
-// maxTrimBatches bounds the body trim of one reaper round; a larger backlog
+// logChore reports one of the reaper's clean-ups: its error, or how many
+// rows it handled when there were any.
+func (d *Dispatcher) logChore(ctx context.Context, what string, n int64, err error) {
+	switch {
+	case err != nil && ctx.Err() == nil:
+		d.log.Error(what, "err", err)
+	case err == nil && n > 0:
+		d.log.Info(what, "count", n)
+	}
+}
+
+// maxTrimBatches bounds each clean-up of one reaper round; a larger backlog
 // goes on at the next round.
 const maxTrimBatches = 20
 
-// TrimHistory removes the events (with their deliveries and attempts)
-// older than their account's history retention, at most maxTrimBatches
-// rounds of models.DefaultHistoryBatch per account, and returns how many
-// events went. The reaper runs it every round.
-func (d *Dispatcher) TrimHistory(ctx context.Context) (int64, error) {
+// inBatches runs step up to maxTrimBatches times while it says more is
+// left, and adds up what it did.
+func inBatches(step func() (n int64, more bool, err error)) (int64, error) {
 	var total int64
 	for range maxTrimBatches {
-		n, err := d.store.TrimHistory(ctx, models.DefaultHistoryBatch)
+		n, more, err := step()
 		total += n
-		if err != nil || n == 0 {
+		if err != nil || !more {
 			return total, err
 		}
 	}
 	return total, nil
 }
 
+// TrimHistory removes the events (with their deliveries and attempts)
+// older than their account's history retention, in statements of at most
+// models.DefaultHistoryBatch per account, and returns how many events went.
+// The reaper runs it every round.
+func (d *Dispatcher) TrimHistory(ctx context.Context) (int64, error) {
+	return inBatches(func() (int64, bool, error) {
+		n, err := d.store.TrimHistory(ctx, models.DefaultHistoryBatch)
+		return n, n > 0, err // the count is over every account: go on while any had some
+	})
+}
+
 // TrimBodies drops the bodies of attempts older than their account's body
-// retention (docs/privacy.md), in batches of models.DefaultTrimBatch, at
-// most maxTrimBatches of them, and returns how many it trimmed. The reaper
-// runs it every round; tests call it with the injected clock.
+// retention (docs/privacy.md), in batches of models.DefaultTrimBatch, and
+// returns how many it trimmed. The reaper runs it every round; tests call
+// it with the injected clock (attempts' started_at is the dispatcher's).
 func (d *Dispatcher) TrimBodies(ctx context.Context) (int64, error) {
-	var total int64
-	for range maxTrimBatches {
+	return inBatches(func() (int64, bool, error) {
 		n, err := d.store.TrimBodies(ctx, d.now(), models.DefaultTrimBatch)
-		total += n
-		if err != nil || n < models.DefaultTrimBatch {
-			return total, err
-		}
-	}
-	return total, nil
+		return n, n == models.DefaultTrimBatch, err
+	})
 }
 
 // degradedFor is how long a webhook keeps a cap of one after a
