@@ -34,8 +34,11 @@ func TestRevealThenHide(t *testing.T) {
 	}
 	markPage(b)
 	b.click(`#secret button[data-secret-toggle=reveal]`)
+	// htmx wires a swapped-in form up after the swap settles; a click before
+	// that is a plain form post (the no-JavaScript path), a new page.
+	wired := ` && !!document.querySelector("#secret form")?.["htmx-internal-data"] && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling")`
 	b.waitFor("the secret in full and a Hide button", textOf("#secret code")+` === `+jsString(w.SigningSecret)+
-		` && `+textOf("#secret button[data-secret-toggle]")+` === "Hide"`)
+		` && `+textOf("#secret button[data-secret-toggle]")+` === "Hide"`+wired)
 	b.click(`#secret button[data-secret-toggle=hide]`)
 	b.waitFor("the secret masked and a Reveal button", textOf("#secret code")+`.includes("•") && `+textOf("#secret button[data-secret-toggle]")+` === "Reveal"`)
 	if !samePage(b) {
