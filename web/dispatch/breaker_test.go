@@ -198,7 +198,8 @@ func TestPausedWebhookLosesNothing(t *testing.T) {
 
 // TestSlowSuccessfulReceiverTakesOnlyItsShare: a receiver that succeeds
 // only near the timeout, or with a body past the drain limit, gets one
-// delivery in flight from its first such answer on, although every delivery succeeds; a receiver as slow in
+// delivery in flight from its first such answer on, although every delivery succeeds, and each of its
+// attempts starts at least the degraded gap after the one before; a receiver as slow in
 // absolute terms but well inside its timeout keeps the full cap.
 func TestSlowSuccessfulReceiverTakesOnlyItsShare(t *testing.T) {
 	const perWebhook = 8
@@ -212,17 +213,20 @@ func TestSlowSuccessfulReceiverTakesOnlyItsShare(t *testing.T) {
 	}{
 		{"answers near the timeout", 1, 600 * time.Millisecond, "", 1},
 		{"answers with a huge body", 10, 150 * time.Millisecond, huge, 1},
+		{"answers with a huge body at once", 10, 0, huge, 1},
 		{"answers well inside the timeout", 10, 150 * time.Millisecond, "", perWebhook},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			var mu sync.Mutex
 			var now, answered, peakAfter int
+			var startsAfter []time.Time
 			rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
 				mu.Lock()
 				now++
 				if answered >= perWebhook { // the first wave is over: the cap has been seen
 					peakAfter = max(peakAfter, now)
+					startsAfter = append(startsAfter, time.Now())
 				}
 				mu.Unlock()
 				time.Sleep(tc.delay)
@@ -260,6 +264,16 @@ func TestSlowSuccessfulReceiverTakesOnlyItsShare(t *testing.T) {
 			}
 			if tc.wantMax == perWebhook && peakAfter <= perWebhook/4 {
 				t.Fatalf("a receiver well inside its timeout got only %d requests in flight at once", peakAfter)
+			}
+			if tc.wantMax < perWebhook {
+				if len(startsAfter) < 2 {
+					t.Fatalf("%d requests after the first wave, want several", len(startsAfter))
+				}
+				for i := 1; i < len(startsAfter); i++ {
+					if gap := startsAfter[i].Sub(startsAfter[i-1]); gap < dispatch.DegradedGap {
+						t.Fatalf("attempts %d and %d after the first wave started %v apart, want at least %v", i-1, i, gap, dispatch.DegradedGap)
+					}
+				}
 			}
 		})
 	}

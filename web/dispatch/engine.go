@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -211,7 +212,17 @@ func (d *Dispatcher) beat(ctx context.Context) {
 func (d *Dispatcher) claim(ctx context.Context, n int, inFlight map[string]int) ([]models.Claimed, error) {
 	start := time.Now() // durations in wall time, whatever clock the dispatcher is given
 	now := d.now()
-	claimed, err := d.store.ClaimReduced(ctx, now, n, d.cfg.PerWebhook, inFlight, d.degraded.list(now), d.id)
+	reduced, resting := d.degraded.list(now)
+	if len(resting) > 0 {
+		// A resting webhook counts as full: the claim passes over it.
+		full := make(map[string]int, len(inFlight)+len(resting))
+		maps.Copy(full, inFlight)
+		for _, id := range resting {
+			full[id] = d.cfg.PerWebhook
+		}
+		inFlight = full
+	}
+	claimed, err := d.store.ClaimReduced(ctx, now, n, d.cfg.PerWebhook, inFlight, reduced, d.id)
 	d.cfg.Observer.Claimed(len(claimed), time.Since(start), err)
 	return claimed, err
 }
@@ -334,7 +345,9 @@ func (s *sender) start(ctx context.Context) {
 			defer wg.Done()
 			for c := range s.work {
 				o := s.d.send(ctx, c, c.Trigger())
-				s.d.degraded.note(c.WebhookID, o, s.d.now())
+				if s.d.degraded.note(c.WebhookID, o, s.d.now()) {
+					time.AfterFunc(degradedGap, s.d.wake)
+				}
 				s.d.inFlight.add(c.WebhookID, -1)
 				s.results <- o
 				s.slots <- struct{}{}
@@ -664,45 +677,65 @@ func (d *Dispatcher) TrimBodies(ctx context.Context) (int64, error) {
 // degraded success (see degradedBy), unless a healthy answer comes first.
 const degradedFor = time.Minute
 
+// degradedGap is the rest a degraded webhook takes after each degraded
+// success before its next attempt starts: with the cap of one it bounds
+// such a receiver to ten attempts a second, so one that answers every
+// request with megabytes (cheap for it, each answer a connection and a
+// recorded attempt for us) cannot take a share of this process's CPU and
+// database time that healthy webhooks feel.
+const degradedGap = 100 * time.Millisecond
+
 // degraded remembers the webhooks whose receivers lately succeeded in a
 // degraded way (slow, or a huge body): the claim gives them one delivery
-// in flight, so a receiver that succeeds only after seconds (or makes the
-// sender read and drop megabytes) cannot hold a share of this process's
-// workers while others wait. Like the cap itself, it is this process's own view.
+// in flight, and none at all for degradedGap after each such answer, so
+// a receiver that succeeds only after seconds (or makes the sender read
+// and drop megabytes) cannot hold a share of this process's workers
+// while others wait. Like the cap itself, it is this process's own view.
 type degraded struct {
 	mu    sync.Mutex
-	until map[string]time.Time
+	marks map[string]degradedMark
+}
+
+type degradedMark struct {
+	until time.Time // the cap of one lasts until then
+	rest  time.Time // no attempt starts before then
 }
 
 // note records what outcome o says about webhookID's receiver: a degraded
-// success marks it for degradedFor, a healthy one clears the mark.
-func (g *degraded) note(webhookID string, o models.Outcome, now time.Time) {
+// success marks it for degradedFor, a healthy one clears the mark. It
+// reports whether the webhook now rests (the claimer is to be woken when
+// the rest is over).
+func (g *degraded) note(webhookID string, o models.Outcome, now time.Time) (rests bool) {
 	if !o.Attempt.Succeeded() {
-		return // failures count toward the streak and the breaker instead
+		return false // failures count toward the streak and the breaker instead
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if o.Degraded == "" {
-		delete(g.until, webhookID)
-		return
+		delete(g.marks, webhookID)
+		return false
 	}
-	if g.until == nil {
-		g.until = map[string]time.Time{}
+	if g.marks == nil {
+		g.marks = map[string]degradedMark{}
 	}
-	g.until[webhookID] = now.Add(degradedFor)
+	g.marks[webhookID] = degradedMark{until: now.Add(degradedFor), rest: now.Add(degradedGap)}
+	return true
 }
 
-// list is the webhooks marked at now, forgetting marks that ran out.
-func (g *degraded) list(now time.Time) []string {
+// list is the webhooks marked at now (reduced) and those of them resting
+// at now, forgetting marks that ran out.
+func (g *degraded) list(now time.Time) (reduced, resting []string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var out []string
-	for id, until := range g.until {
-		if !now.Before(until) {
-			delete(g.until, id)
+	for id, m := range g.marks {
+		if !now.Before(m.until) {
+			delete(g.marks, id)
 			continue
 		}
-		out = append(out, id)
+		reduced = append(reduced, id)
+		if now.Before(m.rest) {
+			resting = append(resting, id)
+		}
 	}
-	return out
+	return reduced, resting
 }

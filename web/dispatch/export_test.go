@@ -19,3 +19,6 @@ func PendingIngests(d *Dispatcher) int {
 	}
 	return n
 }
+
+// DegradedGap is the rest a degraded webhook takes after each degraded success.
+const DegradedGap = degradedGap
