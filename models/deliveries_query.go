@@ -173,7 +173,7 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 }
 
 // lastDurationSQL is DeliveryRow.LastDurationMS: the newest attempt's length.
-const lastDurationSQL = "(SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms"
+const lastDurationSQL = "(SELECT a.duration_ms FROM attempts a WHERE a.account_id = d.account_id AND a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1) AS last_duration_ms"
 
 // Delivery returns one delivery of the account, with its stored request,
 // or ErrNotFound.

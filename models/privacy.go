@@ -109,7 +109,7 @@ func (s *Store) TrimBodies(ctx context.Context, now time.Time, batch int) (int64
 // still holding bodies oldest first (attempts_bodies_kept_idx).
 const trimBodiesSQL = `
 WITH t AS (
-	SELECT x.id FROM accounts a
+	SELECT a.id AS account_id, x.id FROM accounts a
 	CROSS JOIN LATERAL (
 		SELECT at.id FROM attempts at
 		WHERE at.account_id = a.id AND NOT at.bodies_dropped
@@ -119,7 +119,7 @@ WITH t AS (
 	WHERE a.body_retention_days > 0
 	LIMIT @batch
 ), locked AS (
-	SELECT id FROM attempts WHERE id IN (SELECT id FROM t) FOR UPDATE SKIP LOCKED
+	SELECT account_id, id FROM attempts WHERE (account_id, id) IN (SELECT account_id, id FROM t) FOR UPDATE SKIP LOCKED
 )
 UPDATE attempts SET request_body = '', response_body = '', bodies_dropped = true
-FROM locked WHERE attempts.id = locked.id`
+FROM locked WHERE attempts.account_id = locked.account_id AND attempts.id = locked.id`

@@ -258,17 +258,17 @@ var claimSQL = `
 WITH busy AS (
 	SELECT key AS webhook_id, value::int AS n FROM jsonb_each_text(CAST(@busy AS jsonb))
 ), room AS (
-	SELECT w.id, ` + capSQL + ` - coalesce(b.n, 0) AS room, w.timeout_ms, w.max_attempts, w.signing_secret, w.previous_secret,
+	SELECT w.account_id, w.id, ` + capSQL + ` - coalesce(b.n, 0) AS room, w.timeout_ms, w.max_attempts, w.signing_secret, w.previous_secret,
 		w.previous_secret_expires_at, w.ordered_by_call, w.ordering_window_s, w.consecutive_failures >= @breaker AS probe
 	FROM webhooks w LEFT JOIN busy b ON b.webhook_id = w.id
 	WHERE w.enabled AND w.next_due_at IS NOT NULL AND w.next_due_at <= @now
 		AND (w.paused_until IS NULL OR w.paused_until <= @now)
 		AND coalesce(b.n, 0) < ` + capSQL + `
 ), cand AS (
-	SELECT c.id, c.next_attempt_at, r.timeout_ms, r.max_attempts, r.signing_secret, r.previous_secret, r.previous_secret_expires_at, r.probe
+	SELECT r.account_id, c.id, c.next_attempt_at, r.timeout_ms, r.max_attempts, r.signing_secret, r.previous_secret, r.previous_secret_expires_at, r.probe
 	FROM room r CROSS JOIN LATERAL (
 		SELECT d.id, d.next_attempt_at FROM deliveries d
-		WHERE d.webhook_id = r.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
+		WHERE d.account_id = r.account_id AND d.webhook_id = r.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
 			AND ` + unexpiredD + ` AND NOT (` + heldD + `)
 		ORDER BY d.next_attempt_at
 		LIMIT r.room
@@ -280,8 +280,8 @@ WITH busy AS (
 UPDATE deliveries d SET status = @sending, attempt_count = d.attempt_count + 1, lease_holder = @holder,
 	lease_until = CAST(@now AS timestamptz) + make_interval(secs => p.timeout_ms / 1000.0 + @margin), updated_at = @now
 FROM cand p
-WHERE d.id = p.id
-RETURNING d.*, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id AND a.trigger = @manual) AS manual_attempts,
+WHERE d.account_id = p.account_id AND d.id = p.id
+RETURNING d.*, (SELECT count(*) FROM attempts a WHERE a.account_id = d.account_id AND a.delivery_id = d.id AND a.trigger = @manual) AS manual_attempts,
 	p.timeout_ms AS w_timeout_ms, p.max_attempts AS w_max_attempts, p.signing_secret AS w_signing_secret,
 	p.previous_secret AS w_previous_secret, p.previous_secret_expires_at AS w_previous_secret_expires_at, p.probe AS w_probe`
 
@@ -560,8 +560,8 @@ WITH o AS (
 	-- docs/privacy.md) records a success (Attempt.Succeeded) without them.
 	CROSS JOIN LATERAL (SELECT coalesce((SELECT a.failed_bodies_only FROM accounts a WHERE a.id = o.account_id)
 		AND o.error_kind = '' AND o.response_status BETWEEN 200 AND 299, false) AS drop) k
-	WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.id = o.delivery_id)
-	ON CONFLICT (delivery_id, number) DO NOTHING
+	WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.account_id = o.account_id AND x.id = o.delivery_id)
+	ON CONFLICT (account_id, delivery_id, number) DO NOTHING
 ), reset AS (
 	UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL, paused_until = NULL, pause_trips = 0
 	WHERE id IN (` + lockStreaksInOrder + `)
@@ -574,7 +574,7 @@ UPDATE deliveries d SET status = o.status, next_attempt_at = o.next_attempt_at, 
 	last_status_code = o.response_status, last_error = o.last_error,
 	completed_at = CASE WHEN o.status = @pending THEN NULL ELSE CAST(@now AS timestamptz) END, updated_at = @now
 FROM o
-WHERE d.id = o.delivery_id AND d.status = @sending AND d.attempt_count = o.number
+WHERE d.account_id = o.account_id AND d.id = o.delivery_id AND d.status = @sending AND d.attempt_count = o.number
 	AND d.lease_holder IS NOT DISTINCT FROM nullif(o.lease_holder, '')`
 
 // recordArgs lays a batch out as the column arrays of recordSQL; resetHooks
