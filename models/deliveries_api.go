@@ -42,7 +42,7 @@ func (s *Store) CancelDelivery(ctx context.Context, accountID string, id int64, 
 			Updates(map[string]any{"status": d.Status, "next_attempt_at": nil, "completed_at": now, "updated_at": now}).Error; err != nil {
 			return fmt.Errorf("cancel delivery: %w", err)
 		}
-		if err := releaseFollowers(tx, []int64{id}, now, true); err != nil {
+		if err := releaseFollowers(tx, deliveryKeys{accounts: []string{accountID}, ids: []int64{id}}, now, true); err != nil {
 			return err
 		}
 		return audit(tx, accountID, who, "delivery.cancelled", "delivery", ids.Delivery(id).String(), nil, map[string]any{"webhook_id": d.WebhookID}, now)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -142,29 +143,49 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	// and after five runs it walked the primary key past every other
 	// account's rows (seconds at a million deliveries) instead of the
 	// account's index.
+	// A time range is walked along the account's creation-time index, in
+	// creation order (the same as id order but for deliveries written in
+	// the same instant by concurrent transactions). Walked along the
+	// primary key instead, a range weeks back would first pass every newer
+	// row, which the planner cannot foresee: it takes ids and times for
+	// independent.
+	key, cursor := "d.id", "@cursor"
+	if f.From != nil || f.To != nil {
+		q = q.Select("d.id, d.created_at")
+		key, cursor = "(d.created_at, d.id)", "(coalesce((SELECT c.created_at FROM deliveries c WHERE c.account_id = d.account_id AND c.id = @cursor), '-infinity'), @cursor)"
+	}
+	sorted := func(order string) string {
+		if key == "d.id" {
+			return "d.id " + order
+		}
+		return "d.created_at " + order + ", d.id " + order
+	}
 	page := func(q *gorm.DB, order string) error {
 		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
 				return err
 			}
-			return tx.Table("(?) AS p", q.Order("d.id "+order).Limit(f.limit())).
+			return tx.Table("(?) AS p", q.Order(sorted(order)).Limit(f.limit())).
 				Select(strings.Join(cols, ", ")).
 				Joins("JOIN deliveries AS d ON d.id = p.id AND d.account_id = ?", accountID).
 				Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
-				Order("d.id " + order).Scan(&rows).Error
+				Order(sorted(order)).Scan(&rows).Error
 		})
+	}
+	after := func(op string, id int64) string {
+		return strings.ReplaceAll(key+" "+op+" "+cursor, "@cursor", strconv.FormatInt(id, 10))
 	}
 	if f.Before <= 0 && f.After > 0 {
 		// The page before: the oldest ids above After, read ascending,
 		// then shown newest first like every page.
-		if err := page(q.Where("d.id > ?", f.After), "ASC"); err != nil {
+		if err := page(q.Where(after(">", f.After)), "ASC"); err != nil {
 			return nil, fmt.Errorf("list deliveries: %w", err)
 		}
 		slices.Reverse(rows)
 		return rows, s.fillRows(ctx, rows)
 	}
 	if f.Before > 0 {
-		q = q.Where("d.id < ?", f.Before)
+		q = q.Where(after("<", f.Before))
 	}
 	if err := page(q, "DESC"); err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)

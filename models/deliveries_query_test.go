@@ -232,6 +232,40 @@ func TestDeliveriesKeysetPagination(t *testing.T) {
 			t.Fatalf("got %v, want %v", got, want)
 		}
 	})
+
+	// A time range is walked in creation order, its cursor the row's
+	// (created_at, id): every row in the range once, newest first, and the
+	// page before (After) gives the previous page back.
+	t.Run("pagination within a time range", func(t *testing.T) {
+		from, to := fixtureBase.Add(4*time.Hour), fixtureBase.Add(23*time.Hour)
+		filter := models.DeliveryFilter{From: &from, To: &to, Limit: 4}
+		var got []int64
+		var pages [][]int64
+		for len(pages) < 20 {
+			rows, err := s.Deliveries(ctx, f.account.ID, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) == 0 {
+				break
+			}
+			got = append(got, ids(rows)...)
+			pages = append(pages, ids(rows))
+			filter.Before = rows[len(rows)-1].ID
+		}
+		want := f.want(func(d models.Delivery) bool { return !d.CreatedAt.Before(from) && d.CreatedAt.Before(to) })
+		if len(want) != 19 || !slices.Equal(got, want) {
+			t.Fatalf("got %v, want %v (19 rows)", got, want)
+		}
+		back := models.DeliveryFilter{From: &from, To: &to, Limit: 4, After: pages[2][0]}
+		rows, err := s.Deliveries(ctx, f.account.ID, back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(rows), pages[1]) {
+			t.Fatalf("the page before page 3 is %v, want page 2 %v", ids(rows), pages[1])
+		}
+	})
 }
 
 func TestDeliveriesLimit(t *testing.T) {

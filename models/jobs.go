@@ -224,7 +224,7 @@ func (s *Store) RunJobBatch(ctx context.Context, j *Job, holder string, batch in
 				SELECT id FROM deliveries WHERE `+retryFailedWhere+` AND id > @cursor ORDER BY id LIMIT @batch FOR UPDATE
 			), upd AS (
 				UPDATE deliveries d SET status = @pending, next_attempt_at = @now, completed_at = NULL, manual_retry = true, updated_at = @now
-				FROM pick WHERE d.id = pick.id RETURNING d.id
+				FROM pick WHERE d.account_id = @account AND d.id = pick.id RETURNING d.id
 			)
 			SELECT coalesce((SELECT max(id) FROM pick), 0) AS last, (SELECT count(*) FROM pick) AS picked, (SELECT count(*) FROM upd) AS queued`,
 			args).Scan(&res).Error; err != nil {

@@ -143,8 +143,8 @@ func (s *Store) emitOne(ctx context.Context, now time.Time, plan PlanFunc, e opE
 // among ids that this transaction left failed after an automatic attempt:
 // none for test deliveries or deliveries of operational events (a broken
 // subscriber of those must not start a chain of events about events).
-func exhaustedEvents(tx *gorm.DB, ids *publicid.Codec, deliveries []int64) ([]opEvent, error) {
-	if len(deliveries) == 0 {
+func exhaustedEvents(tx *gorm.DB, ids *publicid.Codec, deliveries deliveryKeys) ([]opEvent, error) {
+	if deliveries.len() == 0 {
 		return nil, nil
 	}
 	var rows []struct {
@@ -160,9 +160,9 @@ func exhaustedEvents(tx *gorm.DB, ids *publicid.Codec, deliveries []int64) ([]op
 		URL          string
 	}
 	if err := tx.Raw(`SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event_type, d.call_id, d.attempt_count, d.last_error, w.name, w.url
-		FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-		WHERE d.id = ANY(CAST(@ids AS bigint[])) AND d.status = `+sqlFailed+` AND NOT d.test AND NOT (d.event_type = ANY(CAST(@ops AS text[])))
-		ORDER BY d.id`, map[string]any{"ids": pgArray[int64](deliveries), "ops": pgArray[string](catalog.OperationalTypes())}).Scan(&rows).Error; err != nil {
+		FROM deliveries d JOIN webhooks w ON w.account_id = d.account_id AND w.id = d.webhook_id
+		WHERE (d.account_id, d.id) IN (`+deliveryKeysSQL+`) AND d.status = `+sqlFailed+` AND NOT d.test AND NOT (d.event_type = ANY(CAST(@ops AS text[])))
+		ORDER BY d.id`, deliveries.args(map[string]any{"ops": pgArray[string](catalog.OperationalTypes())})).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("exhausted deliveries: %w", err)
 	}
 	out := make([]opEvent, len(rows))

@@ -65,10 +65,11 @@ func (s *Store) expireDue(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []struct {
+			AccountID string
 			ID        int64
 			ExpiresAt time.Time
 		}
-		if err := tx.Raw(`SELECT id, expires_at FROM deliveries WHERE status = `+sqlPending+` AND expires_at IS NOT NULL AND expires_at <= @now
+		if err := tx.Raw(`SELECT account_id, id, expires_at FROM deliveries WHERE status = `+sqlPending+` AND expires_at IS NOT NULL AND expires_at <= @now
 			ORDER BY expires_at LIMIT @limit FOR UPDATE SKIP LOCKED`, map[string]any{"now": now, "limit": expireBatch}).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("expire deliveries: %w", err)
 		}
@@ -76,16 +77,19 @@ func (s *Store) expireDue(ctx context.Context, now time.Time) (int, error) {
 			return nil
 		}
 		n = len(rows)
-		ids, msgs := make([]int64, len(rows)), make([]string, len(rows))
+		var ended deliveryKeys
+		msgs := make([]string, len(rows))
 		for i, r := range rows {
-			ids[i], msgs[i] = r.ID, expiredError(r.ExpiresAt)
+			ended.add(r.AccountID, r.ID)
+			msgs[i] = expiredError(r.ExpiresAt)
 		}
 		if err := tx.Exec(`UPDATE deliveries d SET status = @expired, next_attempt_at = NULL, completed_at = @now, updated_at = @now, last_error = x.msg
-			FROM unnest(CAST(@ids AS bigint[]), CAST(@msgs AS text[])) AS x(id, msg) WHERE d.id = x.id`,
-			map[string]any{"expired": string(StatusExpired), "now": now, "ids": pgArray[int64](ids), "msgs": pgArray[string](msgs)}).Error; err != nil {
+			FROM unnest(CAST(@key_accounts AS text[]), CAST(@key_ids AS bigint[]), CAST(@msgs AS text[])) AS x(account_id, id, msg)
+			WHERE d.account_id = x.account_id AND d.id = x.id`,
+			ended.args(map[string]any{"expired": string(StatusExpired), "now": now, "msgs": pgArray[string](msgs)})).Error; err != nil {
 			return fmt.Errorf("expire deliveries: %w", err)
 		}
-		return releaseFollowers(tx, ids, now, true)
+		return releaseFollowers(tx, ended, now, true)
 	})
 	return n, err
 }
@@ -95,9 +99,9 @@ func (s *Store) expireDue(ctx context.Context, now time.Time) (int, error) {
 // ordered by call, and returns their webhook ids.
 const releaseSQL = `
 UPDATE deliveries d SET previous_failed = true
-FROM deliveries x JOIN webhooks w ON w.id = x.webhook_id AND w.ordered_by_call
-WHERE x.id = ANY(CAST(@ids AS bigint[])) AND x.call_id IS NOT NULL AND NOT x.test AND x.status NOT IN (` + openStatuses + `)
-	AND d.webhook_id = x.webhook_id AND d.call_id = x.call_id AND d.status = ` + sqlPending + `
+FROM deliveries x JOIN webhooks w ON w.account_id = x.account_id AND w.id = x.webhook_id AND w.ordered_by_call
+WHERE (x.account_id, x.id) IN (` + deliveryKeysSQL + `) AND x.call_id IS NOT NULL AND NOT x.test AND x.status NOT IN (` + openStatuses + `)
+	AND d.account_id = x.account_id AND d.webhook_id = x.webhook_id AND d.call_id = x.call_id AND d.status = ` + sqlPending + `
 	AND (d.occurred_at, d.id) > (x.occurred_at, x.id)
 RETURNING d.webhook_id`
 
@@ -107,12 +111,12 @@ RETURNING d.webhook_id`
 // were pending (expired, cancelled), since settleDue may have moved their
 // webhook out meanwhile; a delivery that ended while sending kept its
 // webhook due (see settleDue).
-func releaseFollowers(tx *gorm.DB, ended []int64, now time.Time, markDueToo bool) error {
-	if len(ended) == 0 {
+func releaseFollowers(tx *gorm.DB, ended deliveryKeys, now time.Time, markDueToo bool) error {
+	if ended.len() == 0 {
 		return nil
 	}
 	var hooks []string
-	if err := tx.Raw(releaseSQL, map[string]any{"ids": pgArray[int64](ended)}).Scan(&hooks).Error; err != nil {
+	if err := tx.Raw(releaseSQL, ended.args(map[string]any{})).Scan(&hooks).Error; err != nil {
 		return fmt.Errorf("release deliveries held behind ended ones: %w", err)
 	}
 	if !markDueToo {

@@ -182,7 +182,7 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDeliver
 		}
 		lease := now.Add(nd.Webhook.Timeout() + leaseMargin)
 		d.Status, d.AttemptCount, d.LeaseUntil, d.LeaseHolder, d.UpdatedAt = StatusSending, 1, &lease, holderOrNil(holder), now
-		if err := tx.Select("status", "attempt_count", "lease_until", "lease_holder", "updated_at").Save(&d).Error; err != nil {
+		if err := saveLease(tx, &d, "status", "attempt_count", "lease_until", "lease_holder", "updated_at"); err != nil {
 			return fmt.Errorf("lease test delivery: %w", err)
 		}
 		out = &Claimed{Delivery: d, Webhook: *nd.Webhook}
@@ -457,10 +457,10 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 		if err := tx.Exec(recordSQL, recordArgs(now, outs, nil)).Error; err != nil {
 			return fmt.Errorf("record attempts: %w", err)
 		}
-		var ended []int64
+		var ended deliveryKeys
 		for _, o := range outs {
 			if o.Status == StatusFailed {
-				ended = append(ended, o.Attempt.DeliveryID)
+				ended.add(o.Attempt.AccountID, o.Attempt.DeliveryID)
 			}
 		}
 		if err := releaseFollowers(tx, ended, now, false); err != nil {
@@ -486,14 +486,14 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 
 // autoEnded are the deliveries of outs that ended failed after an
 // automatic attempt (what delivery.exhausted reports).
-func autoEnded(outs []Outcome) []int64 {
-	var ids []int64
+func autoEnded(outs []Outcome) deliveryKeys {
+	var ended deliveryKeys
 	for _, o := range outs {
 		if o.Status == StatusFailed && o.Attempt.Trigger == TriggerAuto && !o.Test {
-			ids = append(ids, o.Attempt.DeliveryID)
+			ended.add(o.Attempt.AccountID, o.Attempt.DeliveryID)
 		}
 	}
-	return ids
+	return ended
 }
 
 // pgArray passes a slice as one PostgreSQL array parameter; GORM would
@@ -895,7 +895,7 @@ func (s *Store) ClaimOne(ctx context.Context, accountID string, deliveryID int64
 		// next_attempt_at is left as it was: the automatic schedule a
 		// failed redelivery returns to (see Claimed.PriorStatus).
 		d.Status, d.AttemptCount, d.LeaseUntil, d.LeaseHolder, d.UpdatedAt, d.CompletedAt = StatusSending, d.AttemptCount+1, &lease, holderOrNil(holder), now, nil
-		if err := tx.Select("status", "attempt_count", "lease_until", "lease_holder", "updated_at", "completed_at").Save(&d).Error; err != nil {
+		if err := saveLease(tx, &d, "status", "attempt_count", "lease_until", "lease_holder", "updated_at", "completed_at"); err != nil {
 			return fmt.Errorf("redeliver: lease: %w", err)
 		}
 		out = &Claimed{Delivery: d, Webhook: w, PriorStatus: prior}

@@ -157,16 +157,16 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (ReencryptResult, error) {
 		}
 		last = next
 	}
-	for last := int64(0); ; {
+	for last := (deliveryCursor{}); ; {
 		n, next, err := s.reencryptDeliveries(ctx, last)
 		if err != nil {
 			return res, err
 		}
 		res.Deliveries += n
-		if next == 0 {
+		if next == nil {
 			break
 		}
-		last = next
+		last = *next
 	}
 	return res, nil
 }
@@ -228,26 +228,27 @@ func (s *Store) webhookCurrent(w *Webhook) bool {
 
 // reencryptDeliveries re-seals the credential headers of one batch of
 // stored requests after id last.
-func (s *Store) reencryptDeliveries(ctx context.Context, last int64) (int, int64, error) {
-	changed, next := 0, int64(0)
+func (s *Store) reencryptDeliveries(ctx context.Context, last deliveryCursor) (int, *deliveryCursor, error) {
+	changed := 0
+	var next *deliveryCursor
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// Rows with a secret-looking header whose value is not sealed under
 		// the current key; the name rule is looksSecret's, as a regexp.
 		var ds []Delivery
 		// (CASE guards jsonb_array_elements from a JSON null header list.)
-		err := tx.Raw(`SELECT id, request_headers FROM deliveries d WHERE id > ? AND CASE
+		err := tx.Raw(`SELECT account_id, id, request_headers FROM deliveries d WHERE (account_id, id) > (?, ?) AND CASE
 				WHEN jsonb_typeof(d.request_headers) = 'array' THEN EXISTS (
 				SELECT 1 FROM jsonb_array_elements(d.request_headers) h
 				WHERE (coalesce((h->>'secret')::boolean, false) OR lower(h->>'name') ~ ?)
 				  AND h->>'value' <> '' AND NOT starts_with(h->>'value', ?))
 				ELSE false END
-			ORDER BY id LIMIT ? FOR UPDATE`,
-			last, strings.Join(secretWords, "|"), s.keys.Prefix(), reencryptBatch).Scan(&ds).Error
+			ORDER BY account_id, id LIMIT ? FOR UPDATE`,
+			last.accountID, last.id, strings.Join(secretWords, "|"), s.keys.Prefix(), reencryptBatch).Scan(&ds).Error
 		if err != nil {
 			return fmt.Errorf("re-encrypt deliveries: %w", err)
 		}
 		if len(ds) == reencryptBatch {
-			next = ds[len(ds)-1].ID
+			next = &deliveryCursor{accountID: ds[len(ds)-1].AccountID, id: ds[len(ds)-1].ID}
 		}
 		for i := range ds {
 			d := &ds[i]
@@ -264,7 +265,7 @@ func (s *Store) reencryptDeliveries(ctx context.Context, last int64) (int, int64
 					hs[j].Value, hs[j].Secret = v, true
 				}
 			}
-			if err := tx.Exec(`UPDATE deliveries SET request_headers = ? WHERE id = ?`, JSON[[]Header]{V: hs}, d.ID).Error; err != nil {
+			if err := tx.Exec(`UPDATE deliveries SET request_headers = ? WHERE account_id = ? AND id = ?`, JSON[[]Header]{V: hs}, d.AccountID, d.ID).Error; err != nil {
 				return fmt.Errorf("re-encrypt delivery %d: %w", d.ID, err)
 			}
 			changed++
