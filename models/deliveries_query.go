@@ -138,28 +138,34 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 		cols = append(cols, "d."+c)
 	}
 	cols = append(cols, "w.name AS webhook_name", "w.deleted_at IS NOT NULL AS webhook_deleted", lastDurationSQL)
-	// Planned for these very values (plan_cache_mode): a cached generic
-	// plan does not know how big this account is or where its rows lie,
-	// and after five runs it walked the primary key past every other
-	// account's rows (seconds at a million deliveries) instead of the
-	// account's index.
 	// A time range is walked along the account's creation-time index, in
 	// creation order (the same as id order but for deliveries written in
 	// the same instant by concurrent transactions). Walked along the
 	// primary key instead, a range weeks back would first pass every newer
 	// row, which the planner cannot foresee: it takes ids and times for
 	// independent.
-	key, cursor := "d.id", "@cursor"
-	if f.From != nil || f.To != nil {
-		q = q.Select("d.id, d.created_at")
-		key, cursor = "(d.created_at, d.id)", "(coalesce((SELECT c.created_at FROM deliveries c WHERE c.account_id = d.account_id AND c.id = @cursor), '-infinity'), @cursor)"
-	}
+	byTime := f.From != nil || f.To != nil
 	sorted := func(order string) string {
-		if key == "d.id" {
-			return "d.id " + order
+		if byTime {
+			return "d.created_at " + order + ", d.id " + order
 		}
-		return "d.created_at " + order + ", d.id " + order
+		return "d.id " + order
 	}
+	// past is the keyset condition for the rows past delivery id in the
+	// order op (< newest first, > oldest first).
+	past := func(op string, id int64) string {
+		n := strconv.FormatInt(id, 10)
+		if byTime {
+			return "(d.created_at, d.id) " + op + " (coalesce((SELECT c.created_at FROM deliveries c WHERE c.account_id = d.account_id AND c.id = " +
+				n + "), '-infinity'), " + n + ")"
+		}
+		return "d.id " + op + " " + n
+	}
+	// Planned for these very values (plan_cache_mode): a cached generic
+	// plan does not know how big this account is or where its rows lie,
+	// and after five runs it walked the primary key past every other
+	// account's rows (seconds at a million deliveries) instead of the
+	// account's index.
 	page := func(q *gorm.DB, order string) error {
 		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
@@ -172,20 +178,17 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 				Order(sorted(order)).Scan(&rows).Error
 		})
 	}
-	after := func(op string, id int64) string {
-		return strings.ReplaceAll(key+" "+op+" "+cursor, "@cursor", strconv.FormatInt(id, 10))
-	}
 	if f.Before <= 0 && f.After > 0 {
 		// The page before: the oldest ids above After, read ascending,
 		// then shown newest first like every page.
-		if err := page(q.Where(after(">", f.After)), "ASC"); err != nil {
+		if err := page(q.Where(past(">", f.After)), "ASC"); err != nil {
 			return nil, fmt.Errorf("list deliveries: %w", err)
 		}
 		slices.Reverse(rows)
 		return rows, s.fillRows(ctx, rows)
 	}
 	if f.Before > 0 {
-		q = q.Where(after("<", f.Before))
+		q = q.Where(past("<", f.Before))
 	}
 	if err := page(q, "DESC"); err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
