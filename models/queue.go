@@ -267,8 +267,11 @@ WITH busy AS (
 ), cand AS (
 	SELECT r.account_id, c.id, c.next_attempt_at, r.timeout_ms, r.max_attempts, r.signing_secret, r.previous_secret, r.previous_secret_expires_at, r.probe
 	FROM room r CROSS JOIN LATERAL (
+		-- By webhook alone (it implies the account): naming the account too
+		-- led the planner to the account's (account_id, webhook_id, id)
+		-- index, the webhook's whole history, sorted on every claim.
 		SELECT d.id, d.next_attempt_at FROM deliveries d
-		WHERE d.account_id = r.account_id AND d.webhook_id = r.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
+		WHERE d.webhook_id = r.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
 			AND ` + unexpiredD + ` AND NOT (` + heldD + `)
 		ORDER BY d.next_attempt_at
 		LIMIT r.room
@@ -849,13 +852,13 @@ func (s *Store) ReapStale(ctx context.Context, now, staleBefore time.Time, self 
 	args := map[string]any{"pending": string(StatusPending), "now": now, "stale": staleBefore, "self": self}
 	n, err := s.requeue(ctx, now, `UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
 		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now
-		WHERE status = `+sqlSending+` AND lease_holder IN (SELECT id FROM dispatchers WHERE beat_at < @stale AND id <> @self)
+		WHERE status = `+sqlSending+` AND lease_until IS NOT NULL AND lease_holder IN (SELECT id FROM dispatchers WHERE beat_at < @stale AND id <> @self)
 		RETURNING webhook_id`, args)
 	if err != nil {
 		return 0, fmt.Errorf("reap leases of stale dispatchers: %w", err)
 	}
 	if err := s.db.WithContext(ctx).Exec(`DELETE FROM dispatchers p WHERE beat_at < @stale AND id <> @self
-		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.status = `+sqlSending+` AND d.lease_holder = p.id)`, args).Error; err != nil {
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.status = `+sqlSending+` AND d.lease_until IS NOT NULL AND d.lease_holder = p.id)`, args).Error; err != nil {
 		return 0, fmt.Errorf("forget stale dispatchers: %w", err)
 	}
 	return n, nil

@@ -31,7 +31,9 @@ func TestQueueStats(t *testing.T) {
 	mk := func(w *models.Webhook, status models.DeliveryStatus, next time.Time) {
 		t.Helper()
 		d := insertDelivery(t, s, w, "call.hangup", status, "", now, false)
-		if err := db.Exec("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", next, d.ID).Error; err != nil {
+		// A leased row has a lease (every claim sets one).
+		if err := db.Exec("UPDATE deliveries SET next_attempt_at = ?, lease_until = CASE WHEN status = 'sending' THEN CAST(? AS timestamptz) END WHERE id = ?",
+			next, now.Add(time.Minute), d.ID).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
