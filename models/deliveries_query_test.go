@@ -215,19 +215,7 @@ func TestDeliveriesKeysetPagination(t *testing.T) {
 	}
 
 	t.Run("pagination keeps the filters", func(t *testing.T) {
-		filter := models.DeliveryFilter{WebhookID: f.hooks[0].ID, Limit: 4}
-		var got []int64
-		for {
-			rows, err := s.Deliveries(ctx, f.account.ID, filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(rows) == 0 {
-				break
-			}
-			got = append(got, ids(rows)...)
-			filter.Before = rows[len(rows)-1].ID
-		}
+		got := slices.Concat(pageThrough(t, s, f.account.ID, models.DeliveryFilter{WebhookID: f.hooks[0].ID, Limit: 4})...)
 		if want := f.want(func(d models.Delivery) bool { return d.WebhookID == f.hooks[0].ID }); !slices.Equal(got, want) {
 			t.Fatalf("got %v, want %v", got, want)
 		}
@@ -238,21 +226,8 @@ func TestDeliveriesKeysetPagination(t *testing.T) {
 	// page before (After) gives the previous page back.
 	t.Run("pagination within a time range", func(t *testing.T) {
 		from, to := fixtureBase.Add(4*time.Hour), fixtureBase.Add(23*time.Hour)
-		filter := models.DeliveryFilter{From: &from, To: &to, Limit: 4}
-		var got []int64
-		var pages [][]int64
-		for len(pages) < 20 {
-			rows, err := s.Deliveries(ctx, f.account.ID, filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(rows) == 0 {
-				break
-			}
-			got = append(got, ids(rows)...)
-			pages = append(pages, ids(rows))
-			filter.Before = rows[len(rows)-1].ID
-		}
+		pages := pageThrough(t, s, f.account.ID, models.DeliveryFilter{From: &from, To: &to, Limit: 4})
+		got := slices.Concat(pages...)
 		want := f.want(func(d models.Delivery) bool { return !d.CreatedAt.Before(from) && d.CreatedAt.Before(to) })
 		if len(want) != 19 || !slices.Equal(got, want) {
 			t.Fatalf("got %v, want %v (19 rows)", got, want)
@@ -266,6 +241,26 @@ func TestDeliveriesKeysetPagination(t *testing.T) {
 			t.Fatalf("the page before page 3 is %v, want page 2 %v", ids(rows), pages[1])
 		}
 	})
+}
+
+// pageThrough follows the Before cursor from filter's first page to the
+// last and returns each page's ids.
+func pageThrough(t *testing.T, s *models.Store, accountID string, filter models.DeliveryFilter) [][]int64 {
+	t.Helper()
+	var pages [][]int64
+	for len(pages) < 100 {
+		rows, err := s.Deliveries(context.Background(), accountID, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 0 {
+			return pages
+		}
+		pages = append(pages, ids(rows))
+		filter.Before = rows[len(rows)-1].ID
+	}
+	t.Fatal("pagination does not end")
+	return nil
 }
 
 func TestDeliveriesLimit(t *testing.T) {
