@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -79,17 +80,33 @@ func apiUnauthorized(c echo.Context, msg string, invalidToken bool) error {
 }
 
 // APIAccount returns the account the API key belongs to:
-// {"data":{"id","name","time_zone"}}.
+// {"data":{"id","name","time_zone","history_retention_days","history_starts_at"}},
+// the last two saying how long and how far back the history goes.
 func (h *Handler) APIAccount(c echo.Context) error {
 	type account struct {
-		ID       string `json:"id"`
-		Name     string `json:"name"`
-		TimeZone string `json:"time_zone"`
+		ID               string     `json:"id"`
+		Name             string     `json:"name"`
+		TimeZone         string     `json:"time_zone"`
+		HistoryRetention int        `json:"history_retention_days"`
+		HistoryStartsAt  *time.Time `json:"history_starts_at"`
 	}
-	a := currentAccount(c)
+	ctx := c.Request().Context()
+	// The key's cached account carries only what every request needs.
+	a, err := h.store.Account(ctx, currentAccount(c).ID)
+	if err != nil {
+		return err
+	}
+	start, err := h.store.HistoryStart(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	if start != nil {
+		utc := start.UTC()
+		start = &utc
+	}
 	return c.JSON(http.StatusOK, struct {
 		Data account `json:"data"`
-	}{account{ID: a.ID, Name: a.Name, TimeZone: a.TimeZone}})
+	}{account{ID: a.ID, Name: a.Name, TimeZone: a.TimeZone, HistoryRetention: a.HistoryRetentionDays, HistoryStartsAt: start}})
 }
 
 // apiKey returns the API key that authenticated the request.

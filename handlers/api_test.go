@@ -24,9 +24,11 @@ type apiErrorShape struct {
 
 type apiAccountShape struct {
 	Data struct {
-		ID       string `json:"id"`
-		Name     string `json:"name"`
-		TimeZone string `json:"time_zone"`
+		ID               string     `json:"id"`
+		Name             string     `json:"name"`
+		TimeZone         string     `json:"time_zone"`
+		HistoryRetention int        `json:"history_retention_days"`
+		HistoryStartsAt  *time.Time `json:"history_starts_at"`
 	} `json:"data"`
 }
 
@@ -229,5 +231,41 @@ func TestAPIErrorsAreJSON(t *testing.T) {
 				t.Error("an API error answered with HTML or a redirect")
 			}
 		})
+	}
+}
+
+// TestAPIAccountHistory: GET /api/v1/account says how long history is
+// kept and how far back it goes (null before the first delivery), from the
+// caller's account alone.
+func TestAPIAccountHistory(t *testing.T) {
+	app := handlertest.New(t)
+	a := app.NewTenant(t, models.RoleOwner)
+	b := app.NewTenant(t, models.RoleOwner)
+	c := app.NewClient(t)
+	aKey, bKey := mustAPIKey(t, app, a, "A", true), mustAPIKey(t, app, b, "B", true)
+	get := func(key string) apiAccountShape {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, c.Base+"/api/v1/account", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res := c.Do(t, req)
+		if res.Status != http.StatusOK {
+			t.Fatalf("%s", handlertest.Describe(res))
+		}
+		var got apiAccountShape
+		strictJSON(t, res, &got)
+		return got
+	}
+	if got := get(aKey).Data; got.HistoryRetention != models.DefaultHistoryRetentionDays || got.HistoryStartsAt != nil {
+		t.Fatalf("a new account: retention %d, starts %v; want %d days and null", got.HistoryRetention, got.HistoryStartsAt, models.DefaultHistoryRetentionDays)
+	}
+	oldest := time.Date(2026, 11, 3, 9, 12, 44, 0, time.UTC)
+	w := logWebhook(t, app, a, "History")
+	seedDelivery(t, app, w, "call.hangup", models.StatusSucceeded, "call-1", oldest.Add(48*time.Hour))
+	seedDelivery(t, app, w, "call.hangup", models.StatusSucceeded, "call-2", oldest)
+	if got := get(aKey).Data; got.HistoryStartsAt == nil || !got.HistoryStartsAt.Equal(oldest) {
+		t.Fatalf("history_starts_at %v, want the oldest delivery's %v", got.HistoryStartsAt, oldest)
+	}
+	if got := get(bKey).Data; got.HistoryStartsAt != nil {
+		t.Fatalf("B's history starts at %v: it has no deliveries (A's leaked)", got.HistoryStartsAt)
 	}
 }
