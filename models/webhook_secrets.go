@@ -227,7 +227,8 @@ func (s *Store) webhookCurrent(w *Webhook) bool {
 }
 
 // reencryptDeliveries re-seals the credential headers of one batch of
-// stored requests after id last.
+// stored requests after last, in primary-key order, and returns how many
+// changed and where to go on from (nil when done).
 func (s *Store) reencryptDeliveries(ctx context.Context, last deliveryCursor) (int, *deliveryCursor, error) {
 	changed := 0
 	var next *deliveryCursor
