@@ -79,9 +79,9 @@ func apiUnauthorized(c echo.Context, msg string, invalidToken bool) error {
 	return fault.Errorf(fault.ErrUnauthenticated, "%s", msg)
 }
 
-// APIAccount returns the account the API key belongs to:
-// {"data":{"id","name","time_zone","history_retention_days","history_starts_at"}},
-// the last two saying how long and how far back the history goes.
+// APIAccount returns the account the API key belongs to: its id, name and
+// time zone, how long and how far back its history goes, and its privacy
+// settings (docs/privacy.md).
 func (h *Handler) APIAccount(c echo.Context) error {
 	type account struct {
 		ID               string     `json:"id"`
@@ -89,6 +89,9 @@ func (h *Handler) APIAccount(c echo.Context) error {
 		TimeZone         string     `json:"time_zone"`
 		HistoryRetention int        `json:"history_retention_days"`
 		HistoryStartsAt  *time.Time `json:"history_starts_at"`
+		MaskPII          bool       `json:"mask_pii"`
+		FailedBodiesOnly bool       `json:"failed_bodies_only"`
+		BodyRetention    int        `json:"body_retention_days"`
 	}
 	ctx := c.Request().Context()
 	// The key's cached account carries only what every request needs.
@@ -106,7 +109,8 @@ func (h *Handler) APIAccount(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, struct {
 		Data account `json:"data"`
-	}{account{ID: a.ID, Name: a.Name, TimeZone: a.TimeZone, HistoryRetention: a.HistoryRetentionDays, HistoryStartsAt: start}})
+	}{account{ID: a.ID, Name: a.Name, TimeZone: a.TimeZone, HistoryRetention: a.HistoryRetentionDays, HistoryStartsAt: start,
+		MaskPII: a.MaskPII, FailedBodiesOnly: a.FailedBodiesOnly, BodyRetention: a.BodyRetentionDays}})
 }
 
 // apiKey returns the API key that authenticated the request.

@@ -29,6 +29,9 @@ type apiAccountShape struct {
 		TimeZone         string     `json:"time_zone"`
 		HistoryRetention int        `json:"history_retention_days"`
 		HistoryStartsAt  *time.Time `json:"history_starts_at"`
+		MaskPII          bool       `json:"mask_pii"`
+		FailedBodiesOnly bool       `json:"failed_bodies_only"`
+		BodyRetention    int        `json:"body_retention_days"`
 	} `json:"data"`
 }
 
@@ -235,8 +238,8 @@ func TestAPIErrorsAreJSON(t *testing.T) {
 }
 
 // TestAPIAccountHistory: GET /api/v1/account says how long history is
-// kept and how far back it goes (null before the first delivery), from the
-// caller's account alone.
+// kept, how far back it goes (null before the first delivery) and the
+// privacy settings, from the caller's account alone.
 func TestAPIAccountHistory(t *testing.T) {
 	app := handlertest.New(t)
 	a := app.NewTenant(t, models.RoleOwner)
@@ -267,5 +270,20 @@ func TestAPIAccountHistory(t *testing.T) {
 	}
 	if got := get(bKey).Data; got.HistoryStartsAt != nil {
 		t.Fatalf("B's history starts at %v: it has no deliveries (A's leaked)", got.HistoryStartsAt)
+	}
+
+	// The privacy settings as the account has them, and only its own.
+	if got := get(aKey).Data; got.MaskPII || got.FailedBodiesOnly || got.BodyRetention != 0 {
+		t.Fatalf("a new account's privacy: %+v, want all off", got)
+	}
+	if _, err := app.Store.UpdatePrivacySettings(context.Background(), a.Account.ID, models.Actor{Label: "test"},
+		models.PrivacySettings{MaskPII: true, FailedBodiesOnly: true, BodyRetentionDays: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(aKey).Data; !got.MaskPII || !got.FailedBodiesOnly || got.BodyRetention != 7 {
+		t.Fatalf("A's privacy after the change: %+v, want masked, failed bodies only, 7 days", got)
+	}
+	if got := get(bKey).Data; got.MaskPII || got.FailedBodiesOnly || got.BodyRetention != 0 {
+		t.Fatalf("B's privacy changed with A's: %+v", got)
 	}
 }
