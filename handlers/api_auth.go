@@ -103,13 +103,9 @@ func (h *Handler) APIAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if start != nil {
-		utc := start.UTC()
-		start = &utc
-	}
 	return c.JSON(http.StatusOK, struct {
 		Data account `json:"data"`
-	}{account{ID: a.ID, Name: a.Name, TimeZone: a.TimeZone, HistoryRetention: a.HistoryRetentionDays, HistoryStartsAt: start,
+	}{account{ID: a.ID, Name: a.Name, TimeZone: a.TimeZone, HistoryRetention: a.HistoryRetentionDays, HistoryStartsAt: utcOrNil(start),
 		MaskPII: a.MaskPII, FailedBodiesOnly: a.FailedBodiesOnly, BodyRetention: a.BodyRetentionDays}})
 }
 

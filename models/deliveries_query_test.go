@@ -182,26 +182,14 @@ func TestDeliveriesKeysetPagination(t *testing.T) {
 		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
 			seen := map[int64]int{}
 			var order []int64
-			filter := models.DeliveryFilter{Limit: limit}
-			for page := 0; ; page++ {
-				if page > 40 {
-					t.Fatal("pagination does not end")
+			for page, ids := range pageThrough(t, s, f.account.ID, models.DeliveryFilter{Limit: limit}) {
+				if len(ids) > limit {
+					t.Fatalf("page %d has %d rows, limit %d", page, len(ids), limit)
 				}
-				rows, err := s.Deliveries(ctx, f.account.ID, filter)
-				if err != nil {
-					t.Fatal(err)
+				for _, id := range ids {
+					seen[id]++
+					order = append(order, id)
 				}
-				if len(rows) > limit {
-					t.Fatalf("page %d has %d rows, limit %d", page, len(rows), limit)
-				}
-				if len(rows) == 0 {
-					break
-				}
-				for _, r := range rows {
-					seen[r.ID]++
-					order = append(order, r.ID)
-				}
-				filter.Before = rows[len(rows)-1].ID
 			}
 			if want := f.want(func(models.Delivery) bool { return true }); !slices.Equal(order, want) {
 				t.Fatalf("pages returned %v, want %v", order, want)

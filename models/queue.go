@@ -207,6 +207,12 @@ const (
 	sqlExpired = "'" + string(StatusExpired) + "'" // deliveries_expired_idx
 )
 
+// sqlLeased is the predicate of deliveries_lease_idx (0032), unqualified: a
+// delivery out on a lease. Every claim sets lease_until with the status;
+// naming it keeps the index to the statements that look for leases (see
+// the migration).
+const sqlLeased = "status = " + sqlSending + " AND lease_until IS NOT NULL"
+
 // systemActor signs the changes the dispatcher makes on its own.
 var systemActor = Actor{Label: "ringhook"}
 
@@ -852,13 +858,13 @@ func (s *Store) ReapStale(ctx context.Context, now, staleBefore time.Time, self 
 	args := map[string]any{"pending": string(StatusPending), "now": now, "stale": staleBefore, "self": self}
 	n, err := s.requeue(ctx, now, `UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
 		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now
-		WHERE status = `+sqlSending+` AND lease_until IS NOT NULL AND lease_holder IN (SELECT id FROM dispatchers WHERE beat_at < @stale AND id <> @self)
+		WHERE `+sqlLeased+` AND lease_holder IN (SELECT id FROM dispatchers WHERE beat_at < @stale AND id <> @self)
 		RETURNING webhook_id`, args)
 	if err != nil {
 		return 0, fmt.Errorf("reap leases of stale dispatchers: %w", err)
 	}
 	if err := s.db.WithContext(ctx).Exec(`DELETE FROM dispatchers p WHERE beat_at < @stale AND id <> @self
-		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.status = `+sqlSending+` AND d.lease_until IS NOT NULL AND d.lease_holder = p.id)`, args).Error; err != nil {
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE `+sqlLeased+` AND d.lease_holder = p.id)`, args).Error; err != nil {
 		return 0, fmt.Errorf("forget stale dispatchers: %w", err)
 	}
 	return n, nil

@@ -33,7 +33,7 @@ SELECT
 		WHERE d.webhook_id = w.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
 		ORDER BY d.next_attempt_at LIMIT 1) q
 	 WHERE w.enabled) AS oldest_due,
-	(SELECT count(*) FROM deliveries WHERE status = ` + sqlSending + ` AND lease_until IS NOT NULL) AS sending,
+	(SELECT count(*) FROM deliveries WHERE ` + sqlLeased + `) AS sending,
 	(SELECT count(*) FROM dispatchers WHERE beat_at >= @live) AS dispatchers`
 
 // QueueStats reads the queue's depth as of now; a dispatcher counts as
