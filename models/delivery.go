@@ -52,7 +52,10 @@ type Event struct {
 // Delivery is one event for one webhook: the queue entry and its log line.
 // The rendered request is stored once and reused byte-for-byte on retries.
 type Delivery struct {
-	ID int64 `gorm:"primaryKey;->"`
+	// ID carries the week the delivery was created in, its partition
+	// (delivery_row_id in migration 0033).
+	// Left zero, the column default picks it on the database's clock.
+	ID int64 `gorm:"primaryKey;autoIncrement:false;default:delivery_row_id(now())"`
 	// PublicID is what the API and the console show (dlv_…); the Store
 	// fills it on every delivery it returns.
 	PublicID  publicid.ID `gorm:"-"`

@@ -41,10 +41,10 @@ RETURNING id`
 var ingestWithDeliveriesSQL = `
 WITH ev AS (` + ingestEventsSQL + `),
 d AS (
-	INSERT INTO deliveries (account_id, webhook_id, event_id, event_type, call_id, occurred_at, expires_at, status, test,
+	INSERT INTO deliveries (id, account_id, webhook_id, event_id, event_type, call_id, occurred_at, expires_at, status, test,
 		attempt_count, next_attempt_at, last_error, request_method, request_url, request_headers, request_body,
 		created_at, updated_at, completed_at)
-	SELECT @account, x.webhook_id, x.event_id, x.event_type, x.call_id, x.occurred_at, x.expires_at, x.status, x.test,
+	SELECT delivery_row_id(@now), @account, x.webhook_id, x.event_id, x.event_type, x.call_id, x.occurred_at, x.expires_at, x.status, x.test,
 		0, x.next_attempt_at, x.last_error, x.method, x.url, CAST(x.headers AS jsonb), x.body, @now, @now, x.completed_at
 	FROM unnest(CAST(@d_webhooks AS text[]), CAST(@d_events AS text[]), CAST(@d_types AS text[]), CAST(@d_calls AS text[]),
 		CAST(@d_occurred AS timestamptz[]), CAST(@d_expires AS timestamptz[]), CAST(@d_status AS text[]), CAST(@d_test AS boolean[]),
@@ -82,6 +82,7 @@ func (s *Store) IngestBatch(ctx context.Context, accountID string, evs []*Event,
 		return out, nil
 	}
 	now := s.now()
+	s.writingHistory(ctx, now)
 	first := make(map[string]int, len(evs)) // event id → index of its first copy
 	uniq := make([]*Event, 0, len(evs))
 	ids, types, calls, payloads := make([]string, 0, len(evs)), make([]string, 0, len(evs)), make([]*string, 0, len(evs)), make([]string, 0, len(evs))

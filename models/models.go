@@ -127,7 +127,8 @@ type Store struct {
 	apiKeys apiKeyCache
 	// planner renders operational events (see opevents.go).
 	planner plannerSlot
-	ids     publicIDs // the public id codec, loaded on first use (public_ids.go)
+	ids     publicIDs    // the public id codec, loaded on first use (public_ids.go)
+	weeks   historyWeeks // the weeks known to have partitions (history.go)
 }
 
 // StoreOption configures a Store.

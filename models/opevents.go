@@ -107,6 +107,7 @@ func (s *Store) emitOne(ctx context.Context, now time.Time, plan PlanFunc, e opE
 	}
 	ev := &Event{AccountID: e.accountID, ID: payload["event_id"].(string), Type: e.typ, OccurredAt: now, ReceivedAt: now,
 		Payload: JSON[map[string]any]{V: payload}}
+	s.writingHistory(ctx, now)
 	// No CallID even for a delivery.exhausted naming a call: an event
 	// about a delivery is not a moment of that call, and is never held in
 	// its order.

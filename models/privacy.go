@@ -109,9 +109,9 @@ func (s *Store) TrimBodies(ctx context.Context, now time.Time, batch int) (int64
 // still holding bodies oldest first (attempts_bodies_kept_idx).
 const trimBodiesSQL = `
 WITH t AS (
-	SELECT a.id AS account_id, x.id FROM accounts a
+	SELECT a.id AS account_id, x.delivery_id, x.number FROM accounts a
 	CROSS JOIN LATERAL (
-		SELECT at.id FROM attempts at
+		SELECT at.delivery_id, at.number FROM attempts at
 		WHERE at.account_id = a.id AND NOT at.bodies_dropped
 			AND at.started_at < CAST(@now AS timestamptz) - a.body_retention_days * interval '1 day'
 		ORDER BY at.started_at LIMIT @batch
@@ -119,7 +119,9 @@ WITH t AS (
 	WHERE a.body_retention_days > 0
 	LIMIT @batch
 ), locked AS (
-	SELECT account_id, id FROM attempts WHERE (account_id, id) IN (SELECT account_id, id FROM t) FOR UPDATE SKIP LOCKED
+	SELECT account_id, delivery_id, number FROM attempts
+	WHERE (account_id, delivery_id, number) IN (SELECT account_id, delivery_id, number FROM t) FOR UPDATE SKIP LOCKED
 )
 UPDATE attempts SET request_body = '', response_body = '', bodies_dropped = true
-FROM locked WHERE attempts.account_id = locked.account_id AND attempts.id = locked.id`
+FROM locked WHERE attempts.account_id = locked.account_id AND attempts.delivery_id = locked.delivery_id
+	AND attempts.number = locked.number`

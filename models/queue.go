@@ -70,6 +70,15 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 		}
 		rows[i] = d
 	}
+	// Ids carry the week (the partition) of now, the Store's clock, not
+	// the column default's database clock.
+	var ids []int64
+	if err := tx.Raw(`SELECT delivery_row_id(?) FROM generate_series(1, ?)`, now, len(rows)).Scan(&ids).Error; err != nil || len(ids) != len(rows) {
+		return 0, fmt.Errorf("delivery ids: %d for %d deliveries: %v", len(ids), len(rows), err)
+	}
+	for i := range rows {
+		rows[i].ID = ids[i]
+	}
 	// In statements of at most deliveryInsertRows rows: PostgreSQL takes at
 	// most 65,535 parameters per statement, and a batch's deliveries can
 	// exceed that.
@@ -156,6 +165,7 @@ const deliveryInsertRows = 2000
 // it is queued for the workers.
 func (s *Store) CreateTestDelivery(ctx context.Context, ev *Event, nd NewDelivery, claim bool, holder string) (*Claimed, error) {
 	now := s.now()
+	s.writingHistory(ctx, now)
 	ev.ReceivedAt = now
 	var out *Claimed
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -515,7 +525,7 @@ func (a pgArray[T]) Value() (driver.Value, error) { return []T(a), nil }
 // lockHooksInOrder is the subquery through which every write of webhook
 // rows by Record goes: it takes the row locks in id order (the lock is taken
 // as each sorted row is emitted), so concurrent recorders cannot deadlock.
-// FOR NO KEY UPDATE does not block the foreign-key checks of attempts
+// FOR NO KEY UPDATE does not block the foreign-key checks of deliveries
 // being inserted elsewhere.
 const lockHooksInOrder = `SELECT id FROM webhooks WHERE id = ANY(CAST(@hook_ids AS text[])) ORDER BY id FOR NO KEY UPDATE`
 

@@ -1,8 +1,10 @@
 package models_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,14 +113,32 @@ func TestQueueStatsPlan(t *testing.T) {
 	if err := json.Unmarshal(plan, &root); err != nil || len(root) != 1 {
 		t.Fatalf("plan %s: %v", plan, err)
 	}
+	// Deliveries are read through their weekly partitions: a partition's
+	// index counts as the index of deliveries it belongs to.
+	var parents []struct{ Child, Parent string }
+	if err := db.Raw(`SELECT c.relname AS child, p.relname AS parent FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE c.relkind = 'i'`).Scan(&parents).Error; err != nil {
+		t.Fatal(err)
+	}
+	parentOf := map[string]string{}
+	for _, p := range parents {
+		parentOf[p.Child] = p.Parent
+	}
+	// A sequential scan of a week that holds none of these rows (empty,
+	// or another test's handful) is the planner's right choice.
+	var full []string
+	if err := db.Raw(`SELECT DISTINCT tableoid::regclass::text FROM deliveries WHERE account_id = ?`, acc.ID).Scan(&full).Error; err != nil {
+		t.Fatal(err)
+	}
 	indexes := map[string]bool{}
 	var walk func(n planNode)
 	walk = func(n planNode) {
-		if n.Relation == "deliveries" && n.NodeType == "Seq Scan" {
+		isDeliveries := strings.HasPrefix(n.Relation, "deliveries")
+		if slices.Contains(full, n.Relation) && n.NodeType == "Seq Scan" {
 			t.Errorf("the queue query scans deliveries sequentially:\n%s", plan)
 		}
-		if n.Relation == "deliveries" {
-			indexes[n.Index] = true
+		if isDeliveries {
+			indexes[cmp.Or(parentOf[n.Index], n.Index)] = true
 		}
 		for _, c := range n.Plans {
 			walk(c)

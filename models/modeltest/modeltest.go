@@ -27,9 +27,24 @@ func Main(m interface{ Run() int }, pkg string) {
 			return err
 		}
 		defer Close(db)
-		_, err = models.Migrate(ctx, db)
-		return err
+		if _, err = models.Migrate(ctx, db); err != nil {
+			return err
+		}
+		return keepHistory(ctx, db)
 	}))
+}
+
+// keepHistory adds an account that keeps a year of history. A package's
+// tests share one database, some on the real clock and some on fake ones
+// months away; the weeks of history a process drops are those past every
+// account's retention (Store.MaintainHistory), so none is dropped under a
+// test still using it. The test of dropping uses a database of its own.
+func keepHistory(ctx context.Context, db *gorm.DB) error {
+	acc, err := models.NewStore(db, nil).CreateAccount(ctx, "modeltest keeps history", "UTC")
+	if err != nil {
+		return err
+	}
+	return db.WithContext(ctx).Exec(`UPDATE accounts SET history_retention_days = 365 WHERE id = ?`, acc.ID).Error
 }
 
 // Open connects to the package's test database.

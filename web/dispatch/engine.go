@@ -541,6 +541,10 @@ func (d *Dispatcher) reap(ctx context.Context) {
 		d.logChore(ctx, "trim attempt bodies past their account's body retention", n, err)
 		n, err = d.TrimHistory(ctx)
 		d.logChore(ctx, "remove events past their account's history retention", n, err)
+		// Weekly partitions: made ahead of the clock, dropped whole past
+		// every account's retention.
+		m, err := d.store.MaintainHistory(ctx)
+		d.logChore(ctx, "drop history weeks past every account's retention", int64(len(m.DroppedWeeks)), err)
 		// Deleted webhooks whose history has outlived the account's
 		// retention go for good, with their delivery logs.
 		n, err = d.store.PurgeDeletedWebhooks(ctx, d.now())

@@ -37,10 +37,10 @@ WITH src AS (
     INSERT INTO events (account_id, id, type, occurred_at, call_id, payload, received_at)
     SELECT @acc, event_id, type, at, call_id, payload, at FROM body
 ), d AS (
-    INSERT INTO deliveries (account_id, webhook_id, event_id, event_type, call_id, status, attempt_count, next_attempt_at,
+    INSERT INTO deliveries (id, account_id, webhook_id, event_id, event_type, call_id, status, attempt_count, next_attempt_at,
                             last_status_code, last_error, request_method, request_url, request_headers, request_body,
                             created_at, updated_at, completed_at, occurred_at)
-    SELECT @acc, webhook_id, event_id, type, call_id, status, @attempts,
+    SELECT delivery_row_id(at), @acc, webhook_id, event_id, type, call_id, status, @attempts,
            CASE WHEN status = 'pending' THEN CAST(@t0 AS timestamptz) + make_interval(secs => @n * CAST(@step AS float8)) + make_interval(mins => 1 + h % 60) END,
            CASE WHEN status = 'succeeded' THEN 200 ELSE 503 END,
            CASE WHEN status = 'succeeded' THEN '' ELSE 'HTTP 503 Service Unavailable' END,
@@ -67,6 +67,15 @@ SELECT @acc, d.id, d.webhook_id, k, 'auto', d.created_at + make_interval(secs =>
             WHEN d.status = 'pending' THEN d.next_attempt_at END
 FROM d, generate_series(1, @attempts) AS k, LATERAL (SELECT d.status = 'succeeded' AND k = @attempts AS ok) o
 ORDER BY d.id, k`
+
+// eventIDsSQL records the ids of the events historySQL inserted from @from
+// on in the dedupe ledger (migration 0033), which the events trigger
+// fills in normal writes but not under session_replication_role =
+// replica. ON CONFLICT: when the trigger did run.
+const eventIDsSQL = `
+INSERT INTO event_ids (account_id, id, received_at)
+SELECT account_id, id, received_at FROM events WHERE account_id = @acc AND received_at >= @from AND received_at <= @to
+ON CONFLICT DO NOTHING`
 
 // auditSQL adds audit entries to one account, spread over the days before
 // a time: settings changes of its first webhook. Arguments: the time, the
