@@ -56,3 +56,7 @@ func (s *Store) ExplainClaim(ctx context.Context, now time.Time) (int, string, e
 }
 
 var errRollback = errors.New("rollback")
+
+// HistoryWeek and HistoryWeekStart are the Go side of the week arithmetic
+// that migration 0033 spells in SQL, for the test that they agree.
+var HistoryWeek, HistoryWeekStart = historyWeek, historyWeekStart

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"testing"
 	"time"
 
 	"gorm.io/gorm"
@@ -98,4 +99,31 @@ func Keyring() *crypto.Keyring {
 		panic(fmt.Sprintf("modeltest: test key: %v", err)) // a 32-byte constant cannot fail
 	}
 	return k
+}
+
+// OwnDatabase is a migrated database of the test's own, dropped when it
+// ends: for a test whose clock or schema changes would reach into the
+// tests sharing the package's database.
+func OwnDatabase(t testing.TB, name string) *gorm.DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sc, err := NewTestDatabase(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = sc.Close(cctx)
+	})
+	db, err := models.Open(ctx, sc.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Close(db) })
+	if _, err := models.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
