@@ -114,6 +114,19 @@ func TestDeleteKeepsHistory(t *testing.T) {
 		t.Errorf("a bulk retry would take %d of a deleted webhook's deliveries: %v", n, err)
 	}
 
+	// An attempt each: the purge takes the deleted webhook's with its
+	// deliveries (no foreign key cascades between the history tables).
+	for _, d := range []models.Delivery{ok, kd} {
+		if err := s.DB().Exec(`INSERT INTO attempts (account_id, delivery_id, webhook_id, number, trigger, started_at, duration_ms, request_method, request_url)
+			VALUES (?, ?, ?, 1, 'auto', ?, 5, 'POST', 'https://example.com/')`, acc.ID, d.ID, d.WebhookID, now).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	attempts := func(webhookID string) (n int64) {
+		s.DB().Model(&models.Attempt{}).Where("account_id = ? AND webhook_id = ?", acc.ID, webhookID).Count(&n)
+		return n
+	}
+
 	// The purge is every account's: look at this webhook, not the count.
 	if _, err := s.PurgeDeletedWebhooks(ctx, now.Add(29*24*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -129,5 +142,8 @@ func TestDeleteKeepsHistory(t *testing.T) {
 	}
 	if all, _ := s.Deliveries(ctx, acc.ID, models.DeliveryFilter{}); len(all) != 1 || all[0].ID != kd.ID {
 		t.Errorf("after the purge the log has %d rows, want the kept webhook's one", len(all))
+	}
+	if gone, kept := attempts(w.ID), attempts(keep.ID); gone != 0 || kept != 1 {
+		t.Errorf("after the purge %d attempts of the purged webhook and %d of the kept one remain, want 0 and 1", gone, kept)
 	}
 }
