@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ringhook/ringhook/models"
 	"github.com/ringhook/ringhook/models/modeltest"
@@ -90,23 +89,7 @@ func TestPublicIDKeyPerDatabase(t *testing.T) {
 		t.Fatal("reopening the Store changed the public ids")
 	}
 
-	sc, err := modeltest.NewTestDatabase(ctx, "models/publicids")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = sc.Close(cctx)
-	})
-	db, err := models.Open(ctx, sc.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { modeltest.Close(db) })
-	if _, err := models.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := modeltest.OwnDatabase(t, "models/publicids")
 	second, err := models.NewStore(db, nil).PublicIDs(ctx)
 	if err != nil {
 		t.Fatal(err)
