@@ -22,8 +22,10 @@ const (
 )
 
 // historyAhead is how many weeks past the current one get partitions
-// before anything is written into them.
-const historyAhead = 2
+// before anything is written into them. One is plenty (the reaper runs
+// every round and writes make their week on the spot), and each partition
+// more is one more that every query not pruned by id plans and reads.
+const historyAhead = 1
 
 // historyWeek is the number of the week holding t (SQL: history_week).
 func historyWeek(t time.Time) int {

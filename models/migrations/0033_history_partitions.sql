@@ -22,7 +22,7 @@
 --
 -- A row whose week has no partition yet lands in the table's default
 -- partition rather than failing. Ringhook creates each week's partitions
--- before writing into it (and two weeks ahead), so the default partitions
+-- before writing into it (and a week ahead), so the default partitions
 -- stay empty.
 
 CREATE FUNCTION history_week(at timestamptz) RETURNS int
@@ -208,7 +208,7 @@ $$;
 SELECT history_partition_add(w) FROM (
 	SELECT history_week(received_at) FROM events_old
 	UNION SELECT history_week(created_at) FROM deliveries_old
-	UNION SELECT history_week(now()) + g FROM generate_series(0, 2) g
+	UNION SELECT history_week(now()) + g FROM generate_series(0, 1) g
 ) weeks(w);
 
 INSERT INTO events SELECT * FROM events_old;

@@ -67,10 +67,8 @@ func TestHistoryPartitionsGoWhole(t *testing.T) {
 	if got := f.weekRows(t, old); got["events"] != 4 || got["deliveries"] != 4 || got["attempts"] != 4 {
 		t.Fatalf("the first week holds %v, want 4 events, 4 deliveries, 4 attempts", got)
 	}
-	for w := 1; w <= 2; w++ {
-		if got := f.weekRows(t, old.AddDate(0, 0, 7*w)); got["events"] != 0 || got["deliveries"] != 0 || got["attempts"] != 0 {
-			t.Errorf("week +%d: %v, want empty partitions made ahead of the clock", w, got)
-		}
+	if got := f.weekRows(t, old.AddDate(0, 0, 7)); got["events"] != 0 || got["deliveries"] != 0 || got["attempts"] != 0 {
+		t.Errorf("the next week: %v, want empty partitions made ahead of the clock", got)
 	}
 
 	clk.Advance(20 * 24 * time.Hour)
@@ -117,8 +115,8 @@ func TestHistoryPartitionsGoWhole(t *testing.T) {
 	if got := f.weekRows(t, young); !maps.Equal(got, youngRows) {
 		t.Errorf("the young week holds %v after the drop, want %v untouched", got, youngRows)
 	}
-	if got := f.weekRows(t, clk.Now().AddDate(0, 0, 14)); got["events"] != 0 {
-		t.Errorf("two weeks ahead of the moved clock: %v, want an empty partition", got)
+	if got := f.weekRows(t, clk.Now().AddDate(0, 0, 7)); got["events"] != 0 {
+		t.Errorf("the week after the moved clock's: %v, want an empty partition", got)
 	}
 	var waiting int64
 	if err := db.Raw(`SELECT (SELECT count(*) FROM events_default) + (SELECT count(*) FROM deliveries_default)

@@ -210,8 +210,8 @@ func Run(ctx context.Context, db *gorm.DB, store *models.Store, o Options, progr
 	// by construction and the tests recount them.
 	conn := db.WithContext(ctx)
 	// The weekly partitions the history falls in (migration 0033), and the
-	// weeks after now that a running server would have made.
-	if err := conn.Exec(`SELECT history_partition_add(w) FROM generate_series(history_week(?), history_week(?) + 2) w`,
+	// week after now that a running server would have made.
+	if err := conn.Exec(`SELECT history_partition_add(w) FROM generate_series(history_week(?), history_week(?) + 1) w`,
 		now.AddDate(0, 0, -o.Days), now).Error; err != nil {
 		return r, fmt.Errorf("seed: history partitions: %w", err)
 	}
