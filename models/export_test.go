@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -60,3 +61,20 @@ var errRollback = errors.New("rollback")
 // HistoryWeek and HistoryWeekStart are the Go side of the week arithmetic
 // that migration 0033 spells in SQL, for the test that they agree.
 var HistoryWeek, HistoryWeekStart = historyWeek, historyWeekStart
+
+// ExplainTrimHistory is the plan (text) TrimHistory's statement gets in
+// the transaction TrimHistory runs it in, executed and rolled back.
+func (s *Store) ExplainTrimHistory(ctx context.Context, now time.Time) (string, error) {
+	var plan []string
+	err := byIndex(s.db.WithContext(ctx), func(tx *gorm.DB) error {
+		if err := tx.Raw("EXPLAIN (ANALYZE, COSTS OFF) "+trimHistorySQL, map[string]any{"now": now, "batch": DefaultHistoryBatch,
+			"pending": string(StatusPending), "sending": string(StatusSending)}).Scan(&plan).Error; err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		return "", err
+	}
+	return strings.Join(plan, "\n"), nil
+}

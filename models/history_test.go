@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +67,35 @@ func TestRowsWrittenBeforeTheirWeekHadPartitions(t *testing.T) {
 		Payload: models.JSON[map[string]any]{V: map[string]any{}}}
 	if res, err := s.Ingest(ctx, dup, func(*models.Event, []models.Webhook) []models.NewDelivery { return nil }); err != nil || !res.Duplicate {
 		t.Errorf("the early event again: %+v, %v; want a duplicate", res, err)
+	}
+}
+
+// TestTrimHistoryProbesIndexes: the row-by-row trim, which names
+// deliveries and attempts itself now that no foreign key cascades between
+// the partitioned tables, finds them by index (nested loops), never by
+// hashing whole tables, which at ten million deliveries took seconds.
+func TestTrimHistoryProbesIndexes(t *testing.T) {
+	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	s := newStore(t, func() time.Time { return now })
+	ctx := context.Background()
+	acc := newAccount(t, s)
+	w := newWebhook(t, s, acc.ID, "trim")
+	for i := range 20 {
+		insertDelivery(t, s, w, "call.hangup", models.StatusSucceeded, "", now.AddDate(0, 0, -40).Add(time.Duration(i)*time.Minute), false)
+	}
+	if err := s.DB().Exec("ANALYZE events, deliveries, attempts").Error; err != nil {
+		t.Fatal(err)
+	}
+	plan, err := s.ExplainTrimHistory(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "Delete on deliveries") || !strings.Contains(plan, "Delete on attempts") {
+		t.Fatalf("the plan does not delete deliveries and attempts:\n%s", plan)
+	}
+	for _, bad := range []string{"Hash Join", "Merge Join"} {
+		if strings.Contains(plan, bad) {
+			t.Errorf("the trim joins by %s:\n%s", bad, plan)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // DefaultHistoryBatch is how many events one TrimHistory statement removes
@@ -50,12 +52,34 @@ func (s *Store) TrimHistory(ctx context.Context, batch int) (int64, error) {
 	if batch <= 0 {
 		batch = DefaultHistoryBatch
 	}
-	res := s.db.WithContext(ctx).Exec(trimHistorySQL, map[string]any{"now": now, "batch": batch,
-		"pending": string(StatusPending), "sending": string(StatusSending)})
-	if res.Error != nil {
-		return 0, fmt.Errorf("trim history: %w", res.Error)
+	var n int64
+	err := byIndex(s.db.WithContext(ctx), func(tx *gorm.DB) error {
+		res := tx.Exec(trimHistorySQL, map[string]any{"now": now, "batch": batch,
+			"pending": string(StatusPending), "sending": string(StatusSending)})
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("trim history: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
+}
+
+// byIndex runs fn in a transaction whose joins are nested loops. The
+// deletes that name the history tables (no foreign key cascades between
+// them) join a few hundred keys to tables of millions of rows across every
+// weekly partition; estimating the keys high, the planner would hash the
+// whole of deliveries or attempts (seconds at ten million) where each key
+// is a probe of one index.
+func byIndex(db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	return db.Transaction(func(tx *gorm.DB) error {
+		for _, set := range []string{"SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"} {
+			if err := tx.Exec(set).Error; err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
 }
 
 // HistoryStart is when the account's oldest stored delivery was created

@@ -397,7 +397,9 @@ func (s *Store) DeliveryWebhook(ctx context.Context, accountID, id string) (*Web
 // by the foreign key's cascade, their attempts by name (no foreign key
 // runs between the partitioned history tables).
 func (s *Store) PurgeDeletedWebhooks(ctx context.Context, now time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Exec(`WITH gone AS (
+	var n int64
+	err := byIndex(s.db.WithContext(ctx), func(tx *gorm.DB) error {
+		res := tx.Exec(`WITH gone AS (
 			SELECT w.account_id, w.id FROM webhooks w JOIN accounts a ON a.id = w.account_id
 			WHERE w.deleted_at IS NOT NULL
 				AND w.deleted_at < CAST(? AS timestamptz) - make_interval(days => a.history_retention_days)
@@ -406,10 +408,13 @@ func (s *Store) PurgeDeletedWebhooks(ctx context.Context, now time.Time) (int64,
 			WHERE d.account_id = gone.account_id AND d.webhook_id = gone.id AND x.account_id = d.account_id AND x.delivery_id = d.id
 		)
 		DELETE FROM webhooks w USING gone WHERE w.account_id = gone.account_id AND w.id = gone.id`, now)
-	if res.Error != nil {
-		return 0, fmt.Errorf("purge deleted webhooks: %w", res.Error)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("purge deleted webhooks: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
 }
 
 // RotateWebhookSecret makes a new signing secret current; the old one keeps
