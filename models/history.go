@@ -108,8 +108,8 @@ type HistoryMaintenance struct {
 // most.
 const eventIDBatch = 10_000
 
-// MaintainHistory creates the partitions of the current week and the next
-// ones, drops the weeks that ended longer ago than the longest history
+// MaintainHistory creates the partitions of the current week and the
+// historyAhead after it, drops the weeks that ended longer ago than the longest history
 // retention of any account (unless a delivery in one is still pending or
 // sending), and forgets the event ids of dropped weeks (the dedupe ledger,
 // in batches of eventIDBatch). Shorter retentions are TrimHistory's, row
