@@ -15,7 +15,15 @@ type QueueStats struct {
 	OldestDue   *time.Time // the earliest next attempt among them; nil when none is due
 	Sending     int64      // deliveries leased to a sender right now, by any process
 	Dispatchers int64      // dispatcher processes whose last beat is recent
+	// Unpartitioned counts the history rows waiting in the default
+	// partitions for their week's partitions (migration 0033), up to
+	// unpartitionedCap per table: it should stay 0.
+	Unpartitioned int64
 }
+
+// unpartitionedCap bounds the count of each default partition, so the
+// scrape stays cheap however many rows went astray.
+const unpartitionedCap = 1000
 
 // queueStatsSQL reads the queue in one statement. The due figures walk
 // deliveries_webhook_due_idx once per enabled webhook, over that webhook's
@@ -34,7 +42,10 @@ SELECT
 		ORDER BY d.next_attempt_at LIMIT 1) q
 	 WHERE w.enabled) AS oldest_due,
 	(SELECT count(*) FROM deliveries WHERE ` + sqlLeased + `) AS sending,
-	(SELECT count(*) FROM dispatchers WHERE beat_at >= @live) AS dispatchers`
+	(SELECT count(*) FROM dispatchers WHERE beat_at >= @live) AS dispatchers,
+	(SELECT count(*) FROM (SELECT 1 FROM events_default LIMIT @cap) x)
+		+ (SELECT count(*) FROM (SELECT 1 FROM deliveries_default LIMIT @cap) x)
+		+ (SELECT count(*) FROM (SELECT 1 FROM attempts_default LIMIT @cap) x) AS unpartitioned`
 
 // QueueStats reads the queue's depth as of now; a dispatcher counts as
 // live when it beat within staleAfter. The statement is cut off after
@@ -42,20 +53,22 @@ SELECT
 // never hold a connection for long.
 func (s *Store) QueueStats(ctx context.Context, now time.Time, staleAfter, timeout time.Duration) (QueueStats, error) {
 	var row struct {
-		Due         int64
-		OldestDue   *time.Time
-		Sending     int64
-		Dispatchers int64
+		Due           int64
+		OldestDue     *time.Time
+		Sending       int64
+		Dispatchers   int64
+		Unpartitioned int64
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// SET does not take parameters; the value is a whole number of ms.
 		if err := tx.Exec(fmt.Sprintf("SET LOCAL statement_timeout = %d", max(timeout.Milliseconds(), 1))).Error; err != nil {
 			return err
 		}
-		return tx.Raw(queueStatsSQL, map[string]any{"now": now, "live": now.Add(-staleAfter)}).Scan(&row).Error
+		return tx.Raw(queueStatsSQL, map[string]any{"now": now, "live": now.Add(-staleAfter), "cap": unpartitionedCap}).Scan(&row).Error
 	})
 	if err != nil {
 		return QueueStats{}, fmt.Errorf("queue stats: %w", err)
 	}
-	return QueueStats{Due: row.Due, OldestDue: row.OldestDue, Sending: row.Sending, Dispatchers: row.Dispatchers}, nil
+	return QueueStats{Due: row.Due, OldestDue: row.OldestDue, Sending: row.Sending, Dispatchers: row.Dispatchers,
+		Unpartitioned: row.Unpartitioned}, nil
 }

@@ -269,6 +269,11 @@ func TestScrapeAfterRealDeliveries(t *testing.T) {
 	if v := value(queued, "ringhook_queue_query_ok"); v != 1 {
 		t.Errorf("queue query ok = %v", v)
 	}
+	// Ingest made the week's partitions first: nothing waits in the
+	// default ones.
+	if v := value(queued, "ringhook_history_unpartitioned_rows"); !has(queued, "ringhook_history_unpartitioned_rows") || v != 0 {
+		t.Errorf("history rows in the default partitions = %v, want a gauge at 0", v)
+	}
 
 	// The first turn sends all ten; the 410 disables its webhook. While
 	// the two timeouts hang, they are in flight.

@@ -18,7 +18,7 @@ type queueCollector struct {
 	now        func() time.Time
 	log        logger
 
-	ok, due, oldest, sending, live *prometheus.Desc
+	ok, due, oldest, sending, live, unpartitioned *prometheus.Desc
 }
 
 // logger is the part of slog.Logger the collector uses.
@@ -38,12 +38,14 @@ func newQueueCollector(o Options) *queueCollector {
 			"Deliveries leased to a sender right now, across all processes.", nil, nil),
 		live: prometheus.NewDesc("ringhook_dispatchers_live",
 			"Dispatcher processes whose heartbeat is recent.", nil, nil),
+		unpartitioned: prometheus.NewDesc("ringhook_history_unpartitioned_rows",
+			"History rows waiting in the default partitions because their week had no partition when they were written (up to 1,000 per table); should be 0.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.ok, c.due, c.oldest, c.sending, c.live} {
+	for _, d := range []*prometheus.Desc{c.ok, c.due, c.oldest, c.sending, c.live, c.unpartitioned} {
 		ch <- d
 	}
 }
@@ -70,4 +72,5 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
 	ch <- prometheus.MustNewConstMetric(c.sending, prometheus.GaugeValue, float64(st.Sending))
 	ch <- prometheus.MustNewConstMetric(c.live, prometheus.GaugeValue, float64(st.Dispatchers))
+	ch <- prometheus.MustNewConstMetric(c.unpartitioned, prometheus.GaugeValue, float64(st.Unpartitioned))
 }
