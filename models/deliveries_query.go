@@ -167,16 +167,13 @@ func (s *Store) Deliveries(ctx context.Context, accountID string, f DeliveryFilt
 	// account's rows (seconds at a million deliveries) instead of the
 	// account's index.
 	page := func(q *gorm.DB, order string) error {
-		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
-				return err
-			}
+		return withLocal(s.db.WithContext(ctx), func(tx *gorm.DB) error {
 			return tx.Table("(?) AS p", q.Order(sorted(order)).Limit(f.limit())).
 				Select(strings.Join(cols, ", ")).
 				Joins("JOIN deliveries AS d ON d.id = p.id AND d.account_id = ?", accountID).
 				Joins("JOIN webhooks AS w ON w.id = d.webhook_id AND w.account_id = ?", accountID).
 				Order(sorted(order)).Scan(&rows).Error
-		})
+		}, "plan_cache_mode = force_custom_plan")
 	}
 	if f.Before <= 0 && f.After > 0 {
 		// The page before: the oldest ids above After, read ascending,

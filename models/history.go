@@ -68,9 +68,10 @@ func (h *historyWeeks) set(w int, ok bool) {
 	}
 }
 
-// partitionLockTimeout bounds how long adding or dropping a partition waits
-// for the tables' locks; a busy moment is tried again next time.
-const partitionLockTimeout = "5s"
+// partitionLocks is the setting under which partitions are added and
+// dropped: waiting at most 5 s for the tables' locks, so a busy moment is
+// tried again next time rather than queueing every reader behind it.
+const partitionLocks = "lock_timeout = '5s'"
 
 // ensureHistory makes sure the week holding at, and the historyAhead weeks
 // after it, have partitions. Every write of history calls it first with
@@ -82,12 +83,9 @@ func (s *Store) ensureHistory(ctx context.Context, at time.Time) error {
 	if s.weeks.has(w) {
 		return nil
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SET LOCAL lock_timeout = '" + partitionLockTimeout + "'").Error; err != nil {
-			return err
-		}
+	err := withLocal(s.db.WithContext(ctx), func(tx *gorm.DB) error {
 		return tx.Exec(`SELECT history_partition_add(w) FROM generate_series(CAST(? AS int), ?) w`, w, w+historyAhead).Error
-	})
+	}, partitionLocks)
 	if err != nil {
 		return fmt.Errorf("history partitions for the week of %s: %w", historyWeekStart(w).Format(time.DateOnly), err)
 	}
@@ -130,22 +128,24 @@ func (s *Store) MaintainHistory(ctx context.Context) (HistoryMaintenance, error)
 	if err := db.Raw(`SELECT w FROM history_partition_weeks() w`).Scan(&weeks).Error; err != nil {
 		return out, fmt.Errorf("history partitions: %w", err)
 	}
+	// The oldest week still stored: at most the current one, which
+	// ensureHistory made and no cutoff reaches.
+	oldest := historyWeek(now)
 	for _, w := range weeks {
 		if historyWeekStart(w + 1).After(cutoff) {
+			oldest = min(oldest, w)
 			break // weeks are oldest first: the rest are younger
 		}
 		var dropped bool
-		err := db.Transaction(func(tx *gorm.DB) error {
-			if err := tx.Exec("SET LOCAL lock_timeout = '" + partitionLockTimeout + "'").Error; err != nil {
-				return err
-			}
+		err := withLocal(db, func(tx *gorm.DB) error {
 			return tx.Raw(`SELECT history_partition_drop(?)`, w).Scan(&dropped).Error
-		})
+		}, partitionLocks)
 		if err != nil {
 			return out, fmt.Errorf("drop the history of the week of %s: %w", historyWeekStart(w).Format(time.DateOnly), err)
 		}
 		if !dropped {
 			out.KeptOpen++
+			oldest = min(oldest, w)
 			continue
 		}
 		s.weeks.set(w, false)
@@ -153,10 +153,8 @@ func (s *Store) MaintainHistory(ctx context.Context) (HistoryMaintenance, error)
 	}
 	// The ids of events older than every week still stored.
 	res := db.Exec(`DELETE FROM event_ids x USING (
-			SELECT account_id, id FROM event_ids
-			WHERE received_at < (SELECT history_week_start(min(w)) FROM history_partition_weeks() w)
-			ORDER BY received_at LIMIT ?) old
-		WHERE x.account_id = old.account_id AND x.id = old.id`, eventIDBatch)
+			SELECT account_id, id FROM event_ids WHERE received_at < ? ORDER BY received_at LIMIT ?) old
+		WHERE x.account_id = old.account_id AND x.id = old.id`, historyWeekStart(oldest), eventIDBatch)
 	if res.Error != nil {
 		return out, fmt.Errorf("forget the event ids of dropped weeks: %w", res.Error)
 	}

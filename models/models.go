@@ -198,3 +198,16 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// withLocal runs fn in a transaction under the given SET LOCAL settings
+// ("name = value"), which end with the transaction.
+func withLocal(db *gorm.DB, fn func(tx *gorm.DB) error, settings ...string) error {
+	return db.Transaction(func(tx *gorm.DB) error {
+		for _, set := range settings {
+			if err := tx.Exec("SET LOCAL " + set).Error; err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
+}

@@ -52,23 +52,13 @@ SELECT
 // timeout (a statement_timeout local to its transaction), so a scrape can
 // never hold a connection for long.
 func (s *Store) QueueStats(ctx context.Context, now time.Time, staleAfter, timeout time.Duration) (QueueStats, error) {
-	var row struct {
-		Due           int64
-		OldestDue     *time.Time
-		Sending       int64
-		Dispatchers   int64
-		Unpartitioned int64
-	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// SET does not take parameters; the value is a whole number of ms.
-		if err := tx.Exec(fmt.Sprintf("SET LOCAL statement_timeout = %d", max(timeout.Milliseconds(), 1))).Error; err != nil {
-			return err
-		}
-		return tx.Raw(queueStatsSQL, map[string]any{"now": now, "live": now.Add(-staleAfter), "cap": unpartitionedCap}).Scan(&row).Error
-	})
+	var st QueueStats
+	// SET does not take parameters; the value is a whole number of ms.
+	err := withLocal(s.db.WithContext(ctx), func(tx *gorm.DB) error {
+		return tx.Raw(queueStatsSQL, map[string]any{"now": now, "live": now.Add(-staleAfter), "cap": unpartitionedCap}).Scan(&st).Error
+	}, fmt.Sprintf("statement_timeout = %d", max(timeout.Milliseconds(), 1)))
 	if err != nil {
 		return QueueStats{}, fmt.Errorf("queue stats: %w", err)
 	}
-	return QueueStats{Due: row.Due, OldestDue: row.OldestDue, Sending: row.Sending, Dispatchers: row.Dispatchers,
-		Unpartitioned: row.Unpartitioned}, nil
+	return st, nil
 }

@@ -72,14 +72,7 @@ func (s *Store) TrimHistory(ctx context.Context, batch int) (int64, error) {
 // whole of deliveries or attempts (seconds at ten million) where each key
 // is a probe of one index.
 func byIndex(db *gorm.DB, fn func(tx *gorm.DB) error) error {
-	return db.Transaction(func(tx *gorm.DB) error {
-		for _, set := range []string{"SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"} {
-			if err := tx.Exec(set).Error; err != nil {
-				return err
-			}
-		}
-		return fn(tx)
-	})
+	return withLocal(db, fn, "enable_hashjoin = off", "enable_mergejoin = off")
 }
 
 // HistoryStart is when the account's oldest stored delivery was created

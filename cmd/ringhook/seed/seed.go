@@ -224,12 +224,7 @@ func Run(ctx context.Context, db *gorm.DB, store *models.Store, o Options, progr
 				if err := tx.Exec(`SET LOCAL session_replication_role = replica`).Error; err != nil {
 					_ = tx.Exec(`ROLLBACK TO SAVEPOINT rr`).Error
 				}
-				args := chunkArgs(sa, ai, lo, hi, o, now)
-				if err := tx.Exec(historySQL, args...).Error; err != nil {
-					return err
-				}
-				from, to := chunkSpan(sa, lo, hi, o, now)
-				return tx.Exec(eventIDsSQL, sql.Named("acc", sa.ID), sql.Named("from", from), sql.Named("to", to)).Error
+				return tx.Exec(historySQL, chunkArgs(sa, ai, lo, hi, o, now)...).Error
 			}); err != nil {
 				return r, fmt.Errorf("seed: history of %s: %w", sa.Name, err)
 			}
@@ -239,8 +234,11 @@ func Run(ctx context.Context, db *gorm.DB, store *models.Store, o Options, progr
 				done, o.Deliveries, 100*float64(done)/float64(o.Deliveries), el.Round(time.Second), float64(done)/el.Seconds())
 		}
 	}
-	progress("seed: audit log, due set, rollups")
+	progress("seed: audit log, event ids, due set, rollups")
 	for _, sa := range r.Accounts {
+		if err := conn.Exec(eventIDsSQL, sa.ID).Error; err != nil {
+			return r, fmt.Errorf("seed: event ids: %w", err)
+		}
 		if err := conn.Exec(auditSQL, now, o.Days, max(10, sa.Deliveries/1000), o.Days, max(10, sa.Deliveries/1000), sa.ID).Error; err != nil {
 			return r, fmt.Errorf("seed: audit log: %w", err)
 		}
@@ -286,29 +284,15 @@ func RebuildRollups(ctx context.Context, db *gorm.DB, accountID string) error {
 // pgTextArray spells ids (letters, digits, '_' and '.') as a text[] literal.
 func pgTextArray(ss []string) string { return "{" + strings.Join(ss, ",") + "}" }
 
-// chunkStep is when account sa's history starts and the seconds between
-// two of its deliveries.
-func chunkStep(sa Account, o Options, now time.Time) (time.Time, float64) {
-	span := time.Duration(o.Days) * 24 * time.Hour
-	return now.Add(-span), span.Seconds() / float64(max(sa.Deliveries, 1))
-}
-
-// chunkSpan is when rows lo..hi of account sa were received, a second
-// wider on each side than historySQL's arithmetic.
-func chunkSpan(sa Account, lo, hi int, o Options, now time.Time) (time.Time, time.Time) {
-	t0, step := chunkStep(sa, o, now)
-	at := func(g int) time.Time { return t0.Add(time.Duration(float64(g) * step * float64(time.Second))) }
-	return at(lo).Add(-time.Second), at(hi).Add(time.Second)
-}
-
 // chunkArgs are historySQL's arguments for rows lo..hi of account ai.
 func chunkArgs(sa Account, ai, lo, hi int, o Options, now time.Time) []any {
-	t0, step := chunkStep(sa, o, now)
+	span := time.Duration(o.Days) * 24 * time.Hour
+	step := span.Seconds() / float64(max(sa.Deliveries, 1)) // seconds between deliveries
 	return []any{
 		sql.Named("acc", sa.ID),
 		sql.Named("tag", fmt.Sprintf("s%03d", ai+1)),
 		sql.Named("lo", lo), sql.Named("hi", hi), sql.Named("n", sa.Deliveries),
-		sql.Named("t0", t0), sql.Named("step", step),
+		sql.Named("t0", now.Add(-span)), sql.Named("step", step),
 		sql.Named("types", pgTextArray(EventTypes)),
 		sql.Named("hooks", pgTextArray(sa.Webhooks)),
 		sql.Named("attempts", o.Attempts),

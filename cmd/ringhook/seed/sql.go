@@ -68,13 +68,13 @@ SELECT @acc, d.id, d.webhook_id, k, 'auto', d.created_at + make_interval(secs =>
 FROM d, generate_series(1, @attempts) AS k, LATERAL (SELECT d.status = 'succeeded' AND k = @attempts AS ok) o
 ORDER BY d.id, k`
 
-// eventIDsSQL records the ids of the events historySQL inserted from @from
-// on in the dedupe ledger (migration 0033), which the events trigger
-// fills in normal writes but not under session_replication_role =
-// replica. ON CONFLICT: when the trigger did run.
+// eventIDsSQL records one account's events in the dedupe ledger
+// (migration 0033), which the events trigger fills in normal writes but
+// not under session_replication_role = replica. ON CONFLICT: when the
+// trigger did run. Argument: the account id.
 const eventIDsSQL = `
 INSERT INTO event_ids (account_id, id, received_at)
-SELECT account_id, id, received_at FROM events WHERE account_id = @acc AND received_at >= @from AND received_at <= @to
+SELECT account_id, id, received_at FROM events WHERE account_id = ?
 ON CONFLICT DO NOTHING`
 
 // auditSQL adds audit entries to one account, spread over the days before
