@@ -51,19 +51,19 @@ func pauseSecondsSQL(t string) string {
 // probeLeaseSQL moves the pause of half-open webhooks whose probe was just
 // claimed past the probe's lease (its timeout plus leaseMargin), so no
 // second delivery is claimed before the probe's outcome is recorded (which
-// sets the next pause or clears it). The rows are locked in id order, like
+// sets the next pause or clears it). The rows are locked in key order, like
 // every writer of webhook rows (see lockHooksInOrder).
 var probeLeaseSQL = `UPDATE webhooks w SET paused_until = CAST(@now AS timestamptz) + make_interval(secs => w.timeout_ms / 1000.0 + @margin)
-WHERE w.id IN (SELECT id FROM webhooks WHERE id = ANY(CAST(@hook_ids AS text[])) ORDER BY id FOR NO KEY UPDATE)
+WHERE (w.account_id, w.id) IN (` + lockHooksInOrder + `)
 	AND w.consecutive_failures >= @breaker AND (w.paused_until IS NULL OR w.paused_until <= @now)`
 
 // leaseProbes runs probeLeaseSQL for the webhooks of probes just claimed.
-func (s *Store) leaseProbes(ctx context.Context, now time.Time, hookIDs []string) error {
-	if len(hookIDs) == 0 {
+func (s *Store) leaseProbes(ctx context.Context, now time.Time, hooks hookKeys) error {
+	if hooks.len() == 0 {
 		return nil
 	}
-	if err := s.db.WithContext(ctx).Exec(probeLeaseSQL, map[string]any{"now": now, "margin": leaseMargin.Seconds(),
-		"hook_ids": pgArray[string](distinct(hookIDs)), "breaker": BreakerFailures}).Error; err != nil {
+	if err := s.db.WithContext(ctx).Exec(probeLeaseSQL, hooks.distinct().args(map[string]any{"now": now, "margin": leaseMargin.Seconds(),
+		"breaker": BreakerFailures})).Error; err != nil {
 		return fmt.Errorf("lease breaker probes: %w", err)
 	}
 	return nil

@@ -31,18 +31,18 @@ import (
 // held.
 const markDueSQL = `
 UPDATE webhooks w SET next_due_at = least(coalesce(w.next_due_at, CAST(@due AS timestamptz)), CAST(@due AS timestamptz))
-FROM (SELECT id FROM webhooks WHERE id = ANY(CAST(@hook_ids AS text[]))
-	AND (CAST(@always AS boolean) OR next_due_at IS NULL OR next_due_at > @due) ORDER BY id FOR NO KEY UPDATE) l
-WHERE w.id = l.id`
+FROM (SELECT account_id, id FROM webhooks WHERE (account_id, id) IN (` + hookKeysSQL + `)
+	AND (CAST(@always AS boolean) OR next_due_at IS NULL OR next_due_at > @due) ORDER BY account_id, id FOR NO KEY UPDATE) l
+WHERE w.account_id = l.account_id AND w.id = l.id`
 
-// markDue puts hookIDs in the due set at due (or keeps their earlier due
+// markDue puts hooks in the due set at due (or keeps their earlier due
 // time), in the transaction that made their deliveries pending; inserted
 // says that transaction inserted those deliveries (see markDueSQL).
-func markDue(tx *gorm.DB, hookIDs []string, due time.Time, inserted bool) error {
-	if len(hookIDs) == 0 {
+func markDue(tx *gorm.DB, hooks hookKeys, due time.Time, inserted bool) error {
+	if hooks.len() == 0 {
 		return nil
 	}
-	if err := tx.Exec(markDueSQL, map[string]any{"hook_ids": pgArray[string](hookIDs), "due": due, "always": !inserted}).Error; err != nil {
+	if err := tx.Exec(markDueSQL, hooks.distinct().args(map[string]any{"due": due, "always": !inserted})).Error; err != nil {
 		return fmt.Errorf("mark webhooks due: %w", err)
 	}
 	return nil
@@ -79,7 +79,7 @@ func (g *settleGate) due(now time.Time) bool {
 // sent counts as due: that send's outcome can release it at any moment,
 // and no writer marks the webhook due then (a success is recorded without
 // touching webhooks), so the webhook stays in the set while it lasts.
-var settleCandidatesSQL = `SELECT w.id FROM webhooks w
+var settleCandidatesSQL = `SELECT w.account_id, w.id AS webhook_id FROM webhooks w
 	WHERE w.enabled AND w.next_due_at IS NOT NULL AND w.next_due_at <= @now
 		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.status = ` + sqlPending + ` AND d.next_attempt_at <= @now
 			AND ` + unexpiredD + ` AND NOT (` + heldBehind("d", "w", sqlPending) + `))
@@ -98,7 +98,7 @@ var settleSQL = `UPDATE webhooks w SET next_due_at = (
 			ELSE min(e.created_at) + make_interval(secs => w.ordering_window_s) END
 			FROM deliveries e WHERE ` + blocks("d", "w", openStatuses) + `)) END)
 	FROM deliveries d WHERE d.webhook_id = w.id AND d.status = ` + sqlPending + ` AND ` + unexpiredD + `)
-WHERE w.id = ANY(CAST(@ids AS text[]))`
+WHERE (w.account_id, w.id) IN (` + hookKeysSQL + `)`
 
 // settleDue moves the due time of webhooks in the due set that have no
 // pending delivery due at now to their next pending delivery's time, or
@@ -111,15 +111,15 @@ WHERE w.id = ANY(CAST(@ids AS text[]))`
 func (s *Store) settleDue(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var ids []string
-		if err := tx.Raw(settleCandidatesSQL, map[string]any{"now": now, "limit": settleBatch}).Scan(&ids).Error; err != nil {
+		var rows []hookRow
+		if err := tx.Raw(settleCandidatesSQL, map[string]any{"now": now, "limit": settleBatch}).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("settle due webhooks: %w", err)
 		}
-		if len(ids) == 0 {
+		if len(rows) == 0 {
 			return nil
 		}
-		n = len(ids)
-		if err := tx.Exec(settleSQL, map[string]any{"ids": pgArray[string](ids), "now": now, "sending": string(StatusSending)}).Error; err != nil {
+		n = len(rows)
+		if err := tx.Exec(settleSQL, hookKeysOf(rows).args(map[string]any{"now": now, "sending": string(StatusSending)})).Error; err != nil {
 			return fmt.Errorf("settle due webhooks: %w", err)
 		}
 		return nil

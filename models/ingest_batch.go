@@ -57,9 +57,9 @@ d AS (
 ),
 due AS (
 	UPDATE webhooks w SET next_due_at = least(coalesce(w.next_due_at, CAST(@now AS timestamptz)), CAST(@now AS timestamptz))
-	FROM (SELECT id FROM webhooks WHERE id IN (SELECT webhook_id FROM d WHERE status = 'pending')
+	FROM (SELECT id FROM webhooks WHERE account_id = @account AND id IN (SELECT webhook_id FROM d WHERE status = 'pending')
 		AND (next_due_at IS NULL OR next_due_at > @now) ORDER BY id FOR NO KEY UPDATE) l
-	WHERE w.id = l.id
+	WHERE w.account_id = @account AND w.id = l.id
 )
 SELECT 'e' AS kind, id AS event_id, '' AS webhook_id, '' AS status FROM ev
 UNION ALL SELECT 'd', event_id, webhook_id, status FROM d

@@ -95,7 +95,7 @@ func (p RetryFailed) args(accountID string) map[string]any {
 const retryFailedWhere = `account_id = @account AND webhook_id = @webhook AND status = 'failed' AND NOT test AND request_method <> ''
 	AND completed_at >= @since AND (CAST(@until AS timestamptz) IS NULL OR completed_at <= @until)
 	AND (CAST(@type AS text) = '' OR event_type = @type)
-	AND EXISTS (SELECT 1 FROM webhooks wh WHERE wh.id = @webhook AND wh.deleted_at IS NULL)`
+	AND EXISTS (SELECT 1 FROM webhooks wh WHERE wh.account_id = @account AND wh.id = @webhook AND wh.deleted_at IS NULL)`
 
 // CountRetryFailed counts the deliveries a bulk retry with p would queue
 // again now: the preview shown before one starts.
@@ -231,7 +231,7 @@ func (s *Store) RunJobBatch(ctx context.Context, j *Job, holder string, batch in
 			return fmt.Errorf("retry failed deliveries: %w", err)
 		}
 		if res.Queued > 0 {
-			if err := markDue(tx, []string{p.WebhookID}, now, false); err != nil {
+			if err := markDue(tx, oneHook(j.AccountID, p.WebhookID), now, false); err != nil {
 				return err
 			}
 			if err := tx.Exec("SELECT pg_notify(?, '')", notifyChannel).Error; err != nil {

@@ -96,14 +96,14 @@ func (s *Store) expireDue(ctx context.Context, now time.Time) (int, error) {
 
 // releaseSQL marks previous_failed on the pending deliveries that wait
 // behind the given ones (which just ended without success) on webhooks
-// ordered by call, and returns their webhook ids.
+// ordered by call, and returns their webhooks' keys.
 const releaseSQL = `
 UPDATE deliveries d SET previous_failed = true
 FROM deliveries x JOIN webhooks w ON w.account_id = x.account_id AND w.id = x.webhook_id AND w.ordered_by_call
 WHERE (x.account_id, x.id) IN (` + deliveryKeysSQL + `) AND x.call_id IS NOT NULL AND NOT x.test AND x.status NOT IN (` + openStatuses + `)
 	AND d.account_id = x.account_id AND d.webhook_id = x.webhook_id AND d.call_id = x.call_id AND d.status = ` + sqlPending + `
 	AND (d.occurred_at, d.id) > (x.occurred_at, x.id)
-RETURNING d.webhook_id`
+RETURNING d.account_id, d.webhook_id`
 
 // releaseFollowers runs releaseSQL for ended (deliveries that just ended
 // without success, in this transaction). With markDueToo the webhooks of the
@@ -115,14 +115,14 @@ func releaseFollowers(tx *gorm.DB, ended deliveryKeys, now time.Time, markDueToo
 	if ended.len() == 0 {
 		return nil
 	}
-	var hooks []string
+	var hooks []hookRow
 	if err := tx.Raw(releaseSQL, ended.args(map[string]any{})).Scan(&hooks).Error; err != nil {
 		return fmt.Errorf("release deliveries held behind ended ones: %w", err)
 	}
 	if !markDueToo {
 		return nil
 	}
-	return markDue(tx, distinct(hooks), now, false)
+	return markDue(tx, hookKeysOf(hooks), now, false)
 }
 
 // HeldBehind returns, for each of the account's deliveries given, the id
@@ -138,7 +138,7 @@ func (s *Store) HeldBehind(ctx context.Context, accountID string, ids []int64, n
 		ID     int64
 		Behind int64
 	}
-	err := s.db.WithContext(ctx).Raw(`SELECT d.id, b.id AS behind FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+	err := s.db.WithContext(ctx).Raw(`SELECT d.id, b.id AS behind FROM deliveries d JOIN webhooks w ON w.account_id = d.account_id AND w.id = d.webhook_id
 		CROSS JOIN LATERAL (SELECT e.id FROM deliveries e WHERE `+blocks("d", "w", openStatuses)+` ORDER BY e.occurred_at, e.id LIMIT 1) b
 		WHERE d.account_id = @account AND d.id = ANY(CAST(@ids AS bigint[])) AND d.status = `+sqlPending+`
 			AND w.ordered_by_call AND d.call_id IS NOT NULL`,

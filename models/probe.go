@@ -108,7 +108,7 @@ func (s *Store) ClaimProbes(ctx context.Context, now time.Time, limit int, holde
 	var out []Webhook
 	err := s.db.WithContext(ctx).Raw(`UPDATE webhooks w SET probe_lease_holder = @holder,
 			probe_lease_until = CAST(@now AS timestamptz) + make_interval(secs => w.timeout_ms / 1000.0 + @margin)
-		WHERE w.id IN (SELECT id FROM webhooks WHERE probe_next_at IS NOT NULL AND probe_next_at <= @now AND NOT enabled AND disabled_auto AND deleted_at IS NULL
+		WHERE (w.account_id, w.id) IN (SELECT account_id, id FROM webhooks WHERE probe_next_at IS NOT NULL AND probe_next_at <= @now AND NOT enabled AND disabled_auto AND deleted_at IS NULL
 			AND (probe_lease_until IS NULL OR probe_lease_until < @now) ORDER BY probe_next_at LIMIT @limit FOR UPDATE SKIP LOCKED)
 		RETURNING w.*`, map[string]any{"holder": holder, "now": now, "margin": leaseMargin.Seconds(), "limit": limit}).Scan(&out).Error
 	if err != nil {
@@ -176,7 +176,7 @@ func (s *Store) RecordProbe(ctx context.Context, now time.Time, w *Webhook, hold
 			} else {
 				out.NextAt, cur.ProbeNextAt = &next, &next
 			}
-			return tx.Select(probeColumns).Save(&cur).Error
+			return saveWebhook(tx, &cur, probeColumns...)
 		}
 		n, err := s.replayHealed(tx, &cur, now)
 		if err != nil {
@@ -187,10 +187,10 @@ func (s *Store) RecordProbe(ctx context.Context, now time.Time, w *Webhook, hold
 		cur.enable() // the probe proved the receiver: no breaker pause left over
 		cur.DisabledAuto, cur.ProbeNextAt, cur.ProbeGaveUpAt = false, nil, nil
 		cur.HealedAt, cur.HealedReplayed, cur.UpdatedAt, cur.UpdatedBy = &now, n, now, systemActor.Label
-		if err := tx.Select(stateColumns).Save(&cur).Error; err != nil {
+		if err := saveWebhook(tx, &cur, stateColumns...); err != nil {
 			return fmt.Errorf("re-enable webhook: %w", err)
 		}
-		if err := markDue(tx, []string{cur.ID}, now, false); err != nil {
+		if err := markDue(tx, oneHook(cur.AccountID, cur.ID), now, false); err != nil {
 			return err
 		}
 		if err := tx.Exec("SELECT pg_notify(?, '')", notifyChannel).Error; err != nil {

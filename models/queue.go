@@ -1,11 +1,14 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -87,14 +90,14 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 	}
 	var failed []Attempt
 	var failedTest []bool // per failed: a test delivery
-	var queuedHooks []string
+	var queuedHooks hookKeys
 	for i, p := range planned {
 		ev := ev
 		if p.Event != nil {
 			ev = p.Event
 		}
 		if rows[i].Status == StatusPending {
-			queuedHooks = append(queuedHooks, p.Webhook.ID)
+			queuedHooks.add(ev.AccountID, p.Webhook.ID)
 		}
 		if p.RenderErr == "" {
 			continue
@@ -110,7 +113,7 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 			return 0, fmt.Errorf("store render failures: %w", err)
 		}
 	}
-	if len(queuedHooks) > 0 {
+	if queuedHooks.len() > 0 {
 		if err := markDue(tx, queuedHooks, now, true); err != nil {
 			return 0, err
 		}
@@ -374,10 +377,10 @@ func (s *Store) ClaimReduced(ctx context.Context, now time.Time, limit, perWebho
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	var probes []string
+	var probes hookKeys
 	for _, r := range rows {
 		if r.WProbe {
-			probes = append(probes, r.WebhookID)
+			probes.add(r.AccountID, r.WebhookID)
 		}
 	}
 	if err := s.leaseProbes(ctx, now, probes); err != nil {
@@ -452,15 +455,13 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 		}
 	}
 	if !failed {
-		var okHooks []string
-		seen := map[string]bool{}
+		var okHooks hookKeys
 		for _, o := range outs {
-			if o.Attempt.Succeeded() && !seen[o.Attempt.WebhookID] {
-				seen[o.Attempt.WebhookID] = true
-				okHooks = append(okHooks, o.Attempt.WebhookID)
+			if o.Attempt.Succeeded() {
+				okHooks.add(o.Attempt.AccountID, o.Attempt.WebhookID)
 			}
 		}
-		args := rollupArgs(rollupDeltas(outcomeAttempts(outs)), recordArgs(now, outs, okHooks))
+		args := rollupArgs(rollupDeltas(outcomeAttempts(outs)), recordArgs(now, outs, okHooks.distinct()))
 		if err := s.db.WithContext(ctx).Exec(recordRollupSQL, args).Error; err != nil {
 			return nil, fmt.Errorf("record attempts: %w", err)
 		}
@@ -473,7 +474,7 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 	var disabled []string
 	var ops []opEvent // operational events, emitted once this commits
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(recordSQL, recordArgs(now, outs, nil)).Error; err != nil {
+		if err := tx.Exec(recordSQL, recordArgs(now, outs, hookKeys{})).Error; err != nil {
 			return fmt.Errorf("record attempts: %w", err)
 		}
 		var ended deliveryKeys
@@ -522,19 +523,12 @@ type pgArray[T any] []T
 // Value hands the slice to pgx, which encodes it as an array.
 func (a pgArray[T]) Value() (driver.Value, error) { return []T(a), nil }
 
-// lockHooksInOrder is the subquery through which every write of webhook
-// rows by Record goes: it takes the row locks in id order (the lock is taken
-// as each sorted row is emitted), so concurrent recorders cannot deadlock.
-// FOR NO KEY UPDATE does not block the foreign-key checks of deliveries
-// being inserted elsewhere.
-const lockHooksInOrder = `SELECT id FROM webhooks WHERE id = ANY(CAST(@hook_ids AS text[])) ORDER BY id FOR NO KEY UPDATE`
-
 // lockStreaksInOrder is lockHooksInOrder for the all-success path: it locks
 // only the webhooks that have a streak to end. Locking every webhook of the
 // batch serialized the concurrent recorders' commits on the same few rows
 // (one fsync at a time) although nothing was written to them.
-const lockStreaksInOrder = `SELECT id FROM webhooks WHERE id = ANY(CAST(@hook_ids AS text[])) AND consecutive_failures > 0
-	ORDER BY id FOR NO KEY UPDATE`
+const lockStreaksInOrder = `SELECT account_id, id FROM webhooks WHERE (account_id, id) IN (` + hookKeysSQL + `) AND consecutive_failures > 0
+	ORDER BY account_id, id FOR NO KEY UPDATE`
 
 // recordSQL inserts a batch of attempts, moves each delivery to its next
 // state (only while this attempt still holds the lease: after an expired
@@ -583,7 +577,7 @@ WITH o AS (
 	ON CONFLICT (account_id, delivery_id, number) DO NOTHING
 ), reset AS (
 	UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL, paused_until = NULL, pause_trips = 0
-	WHERE id IN (` + lockStreaksInOrder + `)
+	WHERE (account_id, id) IN (` + lockStreaksInOrder + `)
 	RETURNING id
 )`
 
@@ -598,7 +592,7 @@ WHERE d.account_id = o.account_id AND d.id = o.delivery_id AND d.status = @sendi
 
 // recordArgs lays a batch out as the column arrays of recordSQL; resetHooks
 // are the webhooks whose failure streak ends.
-func recordArgs(now time.Time, outs []Outcome, resetHooks []string) map[string]any {
+func recordArgs(now time.Time, outs []Outcome, resetHooks hookKeys) map[string]any {
 	n := len(outs)
 	var (
 		accountIDs, webhookIDs, triggers, methods, urls, reqHeaders = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -619,10 +613,7 @@ func recordArgs(now time.Time, outs []Outcome, resetHooks []string) map[string]a
 		kinds[i], messages[i], nextRetries[i] = string(a.ErrorKind), a.ErrorMessage, a.NextRetryAt
 		statuses[i], nextAttempts[i], lastErrors[i], holders[i] = string(o.Status), o.NextAttemptAt, a.lastError(), o.LeaseHolder
 	}
-	if resetHooks == nil {
-		resetHooks = []string{}
-	}
-	return map[string]any{
+	return resetHooks.args(map[string]any{
 		"account_ids": pgArray[string](accountIDs), "delivery_ids": pgArray[int64](deliveryIDs), "webhook_ids": pgArray[string](webhookIDs),
 		"numbers": pgArray[int](numbers), "triggers": pgArray[string](triggers), "started_ats": pgArray[time.Time](startedAts),
 		"durations": pgArray[int](durations), "request_methods": pgArray[string](methods), "request_urls": pgArray[string](urls),
@@ -631,8 +622,8 @@ func recordArgs(now time.Time, outs []Outcome, resetHooks []string) map[string]a
 		"response_bodies": pgArray[string](resBodies), "error_kinds": pgArray[string](kinds), "error_messages": pgArray[string](messages),
 		"next_retry_ats": pgArray[*time.Time](nextRetries), "statuses": pgArray[string](statuses),
 		"next_attempt_ats": pgArray[*time.Time](nextAttempts), "last_errors": pgArray[string](lastErrors), "lease_holders": pgArray[string](holders),
-		"hook_ids": pgArray[string](resetHooks), "now": now, "pending": string(StatusPending), "sending": string(StatusSending),
-	}
+		"now": now, "pending": string(StatusPending), "sending": string(StatusSending),
+	})
 }
 
 // headersJSON encodes a header list for a jsonb column (never null).
@@ -671,9 +662,9 @@ UPDATE webhooks w SET
 		WHEN s.fails = 0 OR s.reset THEN NULL ELSE w.paused_until END,
 	pause_trips = CASE WHEN ` + tripsSQL + ` THEN ` + priorTripsSQL + ` + 1 WHEN s.fails = 0 OR s.reset THEN 0 ELSE w.pause_trips END,
 	next_due_at = CASE WHEN s.due IS NULL THEN w.next_due_at ELSE least(coalesce(w.next_due_at, s.due), s.due) END
-FROM unnest(CAST(@hook_ids AS text[]), CAST(@resets AS bool[]), CAST(@fails AS int[]), CAST(@first_fails AS timestamptz[]),
-	CAST(@dues AS timestamptz[])) AS s(id, reset, fails, first_fail, due)
-WHERE w.id = s.id AND w.id IN (` + lockHooksInOrder + `)
+FROM unnest(CAST(@hook_accounts AS text[]), CAST(@hook_ids AS text[]), CAST(@resets AS bool[]), CAST(@fails AS int[]),
+	CAST(@first_fails AS timestamptz[]), CAST(@dues AS timestamptz[])) AS s(account_id, id, reset, fails, first_fail, due)
+WHERE w.account_id = s.account_id AND w.id = s.id AND (w.account_id, w.id) IN (` + lockHooksInOrder + `)
 RETURNING w.id, w.account_id, w.enabled, w.consecutive_failures, w.failing_since, w.name, w.url`
 
 // healthSQL's pieces: the streak after the batch; whether the batch trips
@@ -699,15 +690,17 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		lastErr   string
 		due       *time.Time // earliest retry
 	}
-	byHook := map[string]*streak{}
+	type hookKey struct{ account, id string }
+	byHook := map[hookKey]*streak{}
 	for _, o := range outs {
 		if o.Attempt.Trigger == TriggerTest {
 			continue // a test of a broken endpoint should not disable it
 		}
-		st := byHook[o.Attempt.WebhookID]
+		k := hookKey{o.Attempt.AccountID, o.Attempt.WebhookID}
+		st := byHook[k]
 		if st == nil {
 			st = &streak{}
-			byHook[o.Attempt.WebhookID] = st
+			byHook[k] = st
 		}
 		if o.Status == StatusPending && o.NextAttemptAt != nil && (st.due == nil || o.NextAttemptAt.Before(*st.due)) {
 			st.due = o.NextAttemptAt
@@ -726,14 +719,14 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 			st.reason410 = o.DisableReason
 		}
 	}
-	ids := make([]string, 0, len(byHook))
-	for id := range byHook {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	resets, fails, firstFails, dues := make([]bool, len(ids)), make([]int, len(ids)), make([]*time.Time, len(ids)), make([]*time.Time, len(ids))
-	for i, id := range ids {
-		resets[i], fails[i], firstFails[i], dues[i] = byHook[id].reset, byHook[id].fails, byHook[id].firstFail, byHook[id].due
+	keys := slices.SortedFunc(maps.Keys(byHook), func(a, b hookKey) int {
+		return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.id, b.id))
+	})
+	var hooks hookKeys
+	resets, fails, firstFails, dues := make([]bool, len(keys)), make([]int, len(keys)), make([]*time.Time, len(keys)), make([]*time.Time, len(keys))
+	for i, k := range keys {
+		hooks.add(k.account, k.id)
+		resets[i], fails[i], firstFails[i], dues[i] = byHook[k].reset, byHook[k].fails, byHook[k].firstFail, byHook[k].due
 	}
 	var rows []struct {
 		ID                  string
@@ -744,15 +737,17 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		Name                string
 		URL                 string
 	}
-	if err := tx.Raw(healthSQL, map[string]any{"hook_ids": pgArray[string](ids), "resets": pgArray[bool](resets),
-		"fails": pgArray[int](fails), "first_fails": pgArray[*time.Time](firstFails), "dues": pgArray[*time.Time](dues), "now": now}).Scan(&rows).Error; err != nil {
+	if err := tx.Raw(healthSQL, hooks.args(map[string]any{"resets": pgArray[bool](resets),
+		"fails": pgArray[int](fails), "first_fails": pgArray[*time.Time](firstFails), "dues": pgArray[*time.Time](dues), "now": now})).Scan(&rows).Error; err != nil {
 		return nil, nil, fmt.Errorf("record webhook health: %w", err)
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
+	sort.Slice(rows, func(i, j int) bool {
+		return cmp.Or(strings.Compare(rows[i].AccountID, rows[j].AccountID), strings.Compare(rows[i].ID, rows[j].ID)) < 0
+	})
 	var disabled []string
 	var ops []opEvent
 	for _, w := range rows {
-		st := byHook[w.ID]
+		st := byHook[hookKey{w.AccountID, w.ID}]
 		if !w.Enabled || st == nil {
 			continue
 		}
@@ -777,7 +772,7 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		if err := tx.Exec(`UPDATE webhooks SET enabled = false, disabled_reason = @reason, disabled_at = @now, updated_at = @now,
 			updated_by = @by, disabled_auto = true, probe_next_at = @probe, probe_count = 0, probe_last_at = NULL, probe_last_result = '',
 			probe_lease_holder = NULL, probe_lease_until = NULL, probe_gave_up_at = NULL, healed_at = NULL, healed_replayed = 0
-			WHERE id = @id AND enabled`, map[string]any{"reason": reason, "now": now, "id": w.ID, "by": systemActor.Label,
+			WHERE account_id = @account AND id = @id AND enabled`, map[string]any{"reason": reason, "now": now, "account": w.AccountID, "id": w.ID, "by": systemActor.Label,
 			"probe": now.Add(ProbeDelay(0))}).Error; err != nil {
 			return nil, nil, fmt.Errorf("auto-disable webhook: %w", err)
 		}
@@ -796,7 +791,7 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 func (s *Store) ReapExpired(ctx context.Context, now time.Time) (int64, error) {
 	n, err := s.requeue(ctx, now, `UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
 		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now WHERE status = `+sqlSending+` AND lease_until < @now
-		RETURNING webhook_id`, map[string]any{"pending": string(StatusPending), "now": now})
+		RETURNING account_id, webhook_id`, map[string]any{"pending": string(StatusPending), "now": now})
 	if err != nil {
 		return 0, fmt.Errorf("reap expired leases: %w", err)
 	}
@@ -804,32 +799,19 @@ func (s *Store) ReapExpired(ctx context.Context, now time.Time) (int64, error) {
 }
 
 // requeue runs an UPDATE that makes deliveries pending, due now, and
-// returns their webhook_id, then puts those webhooks in the due set, in one
-// transaction.
+// returns their account_id and webhook_id, then puts those webhooks in the
+// due set, in one transaction.
 func (s *Store) requeue(ctx context.Context, now time.Time, update string, args map[string]any) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var hooks []string
+		var hooks []hookRow
 		if err := tx.Raw(update, args).Scan(&hooks).Error; err != nil {
 			return err
 		}
 		n = int64(len(hooks))
-		return markDue(tx, distinct(hooks), now, false)
+		return markDue(tx, hookKeysOf(hooks), now, false)
 	})
 	return n, err
-}
-
-// distinct returns ids without repeats, in first-seen order.
-func distinct(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := ids[:0:0]
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 // holderOrNil stores an empty holder as NULL.
@@ -869,7 +851,7 @@ func (s *Store) ReapStale(ctx context.Context, now, staleBefore time.Time, self 
 	n, err := s.requeue(ctx, now, `UPDATE deliveries SET status = @pending, lease_until = NULL, lease_holder = NULL, next_attempt_at = @now,
 		attempt_count = greatest(attempt_count - 1, 0), updated_at = @now
 		WHERE `+sqlLeased+` AND lease_holder IN (SELECT id FROM dispatchers WHERE beat_at < @stale AND id <> @self)
-		RETURNING webhook_id`, args)
+		RETURNING account_id, webhook_id`, args)
 	if err != nil {
 		return 0, fmt.Errorf("reap leases of stale dispatchers: %w", err)
 	}

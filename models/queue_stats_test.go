@@ -195,10 +195,13 @@ func TestQueueStatsPlan(t *testing.T) {
 	}
 }
 
-// planNode is the part of EXPLAIN (FORMAT JSON) the plan test reads.
+// planNode is the part of EXPLAIN (FORMAT JSON) the plan tests read.
 type planNode struct {
-	NodeType string     `json:"Node Type"`
-	Relation string     `json:"Relation Name"`
-	Index    string     `json:"Index Name"`
-	Plans    []planNode `json:"Plans"`
+	NodeType  string     `json:"Node Type"`
+	Relation  string     `json:"Relation Name"`
+	Index     string     `json:"Index Name"`
+	IndexCond string     `json:"Index Cond"`
+	Recheck   string     `json:"Recheck Cond"`
+	Filter    string     `json:"Filter"`
+	Plans     []planNode `json:"Plans"`
 }

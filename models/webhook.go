@@ -269,7 +269,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID, id string, who Act
 		if err != nil {
 			return fmt.Errorf("update webhook: %w", err)
 		}
-		if err := tx.Save(sealed).Error; err != nil {
+		if err := saveWebhook(tx, sealed); err != nil {
 			return fmt.Errorf("update webhook: %w", err)
 		}
 		return audit(tx, accountID, who, "webhook.updated", "webhook", w.ID, before, w.auditView(), w.UpdatedAt)
@@ -308,7 +308,7 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, accountID, id string, who
 		} else {
 			w.Enabled, w.DisabledReason, w.DisabledAt = false, reason, &now
 		}
-		if err := tx.Select(stateColumns).Save(&w).Error; err != nil {
+		if err := saveWebhook(tx, &w, stateColumns...); err != nil {
 			return fmt.Errorf("toggle webhook: %w", err)
 		}
 		action := "webhook.disabled"
@@ -469,7 +469,7 @@ func (s *Store) rotateWebhookSecret(ctx context.Context, accountID, id string, w
 		if err != nil {
 			return fmt.Errorf("rotate secret: %w", err)
 		}
-		if err := tx.Select("signing_secret", "previous_secret", "previous_secret_expires_at", "updated_by", "updated_at").Save(sealed).Error; err != nil {
+		if err := saveWebhook(tx, sealed, "signing_secret", "previous_secret", "previous_secret_expires_at", "updated_by", "updated_at"); err != nil {
 			return fmt.Errorf("rotate secret: %w", err)
 		}
 		return audit(tx, accountID, who, "webhook.secret_rotated", "webhook", w.ID, nil, map[string]any{"previous_expires_at": expires}, now)
@@ -495,4 +495,14 @@ func (s *Store) RevealWebhookSecret(ctx context.Context, accountID, id string, w
 		return nil, fmt.Errorf("reveal secret: %w", err)
 	}
 	return w, nil
+}
+
+// saveWebhook writes w, or only the named columns of it, found by its
+// primary key (account_id, id).
+func saveWebhook(tx *gorm.DB, w *Webhook, columns ...string) error {
+	q := tx.Where("account_id = ?", w.AccountID)
+	if len(columns) > 0 {
+		q = q.Select(columns)
+	}
+	return q.Save(w).Error
 }

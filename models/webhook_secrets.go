@@ -146,16 +146,16 @@ const reencryptBatch = 500
 // account action.
 func (s *Store) ReencryptSecrets(ctx context.Context) (ReencryptResult, error) {
 	var res ReencryptResult
-	for last := ""; ; {
+	for last := (hookCursor{}); ; {
 		n, next, err := s.reencryptWebhooks(ctx, last)
 		if err != nil {
 			return res, err
 		}
 		res.Webhooks += n
-		if next == "" {
+		if next == nil {
 			break
 		}
-		last = next
+		last = *next
 	}
 	for last := (deliveryCursor{}); ; {
 		n, next, err := s.reencryptDeliveries(ctx, last)
@@ -171,20 +171,27 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (ReencryptResult, error) {
 	return res, nil
 }
 
-// reencryptWebhooks re-seals one batch of webhooks after id last and
-// returns how many changed and the id to continue after ("" when done).
-func (s *Store) reencryptWebhooks(ctx context.Context, last string) (int, string, error) {
-	changed, next := 0, ""
+// hookCursor is a position in a walk of every account's webhooks in
+// primary-key order; the zero value is before the first.
+type hookCursor struct{ accountID, id string }
+
+// reencryptWebhooks re-seals one batch of webhooks after last, in
+// (account_id, id) order, and returns how many changed and where to
+// continue (nil when done).
+func (s *Store) reencryptWebhooks(ctx context.Context, last hookCursor) (int, *hookCursor, error) {
+	changed := 0
+	var next *hookCursor
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var ws []Webhook
 		// Unscoped: a deleted webhook's history is still shown, so its
 		// secrets must stay readable under the current key too.
-		if err := tx.Unscoped().Select("id", "signing_secret", "previous_secret", "auth_secret", "headers").
-			Clauses(clause.Locking{Strength: "UPDATE"}).Where("id > ?", last).Order("id").Limit(reencryptBatch).Find(&ws).Error; err != nil {
+		if err := tx.Unscoped().Select("account_id", "id", "signing_secret", "previous_secret", "auth_secret", "headers").
+			Clauses(clause.Locking{Strength: "UPDATE"}).Where("(account_id, id) > (?, ?)", last.accountID, last.id).Order("account_id, id").
+			Limit(reencryptBatch).Find(&ws).Error; err != nil {
 			return fmt.Errorf("re-encrypt webhooks: %w", err)
 		}
 		if len(ws) == reencryptBatch {
-			next = ws[len(ws)-1].ID
+			next = &hookCursor{ws[len(ws)-1].AccountID, ws[len(ws)-1].ID}
 		}
 		for i := range ws {
 			w := &ws[i]
@@ -198,7 +205,7 @@ func (s *Store) reencryptWebhooks(ctx context.Context, last string) (int, string
 			if err != nil {
 				return fmt.Errorf("re-encrypt: %w", err)
 			}
-			if err := tx.Unscoped().Model(&Webhook{}).Where("id = ?", w.ID).UpdateColumns(map[string]any{
+			if err := tx.Unscoped().Model(&Webhook{}).Where("account_id = ? AND id = ?", w.AccountID, w.ID).UpdateColumns(map[string]any{
 				"signing_secret": sealed.SigningSecret, "previous_secret": sealed.PreviousSecret,
 				"auth_secret": sealed.AuthSecret, "headers": sealed.Headers}).Error; err != nil {
 				return fmt.Errorf("re-encrypt webhook %s: %w", w.ID, err)

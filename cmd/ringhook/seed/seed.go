@@ -249,9 +249,9 @@ func Run(ctx context.Context, db *gorm.DB, store *models.Store, o Options, progr
 	// The due set: a webhook with pending deliveries is due at the
 	// earliest of them (the claim's invariant, see models/due.go).
 	if err := conn.Exec(`UPDATE webhooks w SET next_due_at = p.due
-		FROM (SELECT webhook_id, min(next_attempt_at) AS due FROM deliveries
-		      WHERE status = 'pending' AND account_id IN (SELECT id FROM accounts WHERE name LIKE 'Seed ___') GROUP BY webhook_id) p
-		WHERE w.id = p.webhook_id`).Error; err != nil {
+		FROM (SELECT account_id, webhook_id, min(next_attempt_at) AS due FROM deliveries
+		      WHERE status = 'pending' AND account_id IN (SELECT id FROM accounts WHERE name LIKE 'Seed ___') GROUP BY account_id, webhook_id) p
+		WHERE w.account_id = p.account_id AND w.id = p.webhook_id`).Error; err != nil {
 		return r, fmt.Errorf("seed: due set: %w", err)
 	}
 	progress("seed: ANALYZE")

@@ -1,0 +1,114 @@
+package models
+
+import "gorm.io/gorm"
+
+// deliveryKeys names deliveries by account and id, the primary key, for
+// statements that take a set of them: the two arrays unnest into
+// (account_id, id) pairs (deliveryKeysSQL), so every lookup reads the
+// primary key and stays within each delivery's account.
+type deliveryKeys struct {
+	accounts []string
+	ids      []int64
+}
+
+// deliveryKeysSQL is the set named by the @key_accounts and @key_ids
+// parameters (deliveryKeys.args), as rows of (account_id, id).
+const deliveryKeysSQL = `SELECT * FROM unnest(CAST(@key_accounts AS text[]), CAST(@key_ids AS bigint[])) AS k(account_id, id)`
+
+func (k *deliveryKeys) add(accountID string, id int64) {
+	k.accounts = append(k.accounts, accountID)
+	k.ids = append(k.ids, id)
+}
+
+func (k deliveryKeys) len() int { return len(k.ids) }
+
+// args adds the parameters of deliveryKeysSQL to m and returns it.
+func (k deliveryKeys) args(m map[string]any) map[string]any {
+	m["key_accounts"], m["key_ids"] = pgArray[string](k.accounts), pgArray[int64](k.ids)
+	return m
+}
+
+// deliveryCursor is a position in a walk of every account's deliveries in
+// primary-key order; the zero value is before the first.
+type deliveryCursor struct {
+	accountID string
+	id        int64
+}
+
+// saveLease writes the named columns of d, found by its primary key.
+func saveLease(tx *gorm.DB, d *Delivery, columns ...string) error {
+	return tx.Model(d).Where("account_id = ?", d.AccountID).Select(columns).Updates(d).Error
+}
+
+// hookKeys names webhooks by account and id, their primary key, for the
+// statements that lock or write a set of them (the recorder's streaks,
+// the due set, the breaker's probes): each webhook is reached through its
+// account, as a table distributed by account_id needs.
+type hookKeys struct {
+	accounts []string
+	ids      []string
+}
+
+// hookKeysSQL is the set named by @hook_accounts and @hook_ids
+// (hookKeys.args), as rows of (account_id, id).
+const hookKeysSQL = `SELECT * FROM unnest(CAST(@hook_accounts AS text[]), CAST(@hook_ids AS text[])) AS h(account_id, id)`
+
+// lockHooksInOrder locks the webhooks named by hookKeysSQL in primary-key
+// order, the order in which every statement that writes several webhook
+// rows locks them, so two writers never deadlock. (The lock is taken as
+// each sorted row is emitted; FOR NO KEY UPDATE does not block the
+// foreign-key checks of deliveries inserted meanwhile.)
+const lockHooksInOrder = `SELECT account_id, id FROM webhooks WHERE (account_id, id) IN (` + hookKeysSQL + `)
+	ORDER BY account_id, id FOR NO KEY UPDATE`
+
+// oneHook names one webhook.
+func oneHook(accountID, id string) hookKeys {
+	return hookKeys{accounts: []string{accountID}, ids: []string{id}}
+}
+
+func (k *hookKeys) add(accountID, id string) {
+	k.accounts = append(k.accounts, accountID)
+	k.ids = append(k.ids, id)
+}
+
+func (k hookKeys) len() int { return len(k.ids) }
+
+// distinct returns the keys without repeats, in first-seen order.
+func (k hookKeys) distinct() hookKeys {
+	type key struct{ account, id string }
+	seen := make(map[key]bool, len(k.ids))
+	var out hookKeys
+	for i, id := range k.ids {
+		if kk := (key{k.accounts[i], id}); !seen[kk] {
+			seen[kk] = true
+			out.add(kk.account, id)
+		}
+	}
+	return out
+}
+
+// args adds the parameters of hookKeysSQL to m and returns it.
+func (k hookKeys) args(m map[string]any) map[string]any {
+	accounts, ids := k.accounts, k.ids
+	if ids == nil {
+		accounts, ids = []string{}, []string{}
+	}
+	m["hook_accounts"], m["hook_ids"] = pgArray[string](accounts), pgArray[string](ids)
+	return m
+}
+
+// hookRow is a webhook's key as a statement returns it (RETURNING
+// account_id, webhook_id).
+type hookRow struct {
+	AccountID string
+	WebhookID string
+}
+
+// hookKeysOf collects the keys of rows.
+func hookKeysOf(rows []hookRow) hookKeys {
+	var k hookKeys
+	for _, r := range rows {
+		k.add(r.AccountID, r.WebhookID)
+	}
+	return k
+}
