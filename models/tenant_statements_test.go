@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ringhook/ringhook/models"
+	"github.com/ringhook/ringhook/models/modeltest"
 )
 
 // sweepIndexes are the indexes through which a statement may read
@@ -68,7 +69,8 @@ var readsWebhooks = regexp.MustCompile(`(?i)\bwebhooks\b`)
 // distributed by account_id could not route to one node) fails it.
 func TestWebhookStatementsNameTheAccount(t *testing.T) {
 	now := fixtureBase
-	s := newStore(t, func() time.Time { return now })
+	// Its own database: the key rotation walks every account's webhooks.
+	s := models.NewStore(modeltest.OwnDatabase(t, "models/webhook_statements"), func() time.Time { return now })
 	ctx := context.Background()
 	var log statementLog
 	log.watch(t, s.DB())
@@ -122,7 +124,11 @@ func TestWebhookStatementsNameTheAccount(t *testing.T) {
 	ingest()
 	var outs []models.Outcome
 	for _, c := range claim() {
-		outs = append(outs, outcome(c, map[bool]int{true: 200, false: 500}[c.WebhookID == ok.ID], true))
+		code := 500
+		if c.WebhookID == ok.ID {
+			code = 200
+		}
+		outs = append(outs, outcome(c, code, true))
 	}
 	record(keep, outs...)
 	now = now.Add(2 * time.Minute)
