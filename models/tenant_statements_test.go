@@ -56,6 +56,52 @@ func (l *statementLog) watch(t *testing.T, db *gorm.DB) {
 	}
 }
 
+// explain returns the plan (EXPLAIN, FORMAT JSON) of every distinct
+// logged statement that matches, planned with its own arguments in a
+// transaction that turns off the given planner settings and rolls back.
+func (l *statementLog) explain(t *testing.T, s *models.Store, match *regexp.Regexp, off ...string) map[string]planNode {
+	t.Helper()
+	ctx := context.Background()
+	l.mu.Lock()
+	runs := slices.Clone(l.runs)
+	l.mu.Unlock()
+	sqlDB, err := s.DB().DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans := map[string]planNode{}
+	for _, r := range runs {
+		if _, done := plans[r.sql]; done || !match.MatchString(r.sql) || strings.HasPrefix(strings.TrimSpace(r.sql), "EXPLAIN") {
+			continue
+		}
+		tx, err := sqlDB.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out string
+		err = func() error {
+			for _, set := range off {
+				if _, err := tx.ExecContext(ctx, "SET LOCAL "+set+" = off"); err != nil {
+					return err
+				}
+			}
+			return tx.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) "+r.sql, r.vars...).Scan(&out)
+		}()
+		if rerr := tx.Rollback(); rerr != nil {
+			t.Fatal(rerr)
+		}
+		if err != nil {
+			t.Fatalf("explain %s: %v", r.sql, err)
+		}
+		var p []struct{ Plan planNode }
+		if err := json.Unmarshal([]byte(out), &p); err != nil || len(p) != 1 {
+			t.Fatalf("plan of %s: %v", r.sql, err)
+		}
+		plans[r.sql] = p[0].Plan
+	}
+	return plans
+}
+
 var readsWebhooks = regexp.MustCompile(`(?i)\bwebhooks\b`)
 
 // TestWebhookStatementsNameTheAccount runs the dispatcher's paths through
@@ -170,46 +216,12 @@ func TestWebhookStatementsNameTheAccount(t *testing.T) {
 		t.Fatalf("the broken webhook is enabled %v (%v): the auto-disable did not run", w != nil && w.Enabled, err)
 	}
 
-	log.mu.Lock()
-	runs := slices.Clone(log.runs)
-	log.mu.Unlock()
-	sqlDB, err := s.DB().DB()
-	if err != nil {
-		t.Fatal(err)
-	}
 	checked := map[string]bool{}
-	for _, r := range runs {
-		if !readsWebhooks.MatchString(r.sql) || checked[r.sql] || strings.HasPrefix(strings.TrimSpace(r.sql), "EXPLAIN") {
-			continue
-		}
-		checked[r.sql] = true
-		tx, err := sqlDB.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out string
-		err = func() error {
-			for _, set := range []string{"enable_seqscan", "enable_hashjoin", "enable_mergejoin"} {
-				if _, err := tx.ExecContext(ctx, "SET LOCAL "+set+" = off"); err != nil {
-					return err
-				}
-			}
-			return tx.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) "+r.sql, r.vars...).Scan(&out)
-		}()
-		if rerr := tx.Rollback(); rerr != nil {
-			t.Fatal(rerr)
-		}
-		if err != nil {
-			t.Errorf("explain %s: %v", r.sql, err)
-			continue
-		}
-		var plans []struct{ Plan planNode }
-		if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
-			t.Fatalf("plan of %s: %v", r.sql, err)
-		}
-		for _, n := range plans[0].Plan.scansOf("webhooks") {
+	for q, plan := range log.explain(t, s, readsWebhooks, "enable_seqscan", "enable_hashjoin", "enable_mergejoin") {
+		checked[q] = true
+		for _, n := range plan.scansOf("webhooks") {
 			if !n.namesAccount() && !slices.Contains(sweepIndexes, n.index()) {
-				t.Errorf("reads webhooks by %q (%s %s), not through the account:\n%s", n.cond(), n.NodeType, n.index(), r.sql)
+				t.Errorf("reads webhooks by %q (%s %s), not through the account:\n%s", n.cond(), n.NodeType, n.index(), q)
 			}
 		}
 	}
@@ -226,11 +238,11 @@ func TestWebhookStatementsNameTheAccount(t *testing.T) {
 	}
 }
 
-// scansOf returns the nodes that read table, anywhere under n (an
-// UPDATE's ModifyTable writes the rows its child scan found).
+// scansOf returns the nodes that read table (any table for ""), anywhere
+// under n (an UPDATE's ModifyTable writes the rows its child scan found).
 func (n planNode) scansOf(table string) []planNode {
 	var out []planNode
-	if n.Relation == table && n.NodeType != "ModifyTable" {
+	if n.Relation != "" && (table == "" || n.Relation == table) && n.NodeType != "ModifyTable" {
 		out = append(out, n)
 	}
 	for _, c := range n.Plans {
@@ -264,4 +276,56 @@ func (n planNode) index() string {
 		}
 	}
 	return ""
+}
+
+var updatesDeliveries = regexp.MustCompile(`(?s)^\s*(WITH .*)?UPDATE deliveries d SET`)
+
+// filtersOnID matches a scan condition that compares a row's id with
+// another's (the claim's p.id = id, the recorder's id = o.delivery_id).
+var filtersOnID = regexp.MustCompile(`\(([a-z_0-9]+\.)?id = [a-z_0-9]+\.[a-z_]*id\)|= ([a-z_0-9]+\.)?id\)`)
+
+// TestClaimAndRecordFindDeliveriesByKeyOnNewPartitions plans the claim's
+// and the recorder's statements on a fresh database, whose partitions are
+// as empty as every week's when it opens: each scan of deliveries must
+// look the row up by its id in the index, not read the account's rows
+// and filter on id (what they did while the newest index of deliveries
+// was (account_id, event_id), see migration 0035: delivery latency went
+// to seconds).
+func TestClaimAndRecordFindDeliveriesByKeyOnNewPartitions(t *testing.T) {
+	now := fixtureBase
+	s := models.NewStore(modeltest.OwnDatabase(t, "models/new_partition_plans"), func() time.Time { return now })
+	ctx := context.Background()
+	var log statementLog
+	log.watch(t, s.DB())
+	acc := newAccount(t, s)
+	w := newWebhook(t, s, acc.ID, "hook")
+	ev := &models.Event{AccountID: acc.ID, ID: models.NewID("evt_"), Type: "call.hangup", OccurredAt: now,
+		Payload: models.JSON[map[string]any]{V: map[string]any{"event": "call.hangup"}}}
+	if _, err := s.Ingest(ctx, ev, func(_ *models.Event, hooks []models.Webhook) []models.NewDelivery {
+		return []models.NewDelivery{{Webhook: &hooks[0], Request: models.RenderedRequest{Method: "POST", URL: w.URL, Body: []byte(`{}`)}}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.Claim(ctx, now, 10, 8, nil, "")
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claimed %d, %v; want 1", len(claimed), err)
+	}
+	code := 200
+	c := claimed[0]
+	if _, err := s.Record(ctx, now, []models.Outcome{{Status: models.StatusSucceeded, Attempt: models.Attempt{AccountID: acc.ID,
+		DeliveryID: c.ID, WebhookID: w.ID, Number: c.AttemptCount, Trigger: models.TriggerAuto, StartedAt: now,
+		RequestMethod: "POST", ResponseStatus: &code}}}, models.AutoDisable{}); err != nil {
+		t.Fatal(err)
+	}
+	plans := log.explain(t, s, updatesDeliveries)
+	if len(plans) < 2 {
+		t.Fatalf("planned %d statements updating deliveries, want the claim's and the recorder's", len(plans))
+	}
+	for q, plan := range plans {
+		for _, n := range plan.scansOf("") {
+			if strings.HasPrefix(n.Relation, "deliveries") && filtersOnID.MatchString(n.Filter) {
+				t.Errorf("%s of %s through %s filters on id (%s) instead of looking it up:\n%s", n.NodeType, n.Relation, n.index(), n.Filter, q)
+			}
+		}
+	}
 }

@@ -1,0 +1,13 @@
+-- Where two indexes look equally good, PostgreSQL takes the newest one.
+-- On a partition with few rows or no statistics yet (every week's
+-- partition when it opens, every table of a fresh database), every index
+-- led by account_id looks as good as the primary key for a lookup of
+-- (account_id, id), and since 0033 the newest of them was (account_id,
+-- event_id). The claim's and the recorder's cached plans then found each
+-- delivery by its account alone and filtered on id, reading the account's
+-- whole week per row: at 200 events/s the claim took 40-130 ms, fell
+-- behind, and delivery latency went to seconds (ringhook bench --phases C,
+-- plans logged by auto_explain). Made again here, the primary key is the
+-- newest index of deliveries and of every partition (ATTACH creates a new
+-- partition's indexes in the parent's order), as it was before 0033.
+ALTER TABLE deliveries DROP CONSTRAINT deliveries_pkey, ADD PRIMARY KEY (account_id, id);
