@@ -102,6 +102,33 @@ func (l *statementLog) explain(t *testing.T, s *models.Store, match *regexp.Rege
 	return plans
 }
 
+// loggedStore is a Store on a database of the test's own, on the clock
+// *now, whose statements are logged.
+func loggedStore(t *testing.T, name string, now *time.Time) (*models.Store, *statementLog) {
+	t.Helper()
+	s := models.NewStore(modeltest.OwnDatabase(t, name), func() time.Time { return *now })
+	log := &statementLog{}
+	log.watch(t, s.DB())
+	return s, log
+}
+
+// ingestToAll stores a call.hangup of the account with a delivery to
+// every webhook it matches.
+func ingestToAll(t *testing.T, s *models.Store, accountID string, at time.Time) {
+	t.Helper()
+	ev := &models.Event{AccountID: accountID, ID: models.NewID("evt_"), Type: "call.hangup", OccurredAt: at,
+		Payload: models.JSON[map[string]any]{V: map[string]any{"event": "call.hangup"}}}
+	if _, err := s.Ingest(context.Background(), ev, func(_ *models.Event, hooks []models.Webhook) []models.NewDelivery {
+		out := make([]models.NewDelivery, len(hooks))
+		for i := range hooks {
+			out[i] = models.NewDelivery{Webhook: &hooks[i], Request: models.RenderedRequest{Method: "POST", URL: hooks[i].URL, Body: []byte(`{}`)}}
+		}
+		return out
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var readsWebhooks = regexp.MustCompile(`(?i)\bwebhooks\b`)
 
 // TestWebhookStatementsNameTheAccount runs the dispatcher's paths through
@@ -116,27 +143,11 @@ var readsWebhooks = regexp.MustCompile(`(?i)\bwebhooks\b`)
 func TestWebhookStatementsNameTheAccount(t *testing.T) {
 	now := fixtureBase
 	// Its own database: the key rotation walks every account's webhooks.
-	s := models.NewStore(modeltest.OwnDatabase(t, "models/webhook_statements"), func() time.Time { return now })
+	s, log := loggedStore(t, "models/webhook_statements", &now)
 	ctx := context.Background()
-	var log statementLog
-	log.watch(t, s.DB())
-
 	acc := newAccount(t, s)
 	ok, broken := newWebhook(t, s, acc.ID, "ok"), newWebhook(t, s, acc.ID, "broken")
-	ingest := func() {
-		t.Helper()
-		ev := &models.Event{AccountID: acc.ID, ID: models.NewID("evt_"), Type: "call.hangup", OccurredAt: now,
-			Payload: models.JSON[map[string]any]{V: map[string]any{"event": "call.hangup"}}}
-		if _, err := s.Ingest(ctx, ev, func(_ *models.Event, hooks []models.Webhook) []models.NewDelivery {
-			out := make([]models.NewDelivery, len(hooks))
-			for i := range hooks {
-				out[i] = models.NewDelivery{Webhook: &hooks[i], Request: models.RenderedRequest{Method: "POST", URL: hooks[i].URL, Body: []byte(`{}`)}}
-			}
-			return out
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ingest := func() { ingestToAll(t, s, acc.ID, now) }
 	claim := func() []models.Claimed {
 		t.Helper()
 		c, err := s.Claim(ctx, now, 10, 8, nil, "")
@@ -293,19 +304,11 @@ var filtersOnID = regexp.MustCompile(`\(([a-z_0-9]+\.)?id = [a-z_0-9]+\.[a-z_]*i
 // to seconds).
 func TestClaimAndRecordFindDeliveriesByKeyOnNewPartitions(t *testing.T) {
 	now := fixtureBase
-	s := models.NewStore(modeltest.OwnDatabase(t, "models/new_partition_plans"), func() time.Time { return now })
+	s, log := loggedStore(t, "models/new_partition_plans", &now)
 	ctx := context.Background()
-	var log statementLog
-	log.watch(t, s.DB())
 	acc := newAccount(t, s)
 	w := newWebhook(t, s, acc.ID, "hook")
-	ev := &models.Event{AccountID: acc.ID, ID: models.NewID("evt_"), Type: "call.hangup", OccurredAt: now,
-		Payload: models.JSON[map[string]any]{V: map[string]any{"event": "call.hangup"}}}
-	if _, err := s.Ingest(ctx, ev, func(_ *models.Event, hooks []models.Webhook) []models.NewDelivery {
-		return []models.NewDelivery{{Webhook: &hooks[0], Request: models.RenderedRequest{Method: "POST", URL: w.URL, Body: []byte(`{}`)}}}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	ingestToAll(t, s, acc.ID, now)
 	claimed, err := s.Claim(ctx, now, 10, 8, nil, "")
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claimed %d, %v; want 1", len(claimed), err)
