@@ -59,7 +59,7 @@ WHERE (w.account_id, w.id) IN (` + lockHooksInOrder + `)
 
 // leaseProbes runs probeLeaseSQL for the webhooks of probes just claimed.
 func (s *Store) leaseProbes(ctx context.Context, now time.Time, hooks hookKeys) error {
-	if hooks.len() == 0 {
+	if len(hooks) == 0 {
 		return nil
 	}
 	if err := s.db.WithContext(ctx).Exec(probeLeaseSQL, hooks.distinct().args(map[string]any{"now": now, "margin": leaseMargin.Seconds(),

@@ -21,25 +21,24 @@ import (
 
 // markDueSQL lowers the due time of webhooks that just got pending
 // deliveries to @due (keeping an earlier one), locking the rows it writes
-// in id order so concurrent writers cannot deadlock. A writer that inserted
-// the deliveries already holds a key share lock on each webhook (taken by
+// in key order (lockHooks) so concurrent writers cannot deadlock. A writer
+// that inserted the deliveries already holds a key share lock on each webhook (taken by
 // the foreign-key check) until it commits, which settleDue's FOR UPDATE
 // SKIP LOCKED respects, so webhooks already due earlier are skipped
 // without a lock. Writers that only moved existing rows to pending hold no
 // such lock and pass @always: every webhook is then locked and written,
 // and the new due time is computed from the row as it is once the lock is
 // held.
-const markDueSQL = `
+var markDueSQL = `
 UPDATE webhooks w SET next_due_at = least(coalesce(w.next_due_at, CAST(@due AS timestamptz)), CAST(@due AS timestamptz))
-FROM (SELECT account_id, id FROM webhooks WHERE (account_id, id) IN (` + hookKeysSQL + `)
-	AND (CAST(@always AS boolean) OR next_due_at IS NULL OR next_due_at > @due) ORDER BY account_id, id FOR NO KEY UPDATE) l
+FROM (` + lockHooks(" AND (CAST(@always AS boolean) OR next_due_at IS NULL OR next_due_at > @due)") + `) l
 WHERE w.account_id = l.account_id AND w.id = l.id`
 
 // markDue puts hooks in the due set at due (or keeps their earlier due
 // time), in the transaction that made their deliveries pending; inserted
 // says that transaction inserted those deliveries (see markDueSQL).
 func markDue(tx *gorm.DB, hooks hookKeys, due time.Time, inserted bool) error {
-	if hooks.len() == 0 {
+	if len(hooks) == 0 {
 		return nil
 	}
 	if err := tx.Exec(markDueSQL, hooks.distinct().args(map[string]any{"due": due, "always": !inserted})).Error; err != nil {
@@ -111,7 +110,7 @@ WHERE (w.account_id, w.id) IN (` + hookKeysSQL + `)`
 func (s *Store) settleDue(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var rows []hookRow
+		var rows hookKeys
 		if err := tx.Raw(settleCandidatesSQL, map[string]any{"now": now, "limit": settleBatch}).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("settle due webhooks: %w", err)
 		}
@@ -119,7 +118,7 @@ func (s *Store) settleDue(ctx context.Context, now time.Time) (int, error) {
 			return nil
 		}
 		n = len(rows)
-		if err := tx.Exec(settleSQL, hookKeysOf(rows).args(map[string]any{"now": now, "sending": string(StatusSending)})).Error; err != nil {
+		if err := tx.Exec(settleSQL, rows.args(map[string]any{"now": now, "sending": string(StatusSending)})).Error; err != nil {
 			return fmt.Errorf("settle due webhooks: %w", err)
 		}
 		return nil

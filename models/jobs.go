@@ -231,7 +231,7 @@ func (s *Store) RunJobBatch(ctx context.Context, j *Job, holder string, batch in
 			return fmt.Errorf("retry failed deliveries: %w", err)
 		}
 		if res.Queued > 0 {
-			if err := markDue(tx, oneHook(j.AccountID, p.WebhookID), now, false); err != nil {
+			if err := markDue(tx, hookKeys{{j.AccountID, p.WebhookID}}, now, false); err != nil {
 				return err
 			}
 			if err := tx.Exec("SELECT pg_notify(?, '')", notifyChannel).Error; err != nil {

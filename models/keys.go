@@ -1,6 +1,11 @@
 package models
 
-import "gorm.io/gorm"
+import (
+	"cmp"
+	"strings"
+
+	"gorm.io/gorm"
+)
 
 // deliveryKeys names deliveries by account and id, the primary key, for
 // statements that take a set of them: the two arrays unnest into
@@ -40,48 +45,50 @@ func saveLease(tx *gorm.DB, d *Delivery, columns ...string) error {
 	return tx.Model(d).Where("account_id = ?", d.AccountID).Select(columns).Updates(d).Error
 }
 
-// hookKeys names webhooks by account and id, their primary key, for the
-// statements that lock or write a set of them (the recorder's streaks,
-// the due set, the breaker's probes): each webhook is reached through its
-// account, as a table distributed by account_id needs.
-type hookKeys struct {
-	accounts []string
-	ids      []string
+// hookKey is a webhook's primary key. Statements return it as
+// (account_id, webhook_id); the zero value sorts before every webhook (the
+// start of a walk of every account's webhooks).
+type hookKey struct {
+	AccountID string
+	WebhookID string
 }
+
+// compare orders keys as the primary key does.
+func (k hookKey) compare(o hookKey) int {
+	return cmp.Or(strings.Compare(k.AccountID, o.AccountID), strings.Compare(k.WebhookID, o.WebhookID))
+}
+
+// hookKeys names the webhooks that statements lock or write as a set (the
+// recorder's streaks, the due set, the breaker's probes): each webhook is
+// reached through its account, as a table distributed by account_id needs.
+type hookKeys []hookKey
 
 // hookKeysSQL is the set named by @hook_accounts and @hook_ids
 // (hookKeys.args), as rows of (account_id, id).
 const hookKeysSQL = `SELECT * FROM unnest(CAST(@hook_accounts AS text[]), CAST(@hook_ids AS text[])) AS h(account_id, id)`
 
-// lockHooksInOrder locks the webhooks named by hookKeysSQL in primary-key
-// order, the order in which every statement that writes several webhook
-// rows locks them, so two writers never deadlock. (The lock is taken as
-// each sorted row is emitted; FOR NO KEY UPDATE does not block the
-// foreign-key checks of deliveries inserted meanwhile.)
-const lockHooksInOrder = `SELECT account_id, id FROM webhooks WHERE (account_id, id) IN (` + hookKeysSQL + `)
+// lockHooks locks the webhooks named by hookKeysSQL that also meet cond
+// ("" or " AND …") in primary-key order, the order in which every
+// statement that writes several webhook rows locks them, so two writers
+// never deadlock. (The lock is taken as each sorted row is emitted; FOR NO
+// KEY UPDATE does not block the foreign-key checks of deliveries inserted
+// meanwhile.)
+func lockHooks(cond string) string {
+	return `SELECT account_id, id FROM webhooks WHERE (account_id, id) IN (` + hookKeysSQL + `)` + cond + `
 	ORDER BY account_id, id FOR NO KEY UPDATE`
-
-// oneHook names one webhook.
-func oneHook(accountID, id string) hookKeys {
-	return hookKeys{accounts: []string{accountID}, ids: []string{id}}
 }
 
-func (k *hookKeys) add(accountID, id string) {
-	k.accounts = append(k.accounts, accountID)
-	k.ids = append(k.ids, id)
-}
-
-func (k hookKeys) len() int { return len(k.ids) }
+// lockHooksInOrder locks every webhook named by hookKeysSQL.
+var lockHooksInOrder = lockHooks("")
 
 // distinct returns the keys without repeats, in first-seen order.
 func (k hookKeys) distinct() hookKeys {
-	type key struct{ account, id string }
-	seen := make(map[key]bool, len(k.ids))
+	seen := make(map[hookKey]bool, len(k))
 	var out hookKeys
-	for i, id := range k.ids {
-		if kk := (key{k.accounts[i], id}); !seen[kk] {
-			seen[kk] = true
-			out.add(kk.account, id)
+	for _, h := range k {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
 		}
 	}
 	return out
@@ -89,26 +96,10 @@ func (k hookKeys) distinct() hookKeys {
 
 // args adds the parameters of hookKeysSQL to m and returns it.
 func (k hookKeys) args(m map[string]any) map[string]any {
-	accounts, ids := k.accounts, k.ids
-	if ids == nil {
-		accounts, ids = []string{}, []string{}
+	accounts, ids := make([]string, len(k)), make([]string, len(k))
+	for i, h := range k {
+		accounts[i], ids[i] = h.AccountID, h.WebhookID
 	}
 	m["hook_accounts"], m["hook_ids"] = pgArray[string](accounts), pgArray[string](ids)
 	return m
-}
-
-// hookRow is a webhook's key as a statement returns it (RETURNING
-// account_id, webhook_id).
-type hookRow struct {
-	AccountID string
-	WebhookID string
-}
-
-// hookKeysOf collects the keys of rows.
-func hookKeysOf(rows []hookRow) hookKeys {
-	var k hookKeys
-	for _, r := range rows {
-		k.add(r.AccountID, r.WebhookID)
-	}
-	return k
 }

@@ -115,14 +115,14 @@ func releaseFollowers(tx *gorm.DB, ended deliveryKeys, now time.Time, markDueToo
 	if ended.len() == 0 {
 		return nil
 	}
-	var hooks []hookRow
+	var hooks hookKeys
 	if err := tx.Raw(releaseSQL, ended.args(map[string]any{})).Scan(&hooks).Error; err != nil {
 		return fmt.Errorf("release deliveries held behind ended ones: %w", err)
 	}
 	if !markDueToo {
 		return nil
 	}
-	return markDue(tx, hookKeysOf(hooks), now, false)
+	return markDue(tx, hooks, now, false)
 }
 
 // HeldBehind returns, for each of the account's deliveries given, the id

@@ -190,7 +190,7 @@ func (s *Store) RecordProbe(ctx context.Context, now time.Time, w *Webhook, hold
 		if err := saveWebhook(tx, &cur, stateColumns...); err != nil {
 			return fmt.Errorf("re-enable webhook: %w", err)
 		}
-		if err := markDue(tx, oneHook(cur.AccountID, cur.ID), now, false); err != nil {
+		if err := markDue(tx, hookKeys{{cur.AccountID, cur.ID}}, now, false); err != nil {
 			return err
 		}
 		if err := tx.Exec("SELECT pg_notify(?, '')", notifyChannel).Error; err != nil {

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"cmp"
 	"context"
 	"database/sql/driver"
 	"encoding/json"
@@ -97,7 +96,7 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 			ev = p.Event
 		}
 		if rows[i].Status == StatusPending {
-			queuedHooks.add(ev.AccountID, p.Webhook.ID)
+			queuedHooks = append(queuedHooks, hookKey{ev.AccountID, p.Webhook.ID})
 		}
 		if p.RenderErr == "" {
 			continue
@@ -113,7 +112,7 @@ func (s *Store) insertDeliveries(tx *gorm.DB, ev *Event, planned []NewDelivery, 
 			return 0, fmt.Errorf("store render failures: %w", err)
 		}
 	}
-	if queuedHooks.len() > 0 {
+	if len(queuedHooks) > 0 {
 		if err := markDue(tx, queuedHooks, now, true); err != nil {
 			return 0, err
 		}
@@ -380,7 +379,7 @@ func (s *Store) ClaimReduced(ctx context.Context, now time.Time, limit, perWebho
 	var probes hookKeys
 	for _, r := range rows {
 		if r.WProbe {
-			probes.add(r.AccountID, r.WebhookID)
+			probes = append(probes, hookKey{r.AccountID, r.WebhookID})
 		}
 	}
 	if err := s.leaseProbes(ctx, now, probes); err != nil {
@@ -467,7 +466,7 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 		var okHooks hookKeys
 		for _, o := range outs {
 			if o.Attempt.Succeeded() {
-				okHooks.add(o.Attempt.AccountID, o.Attempt.WebhookID)
+				okHooks = append(okHooks, hookKey{o.Attempt.AccountID, o.Attempt.WebhookID})
 			}
 		}
 		args := rollupArgs(rollupDeltas(outcomeAttempts(outs)), recordArgs(now, outs, okHooks.distinct()))
@@ -485,7 +484,7 @@ func (s *Store) Record(ctx context.Context, now time.Time, outs []Outcome, rule 
 	var disabled []string
 	var ops []opEvent // operational events, emitted once this commits
 	err = withLocal(s.db.WithContext(ctx), func(tx *gorm.DB) error {
-		if err := tx.Exec(recordSQL, recordArgs(now, outs, hookKeys{})).Error; err != nil {
+		if err := tx.Exec(recordSQL, recordArgs(now, outs, nil)).Error; err != nil {
 			return fmt.Errorf("record attempts: %w", err)
 		}
 		var ended deliveryKeys
@@ -538,17 +537,16 @@ func (a pgArray[T]) Value() (driver.Value, error) { return []T(a), nil }
 // only the webhooks that have a streak to end. Locking every webhook of the
 // batch serialized the concurrent recorders' commits on the same few rows
 // (one fsync at a time) although nothing was written to them.
-const lockStreaksInOrder = `SELECT account_id, id FROM webhooks WHERE (account_id, id) IN (` + hookKeysSQL + `) AND consecutive_failures > 0
-	ORDER BY account_id, id FOR NO KEY UPDATE`
+var lockStreaksInOrder = lockHooks(" AND consecutive_failures > 0")
 
 // recordSQL inserts a batch of attempts, moves each delivery to its next
 // state (only while this attempt still holds the lease: after an expired
 // lease a newer attempt owns the row) and clears the failure streak of the
-// webhooks in @hook_ids that have one. Every column arrives as one array,
+// webhooks named by hookKeysSQL that have one. Every column arrives as one array,
 // so the text and the plan of the statement do not depend on the batch
 // size. The EXISTS keeps a delivery deleted meanwhile (its webhook was
 // deleted) from failing the whole batch on the foreign key.
-const recordSQL = recordCTEs + recordUpdate
+var recordSQL = recordCTEs + recordUpdate
 
 // recordRollupSQL is recordSQL that also adds the batch to the rollups in
 // the same statement. The upsert reads the reset's output first, so the
@@ -559,7 +557,7 @@ var recordRollupSQL = recordCTEs + `, roll AS (
 )` + recordUpdate
 
 // recordCTEs are recordSQL's inputs and its writes besides the deliveries.
-const recordCTEs = `
+var recordCTEs = `
 WITH o AS (
 	SELECT * FROM unnest(CAST(@account_ids AS text[]), CAST(@delivery_ids AS bigint[]), CAST(@webhook_ids AS text[]),
 		CAST(@numbers AS int[]), CAST(@triggers AS text[]), CAST(@started_ats AS timestamptz[]), CAST(@durations AS int[]),
@@ -662,7 +660,7 @@ func (a *Attempt) lastError() string {
 // whose last success came before failures restarts it at those failures,
 // and one with failures only extends it. A webhook whose deliveries retry
 // is put back in the due set at the earliest retry (the row is locked
-// before next_due_at is read, see markDueSQL). Rows are locked in id order.
+// before next_due_at is read, see markDueSQL). Rows are locked in key order.
 // Failures that bring the streak to BreakerFailures pause the webhook
 // (breaker.go); a success clears the pause.
 var healthSQL = `
@@ -701,7 +699,6 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		lastErr   string
 		due       *time.Time // earliest retry
 	}
-	type hookKey struct{ account, id string }
 	byHook := map[hookKey]*streak{}
 	for _, o := range outs {
 		if o.Attempt.Trigger == TriggerTest {
@@ -730,13 +727,9 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 			st.reason410 = o.DisableReason
 		}
 	}
-	keys := slices.SortedFunc(maps.Keys(byHook), func(a, b hookKey) int {
-		return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.id, b.id))
-	})
-	var hooks hookKeys
-	resets, fails, firstFails, dues := make([]bool, len(keys)), make([]int, len(keys)), make([]*time.Time, len(keys)), make([]*time.Time, len(keys))
-	for i, k := range keys {
-		hooks.add(k.account, k.id)
+	hooks := hookKeys(slices.SortedFunc(maps.Keys(byHook), hookKey.compare))
+	resets, fails, firstFails, dues := make([]bool, len(hooks)), make([]int, len(hooks)), make([]*time.Time, len(hooks)), make([]*time.Time, len(hooks))
+	for i, k := range hooks {
 		resets[i], fails[i], firstFails[i], dues[i] = byHook[k].reset, byHook[k].fails, byHook[k].firstFail, byHook[k].due
 	}
 	var rows []struct {
@@ -753,7 +746,7 @@ func updateHealth(tx *gorm.DB, outs []Outcome, now time.Time, rule AutoDisable) 
 		return nil, nil, fmt.Errorf("record webhook health: %w", err)
 	}
 	sort.Slice(rows, func(i, j int) bool {
-		return cmp.Or(strings.Compare(rows[i].AccountID, rows[j].AccountID), strings.Compare(rows[i].ID, rows[j].ID)) < 0
+		return hookKey{rows[i].AccountID, rows[i].ID}.compare(hookKey{rows[j].AccountID, rows[j].ID}) < 0
 	})
 	var disabled []string
 	var ops []opEvent
@@ -815,12 +808,12 @@ func (s *Store) ReapExpired(ctx context.Context, now time.Time) (int64, error) {
 func (s *Store) requeue(ctx context.Context, now time.Time, update string, args map[string]any) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var hooks []hookRow
+		var hooks hookKeys
 		if err := tx.Raw(update, args).Scan(&hooks).Error; err != nil {
 			return err
 		}
 		n = int64(len(hooks))
-		return markDue(tx, hookKeysOf(hooks), now, false)
+		return markDue(tx, hooks, now, false)
 	})
 	return n, err
 }

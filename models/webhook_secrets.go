@@ -146,7 +146,7 @@ const reencryptBatch = 500
 // account action.
 func (s *Store) ReencryptSecrets(ctx context.Context) (ReencryptResult, error) {
 	var res ReencryptResult
-	for last := (hookCursor{}); ; {
+	for last := (hookKey{}); ; {
 		n, next, err := s.reencryptWebhooks(ctx, last)
 		if err != nil {
 			return res, err
@@ -171,27 +171,23 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (ReencryptResult, error) {
 	return res, nil
 }
 
-// hookCursor is a position in a walk of every account's webhooks in
-// primary-key order; the zero value is before the first.
-type hookCursor struct{ accountID, id string }
-
 // reencryptWebhooks re-seals one batch of webhooks after last, in
 // (account_id, id) order, and returns how many changed and where to
 // continue (nil when done).
-func (s *Store) reencryptWebhooks(ctx context.Context, last hookCursor) (int, *hookCursor, error) {
+func (s *Store) reencryptWebhooks(ctx context.Context, last hookKey) (int, *hookKey, error) {
 	changed := 0
-	var next *hookCursor
+	var next *hookKey
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var ws []Webhook
 		// Unscoped: a deleted webhook's history is still shown, so its
 		// secrets must stay readable under the current key too.
 		if err := tx.Unscoped().Select("account_id", "id", "signing_secret", "previous_secret", "auth_secret", "headers").
-			Clauses(clause.Locking{Strength: "UPDATE"}).Where("(account_id, id) > (?, ?)", last.accountID, last.id).Order("account_id, id").
+			Clauses(clause.Locking{Strength: "UPDATE"}).Where("(account_id, id) > (?, ?)", last.AccountID, last.WebhookID).Order("account_id, id").
 			Limit(reencryptBatch).Find(&ws).Error; err != nil {
 			return fmt.Errorf("re-encrypt webhooks: %w", err)
 		}
 		if len(ws) == reencryptBatch {
-			next = &hookCursor{ws[len(ws)-1].AccountID, ws[len(ws)-1].ID}
+			next = &hookKey{ws[len(ws)-1].AccountID, ws[len(ws)-1].ID}
 		}
 		for i := range ws {
 			w := &ws[i]
