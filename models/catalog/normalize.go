@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -34,13 +33,6 @@ const (
 	maxCodeBytes = 64
 )
 
-var (
-	keyRe         = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	eventIDRe     = regexp.MustCompile(`^evt_[A-Za-z0-9]{8,64}$`)
-	codeRe        = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
-	digitsRe      = regexp.MustCompile(`^[0-9*#A-D]{1,32}$`)
-	placeholderRe = regexp.MustCompile(`^(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[^}]*\}|\{\{.*\}\})$`)
-)
 
 // errs collects field errors, at most maxErrors of them.
 type errs map[string]string
@@ -113,12 +105,6 @@ func NormalizeFor(in map[string]any, country string) (map[string]any, error) {
 	e := errs{}
 	out := make(map[string]any, len(in)+8)
 
-	keys := make([]string, 0, len(in))
-	for k := range in {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-
 	// event
 	var td *typeDef
 	switch v := in["event"].(type) {
@@ -143,7 +129,7 @@ func NormalizeFor(in map[string]any, country string) (map[string]any, error) {
 	case nil:
 		e.add("event_id", "required")
 	case string:
-		if !eventIDRe.MatchString(v) {
+		if !isEventID(v) {
 			e.add("event_id", "must look like evt_ followed by 8 to 64 letters or digits")
 		} else {
 			out["event_id"] = v
@@ -157,31 +143,19 @@ func NormalizeFor(in map[string]any, country string) (map[string]any, error) {
 		fields = idx.fields[td.ID]
 	}
 
-	// key syntax, reserved and unknown keys
-	for _, k := range keys {
-		switch {
-		case len(k) > maxKeyBytes:
-			e.add(clip(k, maxKeyBytes), "key is longer than %d bytes", maxKeyBytes)
-		case !keyRe.MatchString(k):
-			e.add(k, "invalid key %q: keys must match ^[a-z][a-z0-9_]*$", k)
-		case k == "event" || k == "event_id":
-		case slices.Contains(reservedFields[:], k) || strings.HasSuffix(k, "_local"):
-			e.add(k, "reserved: added by Ringhook when the delivery is rendered; do not send it")
-		case td == nil:
-			// Without a known type the other keys cannot be checked.
-		case slices.Contains(fields, k):
-		case k == "tags":
-			if !td.Call {
-				e.add(k, "tags are only accepted on call events")
-			}
-		case strings.HasSuffix(k, "_raw") && isPhoneField(strings.TrimSuffix(k, "_raw")) &&
-			slices.Contains(fields, strings.TrimSuffix(k, "_raw")):
-			if _, ok := in[k].(string); !ok && in[k] != nil {
-				e.add(k, "must be a string")
-			}
-		default:
-			e.add(k, "unknown field for event type %q", td.ID)
+	// key syntax, reserved and unknown keys; only the keys with a problem
+	// are sorted, so the errors reported (at most maxErrors) do not depend
+	// on map order.
+	var badKeys []string
+	for k := range in {
+		if f, _ := keyProblem(in, k, td, fields); f != "" {
+			badKeys = append(badKeys, k)
 		}
+	}
+	sort.Strings(badKeys)
+	for _, k := range badKeys {
+		f, msg := keyProblem(in, k, td, fields)
+		e.add(f, "%s", msg)
 	}
 
 	if td == nil {
@@ -227,6 +201,36 @@ func NormalizeFor(in map[string]any, country string) (map[string]any, error) {
 		return nil, fault.FieldErrors(e)
 	}
 	return out, nil
+}
+
+// keyProblem is what is wrong with key k of the input (the field to report
+// it under and the message), or "" when nothing is. td is the event's type
+// (nil when unknown) and fields its fields.
+func keyProblem(in map[string]any, k string, td *typeDef, fields []string) (field, msg string) {
+	switch {
+	case len(k) > maxKeyBytes:
+		return clip(k, maxKeyBytes), fmt.Sprintf("key is longer than %d bytes", maxKeyBytes)
+	case !isKey(k):
+		return k, fmt.Sprintf("invalid key %q: keys must match ^[a-z][a-z0-9_]*$", k)
+	case k == "event" || k == "event_id":
+	case slices.Contains(reservedFields[:], k) || strings.HasSuffix(k, "_local"):
+		return k, "reserved: added by Ringhook when the delivery is rendered; do not send it"
+	case td == nil:
+		// Without a known type the other keys cannot be checked.
+	case slices.Contains(fields, k):
+	case k == "tags":
+		if !td.Call {
+			return k, "tags are only accepted on call events"
+		}
+	case strings.HasSuffix(k, "_raw") && isPhoneField(strings.TrimSuffix(k, "_raw")) &&
+		slices.Contains(fields, strings.TrimSuffix(k, "_raw")):
+		if _, ok := in[k].(string); !ok && in[k] != nil {
+			return k, "must be a string"
+		}
+	default:
+		return k, fmt.Sprintf("unknown field for event type %q", td.ID)
+	}
+	return "", ""
 }
 
 // checkCallRules applies the cross-field rules of call events.
@@ -391,12 +395,12 @@ func normalizeField(e errs, out map[string]any, spec fieldSpec, name string, v a
 				return
 			}
 		case kCode:
-			if len(s) > maxCodeBytes || !codeRe.MatchString(s) {
+			if len(s) > maxCodeBytes || !isCode(s) {
 				e.add(name, "must be an upper-case code such as NORMAL_CLEARING")
 				return
 			}
 		case kDigits:
-			if !digitsRe.MatchString(s) {
+			if !isDigits(s) {
 				e.add(name, "must be 1 to 32 DTMF digits (0-9, *, #, A-D)")
 				return
 			}
@@ -442,7 +446,7 @@ func scalar(e errs, name string, v any, k kind) (string, bool) {
 	if k != kPhone {
 		s = strings.TrimSpace(s)
 	}
-	if placeholderRe.MatchString(strings.TrimSpace(s)) {
+	if isPlaceholder(strings.TrimSpace(s)) {
 		e.add(name, "unfilled template placeholder %q", clip(strings.TrimSpace(s), maxKeyBytes))
 		return "", false
 	}
