@@ -33,7 +33,6 @@ const (
 	maxCodeBytes = 64
 )
 
-
 // errs collects field errors, at most maxErrors of them.
 type errs map[string]string
 
