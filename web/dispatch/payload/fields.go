@@ -3,6 +3,7 @@ package payload
 import (
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 	_ "time/tzdata" // embedded tz database: local times work without /usr/share/zoneinfo
 )
@@ -138,9 +139,18 @@ func Fields(event map[string]any, t Target) (map[string]any, error) {
 	return out, nil
 }
 
+// zones caches the zones loaded so far: time.LoadLocation reads and parses
+// the zone's tz data on every call, and every delivery renders in its
+// webhook's zone. Only names that loaded are kept, so the cache is bounded
+// by the tz database.
+var zones sync.Map // name → *time.Location
+
 // loadZone loads an IANA zone. "Local" is refused: it would make the output
 // depend on the machine that renders.
 func loadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	if name == "Local" {
 		return nil, fmt.Errorf("load location: %q is not an IANA zone name", name)
 	}
@@ -148,6 +158,7 @@ func loadZone(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load location: %w", err)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
 
