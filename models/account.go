@@ -248,7 +248,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 		return nil, ErrInvalidCredentials
 	}
 	now := s.now()
-	if err := s.db.WithContext(ctx).Model(&u).Update("last_login_at", now).Error; err != nil {
+	if err := s.db.WithContext(ctx).Model(&User{}).Where("account_id = ? AND id = ?", u.AccountID, u.ID).Update("last_login_at", now).Error; err != nil {
 		return nil, fmt.Errorf("record sign-in: %w", err)
 	}
 	u.LastLoginAt = &now

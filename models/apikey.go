@@ -258,7 +258,7 @@ func (s *Store) authenticateAPIKey(ctx context.Context, plain string, withAccoun
 func (s *Store) noteAPIKeyUse(ctx context.Context, hash string, k APIKey, acc *Account) (*APIKey, *Account, error) {
 	now := s.now()
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
-		if err := s.db.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now).Error; err != nil {
+		if err := s.db.WithContext(ctx).Model(&APIKey{}).Where("account_id = ? AND id = ?", k.AccountID, k.ID).Update("last_used_at", now).Error; err != nil {
 			return nil, nil, fmt.Errorf("record api key use: %w", err)
 		}
 		k.LastUsedAt = &now

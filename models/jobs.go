@@ -179,7 +179,7 @@ var ErrJobLost = errors.New("job lease lost")
 func (s *Store) ClaimJob(ctx context.Context, holder string, now time.Time, lease time.Duration) (*Job, error) {
 	var jobs []Job
 	err := s.db.WithContext(ctx).Raw(`UPDATE jobs SET state = @running, lease_holder = @holder, lease_until = @until, started_at = coalesce(started_at, @now)
-		WHERE id = (SELECT id FROM jobs WHERE state IN ('queued', 'running') AND (state = 'queued' OR lease_until < @now)
+		WHERE (account_id, id) = (SELECT account_id, id FROM jobs WHERE state IN ('queued', 'running') AND (state = 'queued' OR lease_until < @now)
 			ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
 		RETURNING *`, map[string]any{"running": string(JobRunning), "holder": holder, "until": now.Add(lease), "now": now}).Scan(&jobs).Error
 	if err != nil {
@@ -203,7 +203,7 @@ func (s *Store) RunJobBatch(ctx context.Context, j *Job, holder string, batch in
 	var finished bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var cur Job
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND state = ? AND lease_holder = ?", j.ID, JobRunning, holder).
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ? AND state = ? AND lease_holder = ?", j.AccountID, j.ID, JobRunning, holder).
 			Take(&cur).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return ErrJobLost
@@ -249,7 +249,8 @@ func (s *Store) RunJobBatch(ctx context.Context, j *Job, holder string, batch in
 			// retried: the total becomes what was.
 			cur.State, cur.FinishedAt, cur.LeaseHolder, cur.LeaseUntil, cur.Total = JobSucceeded, &now, nil, nil, cur.Done
 		}
-		if err := tx.Select("state", "done", "total", "cursor", "lease_until", "lease_holder", "finished_at").Save(&cur).Error; err != nil {
+		if err := tx.Model(&cur).Where("account_id = ?", cur.AccountID).
+			Select("state", "done", "total", "cursor", "lease_until", "lease_holder", "finished_at").Updates(&cur).Error; err != nil {
 			return fmt.Errorf("save job progress: %w", err)
 		}
 		*j = cur

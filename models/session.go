@@ -74,7 +74,7 @@ func (s *Store) LiveSession(ctx context.Context, token string) (id, accountID, u
 		return "", "", "", fmt.Errorf("get session: %w", notFound(err))
 	}
 	if now.Sub(row.LastSeenAt) >= touchEvery {
-		if err := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", row.ID).Update("last_seen_at", now).Error; err != nil {
+		if err := s.db.WithContext(ctx).Model(&Session{}).Where("account_id = ? AND id = ?", row.AccountID, row.ID).Update("last_seen_at", now).Error; err != nil {
 			return "", "", "", fmt.Errorf("touch session: %w", err)
 		}
 	}
@@ -87,10 +87,17 @@ func (s *Store) RevokeSessionToken(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	err := s.db.WithContext(ctx).Model(&Session{}).Where("token_hash = ? AND revoked_at IS NULL", hashKey(token)).
-		Update("revoked_at", s.now()).Error
-	if err != nil {
+	// The token finds the session; the write names its account.
+	var rows []Session
+	if err := s.db.WithContext(ctx).Select("account_id", "id").Where("token_hash = ? AND revoked_at IS NULL", hashKey(token)).
+		Find(&rows).Error; err != nil {
 		return fmt.Errorf("revoke session: %w", err)
+	}
+	for _, row := range rows {
+		if err := s.db.WithContext(ctx).Model(&Session{}).Where("account_id = ? AND id = ? AND revoked_at IS NULL", row.AccountID, row.ID).
+			Update("revoked_at", s.now()).Error; err != nil {
+			return fmt.Errorf("revoke session: %w", err)
+		}
 	}
 	return nil
 }

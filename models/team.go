@@ -248,8 +248,13 @@ func (s *Store) AcceptInvite(ctx context.Context, token, password string) (*User
 	}
 	var u User
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The token finds the invite; the lock (two accepts at once make
+		// one user) names its account.
 		var inv Invite
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("token_hash = ?", hashKey(token)).Take(&inv).Error; err != nil {
+		if err := tx.Select("account_id", "id").Where("token_hash = ?", hashKey(token)).Take(&inv).Error; err != nil {
+			return fmt.Errorf("accept invite: %w", notFound(err))
+		}
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", inv.AccountID, inv.ID).Take(&inv).Error; err != nil {
 			return fmt.Errorf("accept invite: %w", notFound(err))
 		}
 		now := s.now()
@@ -263,7 +268,7 @@ func (s *Store) AcceptInvite(ctx context.Context, token, password string) (*User
 			}
 			return fmt.Errorf("create user: %w", err)
 		}
-		if err := tx.Model(&Invite{}).Where("id = ?", inv.ID).Updates(map[string]any{"accepted_at": now, "user_id": u.ID}).Error; err != nil {
+		if err := tx.Model(&Invite{}).Where("account_id = ? AND id = ?", inv.AccountID, inv.ID).Updates(map[string]any{"accepted_at": now, "user_id": u.ID}).Error; err != nil {
 			return fmt.Errorf("accept invite: %w", err)
 		}
 		return audit(tx, inv.AccountID, Actor{UserID: u.ID, Label: u.Email}, "user.joined", "user", u.ID, nil,
@@ -287,7 +292,7 @@ func (s *Store) RevokeInvite(ctx context.Context, accountID string, who Actor, i
 			return fmt.Errorf("revoke invite: %w", notFound(err))
 		}
 		now := s.now()
-		if err := tx.Model(&Invite{}).Where("id = ?", inv.ID).Update("revoked_at", now).Error; err != nil {
+		if err := tx.Model(&Invite{}).Where("account_id = ? AND id = ?", inv.AccountID, inv.ID).Update("revoked_at", now).Error; err != nil {
 			return fmt.Errorf("revoke invite: %w", err)
 		}
 		return audit(tx, accountID, who, "user.invite_revoked", "invite", inv.ID,
@@ -343,7 +348,7 @@ func (s *Store) ChangeUserRole(ctx context.Context, accountID string, who Actor,
 			}
 		}
 		before := map[string]any{"email": u.Email, "role": string(u.Role)}
-		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("role", role).Error; err != nil {
+		if err := tx.Model(&User{}).Where("account_id = ? AND id = ?", u.AccountID, u.ID).Update("role", role).Error; err != nil {
 			return fmt.Errorf("change role: %w", err)
 		}
 		u.Role = role

@@ -332,3 +332,102 @@ func TestClaimAndRecordFindDeliveriesByKeyOnNewPartitions(t *testing.T) {
 		}
 	}
 }
+
+// writesAccountTable matches a statement that updates, deletes from or
+// locks rows of the console's per-account tables, and names the table.
+var writesAccountTable = regexp.MustCompile(`(?is)^\s*(?:WITH .*?)?(?:UPDATE|DELETE FROM)\s+"?(users|sessions|api_keys|invites|jobs)"?\b|^\s*SELECT .* FROM "?(users|sessions|api_keys|invites|jobs)"? .*FOR (?:NO KEY )?UPDATE`)
+
+// TestAccountWritesNameTheAccount walks the console's writes to its small
+// per-account tables (a sign-in, a session's touch, revoke and password
+// change, an API key's use and revoke, an invite accepted and one
+// revoked, a role change, a member removed, a retry job claimed and run)
+// and EXPLAINs each UPDATE, DELETE and row lock: the scan of the table
+// must be restricted by account_id. Finding the row by token, email or key
+// hash is a read that learns the account; the write then names it, so a
+// table distributed by account_id routes it to one node.
+func TestAccountWritesNameTheAccount(t *testing.T) {
+	now := fixtureBase
+	s, log := loggedStore(t, "models/account_writes", &now)
+	ctx := context.Background()
+	later := func(d time.Duration) { now = now.Add(d) }
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	acc := newAccount(t, s)
+	owner, err := s.CreateUser(ctx, acc.ID, "owner-"+models.NewID("")+"@example.com", "correct horse battery", models.RoleOwner)
+	must(err)
+	who := models.Actor{UserID: owner.ID, Label: owner.Email}
+	_, err = s.Authenticate(ctx, owner.Email, "correct horse battery")
+	must(err)
+
+	sid, token, err := s.CreateSession(ctx, acc.ID, owner.ID, now.Add(time.Hour), "127.0.0.1", "test")
+	must(err)
+	later(2 * time.Minute)
+	_, _, _, err = s.LiveSession(ctx, token)
+	must(err)
+	_, other, err := s.CreateSession(ctx, acc.ID, owner.ID, now.Add(time.Hour), "127.0.0.1", "test")
+	must(err)
+	must(s.RevokeSessionToken(ctx, other))
+	must(s.ChangePassword(ctx, acc.ID, owner.ID, "correct horse battery", "another long passphrase", "another long passphrase", sid))
+	must(s.RevokeSession(ctx, acc.ID, owner.ID, sid))
+
+	key, plain, err := s.CreateAPIKey(ctx, acc.ID, who, models.NewAPIKey{Name: "ci", Scope: models.ScopeIngest})
+	must(err)
+	_, err = s.AuthenticateAPIKey(ctx, plain)
+	must(err)
+	must(s.RevokeAPIKey(ctx, acc.ID, key.ID, who))
+
+	_, invite, err := s.CreateInvite(ctx, acc.ID, who, "admin-"+models.NewID("")+"@example.com", models.RoleAdmin)
+	must(err)
+	admin, err := s.AcceptInvite(ctx, invite, "a third long passphrase")
+	must(err)
+	_, err = s.ChangeUserRole(ctx, acc.ID, who, admin.ID, models.RoleViewer)
+	must(err)
+	_, err = s.RemoveUser(ctx, acc.ID, who, admin.ID)
+	must(err)
+	revoked, _, err := s.CreateInvite(ctx, acc.ID, who, "late-"+models.NewID("")+"@example.com", models.RoleViewer)
+	must(err)
+	must(s.RevokeInvite(ctx, acc.ID, who, revoked.ID))
+
+	hook := newWebhook(t, s, acc.ID, "retry")
+	failed := insertDelivery(t, s, hook, "call.hangup", models.StatusFailed, "c", now, false)
+	must(s.DB().Exec(`UPDATE deliveries SET completed_at = ? WHERE account_id = ? AND id = ?`, now, acc.ID, failed.ID).Error)
+	_, err = s.StartRetryFailed(ctx, acc.ID, who, models.RetryFailed{WebhookID: hook.ID, Since: now.Add(-time.Hour)})
+	must(err)
+	if j, err := s.ClaimJob(ctx, "runner", now, time.Minute); err != nil || j == nil {
+		t.Fatalf("claim job: %v, %v", j, err)
+	} else if _, err := s.RunJobBatch(ctx, j, "runner", 10, now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	checked := map[string]bool{}
+	for q, plan := range log.explain(t, s, writesAccountTable, "enable_seqscan") {
+		checked[q] = true
+		m := writesAccountTable.FindStringSubmatch(q)
+		table := m[1] + m[2]
+		scans := plan.scansOf(table)
+		if len(scans) == 0 {
+			t.Errorf("no scan of %s in the plan of:\n%s", table, q)
+		}
+		for _, n := range scans {
+			// The job runner's walk of open jobs serves every account,
+			// as the dispatcher's of the due set does.
+			if !n.namesAccount() && n.index() != "jobs_open_idx" {
+				t.Errorf("finds %s rows by %q (%s %s), not through the account:\n%s", table, n.cond(), n.NodeType, n.index(), q)
+			}
+		}
+	}
+	for _, want := range []string{"last_login_at", "last_seen_at", "last_used_at", "password_hash", "accepted_at", `"role"`,
+		"lease_holder", `DELETE FROM "users"`} {
+		found := false
+		for q := range checked {
+			found = found || strings.Contains(q, want)
+		}
+		if !found {
+			t.Errorf("no write with %q ran: the flow no longer covers it", want)
+		}
+	}
+}
