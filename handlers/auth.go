@@ -68,8 +68,8 @@ func (h *Handler) signedIn(c echo.Context) (*models.User, *models.Account, error
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := h.store.UserByID(ctx, cur.UserID)
-	if errors.Is(err, models.ErrNotFound) || err == nil && u.AccountID != cur.AccountID {
+	u, err := h.store.User(ctx, cur.AccountID, cur.UserID)
+	if errors.Is(err, models.ErrNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil {

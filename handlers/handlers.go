@@ -26,7 +26,7 @@ import (
 type Store interface {
 	Ping(ctx context.Context) error
 	Authenticate(ctx context.Context, email, password string) (*models.User, error)
-	UserByID(ctx context.Context, userID string) (*models.User, error)
+	User(ctx context.Context, accountID, userID string) (*models.User, error)
 	Account(ctx context.Context, accountID string) (*models.Account, error)
 	AuthenticateAPIKey(ctx context.Context, plain string) (*models.APIKey, error)
 	AuthenticateAPIKeyAccount(ctx context.Context, plain string) (*models.APIKey, *models.Account, error)

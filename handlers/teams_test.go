@@ -338,9 +338,9 @@ func member(t *testing.T, app *handlertest.App, tn handlertest.Tenant, role mode
 	return handlertest.Tenant{Account: tn.Account, User: u, Email: email, Password: "member password"}
 }
 
-func roleOf(t *testing.T, app *handlertest.App, userID string) models.Role {
+func roleOf(t *testing.T, app *handlertest.App, user *models.User) models.Role {
 	t.Helper()
-	u, err := app.Store.UserByID(context.Background(), userID)
+	u, err := app.Store.User(context.Background(), user.AccountID, user.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +365,7 @@ func TestTeamRoles(t *testing.T) {
 		if res := co.Post(t, "/users/"+owner.User.ID+"/remove", nil); res.Status != http.StatusForbidden {
 			t.Fatalf("removing oneself: %s", handlertest.Describe(res))
 		}
-		if r := roleOf(t, app, owner.User.ID); r != models.RoleOwner {
+		if r := roleOf(t, app, owner.User); r != models.RoleOwner {
 			t.Fatalf("role is now %s", r)
 		}
 	})
@@ -399,7 +399,7 @@ func TestTeamRoles(t *testing.T) {
 		if res := ca.Post(t, "/users/invite", url.Values{"email": {"boss@example.com"}, "role": {"owner"}}); res.Status != http.StatusForbidden {
 			t.Errorf("admin invites an owner: %s", handlertest.Describe(res))
 		}
-		if r := roleOf(t, app, viewer.User.ID); r != models.RoleViewer {
+		if r := roleOf(t, app, viewer.User); r != models.RoleViewer {
 			t.Errorf("viewer's role is now %s", r)
 		}
 	})
@@ -499,13 +499,13 @@ func TestTeamsAreAccountScoped(t *testing.T) {
 			t.Errorf("POST %s as B: %s", at.path, handlertest.Describe(res))
 		}
 	}
-	if roleOf(t, app, aViewer.User.ID) != models.RoleViewer || roleOf(t, app, a.User.ID) != models.RoleOwner {
+	if roleOf(t, app, aViewer.User) != models.RoleViewer || roleOf(t, app, a.User) != models.RoleOwner {
 		t.Fatal("B changed a role in A")
 	}
 	if res := app.NewClient(t).Get(t, path); res.Status != http.StatusOK {
 		t.Fatalf("A's invite stopped working: %s", handlertest.Describe(res))
 	}
-	if _, err := app.Store.UserByID(context.Background(), aViewer.User.ID); err != nil {
+	if _, err := app.Store.User(context.Background(), aViewer.User.AccountID, aViewer.User.ID); err != nil {
 		t.Fatalf("A's viewer is gone: %v", err)
 	}
 }
@@ -678,7 +678,7 @@ func TestEveryConsolePostRefusesViewers(t *testing.T) {
 	if after := len(auditActions(t, app, owner.Account.ID)); after != before {
 		t.Fatalf("a viewer's posts changed something: %d audit entries, want %d", after, before)
 	}
-	if roleOf(t, app, owner.User.ID) != models.RoleOwner {
+	if roleOf(t, app, owner.User) != models.RoleOwner {
 		t.Fatal("the owner's role changed")
 	}
 }

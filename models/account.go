@@ -255,14 +255,14 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	return &u, nil
 }
 
-// UserByID returns a user by id alone; only the session layer uses it, to
-// learn which account a signed-in user belongs to.
-func (s *Store) UserByID(ctx context.Context, userID string) (*User, error) {
-	if !validID(userID) {
+// User returns one user of the account (ErrNotFound for a user of
+// another account).
+func (s *Store) User(ctx context.Context, accountID, userID string) (*User, error) {
+	if !validID(accountID) || !validID(userID) {
 		return nil, ErrNotFound
 	}
 	var u User
-	if err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, userID).Take(&u).Error; err != nil {
 		return nil, fmt.Errorf("get user: %w", notFound(err))
 	}
 	return &u, nil

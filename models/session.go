@@ -61,8 +61,8 @@ func (s *Store) CreateSession(ctx context.Context, accountID, userID string, exp
 }
 
 // LiveSession resolves a cookie token to its session: ErrNotFound unless
-// the session exists, is not revoked and has not expired. Like UserByID it
-// is not account-scoped: it is how a request learns its account.
+// the session exists, is not revoked and has not expired. It is not
+// account-scoped: it is how a request learns its account.
 func (s *Store) LiveSession(ctx context.Context, token string) (id, accountID, userID string, err error) {
 	if token == "" || len(token) > 100 {
 		return "", "", "", ErrNotFound
