@@ -16,17 +16,36 @@ import (
 // POST /api/v1/events/batch) takes.
 const MaxIngestBatch = 500
 
-// ingestEventsSQL inserts a batch of events in one statement and returns
-// the ids that were new; an id already stored (or repeated in the batch) is
-// skipped by ON CONFLICT, as in single ingest. Every column is one array
-// parameter, so the statement text does not depend on the batch size.
-const ingestEventsSQL = `
-INSERT INTO events (account_id, id, type, occurred_at, call_id, payload, received_at)
-SELECT @account, e.id, e.type, e.occurred_at, e.call_id, CAST(e.payload AS jsonb), @now
-FROM unnest(CAST(@ids AS text[]), CAST(@types AS text[]), CAST(@occurred_ats AS timestamptz[]),
-	CAST(@call_ids AS text[]), CAST(@payloads AS text[])) AS e(id, type, occurred_at, call_id, payload)
-ON CONFLICT DO NOTHING
-RETURNING id`
+// ingestEventCTEs insert a batch of events (the ids unique within it) and
+// return the ids that were new as ev: ids claims each id in the event_ids
+// ledger, ev stores the events whose claim succeeded. That is the
+// events_claim_id trigger's work (migration 0033) done for the whole batch
+// in one insert instead of once per row; the trigger stands aside in
+// transactions that set claimedIDs (migration 0036). Every column is one
+// array parameter, so the statement text does not depend on the batch
+// size.
+const ingestEventCTEs = `
+ids AS (
+	INSERT INTO event_ids (account_id, id, received_at)
+	SELECT @account, id, @now FROM unnest(CAST(@ids AS text[])) AS id
+	ON CONFLICT DO NOTHING
+	RETURNING id
+), ev AS (
+	INSERT INTO events (account_id, id, type, occurred_at, call_id, payload, received_at)
+	SELECT @account, e.id, e.type, e.occurred_at, e.call_id, CAST(e.payload AS jsonb), @now
+	FROM unnest(CAST(@ids AS text[]), CAST(@types AS text[]), CAST(@occurred_ats AS timestamptz[]),
+		CAST(@call_ids AS text[]), CAST(@payloads AS text[])) AS e(id, type, occurred_at, call_id, payload)
+	WHERE e.id IN (SELECT id FROM ids)
+	RETURNING id
+)`
+
+// claimedIDs is the setting under which ingest's transactions claim event
+// ids themselves (ingestEventCTEs), so the per-row trigger skips them.
+const claimedIDs = "ringhook.event_ids_claimed = on"
+
+// ingestEventsSQL stores a batch of events and returns the ids that were
+// new; an id already stored is skipped, as in single ingest.
+const ingestEventsSQL = `WITH ` + ingestEventCTEs + ` SELECT id FROM ev`
 
 // ingestWithDeliveriesSQL is ingestEventsSQL that also inserts the
 // deliveries planned for the events, in the same statement: only those of
@@ -39,7 +58,7 @@ RETURNING id`
 // time meanwhile and the update may skip webhooks already due earlier, as
 // markDue does for inserted deliveries.
 var ingestWithDeliveriesSQL = `
-WITH ev AS (` + ingestEventsSQL + `),
+WITH ` + ingestEventCTEs + `,
 d AS (
 	INSERT INTO deliveries (id, account_id, webhook_id, event_id, event_type, call_id, occurred_at, expires_at, status, test,
 		attempt_count, next_attempt_at, last_error, request_method, request_url, request_headers, request_body,
@@ -108,7 +127,7 @@ func (s *Store) IngestBatch(ctx context.Context, accountID string, evs []*Event,
 	eventArgs := map[string]any{"account": accountID, "now": now, "ids": pgArray[string](ids),
 		"types": pgArray[string](types), "occurred_ats": pgArray[time.Time](occurred), "call_ids": pgArray[*string](calls),
 		"payloads": pgArray[string](payloads)}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := withLocal(s.db.WithContext(ctx), func(tx *gorm.DB) error {
 		// Planned for every event before knowing which are new, so the
 		// events and their deliveries go in one statement; a duplicate's
 		// plan is dropped by that statement.
@@ -155,7 +174,7 @@ func (s *Store) IngestBatch(ctx context.Context, accountID string, evs []*Event,
 			out[i].Duplicate = first[ev.ID] != i || !isNew[ev.ID]
 		}
 		return nil
-	})
+	}, claimedIDs)
 	if err != nil {
 		return nil, err
 	}

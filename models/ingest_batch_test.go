@@ -211,3 +211,59 @@ func TestIngestBatchMarksDueAndNotifies(t *testing.T) {
 		t.Fatalf("a batch of duplicates notified: %+v", n)
 	}
 }
+
+// TestEventIDsStayUniqueOnEveryPath: ingest claims its ids in the
+// event_ids ledger itself (the per-row trigger stands aside in its
+// transactions), and every other writer of events still goes through the
+// trigger; either way an id is stored once, also in a later week's
+// partition.
+func TestEventIDsStayUniqueOnEveryPath(t *testing.T) {
+	now := fixtureBase
+	s := newStore(t, func() time.Time { return now })
+	ctx := context.Background()
+	acc := batchAccount(t, s)
+	ingested, direct := models.NewID("evt_"), models.NewID("evt_")
+	stored := func(id string) (events, ledger int64) {
+		t.Helper()
+		db := s.DB()
+		if err := db.Raw(`SELECT count(*) FROM events WHERE account_id = ? AND id = ?`, acc.ID, id).Scan(&events).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Raw(`SELECT count(*) FROM event_ids WHERE account_id = ? AND id = ?`, acc.ID, id).Scan(&ledger).Error; err != nil {
+			t.Fatal(err)
+		}
+		return events, ledger
+	}
+	insertDirect := func(id string) {
+		t.Helper()
+		ev := batchEvent(acc.ID, id, "call.hangup")
+		ev.ReceivedAt = now
+		if err := s.DB().Create(ev).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	res, err := s.IngestBatch(ctx, acc.ID, []*models.Event{batchEvent(acc.ID, ingested, "call.hangup")}, planAll)
+	if err != nil || res[0].Duplicate {
+		t.Fatalf("first ingest: %+v, %v", res, err)
+	}
+	insertDirect(direct)
+	if e, l := stored(ingested); e != 1 || l != 1 {
+		t.Fatalf("ingested id: %d events, %d in the ledger", e, l)
+	}
+	if e, l := stored(direct); e != 1 || l != 1 {
+		t.Fatalf("id written outside ingest: %d events, %d in the ledger (the trigger did not claim it)", e, l)
+	}
+
+	now = now.Add(8 * 24 * time.Hour) // the next week's partition
+	for _, id := range []string{ingested, direct} {
+		res, err := s.IngestBatch(ctx, acc.ID, []*models.Event{batchEvent(acc.ID, id, "call.hangup")}, planAll)
+		if err != nil || !res[0].Duplicate {
+			t.Fatalf("ingest of stored %s a week later: %+v, %v; want a duplicate", id, res, err)
+		}
+		insertDirect(id)
+		if e, l := stored(id); e != 1 || l != 1 {
+			t.Fatalf("%s a week later: %d events, %d in the ledger; want one of each", id, e, l)
+		}
+	}
+}
