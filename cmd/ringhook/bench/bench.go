@@ -123,7 +123,7 @@ func parseFlags(args []string, defaultWorkers int, stderr io.Writer) (options, e
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
 	var o options
-	phases := fs.String("phases", "A,B,C,I,W,O", "phases to run: A ceiling, B throughput, C latency, I isolation, W idle webhooks, G HTTP ingest, O call order on vs off (e.g. --phases B for a quick run)")
+	phases := fs.String("phases", "A,B,C,I,W,G,O", "phases to run: A ceiling, B throughput, C latency, I isolation, W idle webhooks, G HTTP ingest, O call order on vs off (e.g. --phases B for a quick run)")
 	fs.IntVar(&o.Events, "events", 20000, "phase B: events ingested before the dispatcher starts")
 	fs.Float64Var(&o.Rate, "rate", targetRate, "phase C: events ingested per second")
 	fs.DurationVar(&o.LatencyFor, "latency-for", 10*time.Second, "phase C: how long to ingest at --rate")

@@ -127,12 +127,13 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Phases != "ABCIWO" || o.IdleWebhooks != 50000 || o.IdleFor != 10*time.Second || o.Events != 20000 || o.Rate != 200 || o.LatencyFor != 10*time.Second || o.Workers != 32 || o.Webhooks != 4 || o.CeilingFor != 5*time.Second ||
+	if o.Phases != "ABCIWGO" || o.IdleWebhooks != 50000 || o.IdleFor != 10*time.Second || o.Events != 20000 || o.Rate != 200 || o.LatencyFor != 10*time.Second || o.Workers != 32 || o.Webhooks != 4 || o.CeilingFor != 5*time.Second ||
 		o.IsoEvents != 1000 || o.BrokenTimeout != 10*time.Second || o.SlowAnswer != 5*time.Second || o.HugeMB != 100 {
 		t.Errorf("defaults: %+v", o)
 	}
-	want := "--phases A,B,C,I,W,O --events 20000 --rate 200 --latency-for 10s --workers 32 --webhooks 4 --per-webhook 8 --batch 64 --poll 500ms --ingesters 8 --ceiling-for 5s --max-wait 10m0s" +
-		" --iso-events 1000 --iso-max 2m0s --broken-timeout 10s --slow-answer 5s --huge-mb 100 --idle-webhooks 50000 --idle-for 10s --receiver-port 0 --broken-port 0 --pg-port 0"
+	want := "--phases A,B,C,I,W,G,O --events 20000 --rate 200 --latency-for 10s --workers 32 --webhooks 4 --per-webhook 8 --batch 64 --poll 500ms --ingesters 8 --ceiling-for 5s --max-wait 10m0s" +
+		" --iso-events 1000 --iso-max 2m0s --broken-timeout 10s --slow-answer 5s --huge-mb 100 --idle-webhooks 50000 --idle-for 10s --receiver-port 0 --broken-port 0 --pg-port 0" +
+		" --http-events 20000 --http-clients 32 --http-batch-events 100000 --http-batch 500 --http-batch-clients 4 --http-webhooks 1"
 	if got := o.effectiveFlags(); got != want {
 		t.Errorf("effectiveFlags = %s\nwant %s", got, want)
 	}
