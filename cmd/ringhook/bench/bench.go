@@ -151,7 +151,7 @@ func parseFlags(args []string, defaultWorkers int, stderr io.Writer) (options, e
 	fs.IntVar(&o.HTTPBatch, "http-batch", models.MaxIngestBatch, "phase G: events per batch request")
 	fs.IntVar(&o.HTTPBatchClients, "http-batch-clients", 4, "phase G: concurrent clients sending batches")
 	fs.IntVar(&o.HTTPWebhooks, "http-webhooks", 1, "phase G: webhooks, each subscribed to every event (the dispatcher delivers to them during the run)")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of phase B's delivery run (of phase G when B does not run, of phase I's run beside the broken receivers when neither does) to this file (go tool pprof)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of phase B's delivery run (of phase G when B does not run, of phase I's run beside the broken receivers when neither does, of phase W's idle window when none does) to this file (go tool pprof)")
 	fs.BoolVar(&o.TraceSQL, "trace-sql", false, "time every SQL statement of phase B's delivery run and report the top ones (adds overhead)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -116,6 +116,13 @@ func (b *run) idleCPU(ctx context.Context, d time.Duration) (goCores, pgCores fl
 		return 0, 0, ctx.Err()
 	case <-settle.C:
 	}
+	if b.o.CPUProfile != "" && !b.o.has('B') && !b.o.has('G') && !b.o.has('I') {
+		stop, err := b.startProfile()
+		if err != nil {
+			return 0, 0, err
+		}
+		defer stop()
+	}
 	go0 := selfCPU()
 	pg0, pgOK := postgresCPU(b.pgDir)
 	start := time.Now()

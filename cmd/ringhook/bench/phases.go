@@ -186,8 +186,10 @@ func (b *run) throughput(ctx context.Context) error {
 	b.progress("bench: B: ingested in %.1fs (%.0f events/s); starting the dispatcher for %d deliveries",
 		b.r.IngestElapsed.Seconds(), perSec(b.r.IngestEvents, b.r.IngestElapsed), want)
 
-	// Deliver everything and time it.
-	if b.o.CPUProfile != "" {
+	// Deliver everything and time it. Only phase B's own run is
+	// profiled: phase W runs this again and must not overwrite it.
+	profiling := b.o.CPUProfile != "" && b.o.has('B') && b.r.Profile == ""
+	if profiling {
 		f, err := os.Create(b.o.CPUProfile)
 		if err != nil {
 			return fmt.Errorf("cpu profile: %w", err)
@@ -264,7 +266,7 @@ wait:
 	case !t10.IsZero() && end.After(t10):
 		b.r.SteadyRate = float64(b.r.Delivered-want/10) / end.Sub(t10).Seconds()
 	}
-	if b.o.CPUProfile != "" {
+	if profiling {
 		pprof.StopCPUProfile()
 	}
 	if b.tracer != nil {
