@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"time"
@@ -45,6 +46,18 @@ func markDue(tx *gorm.DB, hooks hookKeys, due time.Time, inserted bool) error {
 		return fmt.Errorf("mark webhooks due: %w", err)
 	}
 	return nil
+}
+
+// NextDue is the earliest due time in the due set (enabled webhooks with
+// work), false when the set is empty: how long an idle claimer may sleep
+// before something falls due that no notification announces (a retry).
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullTime
+	if err := s.db.WithContext(ctx).Raw(`SELECT min(next_due_at) FROM webhooks WHERE enabled AND next_due_at IS NOT NULL`).
+		Row().Scan(&next); err != nil {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	return next.Time, next.Valid, nil
 }
 
 // settleBatch bounds how many stale due entries one settle corrects.

@@ -302,3 +302,24 @@ func TestFailingWebhookGetsAQuarterOfTheCap(t *testing.T) {
 		t.Fatalf("after the streak ended: claimed %d of its deliveries, want 8", b)
 	}
 }
+
+// TestNextDue: the earliest due time of enabled webhooks, none when the
+// due set is empty.
+func TestNextDue(t *testing.T) {
+	s := models.NewStore(modeltest.OwnDatabase(t, "models/next_due"), nil)
+	ctx := context.Background()
+	if at, ok, err := s.NextDue(ctx); err != nil || ok {
+		t.Fatalf("empty due set: %v, %v, %v; want none", at, ok, err)
+	}
+	acc := newAccount(t, s)
+	early, late := newWebhook(t, s, acc.ID, "early"), newWebhook(t, s, acc.ID, "late")
+	off := newWebhook(t, s, acc.ID, "off")
+	for w, at := range map[*models.Webhook]time.Time{early: fixtureBase, late: fixtureBase.Add(time.Hour), off: fixtureBase.Add(-time.Hour)} {
+		if err := s.DB().Exec(`UPDATE webhooks SET next_due_at = ?, enabled = ? WHERE account_id = ? AND id = ?`, at, w != off, acc.ID, w.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if at, ok, err := s.NextDue(ctx); err != nil || !ok || !at.Equal(fixtureBase) {
+		t.Fatalf("NextDue = %v, %v, %v; want %v (the disabled webhook's earlier time left out)", at, ok, err, fixtureBase)
+	}
+}

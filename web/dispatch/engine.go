@@ -260,14 +260,9 @@ func (c *claimer) run(ctx context.Context) {
 	d := c.d
 	poll := time.NewTimer(0)
 	defer poll.Stop()
+	empty := 0 // claims in a row that found nothing
 	wait := func() bool {
-		if !poll.Stop() {
-			select {
-			case <-poll.C:
-			default:
-			}
-		}
-		poll.Reset(d.cfg.Poll)
+		poll.Reset(c.sleep(ctx, empty))
 		select {
 		case <-ctx.Done():
 			return false
@@ -313,12 +308,44 @@ func (c *claimer) run(ctx context.Context) {
 			c.slots <- struct{}{}
 		}
 		if len(claimed) == free {
+			empty = 0
 			continue // more may be due right now
+		}
+		if len(claimed) == 0 && err == nil {
+			empty++
+		} else {
+			empty = 0
 		}
 		if !wait() {
 			return
 		}
 	}
+}
+
+// maxIdleDoublings bounds the idle claimer's sleep at Poll << 3 (4 s by
+// default).
+const maxIdleDoublings = 3
+
+// sleep is how long the claimer waits for a wake-up after empty claims in
+// a row found nothing. New work wakes it (ingest notifies, finished sends
+// free room), so the poll is for what falls due with no notification: a
+// retry's time. An idle claimer doubles its poll up to maxIdleDoublings,
+// but never sleeps past the earliest due time in the due set (nor less
+// than Poll).
+func (c *claimer) sleep(ctx context.Context, empty int) time.Duration {
+	d := c.d
+	if empty == 0 {
+		return d.cfg.Poll
+	}
+	sleep := d.cfg.Poll << min(empty, maxIdleDoublings)
+	next, ok, err := d.store.NextDue(ctx)
+	switch {
+	case err != nil:
+		return d.cfg.Poll
+	case ok:
+		sleep = min(sleep, max(next.Sub(d.now()), d.cfg.Poll))
+	}
+	return sleep
 }
 
 // sender is the worker pool: each worker sends one claimed delivery at a time

@@ -15,8 +15,13 @@ import (
 // probeBatch bounds the probes one turn of the prober claims.
 const probeBatch = 8
 
+// probePolls is the prober's interval in Polls: probes are a minute and
+// more apart (models.ProbeDelay), so a few seconds late costs nothing, and
+// polling at the claimer's pace was a large part of an idle process's CPU.
+const probePolls = 10
+
 // prober sends the probes of webhooks disabled automatically (see
-// models.ClaimProbes and models.RecordProbe) every Poll.
+// models.ClaimProbes and models.RecordProbe) every probePolls Polls.
 type prober struct {
 	loop
 	d *Dispatcher
@@ -25,7 +30,7 @@ type prober struct {
 func (p *prober) start(ctx context.Context) { p.run(ctx, p.d.probeLoop) }
 
 func (d *Dispatcher) probeLoop(ctx context.Context) {
-	t := time.NewTicker(d.cfg.Poll)
+	t := time.NewTicker(probePolls * d.cfg.Poll)
 	defer t.Stop()
 	for {
 		if _, err := d.ProcessProbes(ctx); err != nil && ctx.Err() == nil {
