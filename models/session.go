@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -87,17 +88,19 @@ func (s *Store) RevokeSessionToken(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	// The token finds the session; the write names its account.
-	var rows []Session
-	if err := s.db.WithContext(ctx).Select("account_id", "id").Where("token_hash = ? AND revoked_at IS NULL", hashKey(token)).
-		Find(&rows).Error; err != nil {
-		return fmt.Errorf("revoke session: %w", err)
+	// The token finds the session (token_hash is unique); the write names
+	// its account.
+	var row Session
+	err := s.db.WithContext(ctx).Select("account_id", "id").Where("token_hash = ? AND revoked_at IS NULL", hashKey(token)).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil
 	}
-	for _, row := range rows {
-		if err := s.db.WithContext(ctx).Model(&Session{}).Where("account_id = ? AND id = ? AND revoked_at IS NULL", row.AccountID, row.ID).
-			Update("revoked_at", s.now()).Error; err != nil {
-			return fmt.Errorf("revoke session: %w", err)
-		}
+	if err == nil {
+		err = s.db.WithContext(ctx).Model(&Session{}).Where("account_id = ? AND id = ? AND revoked_at IS NULL", row.AccountID, row.ID).
+			Update("revoked_at", s.now()).Error
+	}
+	if err != nil {
+		return fmt.Errorf("revoke session: %w", err)
 	}
 	return nil
 }

@@ -10,8 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,17 +82,12 @@ func (b *run) httpIngest(ctx context.Context) error {
 	defer stopDispatcher(d, b.progress)
 	base := "http://" + ln.Addr().String()
 
-	if b.o.CPUProfile != "" && !b.o.has('B') {
-		f, err := os.Create(b.o.CPUProfile)
+	if b.profiles('G') {
+		stop, err := b.startProfile()
 		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
+			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-		b.r.Profile = b.o.CPUProfile
+		defer stop()
 	}
 
 	single, err := b.events(b.o.HTTPEvents)

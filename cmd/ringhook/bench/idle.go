@@ -116,7 +116,7 @@ func (b *run) idleCPU(ctx context.Context, d time.Duration) (goCores, pgCores fl
 		return 0, 0, ctx.Err()
 	case <-settle.C:
 	}
-	if b.o.CPUProfile != "" && !b.o.has('B') && !b.o.has('G') && !b.o.has('I') {
+	if b.profiles('W') {
 		stop, err := b.startProfile()
 		if err != nil {
 			return 0, 0, err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -68,7 +69,7 @@ func (b *run) isoRun(ctx context.Context, label string, broken *brokenSet) (isoR
 		return res, fmt.Errorf("phase I: %d events matched %d deliveries, want %d x %d webhooks", len(events), queued, len(events), len(hooks))
 	}
 
-	if broken != nil && b.o.CPUProfile != "" && !b.o.has('B') && !b.o.has('G') {
+	if broken != nil && b.profiles('I') {
 		stop, err := b.startProfile()
 		if err != nil {
 			return res, err
@@ -117,7 +118,23 @@ wait:
 	return res, nil
 }
 
-// startProfile writes a CPU profile to --cpuprofile until stop is called.
+// profiles reports whether phase (B, G, I or W) writes --cpuprofile: the
+// first of them, in that order, that runs, and only once (phase W runs
+// phase B's delivery again, which must not overwrite it).
+func (b *run) profiles(phase byte) bool {
+	if b.o.CPUProfile == "" || b.r.Profile != "" {
+		return false
+	}
+	for _, p := range []byte("BGIW") {
+		if b.o.has(p) {
+			return p == phase
+		}
+	}
+	return false
+}
+
+// startProfile writes a CPU profile to --cpuprofile until stop is called
+// (once; later calls do nothing).
 func (b *run) startProfile() (stop func(), err error) {
 	f, err := os.Create(b.o.CPUProfile)
 	if err != nil {
@@ -128,7 +145,7 @@ func (b *run) startProfile() (stop func(), err error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	b.r.Profile = b.o.CPUProfile
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return sync.OnceFunc(func() { pprof.StopCPUProfile(); f.Close() }), nil
 }
 
 // loadAverage is the 1, 5 and 15 minute load averages of /proc/loadavg.

@@ -7,8 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -186,20 +184,15 @@ func (b *run) throughput(ctx context.Context) error {
 	b.progress("bench: B: ingested in %.1fs (%.0f events/s); starting the dispatcher for %d deliveries",
 		b.r.IngestElapsed.Seconds(), perSec(b.r.IngestEvents, b.r.IngestElapsed), want)
 
-	// Deliver everything and time it. Only phase B's own run is
-	// profiled: phase W runs this again and must not overwrite it.
-	profiling := b.o.CPUProfile != "" && b.o.has('B') && b.r.Profile == ""
-	if profiling {
-		f, err := os.Create(b.o.CPUProfile)
+	// Deliver everything and time it.
+	stopProfile := func() {}
+	if b.profiles('B') {
+		stop, err := b.startProfile()
 		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
+			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-		b.r.Profile = b.o.CPUProfile
+		stopProfile = stop
+		defer stopProfile()
 	}
 	receivedBefore := b.sink.total.Load()
 	goCPU0 := selfCPU()
@@ -266,9 +259,7 @@ wait:
 	case !t10.IsZero() && end.After(t10):
 		b.r.SteadyRate = float64(b.r.Delivered-want/10) / end.Sub(t10).Seconds()
 	}
-	if profiling {
-		pprof.StopCPUProfile()
-	}
+	stopProfile()
 	if b.tracer != nil {
 		b.tracer.on.Store(false)
 		b.r.SQL = b.tracer.top()
